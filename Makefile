@@ -1,0 +1,89 @@
+# timetap-sync -- plain GNU Makefile.  make; make check; make demo.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+VERSION = 0.1
+
+PKGS = libcurl jansson sqlite3 libbsd-overlay
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARN = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 \
+	-Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition \
+	-Wpointer-arith -Wcast-qual -Wwrite-strings -Wvla -Wundef \
+	-Wimplicit-fallthrough -Wnull-dereference -Wdouble-promotion
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = $(WARN) $(PKG_CFLAGS) -DVERSION='"$(VERSION)"' $(CFLAGS)
+LDLIBS = $(PKG_LIBS)
+
+# Objects of the program (main is in timetap-sync.c); the unit tests link
+# the same objects minus main.
+LIBSRC = util.c config.c store.c book.c
+SRC = timetap-sync.c $(LIBSRC)
+HDR = util.h config.h store.h cmd.h
+UNITS = test_util test_config test_store
+
+BUILD ?= build
+OBJ = $(SRC:%.c=$(BUILD)/%.o)
+LIBOBJ = $(LIBSRC:%.c=$(BUILD)/%.o)
+
+all: timetap-sync
+
+timetap-sync: $(BUILD)/timetap-sync
+	cp $(BUILD)/timetap-sync $@
+
+$(BUILD)/timetap-sync: $(OBJ)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(LDLIBS)
+
+$(BUILD)/%.o: %.c $(HDR) | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -I. -c -o $@ $<
+
+$(BUILD)/test_%: test/unit/test_%.c test/unit/unit.h $(LIBOBJ) $(HDR) | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -I. -o $@ $< $(LIBOBJ) $(LDLIBS)
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+units: $(UNITS:%=$(BUILD)/%)
+
+# Install what a fresh Debian machine lacks (as root; a clear message otherwise).
+deps:
+	@sh scripts/deps.sh
+
+# -Werror here: a warning fails the check.
+check: deps
+	$(MAKE) all units CFLAGS="$(CFLAGS) -Werror"
+	$(MAKE) lint
+	$(MAKE) check-asan-build
+	sh test/run.sh $(BUILD)
+
+# The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+check-asan-build:
+	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" \
+		build-asan/timetap-sync $(UNITS:%=build-asan/%)
+
+check-asan: deps check-asan-build
+	sh test/run.sh build-asan
+
+demo: deps all
+	sh test/demo.sh
+
+lint:
+	mandoc -Tlint -W warning man/timetap-sync.1
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 timetap-sync $(DESTDIR)$(BINDIR)/timetap-sync
+	install -m 644 man/timetap-sync.1 $(DESTDIR)$(MANDIR)/man1/timetap-sync.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/timetap-sync $(DESTDIR)$(MANDIR)/man1/timetap-sync.1
+
+clean:
+	rm -rf build build-asan timetap-sync
+
+.PHONY: all units deps check check-asan check-asan-build demo lint install \
+	uninstall clean

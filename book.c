@@ -1,0 +1,480 @@
+/*
+ * book.c -- the appointment book commands: appt add|list|show|edit|cancel.
+ *
+ * Booked appointments belong to the user; [ext] items are blocks pulled
+ * from an external calendar and are read-only here.  Overlaps are refused
+ * unless --force.  No state of its own: everything is in the store.
+ */
+#include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cmd.h"
+
+#define SUBJECT_MAX 255
+#define CLIENT_MAX 255
+
+enum { O_START = 256, O_END, O_SUBJECT, O_CLIENT, O_ONLINE, O_NOONLINE,
+    O_FORCE, O_JSON, O_FROM, O_TO };
+
+static const struct option appt_opts[] = {
+	{ "start", required_argument, NULL, O_START },
+	{ "end", required_argument, NULL, O_END },
+	{ "subject", required_argument, NULL, O_SUBJECT },
+	{ "client", required_argument, NULL, O_CLIENT },
+	{ "online", no_argument, NULL, O_ONLINE },
+	{ "no-online", no_argument, NULL, O_NOONLINE },
+	{ "force", no_argument, NULL, O_FORCE },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "from", required_argument, NULL, O_FROM },
+	{ "to", required_argument, NULL, O_TO },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* What each subcommand accepts, checked after getopt. */
+struct appt_args {
+	const char *start, *end, *subject, *client, *from, *to;
+	int online;		/* -1 unchanged, 0, 1 */
+	int force, json;
+	unsigned given;		/* bit per option seen */
+};
+
+void
+tt_cell(FILE *f, const char *s, int width)
+{
+	int cols = 0;
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p != '\0'; p++) {
+		if ((*p & 0xc0) == 0x80) {	/* continuation byte */
+			if (width == 0 || cols <= width)
+				fputc(*p, f);
+			continue;
+		}
+		if (width > 0 && cols == width - 1 && p[1] != '\0') {
+			/* is there more than one character left? */
+			const unsigned char *q = p + 1;
+
+			while ((*q & 0xc0) == 0x80)
+				q++;
+			if (*q != '\0') {
+				fputc('~', f);
+				cols = width + 1;
+				continue;
+			}
+		}
+		if (width > 0 && cols >= width) {
+			cols = width + 1;
+			continue;
+		}
+		fputc(*p, f);
+		cols++;
+	}
+	for (; width > 0 && cols < width; cols++)
+		fputc(' ', f);
+}
+
+static int
+text_ok(const char *what, const char *v, size_t max, int empty_ok,
+    struct tt_err *err)
+{
+	const unsigned char *p;
+
+	if (!empty_ok && *v == '\0')
+		return tt_fail(err, TT_USAGE, "%s must not be empty", what);
+	if (strlen(v) > max)
+		return tt_fail(err, TT_USAGE, "%s is longer than %zu bytes",
+		    what, max);
+	for (p = (const unsigned char *)v; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return tt_fail(err, TT_USAGE, "%s contains control "
+			    "characters", what);
+	return 0;
+}
+
+static int
+parse_args(int argc, char **argv, unsigned allowed, struct appt_args *a,
+    struct tt_err *err)
+{
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->online = -1;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", appt_opts, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			return tt_fail(err, TT_USAGE, "appt %s: unknown or "
+			    "incomplete option '%s'", argv[0], argv[optind - 1]);
+		if (!(allowed & (1u << (c - O_START))))
+			return tt_fail(err, TT_USAGE, "appt %s does not take "
+			    "'%s'", argv[0], argv[optind - 1]);
+		a->given |= 1u << (c - O_START);
+		switch (c) {
+		case O_START: a->start = optarg; break;
+		case O_END: a->end = optarg; break;
+		case O_SUBJECT: a->subject = optarg; break;
+		case O_CLIENT: a->client = optarg; break;
+		case O_ONLINE: a->online = 1; break;
+		case O_NOONLINE: a->online = 0; break;
+		case O_FORCE: a->force = 1; break;
+		case O_JSON: a->json = 1; break;
+		case O_FROM: a->from = optarg; break;
+		case O_TO: a->to = optarg; break;
+		}
+	}
+	return 0;
+}
+
+#define BIT(o) (1u << ((o) - O_START))
+
+static int
+get_id(int argc, char **argv, int64_t *id, struct tt_err *err)
+{
+	char *end;
+	long long v;
+
+	if (optind != argc - 1)
+		return tt_fail(err, TT_USAGE, "appt %s: expected one "
+		    "appointment ID", argv[0]);
+	v = strtoll(argv[optind], &end, 10);
+	if (end == argv[optind] || *end != '\0' || v <= 0)
+		return tt_fail(err, TT_USAGE, "appt %s: '%s' is not an "
+		    "appointment ID", argv[0], argv[optind]);
+	*id = v;
+	return 0;
+}
+
+/* Refuse an overlap with a live item unless forced; names the conflict. */
+static int
+check_overlap(struct tt_ctx *ctx, const struct appt *a, int force,
+    struct tt_err *err)
+{
+	struct appt c;
+	char s[32], e[32];
+	int r;
+
+	if (force)
+		return 0;
+	r = store_appt_conflict(ctx->st, a->profile_id, a->start, a->end, a->id,
+	    &c, err);
+	if (r <= 0)
+		return r;
+	tt_fail(err, TT_DATAERR, "overlaps %s%" PRId64 " \"%s\" %s to %s; "
+	    "use --force to book anyway", c.ext ? "[ext] " : "appointment ",
+	    c.id, c.subject, tt_fmt_local(c.start, s, sizeof(s)),
+	    tt_fmt_local(c.end, e, sizeof(e)));
+	store_appt_free(&c);
+	return -1;
+}
+
+static int
+fill_times(const struct appt_args *args, struct appt *a, struct tt_err *err)
+{
+	if (args->start && tt_parse_time(args->start, &a->start, err))
+		return -1;
+	if (args->end && tt_parse_time(args->end, &a->end, err))
+		return -1;
+	if (a->end <= a->start)
+		return tt_fail(err, TT_USAGE, "the end must be after the start");
+	return 0;
+}
+
+static int
+appt_add(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
+{
+	struct appt_args args;
+	struct appt a = { 0 };
+	int64_t id;
+
+	if (parse_args(argc, argv, BIT(O_START) | BIT(O_END) | BIT(O_SUBJECT) |
+	    BIT(O_CLIENT) | BIT(O_ONLINE) | BIT(O_FORCE), &args, err))
+		return -1;
+	if (optind != argc)
+		return tt_fail(err, TT_USAGE, "appt add: unexpected '%s'",
+		    argv[optind]);
+	if (!args.start || !args.end || !args.subject)
+		return tt_fail(err, TT_USAGE, "appt add needs --start, --end "
+		    "and --subject");
+	if (fill_times(&args, &a, err) ||
+	    text_ok("subject", args.subject, SUBJECT_MAX, 0, err) ||
+	    (args.client && text_ok("client", args.client, CLIENT_MAX, 1, err)))
+		return -1;
+	if (store_profile(ctx->st, ctx->profile, 1, &a.profile_id, err) < 0)
+		return -1;
+	a.subject = strdup(args.subject);
+	a.client = args.client && *args.client ? strdup(args.client) : NULL;
+	a.online = args.online == 1;
+	if (check_overlap(ctx, &a, args.force, err) ||
+	    store_appt_add(ctx->st, &a, &id, err)) {
+		store_appt_free(&a);
+		return -1;
+	}
+	store_appt_free(&a);
+	printf("%" PRId64 "\n", id);
+	return 0;
+}
+
+/* Look up an item for edit/cancel; refuses [ext] items. */
+static int
+load_own(struct tt_ctx *ctx, const char *verb, int64_t id, struct appt *a,
+    struct tt_err *err)
+{
+	int64_t profile;
+	int r;
+
+	r = store_profile(ctx->st, ctx->profile, 0, &profile, err);
+	if (r > 0)
+		r = store_appt_get(ctx->st, profile, id, a, err);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return tt_fail(err, TT_DATAERR, "no appointment %" PRId64
+		    " for profile %s", id, ctx->profile);
+	if (a->ext) {
+		tt_fail(err, TT_DATAERR, "cannot %s %" PRId64 ": it comes from "
+		    "an external calendar (%s) and must be changed there, in "
+		    "Outlook or Teams", verb, id, a->calendar ? a->calendar : "?");
+		store_appt_free(a);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+appt_edit(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
+{
+	struct appt_args args;
+	struct appt a;
+	int64_t id;
+	int rc = -1;
+
+	if (parse_args(argc, argv, BIT(O_START) | BIT(O_END) | BIT(O_SUBJECT) |
+	    BIT(O_CLIENT) | BIT(O_ONLINE) | BIT(O_NOONLINE) | BIT(O_FORCE),
+	    &args, err) || get_id(argc, argv, &id, err))
+		return -1;
+	if (!(args.given & ~BIT(O_FORCE)))
+		return tt_fail(err, TT_USAGE, "appt edit: nothing to change");
+	if (load_own(ctx, "edit", id, &a, err))
+		return -1;
+	if (a.cancelled) {
+		tt_fail(err, TT_DATAERR, "appointment %" PRId64 " is cancelled",
+		    id);
+		goto out;
+	}
+	if (fill_times(&args, &a, err) ||
+	    (args.subject && text_ok("subject", args.subject, SUBJECT_MAX, 0,
+	    err)) || (args.client && text_ok("client", args.client,
+	    CLIENT_MAX, 1, err)))
+		goto out;
+	if (args.subject) {
+		free(a.subject);
+		a.subject = strdup(args.subject);
+	}
+	if (args.client) {
+		free(a.client);
+		a.client = *args.client ? strdup(args.client) : NULL;
+	}
+	if (args.online >= 0)
+		a.online = args.online;
+	if (check_overlap(ctx, &a, args.force, err) == 0 &&
+	    store_appt_update(ctx->st, &a, err) == 0)
+		rc = 0;
+out:
+	store_appt_free(&a);
+	return rc;
+}
+
+static int
+appt_cancel(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
+{
+	struct appt_args args;
+	struct appt a;
+	int64_t id;
+	int rc;
+
+	if (parse_args(argc, argv, 0, &args, err) ||
+	    get_id(argc, argv, &id, err) || load_own(ctx, "cancel", id, &a, err))
+		return -1;
+	rc = store_appt_cancel(ctx->st, a.profile_id, id, err);
+	store_appt_free(&a);
+	return rc;
+}
+
+static json_t *
+appt_json(const struct appt *a)
+{
+	char s[32], e[32], u[32];
+	char *subject = a->subject;
+
+	return json_pack("{s:I, s:s, s:b, s:s, s:s, s:s, s:s?, s:s?, s:b, "
+	    "s:b, s:s?, s:s?, s:s?, s:s}",
+	    "id", (json_int_t)a->id,
+	    "kind", a->ext ? "ext" : "booked",
+	    "ext", a->ext,
+	    "status", a->cancelled ? "cancelled" : "booked",
+	    "starts_at", tt_fmt_utc(a->start, s, sizeof(s)),
+	    "ends_at", tt_fmt_utc(a->end, e, sizeof(e)),
+	    "subject", subject,
+	    "client", a->client,
+	    "all_day", a->all_day,
+	    "online", a->online,
+	    "join_url", a->join_url,
+	    "calendar", a->calendar,
+	    "event_id", a->event_id,
+	    "updated_at", tt_fmt_utc(a->updated, u, sizeof(u)));
+}
+
+static int
+print_json(json_t *j, struct tt_err *err)
+{
+	if (j == NULL || json_dumpf(j, stdout, JSON_INDENT(2)) != 0) {
+		json_decref(j);
+		return tt_fail(err, TT_SOFTWARE, "cannot write JSON");
+	}
+	putchar('\n');
+	json_decref(j);
+	return 0;
+}
+
+struct list_state {
+	json_t *array;		/* --json */
+	int rows;
+};
+
+static int
+list_row(void *arg, const struct appt *a)
+{
+	struct list_state *ls = arg;
+	char s[32], e[32], subj[512], client[512];
+
+	if (ls->array != NULL) {
+		json_array_append_new(ls->array, appt_json(a));
+		return 0;
+	}
+	if (ls->rows++ == 0)
+		printf("ID      Starts at         Ends at           "
+		    "Subject                         Client\n");
+	printf("%-7" PRId64 " %-17s %-17s ", a->id,
+	    tt_fmt_local(a->start, s, sizeof(s)),
+	    tt_fmt_local(a->end, e, sizeof(e)));
+	snprintf(subj, sizeof(subj), "%s%s%s", a->ext ? "[ext] " : "",
+	    a->online ? "(online) " : "", a->subject);
+	tt_sanitize(client, sizeof(client), subj);
+	tt_cell(stdout, client, 31);
+	tt_sanitize(client, sizeof(client), a->client ? a->client : "");
+	putchar(' ');
+	tt_cell(stdout, client, 0);
+	putchar('\n');
+	return 0;
+}
+
+static int
+appt_list(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
+{
+	struct appt_args args;
+	struct list_state ls = { 0 };
+	tt_time from, to = INT64_MAX;
+	int64_t profile;
+	int r, y, m, d;
+	char today[32];
+
+	if (parse_args(argc, argv, BIT(O_FROM) | BIT(O_TO) | BIT(O_JSON),
+	    &args, err))
+		return -1;
+	if (optind != argc)
+		return tt_fail(err, TT_USAGE, "appt list: unexpected '%s'",
+		    argv[optind]);
+	/* Default: from the start of today, local time. */
+	tt_fmt_local(tt_now(), today, sizeof(today));
+	tt_parse_date(today, &y, &m, &d);
+	from = tt_local_midnight(y, m, d);
+	if ((args.from && tt_parse_time(args.from, &from, err)) ||
+	    (args.to && tt_parse_time(args.to, &to, err)))
+		return -1;
+	if (to <= from)
+		return tt_fail(err, TT_USAGE, "--to must be after --from");
+	if (args.json)
+		ls.array = json_array();
+	r = store_profile(ctx->st, ctx->profile, 0, &profile, err);
+	if (r < 0 || (r > 0 && store_appt_list(ctx->st, profile, from, to,
+	    list_row, &ls, err))) {
+		json_decref(ls.array);
+		return -1;
+	}
+	if (args.json)
+		return print_json(ls.array, err);
+	return 0;
+}
+
+static int
+appt_show(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
+{
+	struct appt_args args;
+	struct appt a;
+	int64_t id, profile;
+	char s[32], e[32], buf[1024];
+	int r;
+
+	if (parse_args(argc, argv, BIT(O_JSON), &args, err) ||
+	    get_id(argc, argv, &id, err))
+		return -1;
+	r = store_profile(ctx->st, ctx->profile, 0, &profile, err);
+	if (r > 0)
+		r = store_appt_get(ctx->st, profile, id, &a, err);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return tt_fail(err, TT_DATAERR, "no appointment %" PRId64
+		    " for profile %s", id, ctx->profile);
+	if (args.json) {
+		r = print_json(appt_json(&a), err);
+		store_appt_free(&a);
+		return r;
+	}
+	printf("ID:       %" PRId64 "%s\n", a.id, a.ext ? " [ext]" : "");
+	if (a.ext) {
+		tt_sanitize(buf, sizeof(buf), a.calendar ? a.calendar : "?");
+		printf("Source:   external calendar \"%s\" (read-only here; "
+		    "change it in Outlook or Teams)\n", buf);
+	}
+	printf("Status:   %s\n", a.cancelled ? "cancelled" : "booked");
+	printf("Starts:   %s\n", tt_fmt_local(a.start, s, sizeof(s)));
+	printf("Ends:     %s\n", tt_fmt_local(a.end, e, sizeof(e)));
+	printf("Subject:  %s\n", tt_sanitize(buf, sizeof(buf), a.subject));
+	if (a.client)
+		printf("Client:   %s\n", tt_sanitize(buf, sizeof(buf), a.client));
+	if (a.online)
+		printf("Online:   %s\n", a.join_url ? tt_sanitize(buf,
+		    sizeof(buf), a.join_url) : "yes (Teams link after the "
+		    "next sync)");
+	if (a.ext && a.remote_modified)
+		printf("Updated:  in Teams %s\n", tt_sanitize(buf, sizeof(buf),
+		    a.remote_modified));
+	store_appt_free(&a);
+	return 0;
+}
+
+int
+book_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(struct tt_ctx *, int, char **, struct tt_err *);
+	} subs[] = {
+		{ "add", appt_add }, { "list", appt_list }, { "show", appt_show },
+		{ "edit", appt_edit }, { "cancel", appt_cancel },
+	};
+	size_t i;
+
+	if (argc < 1)
+		return tt_fail(err, TT_USAGE, "appt: expected add, list, show, "
+		    "edit or cancel");
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (strcmp(argv[0], subs[i].name) == 0)
+			return subs[i].fn(ctx, argc, argv, err);
+	return tt_fail(err, TT_USAGE, "appt: unknown subcommand '%s'", argv[0]);
+}

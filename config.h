@@ -1,0 +1,64 @@
+/*
+ * config.h -- the configuration file (SPEC section 3).
+ *
+ * config_defaults() fills every key with its documented default;
+ * config_load() reads a file over them.  Every bad line is collected (not
+ * just the first) into cfg->diag as "file:line: message" lines; the caller
+ * prints them and exits 78.  Ownership: the struct owns its strings;
+ * config_free() releases them.  No persistent state.
+ */
+#ifndef TT_CONFIG_H
+#define TT_CONFIG_H
+
+#include "util.h"
+
+/* showAs values that can block (free never does). */
+enum {
+	SHOWAS_BUSY = 1 << 0,
+	SHOWAS_OOF = 1 << 1,
+	SHOWAS_TENTATIVE = 1 << 2,
+	SHOWAS_WORKINGELSEWHERE = 1 << 3,
+	SHOWAS_UNKNOWN = 1 << 4,
+	SHOWAS_FREE = 1 << 5	/* recognised, never allowed in block_showas */
+};
+
+struct tt_config {
+	char *client_id;	/* NULL when not set */
+	char *tenant;
+	char *authority_url;	/* no trailing slash */
+	char *graph_url;	/* no trailing slash */
+	char *ca_file;		/* NULL: system store */
+	int window_past_days;
+	int window_future_days;
+	unsigned block_showas;	/* SHOWAS_ bits */
+	int block_all_day;
+	int pull_subjects;
+	char *push_subject;
+	int push_private;
+	int page_size;
+	int timeout;
+	int retry_budget;
+	int max_removals;	/* a count, or a share when max_removals_pct */
+	int max_removals_pct;
+	char *diag;		/* collected "file:line: message" lines, or NULL */
+	int ndiag;
+};
+
+void config_defaults(struct tt_config *cfg);
+/*
+ * Read path over the defaults.  A missing file is fine unless `required`
+ * (given with -c or TIMETAP_SYNC_CONFIG).  Returns 0, or -1 when cfg->diag
+ * holds one line per problem (err gets TT_CONFIG and a summary).
+ */
+int config_load(struct tt_config *cfg, const char *path, int required,
+    struct tt_err *err);
+void config_free(struct tt_config *cfg);
+
+/* showAs name to SHOWAS_ bit, 0 when unknown (case-insensitive). */
+unsigned config_showas_bit(const char *name);
+/* The text form of a showAs bit set, e.g. "busy,oof". */
+void config_showas_str(unsigned bits, char *buf, size_t len);
+/* Whether url is https://, or http:// to a loopback host. */
+int config_url_ok(const char *url);
+
+#endif

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Install what building, testing and the demo need on Debian, when missing.
+# Runs apt-get as root; otherwise names the packages to install and fails.
+set -u
+pkgs="gcc make pkg-config libcurl4-openssl-dev libjansson-dev libsqlite3-dev
+libbsd-dev mandoc sqlite3 openssl tzdata ca-certificates"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+	    missing="$missing $p"
+done
+command -v python3 >/dev/null 2>&1 || missing="$missing python3"
+[ -z "$missing" ] && exit 0
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "deps: missing:$missing (install them with your package manager)" >&2
+	exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing:$missing" >&2
+	echo "deps: run as root: apt-get install$missing" >&2
+	exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
+    { echo "deps: apt-get install$missing failed" >&2; exit 1; }

@@ -1,0 +1,76 @@
+#!/bin/sh
+# Run every test against the build in $1 (default build): the unit test
+# programs, the emulator self-test, and the integration cases in
+# test/cases/*.sh.  Every test prints TAP lines ("ok N - ..." or
+# "not ok N - ..."); this runner counts them, shows failures with their
+# source, and ends with the line "N passed, N failed".
+# Cases run two at a time (the machine has 2 cores); each is bounded by a
+# timeout so a hang fails instead of blocking CI.
+set -u
+BUILD=${1:-build}
+top=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$top/$BUILD/timetap-sync
+export BIN TOP="$top"
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT INT TERM
+
+jobs=""
+for u in "$top/$BUILD"/test_*; do
+	[ -x "$u" ] && jobs="$jobs unit:$u"
+done
+[ -f "$top/test/emulator_test.py" ] && jobs="$jobs emu:$top/test/emulator_test.py"
+for c in "$top"/test/cases/*.sh; do
+	[ -f "$c" ] && jobs="$jobs case:$c"
+done
+
+run_one() {
+	job=$1
+	kind=${job%%:*}
+	file=${job#*:}
+	name=$(basename "$file")
+	case $kind in
+	unit) timeout 120 "$file" ;;
+	emu) timeout 300 python3 "$file" ;;
+	case) timeout 300 sh "$file" ;;
+	esac >"$out/$name.log" 2>&1
+	rc=$?
+	if [ $rc -ne 0 ] && ! grep -q '^not ok' "$out/$name.log"; then
+		echo "not ok - $name exited with status $rc" >>"$out/$name.log"
+	fi
+}
+
+if [ "${TEST_SERIAL:-}" = 1 ]; then
+	for j in $jobs; do run_one "$j"; done
+else
+	# Two at a time, without GNU-only tools.
+	set -- $jobs
+	while [ $# -gt 0 ]; do
+		run_one "$1" &
+		p1=$!
+		shift
+		if [ $# -gt 0 ]; then
+			run_one "$1" &
+			p2=$!
+			shift
+			wait $p2
+		fi
+		wait $p1
+	done
+fi
+
+passed=0
+failed=0
+for log in "$out"/*.log; do
+	name=$(basename "$log" .log)
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok' "$log")
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$f" -gt 0 ]; then
+		echo "--- $name: $f failed"
+		grep -E '^(not ok|#)' "$log" | head -40
+	fi
+	[ "${TEST_VERBOSE:-}" = 1 ] && cat "$log"
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,173 @@
+/* Unit tests for util.c: time parsing and formatting across DST, sanitising. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "unit.h"
+#include "util.h"
+
+static void
+set_tz(const char *tz)
+{
+	setenv("TZ", tz, 1);
+	tzset();
+}
+
+static tt_time
+parse(const char *s)
+{
+	tt_time t = -1;
+	struct tt_err err = { 0 };
+
+	if (tt_parse_time(s, &t, &err) != 0)
+		return -1;
+	return t;
+}
+
+static int
+refused(const char *s, int code)
+{
+	tt_time t;
+	struct tt_err err = { 0 };
+
+	return tt_parse_time(s, &t, &err) == -1 && err.code == code &&
+	    err.msg[0] != '\0';
+}
+
+static const char *
+local(tt_time t)
+{
+	static char buf[32];
+
+	return tt_fmt_local(t, buf, sizeof(buf));
+}
+
+static const char *
+utc(tt_time t)
+{
+	static char buf[32];
+
+	return tt_fmt_utc(t, buf, sizeof(buf));
+}
+
+static int
+san(const char *in, const char *want)
+{
+	char buf[128];
+
+	tt_sanitize(buf, sizeof(buf), in);
+	if (strcmp(buf, want) != 0) {
+		printf("# sanitize got '%s' want '%s'\n", buf, want);
+		return 0;
+	}
+	return 1;
+}
+
+int
+main(void)
+{
+	tt_time t;
+	int y, m, d;
+	char small[8];
+
+	set_tz("UTC");
+	CHECK(parse("2026-03-29T09:00:00Z") == 1774774800, "Z offset");
+	CHECK(parse("2026-03-29T09:00+02:00") == 1774767600, "+02:00 offset");
+	CHECK(parse("2026-03-29T09:00-0530") == 1774794600, "-0530 offset");
+	CHECK(parse("2026-03-29T09:00:00.1234567Z") == 1774774800,
+	    "fractions dropped");
+	CHECK(parse("2026-03-29 09:00") == 1774774800, "space separator, local");
+	CHECK(parse("2026-03-29") == 1774742400, "date only is local midnight");
+	CHECK(refused("2026-02-30T09:00", TT_USAGE), "February 30 refused");
+	CHECK(refused("2026-13-01T09:00", TT_USAGE), "month 13 refused");
+	CHECK(refused("2026-03-29T24:00", TT_USAGE), "hour 24 refused");
+	CHECK(refused("2026-03-29T09:60", TT_USAGE), "minute 60 refused");
+	CHECK(refused("tomorrow", TT_USAGE), "words refused");
+	CHECK(refused("2026-03-29T09:00+25:00", TT_USAGE), "bad offset refused");
+	CHECK(refused("2026-03-29T09:00Zjunk", TT_USAGE), "trailing junk refused");
+	CHECK(refused("", TT_USAGE), "empty refused");
+	CHECK(parse("2028-02-29T00:00Z") > 0, "leap day accepted");
+	CHECK(refused("2027-02-29T00:00Z", TT_USAGE), "non-leap Feb 29 refused");
+
+	/* Europe/Berlin: spring forward 2026-03-29 02:00 -> 03:00,
+	 * fall back 2026-10-25 03:00 -> 02:00. */
+	set_tz("Europe/Berlin");
+	CHECK(parse("2026-03-29T01:59") == 1774745940, "Berlin before the gap");
+	CHECK(refused("2026-03-29T02:30", TT_USAGE), "Berlin gap refused");
+	CHECK(parse("2026-03-29T03:00") == 1774746000, "Berlin after the gap");
+	CHECK(parse("2026-10-25T02:30") == 1792888200,
+	    "Berlin ambiguous time takes the earlier instant (CEST)");
+	CHECK(parse("2026-10-25T02:30+01:00") == 1792891800,
+	    "Berlin ambiguous time with offset picks the later");
+	CHECK(strcmp(local(1774774800), "2026-03-29 11:00") == 0,
+	    "Berlin local format after change: %s", local(1774774800));
+	CHECK(strcmp(local(1774742400), "2026-03-29 01:00") == 0,
+	    "Berlin local format before change: %s", local(1774742400));
+	CHECK(tt_local_midnight(2026, 3, 29) == 1774738800,
+	    "Berlin midnight of the spring-forward day");
+	CHECK(tt_local_midnight(2026, 3, 30) - tt_local_midnight(2026, 3, 29) ==
+	    23 * 3600, "spring-forward day lasts 23 hours");
+	CHECK(tt_local_midnight(2026, 10, 26) - tt_local_midnight(2026, 10, 25) ==
+	    25 * 3600, "fall-back day lasts 25 hours");
+
+	/* America/New_York (west of UTC): 2026-03-08 02:00 -> 03:00. */
+	set_tz("America/New_York");
+	CHECK(refused("2026-03-08T02:15", TT_USAGE), "New York gap refused");
+	CHECK(parse("2026-03-08T09:00") == 1772974800, "New York after change");
+	CHECK(strcmp(local(1772974800), "2026-03-08 09:00") == 0,
+	    "New York format");
+	CHECK(parse("2026-11-01T01:30") == 1793511000,
+	    "New York ambiguous hour takes EDT");
+
+	/* Australia/Sydney (east, southern hemisphere): DST ends 2026-04-05
+	 * 03:00 -> 02:00, starts 2026-10-04 02:00 -> 03:00. */
+	set_tz("Australia/Sydney");
+	CHECK(refused("2026-10-04T02:30", TT_USAGE), "Sydney gap refused");
+	CHECK(parse("2026-04-05T12:00") == 1775354400, "Sydney after fall-back");
+	CHECK(tt_local_midnight(2026, 4, 6) - tt_local_midnight(2026, 4, 5) ==
+	    25 * 3600, "Sydney fall-back day lasts 25 hours");
+
+	/* America/Santiago skips midnight itself on its spring-forward day
+	 * (2026-09-06 00:00 -> 01:00). */
+	set_tz("America/Santiago");
+	t = tt_local_midnight(2026, 9, 6);
+	CHECK(strcmp(local(t), "2026-09-06 01:00") == 0,
+	    "day starting in a gap begins at its first instant: %s", local(t));
+
+	set_tz("UTC");
+	CHECK(strcmp(utc(1774774800), "2026-03-29T09:00:00Z") == 0, "RFC 3339");
+	CHECK(tt_parse_utc("2026-03-29T09:00:00.0000000", &t) == 0 &&
+	    t == 1774774800, "Graph dateTime as UTC");
+	CHECK(tt_parse_utc("2026-03-29T09:00:00+01:00", &t) == -1,
+	    "Graph dateTime with offset refused");
+	CHECK(tt_parse_date("2026-03-04T00:00:00.0000000", &y, &m, &d) == 0 &&
+	    y == 2026 && m == 3 && d == 4, "date of an all-day event");
+	y = 2026, m = 12, d = 31;
+	tt_date_add(&y, &m, &d, 1);
+	CHECK(y == 2027 && m == 1 && d == 1, "date add over the year end");
+	y = 2028, m = 3, d = 1;
+	tt_date_add(&y, &m, &d, -1);
+	CHECK(y == 2028 && m == 2 && d == 29, "date add back into a leap day");
+
+	CHECK(san("plain", "plain"), "plain text kept");
+	CHECK(san("a\x1b[31mred\x1b[0m", "ared"), "CSI colour removed");
+	CHECK(san("x\x1b]0;title\x07y", "xy"), "OSC title removed");
+	CHECK(san("x\x1b]8;;http://e\x1b\\y", "xy"), "OSC hyperlink removed");
+	CHECK(san("a\tb\nc\rd", "a b c d"), "whitespace controls to spaces");
+	CHECK(san("a\x01\x7f" "b", "ab"), "C0 and DEL dropped");
+	CHECK(san("a\xc2\x9b" "31mb", "a31mb"), "C1 CSI dropped");
+	CHECK(san("caf\xc3\xa9 \xe6\x97\xa5", "caf\xc3\xa9 \xe6\x97\xa5"),
+	    "UTF-8 kept");
+	CHECK(san("a\xff" "b\xc3", "a?b?"), "invalid UTF-8 replaced");
+	CHECK(san("\xc0\xaf", "??"), "overlong UTF-8 replaced");
+	CHECK(san("a\xe2\x80\xae" "b", "ab"), "bidi override dropped");
+	tt_sanitize(small, sizeof(small), "abcdefghij");
+	CHECK(strcmp(small, "abcdefg") == 0, "truncated to the buffer");
+	tt_sanitize(small, sizeof(small), "abcde\xc3\xa9\xc3\xa9");
+	CHECK(strcmp(small, "abcde\xc3\xa9") == 0,
+	    "truncation keeps whole characters");
+	CHECK(tt_worse(TT_TEMPFAIL, TT_NOPERM) == TT_NOPERM, "77 beats 75");
+	CHECK(tt_worse(0, TT_TEMPFAIL) == TT_TEMPFAIL, "75 beats 0");
+	CHECK(tt_worse(TT_IOERR, TT_NOPERM) == TT_IOERR, "74 beats 77");
+	return DONE();
+}

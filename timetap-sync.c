@@ -1,0 +1,179 @@
+/*
+ * timetap-sync.c -- the edge: options, configuration, dispatch, messages
+ * and exit codes.  Every other module returns errors; only this file
+ * prints them and exits.  No persistent state of its own.
+ */
+#include <errno.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+
+#ifndef VERSION
+#define VERSION "0.1"
+#endif
+
+static const char usage_text[] =
+"usage: timetap-sync [-f db] [-c config] [-s staff] [-v | -q] command [args]\n"
+"\n"
+"commands:\n"
+"  appt add --start T --end T --subject S [--client C] [--online] [--force]\n"
+"  appt list [--from T] [--to T] [--json]\n"
+"  appt show ID [--json]\n"
+"  appt edit ID [--start T] [--end T] [--subject S] [--client C]\n"
+"               [--online | --no-online] [--force]\n"
+"  appt cancel ID\n"
+"\n"
+"options:\n"
+"  -f db      database (default $XDG_DATA_HOME/timetap-sync/timetap.db)\n"
+"  -c config  configuration (default $XDG_CONFIG_HOME/timetap-sync/config)\n"
+"  -s staff   staff profile (default: default)\n"
+"  -v         verbose: a summary line per profile\n"
+"  -q         quiet: errors only\n"
+"  -h, --help this text;  -V, --version the version\n"
+"\n"
+"Times: ISO 8601 with an offset, or local wall time, e.g. 2026-03-29T09:00.\n"
+"See timetap-sync(1).\n";
+
+static void
+usage(FILE *f)
+{
+	fputs(usage_text, f);
+}
+
+/* $XDG_<var> or ~/<fallback>, then the file name. */
+static char *
+xdg_path(const char *var, const char *fallback, const char *file)
+{
+	const char *base = getenv(var), *home;
+	char *p = NULL;
+
+	if (base != NULL && base[0] == '/') {
+		if (asprintf(&p, "%s/timetap-sync/%s", base, file) < 0)
+			return NULL;
+		return p;
+	}
+	home = getenv("HOME");
+	if (home == NULL || home[0] != '/')
+		return NULL;
+	if (asprintf(&p, "%s/%s/timetap-sync/%s", home, fallback, file) < 0)
+		return NULL;
+	return p;
+}
+
+static int
+report(const struct tt_err *err)
+{
+	fprintf(stderr, "timetap-sync: %s\n", err->msg);
+	return err->code ? err->code : TT_SOFTWARE;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct tt_ctx ctx = { 0 };
+	struct tt_err err = { 0 };
+	const char *cfgpath = NULL, *cmd;
+	char *dbdef = NULL, *cfgdef = NULL;
+	int c, cfg_required = 0, rc = 0;
+
+	setlocale(LC_ALL, "");
+	ctx.profile = "default";
+	config_defaults(&ctx.cfg);
+
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		printf("timetap-sync %s\n", VERSION);
+		return 0;
+	}
+	opterr = 0;
+	while ((c = getopt(argc, argv, "+f:c:s:vqhV")) != -1) {
+		switch (c) {
+		case 'f': ctx.dbpath = optarg; break;
+		case 'c': cfgpath = optarg; cfg_required = 1; break;
+		case 's': ctx.profile = optarg; ctx.profile_given = 1; break;
+		case 'v': ctx.verbose = 1; break;
+		case 'q': ctx.quiet = 1; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("timetap-sync %s\n", VERSION); return 0;
+		default:
+			fprintf(stderr, "timetap-sync: unknown or incomplete "
+			    "option '-%c'\n", optopt);
+			usage(stderr);
+			return TT_USAGE;
+		}
+	}
+	if (ctx.verbose && ctx.quiet) {
+		fprintf(stderr, "timetap-sync: -v and -q exclude each other\n");
+		return TT_USAGE;
+	}
+	if (ctx.profile[0] == '\0' || strlen(ctx.profile) > 64 ||
+	    strspn(ctx.profile, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@") != strlen(ctx.profile)) {
+		fprintf(stderr, "timetap-sync: bad staff profile name '%s' "
+		    "(letters, digits, . _ - @; up to 64)\n", ctx.profile);
+		return TT_USAGE;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		usage(stderr);
+		return TT_USAGE;
+	}
+	cmd = argv[0];
+
+	/* Environment overrides the defaults; options override both. */
+	if (cfgpath == NULL && (cfgpath = getenv("TIMETAP_SYNC_CONFIG")) != NULL
+	    && *cfgpath != '\0')
+		cfg_required = 1;
+	else if (cfgpath == NULL || *cfgpath == '\0')
+		cfgpath = cfgdef = xdg_path("XDG_CONFIG_HOME", ".config", "config");
+	if (ctx.dbpath == NULL && (ctx.dbpath = getenv("TIMETAP_SYNC_DB")) != NULL
+	    && *ctx.dbpath == '\0')
+		ctx.dbpath = NULL;
+	if (ctx.dbpath == NULL)
+		ctx.dbpath = dbdef = xdg_path("XDG_DATA_HOME", ".local/share",
+		    "timetap.db");
+	if (ctx.dbpath == NULL) {
+		fprintf(stderr, "timetap-sync: no database path: set HOME, "
+		    "XDG_DATA_HOME or use -f\n");
+		rc = TT_CONFIG;
+		goto out;
+	}
+	if (cfgpath != NULL && config_load(&ctx.cfg, cfgpath, cfg_required,
+	    &err)) {
+		if (ctx.cfg.diag)
+			fputs(ctx.cfg.diag, stderr);
+		rc = report(&err);
+		goto out;
+	}
+
+	if (strcmp(cmd, "appt") == 0) {
+		if (store_open(ctx.dbpath, &ctx.st, &err) ||
+		    book_main(&ctx, argc - 1, argv + 1, &err))
+			rc = report(&err);
+	} else if (strcmp(cmd, "help") == 0) {
+		usage(stdout);
+	} else {
+		fprintf(stderr, "timetap-sync: unknown command '%s'\n", cmd);
+		usage(stderr);
+		rc = TT_USAGE;
+	}
+out:
+	store_close(ctx.st);
+	config_free(&ctx.cfg);
+	free(dbdef);
+	free(cfgdef);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "timetap-sync: writing output: %s\n",
+		    strerror(errno));
+		rc = rc ? rc : TT_IOERR;
+	}
+	return rc;
+}

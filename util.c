@@ -1,0 +1,413 @@
+/*
+ * util.c -- errors, times and sanitising; see util.h.  No persistent state.
+ */
+#include <ctype.h>
+#include <langinfo.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+int
+tt_fail(struct tt_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+	char raw[sizeof(err->msg)];
+
+	if (err == NULL)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	/* Messages often quote network or user text: keep them one clean line. */
+	tt_sanitize(err->msg, sizeof(err->msg), raw);
+	err->code = code;
+	return -1;
+}
+
+/*
+ * The exit code of a run over several profiles is the most serious one.
+ * Order: internal/IO faults first (the installation is broken), then
+ * configuration, login needed, unavailable, temporary, refused data, usage.
+ */
+int
+tt_worse(int a, int b)
+{
+	static const int order[] = { TT_SOFTWARE, TT_IOERR, TT_CONFIG,
+	    TT_NOPERM, TT_UNAVAILABLE, TT_TEMPFAIL, TT_DATAERR, TT_USAGE };
+	size_t i;
+
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (a == order[i] || b == order[i])
+			return order[i];
+	return a ? a : b;
+}
+
+static int
+days_in_month(int y, int m)
+{
+	static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 ? 28 + leap : dm[m - 1];
+}
+
+/* Read exactly n digits. */
+static int
+digits(const char **pp, int n, int *out)
+{
+	const char *p = *pp;
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)p[i]))
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	*pp = p + n;
+	*out = v;
+	return 0;
+}
+
+static int
+parse_ymd(const char **pp, int *y, int *m, int *d)
+{
+	const char *p = *pp;
+
+	if (digits(&p, 4, y) || *p++ != '-' || digits(&p, 2, m) ||
+	    *p++ != '-' || digits(&p, 2, d))
+		return -1;
+	if (*y < 1970 || *y > 9999 || *m < 1 || *m > 12 || *d < 1 ||
+	    *d > days_in_month(*y, *m))
+		return -1;
+	*pp = p;
+	return 0;
+}
+
+int
+tt_parse_date(const char *s, int *y, int *m, int *d)
+{
+	const char *p = s;
+
+	if (s == NULL || parse_ymd(&p, y, m, d))
+		return -1;
+	return (*p == '\0' || *p == 'T' || *p == ' ') ? 0 : -1;
+}
+
+void
+tt_date_add(int *y, int *m, int *d, int days)
+{
+	struct tm tm = { 0 };
+	time_t t;
+
+	tm.tm_year = *y - 1900;
+	tm.tm_mon = *m - 1;
+	tm.tm_mday = *d + days;
+	tm.tm_hour = 12;
+	t = timegm(&tm);
+	gmtime_r(&t, &tm);
+	*y = tm.tm_year + 1900;
+	*m = tm.tm_mon + 1;
+	*d = tm.tm_mday;
+}
+
+/*
+ * Wall time in TZ to an instant.  mktime() alone cannot tell a DST gap from
+ * a valid time, so try both DST flags and keep the answers that round-trip.
+ * Returns 0, or 1 when the wall time is ambiguous (the earlier instant is
+ * chosen), or -1 when it does not exist.
+ */
+static int
+local_to_utc(const struct tm *wall, tt_time *out)
+{
+	tt_time found[3];
+	int nfound = 0, dst, i;
+
+	for (dst = -1; dst <= 1; dst++) {
+		struct tm tm = *wall, back;
+		time_t t;
+
+		tm.tm_isdst = dst;
+		t = mktime(&tm);
+		if (localtime_r(&t, &back) == NULL)
+			continue;
+		if (back.tm_year != wall->tm_year || back.tm_mon != wall->tm_mon ||
+		    back.tm_mday != wall->tm_mday || back.tm_hour != wall->tm_hour ||
+		    back.tm_min != wall->tm_min || back.tm_sec != wall->tm_sec)
+			continue;
+		for (i = 0; i < nfound; i++)
+			if (found[i] == t)
+				break;
+		if (i == nfound)
+			found[nfound++] = t;
+	}
+	if (nfound == 0)
+		return -1;
+	*out = found[0];
+	for (i = 1; i < nfound; i++)
+		if (found[i] < *out)
+			*out = found[i];
+	return nfound > 1;
+}
+
+tt_time
+tt_local_midnight(int y, int m, int d)
+{
+	struct tm wall = { 0 };
+	tt_time t;
+	int step;
+
+	wall.tm_year = y - 1900;
+	wall.tm_mon = m - 1;
+	wall.tm_mday = d;
+	/* Some zones skip midnight itself: take the first minute that exists. */
+	for (step = 0; step < 24 * 4; step++) {
+		wall.tm_hour = step / 4;
+		wall.tm_min = (step % 4) * 15;
+		if (local_to_utc(&wall, &t) >= 0)
+			return t;
+	}
+	wall.tm_hour = wall.tm_min = 0;
+	return (tt_time)timegm(&wall);
+}
+
+int
+tt_parse_time(const char *s, tt_time *out, struct tt_err *err)
+{
+	const char *p = s;
+	struct tm wall = { 0 };
+	int y, mo, d, h = 0, mi = 0, sec = 0, oh, om, sign, r;
+
+	if (s == NULL || parse_ymd(&p, &y, &mo, &d))
+		goto bad;
+	if (*p == 'T' || *p == ' ') {
+		p++;
+		if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi))
+			goto bad;
+		if (*p == ':') {
+			p++;
+			if (digits(&p, 2, &sec))
+				goto bad;
+			if (*p == '.' || *p == ',') {	/* fractions are dropped */
+				p++;
+				if (!isdigit((unsigned char)*p))
+					goto bad;
+				while (isdigit((unsigned char)*p))
+					p++;
+			}
+		}
+		if (h > 23 || mi > 59 || sec > 59)
+			goto bad;
+	} else if (*p != '\0')
+		goto bad;
+
+	wall.tm_year = y - 1900;
+	wall.tm_mon = mo - 1;
+	wall.tm_mday = d;
+	wall.tm_hour = h;
+	wall.tm_min = mi;
+	wall.tm_sec = sec;
+
+	if (*p == 'Z' || *p == 'z') {
+		if (p[1] != '\0')
+			goto bad;
+		*out = (tt_time)timegm(&wall);
+		return 0;
+	}
+	if (*p == '+' || *p == '-') {
+		sign = *p++ == '-' ? -1 : 1;
+		if (digits(&p, 2, &oh))
+			goto bad;
+		if (*p == ':')
+			p++;
+		if (digits(&p, 2, &om) || *p != '\0' || oh > 23 || om > 59)
+			goto bad;
+		*out = (tt_time)timegm(&wall) - sign * (oh * 3600 + om * 60);
+		return 0;
+	}
+	if (*p != '\0')
+		goto bad;
+	r = local_to_utc(&wall, out);
+	if (r < 0)
+		return tt_fail(err, TT_USAGE, "time '%s' does not exist in the "
+		    "local time zone (daylight saving change); give an offset", s);
+	return 0;
+bad:
+	return tt_fail(err, TT_USAGE, "bad time '%s': use ISO 8601, e.g. "
+	    "2026-03-29T09:00 (local) or 2026-03-29T09:00+02:00", s ? s : "");
+}
+
+int
+tt_parse_utc(const char *s, tt_time *out)
+{
+	const char *p = s;
+	struct tm tm = { 0 };
+	int y, mo, d, h, mi, sec = 0;
+
+	if (s == NULL || parse_ymd(&p, &y, &mo, &d) || *p++ != 'T' ||
+	    digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi))
+		return -1;
+	if (*p == ':') {
+		p++;
+		if (digits(&p, 2, &sec))
+			return -1;
+	}
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++)
+			;
+	if (*p == 'Z')
+		p++;
+	if (*p != '\0' || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*out = (tt_time)timegm(&tm);
+	return 0;
+}
+
+char *
+tt_fmt_local(tt_time t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (localtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M", &tm) == 0)
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+char *
+tt_fmt_utc(tt_time t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+tt_time
+tt_now(void)
+{
+	return (tt_time)time(NULL);
+}
+
+/* Length of the valid UTF-8 sequence at p and its code point, or 0. */
+static size_t
+utf8_seq(const unsigned char *p, unsigned long *cp)
+{
+	size_t n, i;
+	unsigned long c;
+
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	} else if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		c = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		c = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		c = p[0] & 0x07;
+	} else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+/* Skip an escape sequence starting at ESC; returns bytes consumed. */
+static size_t
+skip_escape(const unsigned char *p)
+{
+	size_t i = 1;
+
+	if (p[1] == '[') {		/* CSI: parameters, then a final byte */
+		for (i = 2; p[i] != '\0'; i++)
+			if (p[i] >= 0x40 && p[i] <= 0x7e)
+				return i + 1;
+		return i;
+	}
+	if (p[1] == ']' || p[1] == 'P' || p[1] == '_' || p[1] == '^') {
+		/* OSC/DCS/APC/PM: up to BEL or ST (ESC \) */
+		for (i = 2; p[i] != '\0'; i++) {
+			if (p[i] == 0x07)
+				return i + 1;
+			if (p[i] == 0x1b && p[i + 1] == '\\')
+				return i + 2;
+		}
+		return i;
+	}
+	return p[1] != '\0' ? 2 : 1;
+}
+
+char *
+tt_sanitize(char *dst, size_t dstlen, const char *src)
+{
+	const unsigned char *p = (const unsigned char *)(src ? src : "");
+	size_t o = 0, n;
+	unsigned long cp;
+
+	if (dstlen == 0)
+		return dst;
+	while (*p != '\0') {
+		if (*p == 0x1b) {
+			p += skip_escape(p);
+			continue;
+		}
+		n = utf8_seq(p, &cp);
+		if (n == 0) {		/* invalid byte */
+			if (o + 1 >= dstlen)
+				break;
+			dst[o++] = '?';
+			p++;
+			continue;
+		}
+		if (cp == '\t' || cp == '\n' || cp == '\r') {
+			p++;
+			if (o + 1 >= dstlen)
+				break;
+			dst[o++] = ' ';
+			continue;
+		}
+		/* C0, DEL, C1 and the bidirectional overrides are dropped. */
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
+		    (cp >= 0x202a && cp <= 0x202e) ||
+		    (cp >= 0x2066 && cp <= 0x2069)) {
+			p += n;
+			continue;
+		}
+		if (o + n >= dstlen)
+			break;
+		memcpy(dst + o, p, n);
+		o += n;
+		p += n;
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
+int
+tt_utf8_locale(void)
+{
+	const char *cs = nl_langinfo(CODESET);
+
+	return cs != NULL && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
+}

@@ -1,0 +1,86 @@
+/*
+ * util.h -- the small pure pieces every module shares: the error record and
+ * exit codes, time parsing and formatting, and sanitising of untrusted text.
+ *
+ * Errors: functions that can fail take a `struct tt_err *` (may be NULL) and
+ * return -1 after filling it with a sysexits(3) code and a one-line message;
+ * they return 0 (or a non-negative value) on success.  Only timetap-sync.c
+ * prints messages and exits; modules never do.
+ *
+ * Ownership: functions returning `char *` return a *new* string the caller
+ * frees; functions writing into a caller buffer never allocate.
+ *
+ * There is no persistent state in this module.
+ */
+#ifndef TT_UTIL_H
+#define TT_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sysexits.h>
+#include <time.h>
+
+/* Exit codes, SPEC section 6.  The sysexits names are the single source. */
+enum {
+	TT_OK = 0,
+	TT_USAGE = EX_USAGE,		/* 64 */
+	TT_DATAERR = EX_DATAERR,	/* 65 refused user data */
+	TT_UNAVAILABLE = EX_UNAVAILABLE,/* 69 service unavailable after retries */
+	TT_SOFTWARE = EX_SOFTWARE,	/* 70 internal error */
+	TT_IOERR = EX_IOERR,		/* 74 local I/O */
+	TT_TEMPFAIL = EX_TEMPFAIL,	/* 75 try again later */
+	TT_NOPERM = EX_NOPERM,		/* 77 login needed */
+	TT_CONFIG = EX_CONFIG		/* 78 configuration */
+};
+
+struct tt_err {
+	int code;		/* one of the TT_ codes; 0 when no error */
+	char msg[512];		/* one line, already sanitised */
+};
+
+/* Fill err (when not NULL) and return -1. */
+int tt_fail(struct tt_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Severity order for combining the results of several profiles. */
+int tt_worse(int a, int b);
+
+/* Time.  Instants are int64 seconds since the epoch (UTC). */
+typedef int64_t tt_time;
+
+/*
+ * Parse a command-line time: ISO 8601 with an offset ("2026-03-29T09:00+02:00",
+ * "...Z") or local wall time in TZ without one ("2026-03-29T09:00",
+ * "2026-03-29 09:00", seconds optional).  A wall time that does not exist in
+ * TZ (spring-forward gap) is refused; an ambiguous one (fall-back) takes the
+ * earlier instant.  Returns 0 or -1 with err filled (TT_USAGE).
+ */
+int tt_parse_time(const char *s, tt_time *out, struct tt_err *err);
+/* Parse "YYYY-MM-DDTHH:MM:SS[.fffffff]" as UTC (Graph's dateTimeTimeZone). */
+int tt_parse_utc(const char *s, tt_time *out);
+/* Parse a calendar date "YYYY-MM-DD" (optionally followed by "T00:00...")
+ * into year, month, day. */
+int tt_parse_date(const char *s, int *y, int *m, int *d);
+/* Local midnight starting the given calendar date, honouring TZ (a day that
+ * begins in a DST gap starts at the first existing instant). */
+tt_time tt_local_midnight(int y, int m, int d);
+/* Add days to a calendar date (pure calendar arithmetic). */
+void tt_date_add(int *y, int *m, int *d, int days);
+
+/* "2026-03-29 09:00" in local time; buffer of at least 20 bytes. */
+char *tt_fmt_local(tt_time t, char *buf, size_t len);
+/* "2026-03-29T07:00:00Z"; buffer of at least 21 bytes. */
+char *tt_fmt_utc(tt_time t, char *buf, size_t len);
+tt_time tt_now(void);
+
+/*
+ * Copy untrusted text for a terminal or a log: drops C0/C1 control
+ * characters and whole escape sequences (CSI, OSC, ...), replaces invalid
+ * UTF-8 by '?', keeps ordinary UTF-8, truncates to fit.  Returns dst.
+ */
+char *tt_sanitize(char *dst, size_t dstlen, const char *src);
+
+/* Whether the locale can show UTF-8 (for the check marks). */
+int tt_utf8_locale(void);
+
+#endif
