@@ -56,7 +56,7 @@ check: deps
 	$(MAKE) all units CFLAGS="$(CFLAGS) -Werror"
 	$(MAKE) lint
 	$(MAKE) check-asan-build
-	sh test/run.sh $(BUILD)
+	sh test/run.sh $(BUILD) build-asan
 
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \

@@ -82,7 +82,6 @@ main(int argc, char **argv)
 
 	setlocale(LC_ALL, "");
 	ctx.profile = "default";
-	config_defaults(&ctx.cfg);
 
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0)) {
 		usage(stdout);
@@ -127,6 +126,7 @@ main(int argc, char **argv)
 		return TT_USAGE;
 	}
 	cmd = argv[0];
+	config_defaults(&ctx.cfg);
 
 	/* Environment overrides the defaults; options override both. */
 	if (cfgpath == NULL && (cfgpath = getenv("TIMETAP_SYNC_CONFIG")) != NULL

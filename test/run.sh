@@ -1,5 +1,5 @@
 #!/bin/sh
-# Run every test against the build in $1 (default build): the unit test
+# Run every test against each build directory given (default: build): the unit test
 # programs, the emulator self-test, and the integration cases in
 # test/cases/*.sh.  Every test prints TAP lines ("ok N - ..." or
 # "not ok N - ..."); this runner counts them, shows failures with their
@@ -7,31 +7,34 @@
 # Cases run two at a time (the machine has 2 cores); each is bounded by a
 # timeout so a hang fails instead of blocking CI.
 set -u
-BUILD=${1:-build}
+[ $# -eq 0 ] && set -- build
 top=$(cd "$(dirname "$0")/.." && pwd)
-BIN=$top/$BUILD/timetap-sync
-export BIN TOP="$top"
+export TOP="$top"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT INT TERM
 
+# A job is kind:build:file; the emulator's own test runs once.
 jobs=""
-for u in "$top/$BUILD"/test_*; do
-	[ -x "$u" ] && jobs="$jobs unit:$u"
-done
-[ -f "$top/test/emulator_test.py" ] && jobs="$jobs emu:$top/test/emulator_test.py"
-for c in "$top"/test/cases/*.sh; do
-	[ -f "$c" ] && jobs="$jobs case:$c"
+[ -f "$top/test/emulator_test.py" ] && jobs="emu:-:$top/test/emulator_test.py"
+for b in "$@"; do
+	for u in "$top/$b"/test_*; do
+		[ -x "$u" ] && jobs="$jobs unit:$b:$u"
+	done
+	for c in "$top"/test/cases/*.sh; do
+		[ -f "$c" ] && jobs="$jobs case:$b:$c"
+	done
 done
 
 run_one() {
-	job=$1
-	kind=${job%%:*}
-	file=${job#*:}
-	name=$(basename "$file")
+	kind=${1%%:*}
+	rest=${1#*:}
+	b=${rest%%:*}
+	file=${rest#*:}
+	name="$b.$(basename "$file")"
 	case $kind in
 	unit) timeout 120 "$file" ;;
 	emu) timeout 300 python3 "$file" ;;
-	case) timeout 300 sh "$file" ;;
+	case) BIN="$top/$b/timetap-sync" timeout 300 sh "$file" ;;
 	esac >"$out/$name.log" 2>&1
 	rc=$?
 	if [ $rc -ne 0 ] && ! grep -q '^not ok' "$out/$name.log"; then
