@@ -29,6 +29,26 @@ struct tt_ctx {
 /* appt add|list|show|edit|cancel */
 int book_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
 
+/* login, calendars, status, stop (account.c) */
+int login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
+int calendars_main(struct tt_ctx *ctx, int argc, char **argv,
+    struct tt_err *err);
+int status_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
+int stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
+
+struct graph;
+struct graph_err;
+/* A Graph handle from the configuration (new; graph_free it). */
+int account_graph(struct tt_ctx *ctx, struct graph **g, struct tt_err *err);
+/* Give g a valid access token for the profile, refreshing when due. */
+int account_token(struct tt_ctx *ctx, struct graph *g, int64_t profile,
+    const char *name, struct tt_err *err);
+/* Fill err from a Graph error: exit code by class, profile and step named. */
+int account_fail(struct tt_err *err, const char *profile, const char *step,
+    const struct graph_err *ge);
+/* A PKCE verifier and its S256 challenge (base64url, NUL-terminated). */
+void account_pkce(char verifier[64], char challenge[64]);
+
 /* Print s in a table cell of `width` columns (0: no padding, no cut),
  * counting UTF-8 characters, cutting with "~" when too long. */
 void tt_cell(FILE *f, const char *s, int width);

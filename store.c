@@ -583,3 +583,468 @@ store_appt_list(struct store *st, int64_t profile, tt_time from, tt_time to,
 	sqlite3_finalize(s);
 	return 0;
 }
+
+int
+store_begin(struct store *st, struct tt_err *err)
+{
+	return exec(st, "BEGIN IMMEDIATE", err);
+}
+
+int
+store_commit(struct store *st, struct tt_err *err)
+{
+	return exec(st, "COMMIT", err);
+}
+
+void
+store_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static void
+wipe_str(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+void
+store_account_free(struct account *a)
+{
+	if (a == NULL)
+		return;
+	free(a->upn);
+	free(a->user_id);
+	free(a->tenant);
+	free(a->authority_url);
+	free(a->graph_url);
+	free(a->scopes);
+	wipe_str(a->refresh_token);
+	wipe_str(a->access_token);
+	free(a->needs_login);
+	memset(a, 0, sizeof(*a));
+}
+
+int
+store_account_get(struct store *st, int64_t profile, struct account *a,
+    struct tt_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = prep(st, "SELECT upn, user_id, tenant, authority_url, graph_url,"
+	    " scopes, refresh_token, access_token, access_expires,"
+	    " last_refresh, connected_at, needs_login FROM accounts"
+	    " WHERE profile_id = ?", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, profile);
+	rc = sqlite3_step(s);
+	memset(a, 0, sizeof(*a));
+	if (rc == SQLITE_ROW) {
+		a->profile_id = profile;
+		a->upn = col_text(s, 0);
+		a->user_id = col_text(s, 1);
+		a->tenant = col_text(s, 2);
+		a->authority_url = col_text(s, 3);
+		a->graph_url = col_text(s, 4);
+		a->scopes = col_text(s, 5);
+		a->refresh_token = col_text(s, 6);
+		a->access_token = col_text(s, 7);
+		a->access_expires = sqlite3_column_int64(s, 8);
+		a->last_refresh = sqlite3_column_int64(s, 9);
+		a->connected_at = sqlite3_column_int64(s, 10);
+		a->needs_login = col_text(s, 11);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dberr(st, err, "reading the account");
+	return rc == SQLITE_ROW;
+}
+
+int
+store_account_save(struct store *st, const struct account *a,
+    struct tt_err *err)
+{
+	sqlite3_stmt *s;
+
+	s = prep(st, "INSERT OR REPLACE INTO accounts (profile_id, upn, user_id,"
+	    " tenant, authority_url, graph_url, scopes, refresh_token,"
+	    " access_token, access_expires, last_refresh, needs_login,"
+	    " connected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+	    err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, a->profile_id);
+	bind_text(s, 2, a->upn);
+	bind_text(s, 3, a->user_id);
+	bind_text(s, 4, a->tenant);
+	bind_text(s, 5, a->authority_url);
+	bind_text(s, 6, a->graph_url);
+	bind_text(s, 7, a->scopes);
+	bind_text(s, 8, a->refresh_token);
+	bind_text(s, 9, a->access_token);
+	sqlite3_bind_int64(s, 10, a->access_expires);
+	sqlite3_bind_int64(s, 11, a->last_refresh);
+	sqlite3_bind_int64(s, 12, a->connected_at);
+	return done(st, s, sqlite3_step(s), err);
+}
+
+int
+store_tokens_save(struct store *st, int64_t profile, const char *access,
+    tt_time expires, const char *refresh, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+
+	s = prep(st, "UPDATE accounts SET access_token = ?, access_expires = ?,"
+	    " refresh_token = coalesce(?, refresh_token), last_refresh = ?,"
+	    " needs_login = NULL WHERE profile_id = ?", err);
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, access);
+	sqlite3_bind_int64(s, 2, expires);
+	bind_text(s, 3, refresh);
+	sqlite3_bind_int64(s, 4, tt_now());
+	sqlite3_bind_int64(s, 5, profile);
+	return done(st, s, sqlite3_step(s), err);
+}
+
+int
+store_account_mark(struct store *st, int64_t profile, const char *why,
+    struct tt_err *err)
+{
+	sqlite3_stmt *s;
+
+	s = prep(st, "UPDATE accounts SET needs_login = ?1,"
+	    " access_token = CASE WHEN ?1 IS NULL THEN access_token END,"
+	    " access_expires = CASE WHEN ?1 IS NULL THEN access_expires ELSE 0"
+	    " END WHERE profile_id = ?2", err);
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, why);
+	sqlite3_bind_int64(s, 2, profile);
+	return done(st, s, sqlite3_step(s), err);
+}
+
+int
+store_access_drop(struct store *st, int64_t profile, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+
+	s = prep(st, "UPDATE accounts SET access_token = NULL, access_expires = 0"
+	    " WHERE profile_id = ?", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, profile);
+	return done(st, s, sqlite3_step(s), err);
+}
+
+static int
+each_profile(struct store *st, const char *sql,
+    int (*cb)(void *, int64_t, const char *), void *arg, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = prep(st, sql, err)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (cb(arg, sqlite3_column_int64(s, 0),
+		    (const char *)sqlite3_column_text(s, 1)) != 0)
+			break;
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dberr(st, err, "reading profiles");
+	return 0;
+}
+
+int
+store_connected_profiles(struct store *st,
+    int (*cb)(void *, int64_t, const char *), void *arg, struct tt_err *err)
+{
+	return each_profile(st, "SELECT p.id, p.name FROM profiles p"
+	    " JOIN accounts a ON a.profile_id = p.id ORDER BY p.name", cb, arg,
+	    err);
+}
+
+int
+store_profiles(struct store *st, int (*cb)(void *, int64_t, const char *),
+    void *arg, struct tt_err *err)
+{
+	return each_profile(st, "SELECT id, name FROM profiles ORDER BY name",
+	    cb, arg, err);
+}
+
+void
+store_calendar_free(struct calendar *c)
+{
+	if (c == NULL)
+		return;
+	free(c->remote_id);
+	free(c->container);
+	free(c->name);
+	free(c->path);
+	free(c->delta_link);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+store_calendars_absent(struct store *st, int64_t profile, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+
+	s = prep(st, "UPDATE calendars SET present = 0 WHERE profile_id = ?", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, profile);
+	return done(st, s, sqlite3_step(s), err);
+}
+
+int
+store_calendar_seen(struct store *st, const struct calendar *c,
+    struct tt_err *err)
+{
+	sqlite3_stmt *s;
+
+	s = prep(st, "INSERT INTO calendars (profile_id, remote_id, kind,"
+	    " container, name, path, can_edit, is_default, present)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)"
+	    " ON CONFLICT (profile_id, remote_id) DO UPDATE SET"
+	    " kind = excluded.kind, container = excluded.container,"
+	    " name = excluded.name, path = excluded.path,"
+	    " can_edit = excluded.can_edit, is_default = excluded.is_default,"
+	    " present = 1, push = push AND excluded.can_edit", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, c->profile_id);
+	bind_text(s, 2, c->remote_id);
+	bind_text(s, 3, c->kind == CAL_GROUP ? "group" : "user");
+	bind_text(s, 4, c->container);
+	bind_text(s, 5, c->name);
+	bind_text(s, 6, c->path);
+	sqlite3_bind_int(s, 7, c->can_edit);
+	sqlite3_bind_int(s, 8, c->is_default);
+	return done(st, s, sqlite3_step(s), err);
+}
+
+int
+store_calendar_list(struct store *st, int64_t profile,
+    int (*cb)(void *, const struct calendar *), void *arg, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+	struct calendar c;
+	int rc;
+
+	s = prep(st, "SELECT id, profile_id, remote_id, kind = 'group',"
+	    " container, name, path, can_edit, is_default, pull, push, present,"
+	    " delta_link, window_start, window_end, last_full FROM calendars"
+	    " WHERE profile_id = ? ORDER BY present DESC, kind = 'group', id", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, profile);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int stop;
+
+		memset(&c, 0, sizeof(c));
+		c.id = sqlite3_column_int64(s, 0);
+		c.profile_id = sqlite3_column_int64(s, 1);
+		c.remote_id = col_text(s, 2);
+		c.kind = sqlite3_column_int(s, 3) ? CAL_GROUP : CAL_USER;
+		c.container = col_text(s, 4);
+		c.name = col_text(s, 5);
+		c.path = col_text(s, 6);
+		c.can_edit = sqlite3_column_int(s, 7);
+		c.is_default = sqlite3_column_int(s, 8);
+		c.pull = sqlite3_column_int(s, 9);
+		c.push = sqlite3_column_int(s, 10);
+		c.present = sqlite3_column_int(s, 11);
+		c.delta_link = col_text(s, 12);
+		c.window_start = sqlite3_column_int64(s, 13);
+		c.window_end = sqlite3_column_int64(s, 14);
+		c.last_full = sqlite3_column_int64(s, 15);
+		stop = cb(arg, &c);
+		store_calendar_free(&c);
+		if (stop)
+			break;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dberr(st, err, "reading calendars");
+	return 0;
+}
+
+int
+store_calendar_roles(struct store *st, int64_t id, int pull, int push,
+    struct tt_err *err)
+{
+	sqlite3_stmt *s;
+
+	s = prep(st, "UPDATE calendars SET pull = ?, push = ? WHERE id = ?", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int(s, 1, pull);
+	sqlite3_bind_int(s, 2, push);
+	sqlite3_bind_int64(s, 3, id);
+	return done(st, s, sqlite3_step(s), err);
+}
+
+/* Run a counting statement bound to the profile. */
+static int
+count_of(struct store *st, const char *sql, int64_t profile, int *n,
+    struct tt_err *err)
+{
+	sqlite3_stmt *s = prep(st, sql, err);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, profile);
+	rc = sqlite3_step(s);
+	*n = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dberr(st, err, "counting");
+	return 0;
+}
+
+static int
+exec_profile(struct store *st, const char *sql, int64_t profile, int *changed,
+    struct tt_err *err)
+{
+	sqlite3_stmt *s = prep(st, sql, err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, profile);
+	if (done(st, s, sqlite3_step(s), err))
+		return -1;
+	if (changed)
+		*changed = sqlite3_changes(st->db);
+	return 0;
+}
+
+int
+store_stop(struct store *st, int64_t profile, struct stop_receipt *r,
+    struct tt_err *err)
+{
+	memset(r, 0, sizeof(*r));
+	if (store_begin(st, err))
+		return -1;
+	if (count_of(st, "SELECT count(*) FROM pushed p JOIN calendars c"
+	    " ON c.id = p.calendar_id WHERE c.profile_id = ?"
+	    " AND p.event_id IS NOT NULL", profile, &r->pushed, err) ||
+	    exec_profile(st, "DELETE FROM appointments WHERE profile_id = ?"
+	    " AND kind = 'ext'", profile, &r->blocks, err) ||
+	    exec_profile(st, "DELETE FROM feed WHERE profile_id = ?", profile,
+	    &r->feed, err) ||
+	    exec_profile(st, "DELETE FROM pushed WHERE calendar_id IN"
+	    " (SELECT id FROM calendars WHERE profile_id = ?)", profile, NULL,
+	    err) ||
+	    exec_profile(st, "DELETE FROM calendars WHERE profile_id = ?",
+	    profile, &r->calendars, err) ||
+	    exec_profile(st, "DELETE FROM passes WHERE profile_id = ?", profile,
+	    NULL, err) ||
+	    exec_profile(st, "DELETE FROM accounts WHERE profile_id = ?",
+	    profile, NULL, err) ||
+	    store_commit(st, err)) {
+		store_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_pass_free(struct pass *p)
+{
+	if (p == NULL)
+		return;
+	free(p->message);
+	memset(p, 0, sizeof(*p));
+}
+
+int
+store_pass_begin(struct store *st, int64_t profile, int64_t *id,
+    struct tt_err *err)
+{
+	sqlite3_stmt *s;
+
+	/* Keep the history short: the last 100 passes per profile. */
+	if (exec_profile(st, "DELETE FROM passes WHERE profile_id = ?1 AND id"
+	    " NOT IN (SELECT id FROM passes WHERE profile_id = ?1"
+	    " ORDER BY id DESC LIMIT 99)", profile, NULL, err))
+		return -1;
+	s = prep(st, "INSERT INTO passes (profile_id, started) VALUES (?, ?)",
+	    err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, profile);
+	sqlite3_bind_int64(s, 2, tt_now());
+	if (done(st, s, sqlite3_step(s), err))
+		return -1;
+	*id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int
+store_pass_end(struct store *st, const struct pass *p, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+
+	s = prep(st, "UPDATE passes SET finished = ?, exit_code = ?, items = ?,"
+	    " added = ?, changed = ?, removed = ?, pushed = ?, deleted = ?,"
+	    " requests = ?, message = ? WHERE id = ?", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, tt_now());
+	sqlite3_bind_int(s, 2, p->exit_code);
+	sqlite3_bind_int(s, 3, p->items);
+	sqlite3_bind_int(s, 4, p->added);
+	sqlite3_bind_int(s, 5, p->changed);
+	sqlite3_bind_int(s, 6, p->removed);
+	sqlite3_bind_int(s, 7, p->pushed);
+	sqlite3_bind_int(s, 8, p->deleted);
+	sqlite3_bind_int(s, 9, p->requests);
+	bind_text(s, 10, p->message);
+	sqlite3_bind_int64(s, 11, p->id);
+	return done(st, s, sqlite3_step(s), err);
+}
+
+int
+store_last_pass(struct store *st, int64_t profile, struct pass *p,
+    struct tt_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = prep(st, "SELECT id, started, coalesce(finished, 0),"
+	    " coalesce(exit_code, -1), items, added, changed, removed, pushed,"
+	    " deleted, requests, message FROM passes WHERE profile_id = ?"
+	    " ORDER BY id DESC LIMIT 1", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, profile);
+	rc = sqlite3_step(s);
+	memset(p, 0, sizeof(*p));
+	if (rc == SQLITE_ROW) {
+		p->id = sqlite3_column_int64(s, 0);
+		p->started = sqlite3_column_int64(s, 1);
+		p->finished = sqlite3_column_int64(s, 2);
+		p->exit_code = sqlite3_column_int(s, 3);
+		p->items = sqlite3_column_int(s, 4);
+		p->added = sqlite3_column_int(s, 5);
+		p->changed = sqlite3_column_int(s, 6);
+		p->removed = sqlite3_column_int(s, 7);
+		p->pushed = sqlite3_column_int(s, 8);
+		p->deleted = sqlite3_column_int(s, 9);
+		p->requests = sqlite3_column_int(s, 10);
+		p->message = col_text(s, 11);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dberr(st, err, "reading passes");
+	return rc == SQLITE_ROW;
+}

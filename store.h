@@ -85,3 +85,102 @@ int store_appt_list(struct store *st, int64_t profile, tt_time from,
     struct tt_err *err);
 
 #endif
+
+/* ---- transactions (for multi-step changes made by the sync) ---- */
+int store_begin(struct store *st, struct tt_err *err);
+int store_commit(struct store *st, struct tt_err *err);
+void store_rollback(struct store *st);
+
+/* ---- the connected Microsoft account of a profile ---- */
+struct account {
+	int64_t profile_id;
+	char *upn, *user_id, *tenant, *authority_url, *graph_url, *scopes;
+	char *refresh_token, *access_token;	/* secrets: wiped on free */
+	tt_time access_expires, last_refresh, connected_at;
+	char *needs_login;	/* why a login is needed, or NULL */
+};
+void store_account_free(struct account *a);
+/* Returns 1 and fills a, or 0 when the profile is not connected. */
+int store_account_get(struct store *st, int64_t profile, struct account *a,
+    struct tt_err *err);
+/* Insert or replace the account (login). */
+int store_account_save(struct store *st, const struct account *a,
+    struct tt_err *err);
+/*
+ * Record a successful token response in one statement: the new access
+ * token and expiry, and the rotated refresh token (NULL keeps the old
+ * one); clears needs_login.
+ */
+int store_tokens_save(struct store *st, int64_t profile, const char *access,
+    tt_time expires, const char *refresh, struct tt_err *err);
+/* Mark the account as needing a login (why), or clear it (NULL); also
+ * forgets the access token when why is set. */
+int store_account_mark(struct store *st, int64_t profile, const char *why,
+    struct tt_err *err);
+/* Forget the access token (the service refused it). */
+int store_access_drop(struct store *st, int64_t profile, struct tt_err *err);
+
+/* Profiles with a connected account, by name. */
+int store_connected_profiles(struct store *st,
+    int (*cb)(void *, int64_t id, const char *name), void *arg,
+    struct tt_err *err);
+/* All profiles, by name. */
+int store_profiles(struct store *st,
+    int (*cb)(void *, int64_t id, const char *name), void *arg,
+    struct tt_err *err);
+
+/* ---- calendars and their roles ---- */
+enum { CAL_USER = 0, CAL_GROUP = 1 };
+struct calendar {
+	int64_t id;		/* local number, shown to the user */
+	int64_t profile_id;
+	char *remote_id;
+	int kind;		/* CAL_USER or CAL_GROUP */
+	char *container;	/* calendar group id, or the M365 group id */
+	char *name, *path;
+	int can_edit, is_default, pull, push, present;
+	char *delta_link;	/* NULL: next round is a full read */
+	tt_time window_start, window_end, last_full;
+};
+void store_calendar_free(struct calendar *c);
+/* Discovery: mark every calendar of the profile absent, then upsert the
+ * ones seen (keeping roles and sync state); call within a transaction. */
+int store_calendars_absent(struct store *st, int64_t profile,
+    struct tt_err *err);
+int store_calendar_seen(struct store *st, const struct calendar *c,
+    struct tt_err *err);
+/* All calendars of the profile (present first, by path); cb returns
+ * non-zero to stop. */
+int store_calendar_list(struct store *st, int64_t profile,
+    int (*cb)(void *, const struct calendar *), void *arg,
+    struct tt_err *err);
+int store_calendar_roles(struct store *st, int64_t id, int pull, int push,
+    struct tt_err *err);
+
+/* ---- stop ---- */
+struct stop_receipt {
+	int blocks;		/* [ext] items removed */
+	int calendars;		/* calendars forgotten */
+	int pushed;		/* pushed events whose mapping was forgotten */
+	int feed;		/* feed rows removed */
+};
+/* Forget the account, tokens, calendars, sync state and feed and remove
+ * every [ext] item, in one transaction. */
+int store_stop(struct store *st, int64_t profile, struct stop_receipt *r,
+    struct tt_err *err);
+
+/* ---- passes (for status and -v) ---- */
+struct pass {
+	int64_t id;
+	tt_time started, finished;
+	int exit_code;
+	int items, added, changed, removed, pushed, deleted, requests;
+	char *message;
+};
+void store_pass_free(struct pass *p);
+int store_pass_begin(struct store *st, int64_t profile, int64_t *id,
+    struct tt_err *err);
+int store_pass_end(struct store *st, const struct pass *p, struct tt_err *err);
+/* The newest pass of the profile: 1 found, 0 none. */
+int store_last_pass(struct store *st, int64_t profile, struct pass *p,
+    struct tt_err *err);

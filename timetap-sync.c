@@ -20,6 +20,10 @@ static const char usage_text[] =
 "usage: timetap-sync [-f db] [-c config] [-s staff] [-v | -q] command [args]\n"
 "\n"
 "commands:\n"
+"  login [--browser | --device-code] [--groups]\n"
+"  calendars [--pull ID,...] [--push ID,...] [--json] [--cached]\n"
+"  status [--json]\n"
+"  stop [-y]\n"
 "  appt add --start T --end T --subject S [--client C] [--online] [--force]\n"
 "  appt list [--from T] [--to T] [--json]\n"
 "  appt show ID [--json]\n"
@@ -37,6 +41,18 @@ static const char usage_text[] =
 "\n"
 "Times: ISO 8601 with an offset, or local wall time, e.g. 2026-03-29T09:00.\n"
 "See timetap-sync(1).\n";
+
+static const struct {
+	const char *name;
+	int (*fn)(struct tt_ctx *, int, char **, struct tt_err *);
+	int shift;
+} commands[] = {
+	{ "appt", book_main, 1 },
+	{ "login", login_main, 0 },
+	{ "calendars", calendars_main, 0 },
+	{ "status", status_main, 0 },
+	{ "stop", stop_main, 0 },
+};
 
 static void
 usage(FILE *f)
@@ -79,6 +95,7 @@ main(int argc, char **argv)
 	const char *cfgpath = NULL, *cmd;
 	char *dbdef = NULL, *cfgdef = NULL;
 	int c, cfg_required = 0, rc = 0;
+	size_t i;
 
 	setlocale(LC_ALL, "");
 	ctx.profile = "default";
@@ -154,17 +171,20 @@ main(int argc, char **argv)
 		goto out;
 	}
 
-	if (strcmp(cmd, "appt") == 0) {
-		if (store_open(ctx.dbpath, &ctx.st, &err) ||
-		    book_main(&ctx, argc - 1, argv + 1, &err))
-			rc = report(&err);
-	} else if (strcmp(cmd, "help") == 0) {
-		usage(stdout);
-	} else {
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			break;
+	if (i == sizeof(commands) / sizeof(commands[0])) {
 		fprintf(stderr, "timetap-sync: unknown command '%s'\n", cmd);
 		usage(stderr);
 		rc = TT_USAGE;
+		goto out;
 	}
+	/* appt takes its subcommand as argv[0]; the others their own name. */
+	if (store_open(ctx.dbpath, &ctx.st, &err) ||
+	    commands[i].fn(&ctx, argc - commands[i].shift,
+	    argv + commands[i].shift, &err))
+		rc = report(&err);
 out:
 	store_close(ctx.st);
 	config_free(&ctx.cfg);

@@ -1,0 +1,1075 @@
+/*
+ * account.c -- connecting and disconnecting a Microsoft account:
+ * login (auth code + PKCE on a loopback redirect, or device code), the
+ * access-token life cycle, calendars and their roles, status and stop.
+ *
+ * Persistent state: the account row (tokens) and the calendars rows, in
+ * the store.  Recovery rule: a rotated refresh token is committed before
+ * the new access token is used, so a crash can at worst waste an access
+ * token, never lose the grant.
+ */
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cmd.h"
+#include "graph.h"
+#include "sha256.h"
+
+extern char **environ;
+
+#define BASE_SCOPES "offline_access Calendars.ReadWrite User.Read"
+#define GROUP_SCOPE "Group.ReadWrite.All"
+#define REFRESH_MARGIN 300	/* refresh within 5 minutes of expiry */
+#define LOGIN_WAIT 300		/* seconds to wait for the browser */
+
+static int
+has_scope(const char *scopes, const char *want)
+{
+	size_t n = strlen(want);
+	const char *p = scopes;
+
+	while (p != NULL && (p = strstr(p, want)) != NULL) {
+		if ((p == scopes || p[-1] == ' ' || p[-1] == '/') &&
+		    (p[n] == '\0' || p[n] == ' '))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+int
+account_graph(struct tt_ctx *ctx, struct graph **g, struct tt_err *err)
+{
+	struct graph_settings s = { 0 };
+	struct graph_err ge = { 0 };
+
+	s.authority_url = ctx->cfg.authority_url;
+	s.tenant = ctx->cfg.tenant;
+	s.graph_url = ctx->cfg.graph_url;
+	s.client_id = ctx->cfg.client_id;
+	s.ca_file = ctx->cfg.ca_file;
+	s.timeout = ctx->cfg.timeout;
+	s.retry_budget = ctx->cfg.retry_budget;
+	s.page_size = ctx->cfg.page_size;
+	if (graph_new(&s, g, &ge) != 0)
+		return tt_fail(err, TT_SOFTWARE, "%s", ge.msg);
+	return 0;
+}
+
+/* Map a Graph error to an exit code and a message naming the step. */
+int
+account_fail(struct tt_err *err, const char *profile, const char *step,
+    const struct graph_err *ge)
+{
+	switch (ge->cls) {
+	case GRAPH_LOGIN:
+	case GRAPH_DENIED:
+		return tt_fail(err, TT_NOPERM, "profile %s: %s: %s; run "
+		    "`timetap-sync -s %s login`", profile, step, ge->msg, profile);
+	case GRAPH_CONFIG:
+		return tt_fail(err, TT_CONFIG, "profile %s: %s: %s", profile,
+		    step, ge->msg);
+	case GRAPH_LOCAL:
+		return tt_fail(err, TT_SOFTWARE, "profile %s: %s: %s", profile,
+		    step, ge->msg);
+	case GRAPH_TRANSIENT:
+		return tt_fail(err, TT_TEMPFAIL, "profile %s: %s: %s", profile,
+		    step, ge->msg);
+	default:
+		return tt_fail(err, TT_UNAVAILABLE, "profile %s: %s: %s", profile,
+		    step, ge->msg);
+	}
+}
+
+/*
+ * Make sure g carries a valid access token for the profile, refreshing it
+ * when it is within five minutes of expiry.  The rotated refresh token is
+ * committed to the store before the new access token is used.
+ */
+int
+account_token(struct tt_ctx *ctx, struct graph *g, int64_t profile,
+    const char *name, struct tt_err *err)
+{
+	struct account a;
+	struct graph_tokens t = { 0 };
+	struct graph_err ge = { 0 };
+	int r;
+
+	r = store_account_get(ctx->st, profile, &a, err);
+	if (r <= 0)
+		return r < 0 ? -1 : tt_fail(err, TT_NOPERM, "profile %s is not "
+		    "connected; run `timetap-sync -s %s login`", name, name);
+	if (a.needs_login != NULL) {
+		tt_fail(err, TT_NOPERM, "profile %s needs a new login (%s); run "
+		    "`timetap-sync -s %s login`", name, a.needs_login, name);
+		store_account_free(&a);
+		return -1;
+	}
+	if (a.access_token != NULL && a.access_expires - tt_now() >
+	    REFRESH_MARGIN) {
+		graph_set_token(g, a.access_token);
+		store_account_free(&a);
+		return 0;
+	}
+	if (a.refresh_token == NULL) {
+		store_account_free(&a);
+		return tt_fail(err, TT_NOPERM, "profile %s has no refresh token; "
+		    "run `timetap-sync -s %s login`", name, name);
+	}
+	if (graph_refresh(g, a.refresh_token, a.scopes, &t, &ge) != 0) {
+		if (ge.cls == GRAPH_LOGIN)
+			store_account_mark(ctx->st, profile, ge.msg, NULL);
+		store_account_free(&a);
+		return account_fail(err, name, "token refresh", &ge);
+	}
+	store_account_free(&a);
+	r = store_tokens_save(ctx->st, profile, t.access_token, t.expires_at,
+	    t.refresh_token, err);
+	if (r == 0)
+		graph_set_token(g, t.access_token);
+	graph_tokens_free(&t);
+	return r;
+}
+
+/* The calendar discovery after login and for `calendars`. */
+struct discover {
+	struct tt_ctx *ctx;
+	int64_t profile;
+	int n;
+	struct tt_err *err;
+};
+
+static int
+discovered(void *arg, const struct graph_calendar *gc)
+{
+	struct discover *d = arg;
+	struct calendar c = { 0 };
+
+	c.profile_id = d->profile;
+	c.remote_id = gc->id;
+	c.kind = gc->kind == GRAPH_CAL_GROUP ? CAL_GROUP : CAL_USER;
+	c.container = gc->container;
+	c.name = gc->name;
+	c.path = gc->path;
+	c.can_edit = gc->can_edit;
+	c.is_default = gc->is_default;
+	if (store_calendar_seen(d->ctx->st, &c, d->err) != 0)
+		return -1;
+	d->n++;
+	return 0;
+}
+
+static int
+discover(struct tt_ctx *ctx, struct graph *g, int64_t profile,
+    const char *name, int with_groups, struct tt_err *err)
+{
+	struct discover d = { ctx, profile, 0, err };
+	struct graph_err ge = { 0 };
+
+	if (store_begin(ctx->st, err))
+		return -1;
+	if (store_calendars_absent(ctx->st, profile, err) ||
+	    graph_list_calendars(g, with_groups, discovered, &d, &ge) != 0) {
+		store_rollback(ctx->st);
+		return ge.cls != GRAPH_OK ? account_fail(err, name,
+		    "listing calendars", &ge) : -1;
+	}
+	return store_commit(ctx->st, err);
+}
+
+/* ------------------------------------------------------------ login */
+
+static void
+base64url(const uint8_t *in, size_t n, char *out)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t i, o = 0;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		out[o++] = tab[in[i] >> 2];
+		out[o++] = tab[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+		out[o++] = tab[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
+		out[o++] = tab[in[i + 2] & 63];
+	}
+	if (n - i == 1) {
+		out[o++] = tab[in[i] >> 2];
+		out[o++] = tab[(in[i] & 3) << 4];
+	} else if (n - i == 2) {
+		out[o++] = tab[in[i] >> 2];
+		out[o++] = tab[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+		out[o++] = tab[(in[i + 1] & 15) << 2];
+	}
+	out[o] = '\0';
+}
+
+/* The PKCE pair: a 43-character verifier and its S256 challenge. */
+void
+account_pkce(char verifier[64], char challenge[64])
+{
+	uint8_t raw[32], digest[32];
+
+	arc4random_buf(raw, sizeof(raw));
+	base64url(raw, sizeof(raw), verifier);
+	sha256(verifier, strlen(verifier), digest);
+	base64url(digest, sizeof(digest), challenge);
+	explicit_bzero(raw, sizeof(raw));
+}
+
+/* Decode one query parameter into out; returns 1 when found. */
+static int
+query_param(const char *q, const char *key, char *out, size_t len)
+{
+	size_t kl = strlen(key), o = 0;
+	const char *p = q;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, key, kl) == 0 && p[kl] == '=') {
+			for (p += kl + 1; *p && *p != '&' && *p != ' ' &&
+			    o + 1 < len; p++) {
+				if (*p == '%' && isxdigit((unsigned char)p[1]) &&
+				    isxdigit((unsigned char)p[2])) {
+					char hex[3] = { p[1], p[2], 0 };
+
+					out[o++] = (char)strtol(hex, NULL, 16);
+					p += 2;
+				} else
+					out[o++] = *p == '+' ? ' ' : *p;
+			}
+			out[o] = '\0';
+			return 1;
+		}
+		p = strchr(p, '&');
+		if (p)
+			p++;
+	}
+	return 0;
+}
+
+/* Open the URL in a browser when there is one: $BROWSER, else xdg-open
+ * on a desktop.  The URL is printed either way. */
+static void
+open_browser(const char *url)
+{
+	const char *b = getenv("BROWSER");
+	char prog[256];
+	char *argv[3];
+	pid_t pid;
+
+	if (b != NULL && *b != '\0') {
+		snprintf(prog, sizeof(prog), "%.*s", (int)strcspn(b, ":"), b);
+	} else if (getenv("DISPLAY") || getenv("WAYLAND_DISPLAY")) {
+		strlcpy(prog, "xdg-open", sizeof(prog));
+	} else
+		return;
+	argv[0] = prog;
+	argv[1] = (char *)(uintptr_t)url;
+	argv[2] = NULL;
+	if (posix_spawnp(&pid, prog, NULL, NULL, argv, environ) != 0)
+		return;
+	/* The browser (or its launcher) runs on; reap it without waiting. */
+	signal(SIGCHLD, SIG_IGN);
+}
+
+static int
+listen_loopback(int *port, struct tt_err *err)
+{
+	struct sockaddr_in sa = { 0 };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(fd, 8) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return tt_fail(err, TT_IOERR, "cannot listen on 127.0.0.1: %s",
+		    strerror(errno));
+	}
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/*
+ * Wait for the browser's redirect: GET /?code=...&state=...  Other
+ * requests (a favicon) get a 404 and the wait goes on.
+ */
+static int
+await_code(int lfd, const char *state, char *code, size_t codelen,
+    struct tt_err *err)
+{
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Type: text/html;"
+	    " charset=utf-8\r\nConnection: close\r\n\r\n<!doctype html><title>"
+	    "timetap-sync</title><p>Signed in. You can close this window and "
+	    "return to the terminal.</p>";
+	static const char bad[] = "HTTP/1.1 400 Bad Request\r\nConnection: "
+	    "close\r\nContent-Type: text/plain\r\n\r\nSign-in failed; see the "
+	    "terminal.\n";
+	static const char nf[] = "HTTP/1.1 404 Not Found\r\nConnection: close"
+	    "\r\n\r\n";
+	time_t deadline = time(NULL) + LOGIN_WAIT;
+
+	while (time(NULL) < deadline) {
+		struct pollfd p = { lfd, POLLIN, 0 };
+		char req[8192], got_state[256], e[256], desc[512];
+		size_t n = 0;
+		ssize_t k;
+		int c;
+
+		if (poll(&p, 1, 1000) <= 0)
+			continue;
+		if ((c = accept(lfd, NULL, NULL)) < 0)
+			continue;
+		/* Read the request head, bounded in size and time. */
+		while (n + 1 < sizeof(req)) {
+			struct pollfd q = { c, POLLIN, 0 };
+
+			if (poll(&q, 1, 5000) <= 0)
+				break;
+			if ((k = read(c, req + n, sizeof(req) - 1 - n)) <= 0)
+				break;
+			n += (size_t)k;
+			req[n] = '\0';
+			if (strstr(req, "\r\n\r\n"))
+				break;
+		}
+		req[n] = '\0';
+		if (strncmp(req, "GET /", 5) != 0 || strchr(req, '?') == NULL ||
+		    strchr(req, '?') > strchr(req, '\n')) {
+			(void)!write(c, nf, sizeof(nf) - 1);
+			close(c);
+			continue;
+		}
+		if (query_param(strchr(req, '?') + 1, "error", e, sizeof(e))) {
+			if (!query_param(strchr(req, '?') + 1,
+			    "error_description", desc, sizeof(desc)))
+				desc[0] = '\0';
+			(void)!write(c, bad, sizeof(bad) - 1);
+			close(c);
+			return tt_fail(err, TT_NOPERM, "sign-in refused: %s %s",
+			    e, desc);
+		}
+		if (!query_param(strchr(req, '?') + 1, "state", got_state,
+		    sizeof(got_state)) || strcmp(got_state, state) != 0) {
+			(void)!write(c, bad, sizeof(bad) - 1);
+			close(c);
+			return tt_fail(err, TT_NOPERM, "sign-in answer with a "
+			    "wrong state; refusing it (start login again)");
+		}
+		if (!query_param(strchr(req, '?') + 1, "code", code, codelen) ||
+		    code[0] == '\0') {
+			(void)!write(c, bad, sizeof(bad) - 1);
+			close(c);
+			return tt_fail(err, TT_NOPERM, "sign-in answer without "
+			    "a code");
+		}
+		(void)!write(c, ok, sizeof(ok) - 1);
+		close(c);
+		explicit_bzero(req, sizeof(req));
+		return 0;
+	}
+	return tt_fail(err, TT_TEMPFAIL, "no answer from the browser within "
+	    "%d seconds; try again, or use --device-code", LOGIN_WAIT);
+}
+
+static int
+login_browser(struct tt_ctx *ctx, struct graph *g, const char *scopes,
+    struct graph_tokens *t, struct tt_err *err)
+{
+	char verifier[64], challenge[64], state[64], redirect[64], code[4096];
+	uint8_t raw[24];
+	struct graph_err ge = { 0 };
+	char *url;
+	int lfd, port = 0, rc;
+
+	account_pkce(verifier, challenge);
+	arc4random_buf(raw, sizeof(raw));
+	base64url(raw, sizeof(raw), state);
+	if ((lfd = listen_loopback(&port, err)) < 0)
+		return -1;
+	snprintf(redirect, sizeof(redirect), "http://localhost:%d", port);
+	url = graph_authorize_url(g, scopes, redirect, state, challenge);
+	if (url == NULL) {
+		close(lfd);
+		return tt_fail(err, TT_SOFTWARE, "out of memory");
+	}
+	printf("To sign in, open this address in a browser:\n\n  %s\n\n"
+	    "Waiting for the sign-in to finish...\n", url);
+	fflush(stdout);
+	open_browser(url);
+	free(url);
+	rc = await_code(lfd, state, code, sizeof(code), err);
+	close(lfd);
+	if (rc == 0 && graph_redeem_code(g, code, redirect, verifier, scopes,
+	    t, &ge) != 0)
+		rc = account_fail(err, ctx->profile, "redeeming the sign-in code",
+		    &ge);
+	explicit_bzero(code, sizeof(code));
+	explicit_bzero(verifier, sizeof(verifier));
+	return rc;
+}
+
+static int
+login_device(struct tt_ctx *ctx, struct graph *g, const char *scopes,
+    struct graph_tokens *t, struct tt_err *err)
+{
+	struct graph_devicecode d;
+	struct graph_err ge = { 0 };
+	time_t deadline;
+	int interval, r;
+
+	if (graph_devicecode_start(g, scopes, &d, &ge) != 0)
+		return account_fail(err, ctx->profile, "device code", &ge);
+	if (d.message)
+		printf("%s\n", d.message);
+	else
+		printf("To sign in, open %s and enter the code %s\n",
+		    d.verification_uri, d.user_code);
+	fflush(stdout);
+	interval = d.interval;
+	deadline = time(NULL) + d.expires_in;
+	for (;;) {
+		if (time(NULL) >= deadline) {
+			graph_devicecode_free(&d);
+			return tt_fail(err, TT_NOPERM, "the code expired before "
+			    "the sign-in finished; run login again");
+		}
+		if (interval > 0)
+			sleep((unsigned)interval);
+		memset(&ge, 0, sizeof(ge));
+		r = graph_devicecode_poll(g, &d, t, &ge);
+		if (r == 0)
+			break;
+		if (r == 2)
+			interval += 5;	/* RFC 8628: slow_down adds 5 s */
+		if (r < 0) {
+			graph_devicecode_free(&d);
+			return account_fail(err, ctx->profile, "device code "
+			    "sign-in", &ge);
+		}
+	}
+	graph_devicecode_free(&d);
+	return 0;
+}
+
+struct has_roles {
+	int any_role, group_role;
+	int64_t default_id;
+};
+
+static int
+roles_cb(void *arg, const struct calendar *c)
+{
+	struct has_roles *h = arg;
+
+	if (c->pull || c->push)
+		h->any_role = 1;
+	if ((c->pull || c->push) && c->kind == CAL_GROUP)
+		h->group_role = 1;
+	if (c->is_default && c->present)
+		h->default_id = c->id;
+	return 0;
+}
+
+int
+login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
+{
+	static const struct option opts[] = {
+		{ "device-code", no_argument, NULL, 'd' },
+		{ "browser", no_argument, NULL, 'b' },
+		{ "groups", no_argument, NULL, 'g' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct graph_tokens t = { 0 };
+	struct graph_err ge = { 0 };
+	struct graph_me me = { 0 };
+	struct account a = { 0 };
+	struct has_roles h = { 0 };
+	struct graph *g = NULL;
+	char scopes[256];
+	int64_t profile;
+	int c, device = 0, groups = 0, rc = -1, lock;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'd')
+			device = 1;
+		else if (c == 'b')
+			device = 0;
+		else if (c == 'g')
+			groups = 1;
+		else
+			return tt_fail(err, TT_USAGE, "login: unknown option "
+			    "'%s'", argv[optind - 1]);
+	}
+	if (optind != argc)
+		return tt_fail(err, TT_USAGE, "login: unexpected '%s'",
+		    argv[optind]);
+	if (ctx->cfg.client_id == NULL)
+		return tt_fail(err, TT_CONFIG, "login needs client_id in the "
+		    "configuration file (the app registration's application id)");
+	if ((lock = store_lock(ctx->dbpath, err)) < 0)
+		return -1;
+	if (store_profile(ctx->st, ctx->profile, 1, &profile, err) < 0)
+		goto out;
+	/* A profile that already syncs a group calendar keeps that scope. */
+	if (store_calendar_list(ctx->st, profile, roles_cb, &h, err))
+		goto out;
+	snprintf(scopes, sizeof(scopes), "%s%s", BASE_SCOPES,
+	    groups || h.group_role ? " " GROUP_SCOPE : "");
+	if (account_graph(ctx, &g, err))
+		goto out;
+	if ((device ? login_device : login_browser)(ctx, g, scopes, &t, err))
+		goto out;
+	graph_set_token(g, t.access_token);
+	if (graph_get_me(g, &me, &ge) != 0) {
+		account_fail(err, ctx->profile, "reading the account", &ge);
+		goto out;
+	}
+	a.profile_id = profile;
+	a.upn = me.upn;
+	a.user_id = me.id;
+	a.tenant = ctx->cfg.tenant;
+	a.authority_url = ctx->cfg.authority_url;
+	a.graph_url = ctx->cfg.graph_url;
+	a.scopes = t.scope && has_scope(t.scope, "Calendars.ReadWrite") ?
+	    t.scope : scopes;
+	a.refresh_token = t.refresh_token;
+	a.access_token = t.access_token;
+	a.access_expires = t.expires_at;
+	a.last_refresh = a.connected_at = tt_now();
+	if (t.refresh_token == NULL) {
+		tt_fail(err, TT_NOPERM, "the sign-in gave no refresh token "
+		    "(is offline_access consented?)");
+		goto out;
+	}
+	if (store_account_save(ctx->st, &a, err))
+		goto out;
+	if (discover(ctx, g, profile, ctx->profile, has_scope(a.scopes,
+	    GROUP_SCOPE), err))
+		goto out;
+	memset(&h, 0, sizeof(h));
+	if (store_calendar_list(ctx->st, profile, roles_cb, &h, err))
+		goto out;
+	if (!h.any_role && h.default_id > 0 &&
+	    store_calendar_roles(ctx->st, h.default_id, 1, 1, err))
+		goto out;
+	printf("Connected profile %s to %s.\n", ctx->profile, me.upn);
+	printf("Run `timetap-sync%s%s calendars` to see the calendars and "
+	    "their roles.\n", ctx->profile_given ? " -s " : "",
+	    ctx->profile_given ? ctx->profile : "");
+	rc = 0;
+out:
+	graph_me_free(&me);
+	graph_tokens_free(&t);
+	graph_free(g);
+	store_unlock(lock);
+	return rc;
+}
+
+/* -------------------------------------------------------- calendars */
+
+struct cal_print {
+	json_t *json;
+	int rows;
+	int has_group_scope;
+	int groups_seen;
+};
+
+static int
+cal_print_cb(void *arg, const struct calendar *c)
+{
+	struct cal_print *cp = arg;
+	char path[300], roles[32];
+
+	if (c->kind == CAL_GROUP)
+		cp->groups_seen = 1;
+	snprintf(roles, sizeof(roles), "%s%s%s", c->pull ? "pull" : "",
+	    c->pull && c->push ? "," : "", c->push ? "push" : "");
+	if (cp->json) {
+		json_array_append_new(cp->json, json_pack("{s:I, s:s, s:s, s:s,"
+		    " s:s, s:b, s:b, s:b, s:b, s:b}",
+		    "number", (json_int_t)c->id, "id", c->remote_id,
+		    "name", c->name, "path", c->path,
+		    "kind", c->kind == CAL_GROUP ? "group" : "user",
+		    "writable", c->can_edit, "default", c->is_default,
+		    "pull", c->pull, "push", c->push, "present", c->present));
+		return 0;
+	}
+	if (cp->rows++ == 0)
+		printf("#    Calendar                         Kind   Writable  "
+		    "Roles      Id\n");
+	tt_sanitize(path, sizeof(path), c->path);
+	printf("%-4" PRId64 " ", c->id);
+	tt_cell(stdout, path, 32);
+	printf(" %-6s %-9s %-10s %s%s\n", c->kind == CAL_GROUP ? "group" :
+	    "user", c->can_edit ? "yes" : "no", roles[0] ? roles : "-",
+	    c->remote_id, c->present ? "" : "  (gone)");
+	return 0;
+}
+
+/* Match a calendar by local number, remote id or path. */
+struct cal_find {
+	const char *want;
+	int64_t id;
+	int can_edit, present;
+	char path[300];
+	int matches;
+};
+
+static int
+cal_find_cb(void *arg, const struct calendar *c)
+{
+	struct cal_find *f = arg;
+	char num[32];
+
+	snprintf(num, sizeof(num), "%" PRId64, c->id);
+	if (strcmp(f->want, num) == 0 || strcmp(f->want, c->remote_id) == 0 ||
+	    strcmp(f->want, c->path) == 0) {
+		f->matches++;
+		f->id = c->id;
+		f->can_edit = c->can_edit;
+		f->present = c->present;
+		strlcpy(f->path, c->path, sizeof(f->path));
+	}
+	return 0;
+}
+
+struct role_set {
+	int64_t *ids;
+	size_t n;
+	int editable_only;
+};
+
+static int
+parse_cal_list(struct tt_ctx *ctx, int64_t profile, const char *list,
+    struct role_set *rs, const char *role, struct tt_err *err)
+{
+	char *copy = strdup(list), *tok, *save = NULL;
+	struct cal_find f;
+
+	if (copy == NULL)
+		return tt_fail(err, TT_SOFTWARE, "out of memory");
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		memset(&f, 0, sizeof(f));
+		f.want = tok;
+		if (store_calendar_list(ctx->st, profile, cal_find_cb, &f, err))
+			goto fail;
+		if (f.matches != 1 || !f.present) {
+			tt_fail(err, TT_USAGE, "--%s: %s calendar '%s'", role,
+			    f.matches > 1 ? "ambiguous" : "no such", tok);
+			goto fail;
+		}
+		if (rs->editable_only && !f.can_edit) {
+			tt_fail(err, TT_USAGE, "--push: calendar '%s' is not "
+			    "writable", f.path);
+			goto fail;
+		}
+		rs->ids = reallocarray(rs->ids, rs->n + 1, sizeof(*rs->ids));
+		if (rs->ids == NULL)
+			goto fail;
+		rs->ids[rs->n++] = f.id;
+	}
+	free(copy);
+	return 0;
+fail:
+	free(copy);
+	return -1;
+}
+
+static int
+in_set(const struct role_set *rs, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < rs->n; i++)
+		if (rs->ids[i] == id)
+			return 1;
+	return 0;
+}
+
+struct role_apply {
+	struct tt_ctx *ctx;
+	const struct role_set *pull, *push;
+	int set_pull, set_push;
+	struct tt_err *err;
+	int failed;
+};
+
+static int
+role_apply_cb(void *arg, const struct calendar *c)
+{
+	struct role_apply *ra = arg;
+	int pull = ra->set_pull ? in_set(ra->pull, c->id) : c->pull;
+	int push = ra->set_push ? in_set(ra->push, c->id) : c->push;
+
+	if ((pull != c->pull || push != c->push) &&
+	    store_calendar_roles(ra->ctx->st, c->id, pull, push, ra->err)) {
+		ra->failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int
+calendars_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
+{
+	static const struct option opts[] = {
+		{ "pull", required_argument, NULL, 'p' },
+		{ "push", required_argument, NULL, 'P' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "cached", no_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *pull = NULL, *push = NULL;
+	struct role_set ps = { 0 }, ss = { 0 };
+	struct cal_print cp = { 0 };
+	struct account a = { 0 };
+	struct graph *g = NULL;
+	int64_t profile;
+	int c, json = 0, cached = 0, rc = -1, lock = -1, r;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': pull = optarg; break;
+		case 'P': push = optarg; break;
+		case 'j': json = 1; break;
+		case 'c': cached = 1; break;
+		default:
+			return tt_fail(err, TT_USAGE, "calendars: unknown or "
+			    "incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return tt_fail(err, TT_USAGE, "calendars: unexpected '%s'",
+		    argv[optind]);
+	r = store_profile(ctx->st, ctx->profile, 0, &profile, err);
+	if (r > 0)
+		r = store_account_get(ctx->st, profile, &a, err);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return tt_fail(err, TT_NOPERM, "profile %s is not connected; "
+		    "run `timetap-sync -s %s login`", ctx->profile, ctx->profile);
+	if ((lock = store_lock(ctx->dbpath, err)) < 0)
+		goto out;
+	/* Refresh the list from the service unless asked not to. */
+	if (!cached && (account_graph(ctx, &g, err) ||
+	    account_token(ctx, g, profile, ctx->profile, err) ||
+	    discover(ctx, g, profile, ctx->profile, has_scope(a.scopes,
+	    GROUP_SCOPE), err)))
+		goto out;
+	if (pull || push) {
+		ss.editable_only = 1;
+		if ((pull && parse_cal_list(ctx, profile, pull, &ps, "pull",
+		    err)) || (push && parse_cal_list(ctx, profile, push, &ss,
+		    "push", err)))
+			goto out;
+		{
+			struct role_apply ra = { ctx, &ps, &ss, pull != NULL,
+			    push != NULL, err, 0 };
+
+			if (store_begin(ctx->st, err))
+				goto out;
+			if (store_calendar_list(ctx->st, profile, role_apply_cb,
+			    &ra, err) || ra.failed) {
+				store_rollback(ctx->st);
+				goto out;
+			}
+			if (store_commit(ctx->st, err))
+				goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	cp.has_group_scope = has_scope(a.scopes, GROUP_SCOPE);
+	if (json)
+		cp.json = json_array();
+	if (store_calendar_list(ctx->st, profile, cal_print_cb, &cp, err))
+		goto out;
+	if (json) {
+		json_dumpf(cp.json, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else if (!cp.has_group_scope)
+		printf("(Microsoft 365 group calendars: run `timetap-sync%s%s "
+		    "login --groups` to list them.)\n", ctx->profile_given ?
+		    " -s " : "", ctx->profile_given ? ctx->profile : "");
+	rc = 0;
+out:
+	json_decref(cp.json);
+	free(ps.ids);
+	free(ss.ids);
+	store_account_free(&a);
+	graph_free(g);
+	store_unlock(lock);
+	return rc;
+}
+
+/* ----------------------------------------------------------- status */
+
+struct status_cal {
+	json_t *json;
+	int n;
+};
+
+static int
+status_cal_cb(void *arg, const struct calendar *c)
+{
+	struct status_cal *sc = arg;
+	char path[300], ws[32], we[32];
+
+	if (!c->present && !c->pull && !c->push)
+		return 0;
+	if (sc->json) {
+		json_array_append_new(sc->json, json_pack("{s:I, s:s, s:s, s:b, "
+		    "s:b, s:b, s:b, s:s?, s:s?}", "number", (json_int_t)c->id,
+		    "path", c->path, "kind", c->kind == CAL_GROUP ? "group" :
+		    "user", "pull", c->pull, "push", c->push, "present",
+		    c->present, "delta", c->delta_link != NULL,
+		    "window_start", c->window_start ? tt_fmt_utc(c->window_start,
+		    ws, sizeof(ws)) : NULL, "window_end", c->window_end ?
+		    tt_fmt_utc(c->window_end, we, sizeof(we)) : NULL));
+		return 0;
+	}
+	if (!c->pull && !c->push)
+		return 0;
+	tt_sanitize(path, sizeof(path), c->path);
+	printf("%s %s%s%s%s\n", sc->n++ ? "          " : "Calendars:",
+	    path, c->pull ? " (pull" : " (", c->pull && c->push ? ", push)" :
+	    c->push ? "push)" : ")", c->present ? "" : " (gone)");
+	return 0;
+}
+
+struct status_state {
+	struct tt_ctx *ctx;
+	json_t *json;
+	int any;
+	struct tt_err *err;
+};
+
+static const char *
+host_of(const char *url, char *buf, size_t len)
+{
+	const char *p = strstr(url, "://");
+
+	p = p ? p + 3 : url;
+	snprintf(buf, len, "%.*s", (int)strcspn(p, "/"), p);
+	return buf;
+}
+
+static int
+status_profile(void *arg, int64_t profile, const char *name)
+{
+	struct status_state *ss = arg;
+	struct account a;
+	struct pass p;
+	struct status_cal sc = { 0 };
+	char t1[32], t2[32], host[128];
+	int connected, has_pass;
+	json_t *o = NULL;
+
+	ss->any = 1;
+	if ((connected = store_account_get(ss->ctx->st, profile, &a,
+	    ss->err)) < 0)
+		return 1;
+	if ((has_pass = store_last_pass(ss->ctx->st, profile, &p, ss->err)) < 0) {
+		store_account_free(&a);
+		return 1;
+	}
+	if (ss->json) {
+		sc.json = json_array();
+		o = json_pack("{s:s, s:b}", "profile", name, "connected",
+		    connected);
+		if (connected) {
+			json_object_set_new(o, "account", json_string(a.upn));
+			json_object_set_new(o, "tenant", json_string(a.tenant));
+			json_object_set_new(o, "cloud", json_string(host_of(
+			    a.authority_url, host, sizeof(host))));
+			json_object_set_new(o, "needs_login", a.needs_login ?
+			    json_string(a.needs_login) : json_null());
+			json_object_set_new(o, "last_token_refresh",
+			    a.last_refresh ? json_string(tt_fmt_utc(
+			    a.last_refresh, t1, sizeof(t1))) : json_null());
+			json_object_set_new(o, "access_token_expires",
+			    a.access_expires ? json_string(tt_fmt_utc(
+			    a.access_expires, t2, sizeof(t2))) : json_null());
+		}
+	} else if (!connected) {
+		printf("Profile:   %s (not connected; run `timetap-sync -s %s "
+		    "login`)\n", name, name);
+	} else {
+		printf("Profile:   %s\n", name);
+		printf("Account:   %s (tenant %s, cloud %s)\n", a.upn, a.tenant,
+		    host_of(a.authority_url, host, sizeof(host)));
+		if (a.needs_login)
+			printf("Token:     login needed: %s\n", a.needs_login);
+		else
+			printf("Token:     last refreshed %s; access token valid "
+			    "until %s\n", tt_fmt_local(a.last_refresh, t1,
+			    sizeof(t1)), tt_fmt_local(a.access_expires, t2,
+			    sizeof(t2)));
+	}
+	if (connected && store_calendar_list(ss->ctx->st, profile,
+	    status_cal_cb, &sc, ss->err)) {
+		json_decref(o);
+		json_decref(sc.json);
+		store_account_free(&a);
+		store_pass_free(&p);
+		return 1;
+	}
+	if (ss->json) {
+		if (sc.json)
+			json_object_set_new(o, "calendars", sc.json);
+		if (has_pass)
+			json_object_set_new(o, "last_pass", json_pack("{s:s, "
+			    "s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s?}",
+			    "started", tt_fmt_utc(p.started, t1, sizeof(t1)),
+			    "exit_code", p.exit_code, "items", p.items,
+			    "added", p.added, "changed", p.changed,
+			    "removed", p.removed, "pushed", p.pushed,
+			    "deleted", p.deleted, "requests", p.requests,
+			    "message", p.message));
+		json_array_append_new(ss->json, o);
+	} else if (has_pass) {
+		printf("Last pass: %s, %s: %d items read, %d blocks added, %d "
+		    "changed, %d removed, %d pushed, %d deleted, %d requests\n",
+		    tt_fmt_local(p.started, t1, sizeof(t1)), p.exit_code == 0 ?
+		    "ok" : p.exit_code < 0 ? "unfinished" : "failed", p.items,
+		    p.added, p.changed, p.removed, p.pushed, p.deleted,
+		    p.requests);
+		if (p.exit_code != 0 && p.message)
+			printf("           exit %d: %s\n", p.exit_code, p.message);
+	} else if (connected)
+		printf("Last pass: none yet\n");
+	if (!ss->json)
+		putchar('\n');
+	store_account_free(&a);
+	store_pass_free(&p);
+	return 0;
+}
+
+int
+status_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
+{
+	struct status_state ss = { ctx, NULL, 0, err };
+	int64_t profile;
+	int r, json = argc == 2 && strcmp(argv[1], "--json") == 0;
+
+	if (argc > 1 && !json)
+		return tt_fail(err, TT_USAGE, "status: unexpected '%s'", argv[1]);
+	if (json)
+		ss.json = json_array();
+	err->code = 0;
+	if (ctx->profile_given) {
+		r = store_profile(ctx->st, ctx->profile, 0, &profile, err);
+		if (r == 0)
+			r = tt_fail(err, TT_DATAERR, "no profile %s", ctx->profile);
+		if (r > 0)
+			r = status_profile(&ss, profile, ctx->profile) ? -1 : 0;
+	} else
+		r = store_profiles(ctx->st, status_profile, &ss, err);
+	if (r < 0 || err->code != 0) {
+		json_decref(ss.json);
+		return -1;
+	}
+	if (json) {
+		json_dumpf(ss.json, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(ss.json);
+	} else if (!ss.any)
+		printf("No profiles yet; run `timetap-sync login`.\n");
+	return 0;
+}
+
+/* ------------------------------------------------------------- stop */
+
+int
+stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
+{
+	struct stop_receipt r;
+	struct account a = { 0 };
+	int64_t profile;
+	int c, yes = 0, found, lock, rc = -1;
+	static const struct option opts[] = {
+		{ "yes", no_argument, NULL, 'y' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "y", opts, NULL)) != -1) {
+		if (c != 'y')
+			return tt_fail(err, TT_USAGE, "stop: unknown option "
+			    "'%s'", argv[optind - 1]);
+		yes = 1;
+	}
+	if (optind != argc)
+		return tt_fail(err, TT_USAGE, "stop: unexpected '%s'",
+		    argv[optind]);
+	found = store_profile(ctx->st, ctx->profile, 0, &profile, err);
+	if (found > 0)
+		found = store_account_get(ctx->st, profile, &a, err);
+	if (found < 0)
+		return -1;
+	if (found == 0)
+		return tt_fail(err, TT_DATAERR, "profile %s is not connected; "
+		    "nothing to stop", ctx->profile);
+	if (!yes) {
+		char answer[16];
+
+		if (!isatty(STDIN_FILENO)) {
+			tt_fail(err, TT_USAGE, "stop asks for confirmation: run "
+			    "it in a terminal, or add -y");
+			goto out;
+		}
+		printf("Stop syncing profile %s with %s? This forgets the "
+		    "tokens and removes every [ext] block. [y/N] ",
+		    ctx->profile, a.upn);
+		fflush(stdout);
+		if (fgets(answer, sizeof(answer), stdin) == NULL ||
+		    (answer[0] != 'y' && answer[0] != 'Y')) {
+			printf("Nothing changed.\n");
+			rc = 0;
+			goto out;
+		}
+	}
+	if ((lock = store_lock(ctx->dbpath, err)) < 0)
+		goto out;
+	rc = store_stop(ctx->st, profile, &r, err);
+	store_unlock(lock);
+	if (rc != 0)
+		goto out;
+	printf("Stopped the sync of profile %s with %s.\n", ctx->profile, a.upn);
+	printf("Removed %d [ext] block%s and %d feed entr%s; forgot the tokens "
+	    "and %d calendar%s.\n", r.blocks, r.blocks == 1 ? "" : "s", r.feed,
+	    r.feed == 1 ? "y" : "ies", r.calendars, r.calendars == 1 ? "" : "s");
+	if (r.pushed > 0)
+		printf("%d pushed event%s stay on the Microsoft 365 calendars.\n",
+		    r.pushed, r.pushed == 1 ? "" : "s");
+	printf("To withdraw the app's access entirely, remove it at "
+	    "https://myapps.microsoft.com (work or school) or "
+	    "https://account.live.com/consent/Manage (personal).\n");
+out:
+	store_account_free(&a);
+	return rc;
+}

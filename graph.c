@@ -1,0 +1,1379 @@
+/*
+ * graph.c -- HTTP, JSON and the Microsoft protocols behind graph.h.
+ *
+ * State: only in memory (the curl handles, the queue, the access token,
+ * counters); nothing here is persistent.  Recovery rule: a request that
+ * fails is reported to its caller with a class; the caller decides what to
+ * keep.  Requests are never retried when a retry could duplicate a write.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "graph.h"
+#include "graph_p.h"
+
+#define USER_AGENT "timetap-sync/" VERSION_STRING
+#define DEFAULT_MAX_RESPONSE (64u << 20)
+#define MAX_ATTEMPTS 8
+
+#ifndef VERSION
+#define VERSION_STRING "0"
+#else
+#define VERSION_STRING VERSION
+#endif
+
+/* ---------------------------------------------------------------- util */
+
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+wipe_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+int
+gerr(struct graph_err *err, enum graph_class cls, int http, const char *fmt,
+    ...)
+{
+	char raw[sizeof(err->msg)];
+	va_list ap;
+
+	if (err == NULL)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	tt_sanitize(err->msg, sizeof(err->msg), raw);
+	err->cls = cls;
+	err->http = http;
+	return -1;
+}
+
+/* ------------------------------------------------------------- engine */
+
+struct mailbox {
+	char key[160];
+	int inflight;
+};
+
+struct graph {
+	struct graph_settings s;	/* strings point at the copies below */
+	char *own[5];
+	CURLM *multi;
+	CURL **idle;			/* easy handles ready for reuse */
+	int nidle;
+	struct greq *queue;		/* pending, FIFO */
+	struct greq *queue_tail;
+	int running;			/* requests in flight */
+	struct mailbox *boxes;
+	int nboxes;
+	char *token;
+	struct graph_stats stats;
+	char origin[256];		/* scheme://host[:port] of graph_url */
+};
+
+static size_t
+on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct greq *r = arg;
+	size_t len = size * n;
+	char *nb;
+
+	if (r->len + len > r->g->s.max_response) {
+		r->too_large = 1;
+		return 0;
+	}
+	if (r->len + len + 1 > r->cap) {
+		size_t cap = r->cap ? r->cap : 16384;
+
+		while (cap < r->len + len + 1)
+			cap *= 2;
+		if ((nb = realloc(r->body, cap)) == NULL)
+			return 0;
+		r->body = nb;
+		r->cap = cap;
+	}
+	memcpy(r->body + r->len, p, len);
+	r->len += len;
+	r->body[r->len] = '\0';
+	return len;
+}
+
+/* Keep the headers we act on: Retry-After, request-id, Location. */
+static size_t
+on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct greq *r = arg;
+	size_t len = size * n, k;
+	char line[512], *v;
+
+	if (len >= sizeof(line))
+		return len;
+	memcpy(line, p, len);
+	line[len] = '\0';
+	if (strncmp(line, "HTTP/", 5) == 0) {	/* a new response (100, ...) */
+		r->retry_after = 0;
+		r->request_id[0] = r->location[0] = '\0';
+		return len;
+	}
+	if ((v = strchr(line, ':')) == NULL)
+		return len;
+	*v++ = '\0';
+	while (*v == ' ' || *v == '\t')
+		v++;
+	k = strcspn(v, "\r\n");
+	v[k] = '\0';
+	if (strcasecmp(line, "Retry-After") == 0)
+		r->retry_after = graph_parse_retry_after(v, time(NULL));
+	else if (strcasecmp(line, "request-id") == 0)
+		tt_sanitize(r->request_id, sizeof(r->request_id), v);
+	else if (strcasecmp(line, "Location") == 0)
+		strlcpy(r->location, v, sizeof(r->location));
+	return len;
+}
+
+double
+graph_parse_retry_after(const char *v, time_t now)
+{
+	char *end;
+	double d;
+	time_t t;
+
+	while (isspace((unsigned char)*v))
+		v++;
+	if (isdigit((unsigned char)*v)) {
+		errno = 0;
+		d = strtod(v, &end);
+		while (isspace((unsigned char)*end))
+			end++;
+		if (errno == 0 && *end == '\0' && d >= 0 && d < 86400)
+			return d > 0 ? d : 0.001;
+	}
+	t = curl_getdate(v, &now);
+	if (t == -1)
+		return 0;
+	return t > now ? (double)(t - now) : 0.001;
+}
+
+static struct mailbox *
+mailbox(struct graph *g, const char *key)
+{
+	struct mailbox *b;
+	int i;
+
+	for (i = 0; i < g->nboxes; i++)
+		if (strcmp(g->boxes[i].key, key) == 0)
+			return &g->boxes[i];
+	b = reallocarray(g->boxes, (size_t)g->nboxes + 1, sizeof(*b));
+	if (b == NULL)
+		return NULL;
+	g->boxes = b;
+	b = &g->boxes[g->nboxes++];
+	strlcpy(b->key, key, sizeof(b->key));
+	b->inflight = 0;
+	return b;
+}
+
+/* Graph requests must stay on the configured host: a nextLink elsewhere
+ * would carry our token away. */
+static int
+same_origin(const struct graph *g, const char *url)
+{
+	size_t n = strlen(g->origin);
+
+	return strncasecmp(url, g->origin, n) == 0 &&
+	    (url[n] == '/' || url[n] == '?' || url[n] == '\0');
+}
+
+int
+graph_new(const struct graph_settings *s, struct graph **out,
+    struct graph_err *err)
+{
+	struct graph *g;
+	const char *p;
+	size_t n;
+
+	*out = NULL;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		return gerr(err, GRAPH_LOCAL, 0, "cannot initialise libcurl");
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
+	g->s = *s;
+	g->s.authority_url = g->own[0] = strdup(s->authority_url);
+	g->s.tenant = g->own[1] = strdup(s->tenant);
+	g->s.graph_url = g->own[2] = strdup(s->graph_url);
+	g->s.client_id = g->own[3] = s->client_id ? strdup(s->client_id) : NULL;
+	g->s.ca_file = g->own[4] = s->ca_file ? strdup(s->ca_file) : NULL;
+	if (g->s.max_response == 0)
+		g->s.max_response = DEFAULT_MAX_RESPONSE;
+	if (g->s.timeout <= 0)
+		g->s.timeout = 30;
+	g->multi = curl_multi_init();
+	if (g->multi == NULL || g->s.authority_url == NULL ||
+	    g->s.graph_url == NULL || g->s.tenant == NULL) {
+		graph_free(g);
+		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
+	}
+	curl_multi_setopt(g->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+	curl_multi_setopt(g->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+	    (long)GRAPH_MAX_INFLIGHT);
+	p = strstr(g->s.graph_url, "://");
+	n = p ? (size_t)(p + 3 - g->s.graph_url) : 0;
+	n += strcspn(g->s.graph_url + n, "/?");
+	snprintf(g->origin, sizeof(g->origin), "%.*s", (int)n, g->s.graph_url);
+	*out = g;
+	return 0;
+}
+
+void
+graph_free(struct graph *g)
+{
+	int i;
+
+	if (g == NULL)
+		return;
+	while (g->queue != NULL) {
+		struct greq *r = g->queue;
+
+		g->queue = r->next;
+		greq_free(r);
+	}
+	for (i = 0; i < g->nidle; i++)
+		curl_easy_cleanup(g->idle[i]);
+	free(g->idle);
+	if (g->multi)
+		curl_multi_cleanup(g->multi);
+	free(g->boxes);
+	wipe_free(g->token);
+	for (i = 0; i < 5; i++)
+		free(g->own[i]);
+	free(g);
+}
+
+void
+graph_stats(const struct graph *g, struct graph_stats *st)
+{
+	*st = g->stats;
+}
+
+void
+graph_set_token(struct graph *g, const char *access_token)
+{
+	wipe_free(g->token);
+	g->token = access_token ? strdup(access_token) : NULL;
+}
+
+const struct graph_settings *
+graph_settings(const struct graph *g)
+{
+	return &g->s;
+}
+
+struct greq *
+greq_new(struct graph *g, const char *method, const char *url)
+{
+	struct greq *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->g = g;
+	strlcpy(r->method, method, sizeof(r->method));
+	r->url = strdup(url);
+	strlcpy(r->mailbox, "me", sizeof(r->mailbox));
+	if (r->url == NULL) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void
+greq_free(struct greq *r)
+{
+	if (r == NULL)
+		return;
+	free(r->url);
+	if (r->secret_body)
+		wipe_free(r->req_body);
+	else
+		free(r->req_body);
+	free(r->body);
+	curl_slist_free_all(r->headers);
+	free(r);
+}
+
+/* Queue r; it starts when its mailbox has room and its time has come. */
+void
+greq_submit(struct graph *g, struct greq *r)
+{
+	r->next = NULL;
+	if (g->queue_tail)
+		g->queue_tail->next = r;
+	else
+		g->queue = r;
+	g->queue_tail = r;
+}
+
+static CURL *
+easy_get(struct graph *g)
+{
+	if (g->nidle > 0)
+		return g->idle[--g->nidle];
+	return curl_easy_init();
+}
+
+static void
+easy_put(struct graph *g, CURL *e)
+{
+	CURL **n;
+
+	curl_easy_reset(e);
+	n = reallocarray(g->idle, (size_t)g->nidle + 1, sizeof(*n));
+	if (n == NULL) {
+		curl_easy_cleanup(e);
+		return;
+	}
+	g->idle = n;
+	g->idle[g->nidle++] = e;
+}
+
+static int
+start(struct graph *g, struct greq *r)
+{
+	struct curl_slist *h = NULL;
+	char hdr[512];
+	CURL *e;
+
+	if (!r->is_token && !same_origin(g, r->url))
+		return -1;
+	if ((e = easy_get(g)) == NULL)
+		return -1;
+	r->easy = e;
+	r->len = 0;
+	r->too_large = 0;
+	r->retry_after = 0;
+	r->request_id[0] = r->location[0] = '\0';
+	curl_slist_free_all(r->headers);
+	h = curl_slist_append(h, "Accept: application/json");
+	if (!r->is_token) {
+		if (g->token != NULL) {
+			/* The header copy is wiped with the list below. */
+			snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s",
+			    g->token);
+			h = curl_slist_append(h, hdr);
+			explicit_bzero(hdr, sizeof(hdr));
+		}
+		if (r->page_size > 0)
+			snprintf(hdr, sizeof(hdr), "Prefer: IdType=\"ImmutableId\", "
+			    "outlook.timezone=\"UTC\", "
+			    "outlook.body-content-type=\"text\", "
+			    "odata.maxpagesize=%d", r->page_size);
+		else
+			snprintf(hdr, sizeof(hdr), "Prefer: IdType=\"ImmutableId\", "
+			    "outlook.timezone=\"UTC\", "
+			    "outlook.body-content-type=\"text\"");
+		h = curl_slist_append(h, hdr);
+	}
+	if (r->req_body != NULL)
+		h = curl_slist_append(h, r->is_token ? "Content-Type: "
+		    "application/x-www-form-urlencoded" :
+		    "Content-Type: application/json");
+	r->headers = h;
+	curl_easy_setopt(e, CURLOPT_URL, r->url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, USER_AGENT);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)g->s.timeout);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT,
+	    (long)(g->s.timeout < 10 ? g->s.timeout : 10));
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (g->s.ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, g->s.ca_file);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+	if (r->req_body != NULL) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->req_body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(r->req_body));
+	} else if (strcmp(r->method, "GET") == 0) {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	} else if (strcmp(r->method, "DELETE") == 0) {
+		curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+	}
+	if (curl_multi_add_handle(g->multi, e) != CURLM_OK) {
+		easy_put(g, e);
+		r->easy = NULL;
+		return -1;
+	}
+	g->running++;
+	g->stats.requests++;
+	if (r->is_token)
+		g->stats.token_requests++;
+	return 0;
+}
+
+/* Fill err from an error response (Graph or identity platform). */
+static void
+error_from_body(struct greq *r, struct graph_err *err)
+{
+	json_t *j, *e;
+	const char *code = NULL, *msg = NULL;
+
+	err->code[0] = '\0';
+	j = r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+	if (json_is_object(j)) {
+		e = json_object_get(j, "error");
+		if (json_is_object(e)) {	/* Graph */
+			code = json_string_value(json_object_get(e, "code"));
+			msg = json_string_value(json_object_get(e, "message"));
+		} else if (json_is_string(e)) {	/* OAuth */
+			json_t *codes = json_object_get(j, "error_codes");
+
+			code = json_string_value(e);
+			msg = json_string_value(json_object_get(j,
+			    "error_description"));
+			err->aadsts = json_is_array(codes) &&
+			    json_is_integer(json_array_get(codes, 0)) ?
+			    (long)json_integer_value(json_array_get(codes, 0)) : 0;
+		}
+	}
+	if (code)
+		tt_sanitize(err->code, sizeof(err->code), code);
+	gerr(err, err->cls, (int)r->status, "HTTP %ld%s%s%s%.200s%s%s",
+	    r->status, code ? " " : "", code ? err->code : "",
+	    msg ? ": " : "", msg ? msg : "",
+	    r->request_id[0] ? " request-id " : "", r->request_id);
+	json_decref(j);
+}
+
+/*
+ * Decide the fate of a finished attempt: 0 done (success or final error in
+ * r->err), 1 retry scheduled.
+ */
+static int
+finish(struct graph *g, struct greq *r, CURLcode cc)
+{
+	struct graph_err *err = &r->err;
+	int is_create = strcmp(r->method, "POST") == 0 && !r->is_token &&
+	    !r->idempotent;
+	int retryable = 0;
+	double delay;
+
+	memset(err, 0, sizeof(*err));
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	strlcpy(err->request_id, r->request_id, sizeof(err->request_id));
+	if (r->too_large) {
+		gerr(err, GRAPH_PROTOCOL, (int)r->status, "response larger "
+		    "than %zu bytes from %s", g->s.max_response, r->what);
+		err->ambiguous = is_create;
+		return 0;
+	}
+	if (cc != CURLE_OK) {
+		gerr(err, GRAPH_TRANSIENT, 0, "%s: %s", r->what,
+		    curl_easy_strerror(cc));
+		if (cc == CURLE_SSL_CACERT || cc == CURLE_PEER_FAILED_VERIFICATION
+		    || cc == CURLE_SSL_CACERT_BADFILE) {
+			err->cls = GRAPH_CONFIG;
+			return 0;
+		}
+		/* Did the request reach the server?  Connect failures are safe. */
+		if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST)
+			retryable = 1;
+		else if (is_create)
+			err->ambiguous = 1;
+		else
+			retryable = 1;
+	} else if (r->status >= 200 && r->status < 300) {
+		return 0;
+	} else {
+		err->retry_after = r->retry_after;
+		err->cls = GRAPH_PROTOCOL;
+		if (r->status == 429 || r->status == 503) {
+			err->cls = GRAPH_TRANSIENT;
+			retryable = 1;	/* refused before any work: safe */
+		} else if (r->status >= 500) {
+			err->cls = GRAPH_TRANSIENT;
+			if (is_create)
+				err->ambiguous = 1;
+			else
+				retryable = 1;
+		}
+		error_from_body(r, err);
+		graph_classify(err, r->is_token);
+		if (err->cls != GRAPH_TRANSIENT)
+			retryable = 0;
+	}
+	if (!retryable || r->attempts >= MAX_ATTEMPTS || r->no_retry)
+		return 0;
+	delay = err->retry_after > 0 ? err->retry_after :
+	    0.25 * (double)(1 << (r->attempts < 7 ? r->attempts : 7));
+	if (g->stats.waited + delay > (double)g->s.retry_budget) {
+		char was[sizeof(err->msg)];
+
+		strlcpy(was, err->msg, sizeof(was));
+		gerr(err, GRAPH_TRANSIENT, err->http, "retry budget of %d s "
+		    "spent (last: %s)", g->s.retry_budget, was);
+		err->budget_spent = 1;
+		return 0;
+	}
+	g->stats.waited += delay;
+	g->stats.retries++;
+	r->not_before = mono_now() + delay;
+	return 1;
+}
+
+/*
+ * Classify a service error by status and code (codes compared without
+ * case: the services disagree on casing).
+ */
+void
+graph_classify(struct graph_err *err, int is_token)
+{
+	static const long relogin[] = { 70008, 700082, 50173, 70043, 50076,
+	    50079, 50078, 53003, 65001, 90094, 90095, 50057, 50055, 50144,
+	    50089, 700016, 700011, 9002313, 54005, 70000, 70019, 70016 };
+	size_t i;
+
+	if (is_token) {
+		if (err->http >= 500 || strcasecmp(err->code,
+		    "temporarily_unavailable") == 0 ||
+		    err->aadsts == 50196 || err->aadsts == 50033 ||
+		    err->aadsts == 90006 || err->aadsts == 90033) {
+			err->cls = GRAPH_TRANSIENT;
+			return;
+		}
+		if (strcasecmp(err->code, "invalid_client") == 0 ||
+		    strcasecmp(err->code, "unauthorized_client") == 0 ||
+		    err->aadsts == 7000218 || err->aadsts == 700025 ||
+		    err->aadsts == 50194) {
+			err->cls = GRAPH_CONFIG;
+			return;
+		}
+		for (i = 0; i < sizeof(relogin) / sizeof(relogin[0]); i++)
+			if (err->aadsts == relogin[i]) {
+				err->cls = GRAPH_LOGIN;
+				return;
+			}
+		if (strcasecmp(err->code, "invalid_grant") == 0 ||
+		    strcasecmp(err->code, "interaction_required") == 0 ||
+		    strcasecmp(err->code, "consent_required") == 0 ||
+		    strcasecmp(err->code, "login_required") == 0) {
+			err->cls = GRAPH_LOGIN;
+			return;
+		}
+		if (err->http == 429) {
+			err->cls = GRAPH_TRANSIENT;
+			return;
+		}
+		err->cls = GRAPH_PROTOCOL;
+		return;
+	}
+	if (strcasecmp(err->code, "syncStateNotFound") == 0 ||
+	    strcasecmp(err->code, "resyncRequired") == 0 ||
+	    strcasecmp(err->code, "InvalidDeltaToken") == 0 ||
+	    (err->http == 410)) {
+		err->cls = GRAPH_GONE;
+		return;
+	}
+	if (err->http == 429 || err->http >= 500) {
+		err->cls = GRAPH_TRANSIENT;
+		return;
+	}
+	switch (err->http) {
+	case 401:
+		/* An access token the service no longer takes: refresh. */
+		err->cls = GRAPH_TRANSIENT;
+		err->token_rejected = 1;
+		return;
+	case 403:
+		err->cls = GRAPH_DENIED;
+		return;
+	case 404:
+		err->cls = GRAPH_NOTFOUND;
+		return;
+	case 409:
+	case 412:
+		err->cls = GRAPH_CONFLICT;
+		return;
+	default:
+		err->cls = GRAPH_PROTOCOL;
+	}
+}
+
+int
+graph_wait(struct graph *g)
+{
+	while (g->queue != NULL || g->running > 0) {
+		struct greq *r, *prev = NULL, *next;
+		double now = mono_now(), soonest = -1;
+		CURLMsg *m;
+		int left, still, timeout_ms;
+
+		/* Start what may start, in queue order. */
+		for (r = g->queue; r != NULL; r = next) {
+			struct mailbox *b = mailbox(g, r->mailbox);
+
+			next = r->next;
+			if (b == NULL)
+				return -1;
+			if (r->not_before > now) {
+				if (soonest < 0 || r->not_before < soonest)
+					soonest = r->not_before;
+				prev = r;
+				continue;
+			}
+			if (b->inflight >= GRAPH_MAX_INFLIGHT) {
+				prev = r;
+				continue;
+			}
+			/* unlink */
+			if (prev)
+				prev->next = next;
+			else
+				g->queue = next;
+			if (g->queue_tail == r)
+				g->queue_tail = prev;
+			r->next = NULL;
+			r->attempts++;
+			if (start(g, r) != 0) {
+				memset(&r->err, 0, sizeof(r->err));
+				gerr(&r->err, GRAPH_PROTOCOL, 0, "refusing to "
+				    "send a request to %s (not the Graph root)",
+				    r->url);
+				r->done(r, &r->err);
+				continue;
+			}
+			b->inflight++;
+		}
+		if (g->running == 0 && g->queue == NULL)
+			break;
+		curl_multi_perform(g->multi, &still);
+		while ((m = curl_multi_info_read(g->multi, &left)) != NULL) {
+			struct mailbox *b;
+
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &r);
+			curl_multi_remove_handle(g->multi, m->easy_handle);
+			g->running--;
+			if ((b = mailbox(g, r->mailbox)) != NULL)
+				b->inflight--;
+			if (finish(g, r, m->data.result) == 1) {
+				easy_put(g, r->easy);
+				r->easy = NULL;
+				greq_submit(g, r);
+				continue;
+			}
+			easy_put(g, r->easy);
+			r->easy = NULL;
+			/* The callback may submit more (the next page). */
+			r->done(r, r->err.cls == GRAPH_OK && r->status >= 200 &&
+			    r->status < 300 ? NULL : &r->err);
+		}
+		timeout_ms = 1000;
+		if (soonest > 0) {
+			double ms = (soonest - mono_now()) * 1000;
+
+			timeout_ms = ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms + 1;
+		}
+		if (g->running > 0)
+			curl_multi_poll(g->multi, NULL, 0, timeout_ms, NULL);
+		else if (timeout_ms > 0) {
+			struct timespec ts = { timeout_ms / 1000,
+			    (long)(timeout_ms % 1000) * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	return 0;
+}
+
+/* Run one request to completion; returns 0 with r->body, or -1. */
+static void
+sync_done(struct greq *r, const struct graph_err *e)
+{
+	r->finished = 1;
+	(void)e;
+}
+
+int
+greq_run(struct graph *g, struct greq *r, struct graph_err *err)
+{
+	r->done = sync_done;
+	greq_submit(g, r);
+	graph_wait(g);
+	if (r->err.cls != GRAPH_OK || r->status < 200 || r->status >= 300) {
+		if (r->err.cls == GRAPH_OK) {
+			r->err.cls = GRAPH_PROTOCOL;
+			error_from_body(r, &r->err);
+		}
+		if (err)
+			*err = r->err;
+		return -1;
+	}
+	return 0;
+}
+
+/* Parse r's body as a JSON object; new reference or NULL with err. */
+json_t *
+greq_json(struct greq *r, struct graph_err *err)
+{
+	json_error_t je;
+	json_t *j;
+
+	j = json_loadb(r->body ? r->body : "", r->len, JSON_REJECT_DUPLICATES,
+	    &je);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		gerr(err, GRAPH_PROTOCOL, (int)r->status, "%s: malformed JSON "
+		    "response (%s)", r->what, je.text);
+		return NULL;
+	}
+	return j;
+}
+
+/* ------------------------------------------------- identity platform */
+
+static char *
+form_escape(const char *s)
+{
+	return curl_easy_escape(NULL, s, 0);
+}
+
+/* key=value&... with every value escaped; new string (caller wipes). */
+char *
+graph_form(const char *const *kv, size_t n)
+{
+	char *out = NULL, *v, *tmp;
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2) {
+		if ((v = form_escape(kv[i + 1])) == NULL) {
+			wipe_free(out);
+			return NULL;
+		}
+		if (asprintf(&tmp, "%s%s%s=%s", out ? out : "", out ? "&" : "",
+		    kv[i], v) < 0)
+			tmp = NULL;
+		explicit_bzero(v, strlen(v));
+		curl_free(v);
+		wipe_free(out);
+		if ((out = tmp) == NULL)
+			return NULL;
+	}
+	return out;
+}
+
+static char *
+token_url(struct graph *g, const char *leaf)
+{
+	char *t = curl_easy_escape(NULL, g->s.tenant, 0), *u = NULL;
+
+	if (t != NULL && asprintf(&u, "%s/%s/oauth2/v2.0/%s",
+	    g->s.authority_url, t, leaf) < 0)
+		u = NULL;
+	curl_free(t);
+	return u;
+}
+
+static int
+token_post(struct graph *g, const char *leaf, char *body, struct greq **out,
+    struct graph_err *err)
+{
+	char *url = token_url(g, leaf);
+	struct greq *r;
+
+	*out = NULL;
+	if (url == NULL || body == NULL || (r = greq_new(g, "POST", url)) == NULL) {
+		free(url);
+		wipe_free(body);
+		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
+	}
+	free(url);
+	r->is_token = 1;
+	r->secret_body = 1;
+	r->req_body = body;
+	strlcpy(r->mailbox, "login", sizeof(r->mailbox));
+	snprintf(r->what, sizeof(r->what), "identity platform %s", leaf);
+	*out = r;
+	if (greq_run(g, r, err) != 0)
+		return -1;
+	return 0;
+}
+
+void
+graph_tokens_free(struct graph_tokens *t)
+{
+	if (t == NULL)
+		return;
+	wipe_free(t->access_token);
+	wipe_free(t->refresh_token);
+	free(t->scope);
+	memset(t, 0, sizeof(*t));
+}
+
+static void
+wipe_json_string(json_t *v)
+{
+	const char *c = json_string_value(v);
+	char *w;
+
+	if (c == NULL)
+		return;
+	memcpy(&w, &c, sizeof(w));	/* jansson owns it; we only zero it */
+	explicit_bzero(w, json_string_length(v));
+}
+
+static int
+parse_tokens(struct greq *r, struct graph_tokens *out, struct graph_err *err)
+{
+	json_t *j = greq_json(r, err), *at, *rt, *exp, *sc;
+
+	memset(out, 0, sizeof(*out));
+	if (j == NULL)
+		return -1;
+	at = json_object_get(j, "access_token");
+	rt = json_object_get(j, "refresh_token");
+	exp = json_object_get(j, "expires_in");
+	sc = json_object_get(j, "scope");
+	if (!json_is_string(at) || json_string_length(at) == 0 ||
+	    !(json_is_integer(exp) || json_is_string(exp))) {
+		json_decref(j);
+		return gerr(err, GRAPH_PROTOCOL, 200, "token response lacks "
+		    "'%s'", !json_is_string(at) ? "access_token" : "expires_in");
+	}
+	out->access_token = strdup(json_string_value(at));
+	out->refresh_token = json_is_string(rt) ?
+	    strdup(json_string_value(rt)) : NULL;
+	out->scope = json_is_string(sc) ? strdup(json_string_value(sc)) : NULL;
+	out->expires_at = tt_now() + (json_is_integer(exp) ?
+	    (tt_time)json_integer_value(exp) :
+	    (tt_time)strtol(json_string_value(exp), NULL, 10));
+	/* The body held the tokens: wipe jansson's copies too. */
+	wipe_json_string(at);
+	wipe_json_string(rt);
+	json_decref(j);
+	if (out->access_token == NULL) {
+		graph_tokens_free(out);
+		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
+	}
+	return 0;
+}
+
+static void
+wipe_req(struct greq *r)
+{
+	if (r != NULL && r->body != NULL)
+		explicit_bzero(r->body, r->cap);
+	greq_free(r);
+}
+
+int
+graph_refresh(struct graph *g, const char *refresh_token, const char *scopes,
+    struct graph_tokens *out, struct graph_err *err)
+{
+	const char *kv[] = { "client_id", g->s.client_id ? g->s.client_id : "",
+	    "grant_type", "refresh_token", "refresh_token", refresh_token,
+	    "scope", scopes };
+	struct greq *r = NULL;
+	int rc;
+
+	rc = token_post(g, "token", graph_form(kv, 8), &r, err);
+	if (rc == 0)
+		rc = parse_tokens(r, out, err);
+	wipe_req(r);
+	return rc;
+}
+
+int
+graph_redeem_code(struct graph *g, const char *code, const char *redirect_uri,
+    const char *verifier, const char *scopes, struct graph_tokens *out,
+    struct graph_err *err)
+{
+	const char *kv[] = { "client_id", g->s.client_id ? g->s.client_id : "",
+	    "grant_type", "authorization_code", "code", code,
+	    "redirect_uri", redirect_uri, "code_verifier", verifier,
+	    "scope", scopes };
+	struct greq *r = NULL;
+	int rc;
+
+	rc = token_post(g, "token", graph_form(kv, 12), &r, err);
+	if (rc == 0)
+		rc = parse_tokens(r, out, err);
+	wipe_req(r);
+	return rc;
+}
+
+char *
+graph_authorize_url(struct graph *g, const char *scopes,
+    const char *redirect_uri, const char *state, const char *challenge)
+{
+	const char *kv[] = { "client_id", g->s.client_id ? g->s.client_id : "",
+	    "response_type", "code", "redirect_uri", redirect_uri,
+	    "response_mode", "query", "scope", scopes, "state", state,
+	    "code_challenge", challenge, "code_challenge_method", "S256",
+	    "prompt", "select_account" };
+	char *q = graph_form(kv, 18), *base = token_url(g, "authorize"), *u = NULL;
+
+	if (q != NULL && base != NULL && asprintf(&u, "%s?%s", base, q) < 0)
+		u = NULL;
+	free(q);
+	free(base);
+	return u;
+}
+
+void
+graph_devicecode_free(struct graph_devicecode *d)
+{
+	if (d == NULL)
+		return;
+	wipe_free(d->device_code);
+	free(d->user_code);
+	free(d->verification_uri);
+	free(d->message);
+	memset(d, 0, sizeof(*d));
+}
+
+int
+graph_devicecode_start(struct graph *g, const char *scopes,
+    struct graph_devicecode *out, struct graph_err *err)
+{
+	const char *kv[] = { "client_id", g->s.client_id ? g->s.client_id : "",
+	    "scope", scopes };
+	struct greq *r = NULL;
+	json_t *j = NULL, *dc, *uc, *vu;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = token_post(g, "devicecode", graph_form(kv, 4), &r, err);
+	if (rc == 0 && (j = greq_json(r, err)) == NULL)
+		rc = -1;
+	if (rc == 0) {
+		dc = json_object_get(j, "device_code");
+		uc = json_object_get(j, "user_code");
+		vu = json_object_get(j, "verification_uri");
+		if (!json_is_string(dc) || !json_is_string(uc) ||
+		    !json_is_string(vu)) {
+			rc = gerr(err, GRAPH_PROTOCOL, 200, "device code "
+			    "response lacks '%s'", !json_is_string(dc) ?
+			    "device_code" : !json_is_string(uc) ? "user_code" :
+			    "verification_uri");
+		} else {
+			json_t *iv = json_object_get(j, "interval");
+			json_t *ex = json_object_get(j, "expires_in");
+			json_t *ms = json_object_get(j, "message");
+			char buf[1024];
+
+			out->device_code = strdup(json_string_value(dc));
+			out->user_code = strdup(tt_sanitize(buf, sizeof(buf),
+			    json_string_value(uc)));
+			out->verification_uri = strdup(tt_sanitize(buf,
+			    sizeof(buf), json_string_value(vu)));
+			out->message = json_is_string(ms) ? strdup(tt_sanitize(
+			    buf, sizeof(buf), json_string_value(ms))) : NULL;
+			out->interval = json_is_integer(iv) ?
+			    (int)json_integer_value(iv) : 5;
+			out->expires_in = json_is_integer(ex) ?
+			    (int)json_integer_value(ex) : 900;
+			if (out->interval < 0 || out->interval > 60)
+				out->interval = 5;
+			if (out->expires_in <= 0 || out->expires_in > 3600)
+				out->expires_in = 900;
+		}
+	}
+	json_decref(j);
+	wipe_req(r);
+	return rc;
+}
+
+int
+graph_devicecode_poll(struct graph *g, const struct graph_devicecode *d,
+    struct graph_tokens *out, struct graph_err *err)
+{
+	const char *kv[] = { "client_id", g->s.client_id ? g->s.client_id : "",
+	    "grant_type", "urn:ietf:params:oauth:grant-type:device_code",
+	    "device_code", d->device_code };
+	struct greq *r = NULL;
+	int rc;
+
+	rc = token_post(g, "token", graph_form(kv, 6), &r, err);
+	if (rc == 0)
+		rc = parse_tokens(r, out, err);
+	else if (strcasecmp(err->code, "authorization_pending") == 0)
+		rc = 1;
+	else if (strcasecmp(err->code, "slow_down") == 0)
+		rc = 2;
+	else if (strcasecmp(err->code, "authorization_declined") == 0 ||
+	    strcasecmp(err->code, "expired_token") == 0 ||
+	    strcasecmp(err->code, "bad_verification_code") == 0)
+		err->cls = GRAPH_LOGIN;
+	wipe_req(r);
+	return rc;
+}
+
+/* ------------------------------------------------------- directory */
+
+/* Absolute Graph URL for a path (path starts with '/'); new string. */
+char *
+graph_url(struct graph *g, const char *path)
+{
+	char *u;
+
+	if (asprintf(&u, "%s%s", g->s.graph_url, path) < 0)
+		return NULL;
+	return u;
+}
+
+/* GET an absolute Graph URL and parse the object; new reference. */
+json_t *
+graph_get_json(struct graph *g, const char *url, const char *what,
+    struct graph_err *err)
+{
+	struct greq *r = greq_new(g, "GET", url);
+	json_t *j = NULL;
+
+	if (r == NULL) {
+		gerr(err, GRAPH_LOCAL, 0, "out of memory");
+		return NULL;
+	}
+	snprintf(r->what, sizeof(r->what), "%s", what);
+	if (greq_run(g, r, err) == 0)
+		j = greq_json(r, err);
+	greq_free(r);
+	return j;
+}
+
+void
+graph_me_free(struct graph_me *m)
+{
+	if (m == NULL)
+		return;
+	free(m->id);
+	free(m->upn);
+	free(m->display_name);
+	memset(m, 0, sizeof(*m));
+}
+
+/* A string member, sanitised and bounded; NULL when missing. */
+char *
+jstrdup(json_t *o, const char *key, size_t max)
+{
+	json_t *v = json_object_get(o, key);
+	char *s;
+
+	if (!json_is_string(v))
+		return NULL;
+	if ((s = malloc(max + 1)) == NULL)
+		return NULL;
+	tt_sanitize(s, max + 1, json_string_value(v));
+	return s;
+}
+
+int
+graph_get_me(struct graph *g, struct graph_me *out, struct graph_err *err)
+{
+	char *url = graph_url(g, "/me");
+	json_t *j;
+
+	memset(out, 0, sizeof(*out));
+	if (url == NULL)
+		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
+	j = graph_get_json(g, url, "GET /me", err);
+	free(url);
+	if (j == NULL)
+		return -1;
+	out->id = jstrdup(j, "id", 200);
+	out->upn = jstrdup(j, "userPrincipalName", 200);
+	out->display_name = jstrdup(j, "displayName", 200);
+	json_decref(j);
+	if (out->id == NULL || out->upn == NULL) {
+		graph_me_free(out);
+		return gerr(err, GRAPH_PROTOCOL, 200, "/me lacks '%s'",
+		    out->id == NULL ? "id" : "userPrincipalName");
+	}
+	return 0;
+}
+
+/*
+ * Read every page of a collection (following @odata.nextLink, at most
+ * `max_pages`), calling each(arg, item) for every object in `value`.
+ */
+static int
+each_item(struct graph *g, const char *first, const char *what,
+    int (*each)(void *, json_t *), void *arg, struct graph_err *err)
+{
+	char *url = strdup(first);
+	int pages = 0, rc = 0;
+
+	while (url != NULL && rc == 0) {
+		json_t *j = graph_get_json(g, url, what, err), *v, *item, *next;
+		size_t i;
+
+		free(url);
+		url = NULL;
+		if (j == NULL)
+			return -1;
+		v = json_object_get(j, "value");
+		if (!json_is_array(v)) {
+			json_decref(j);
+			return gerr(err, GRAPH_PROTOCOL, 200, "%s: response "
+			    "lacks 'value'", what);
+		}
+		json_array_foreach(v, i, item)
+			if (json_is_object(item) && (rc = each(arg, item)) != 0)
+				break;
+		next = json_object_get(j, "@odata.nextLink");
+		if (rc == 0 && json_is_string(next)) {
+			if (++pages > 100)
+				rc = gerr(err, GRAPH_PROTOCOL, 200, "%s: more "
+				    "than 100 pages", what);
+			else
+				url = strdup(json_string_value(next));
+		}
+		json_decref(j);
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+struct calgroup {
+	char *id, *name;
+	int is_default;
+};
+
+struct cal_ctx {
+	struct graph *g;
+	int (*cb)(void *, const struct graph_calendar *);
+	void *arg;
+	struct calgroup *groups;
+	size_t ngroups;
+	size_t cur;		/* the group being listed */
+	char **seen;		/* calendar ids already reported */
+	size_t nseen;
+	int stopped;
+	struct graph_err *err;
+};
+
+static int
+add_group(void *arg, json_t *item)
+{
+	struct cal_ctx *c = arg;
+	struct calgroup *n;
+
+	n = reallocarray(c->groups, c->ngroups + 1, sizeof(*n));
+	if (n == NULL)
+		return -1;
+	c->groups = n;
+	n[c->ngroups].id = jstrdup(item, "id", 512);
+	n[c->ngroups].name = jstrdup(item, "name", 255);
+	n[c->ngroups].is_default = 0;
+	if (n[c->ngroups].id == NULL || n[c->ngroups].name == NULL) {
+		free(n[c->ngroups].id);
+		free(n[c->ngroups].name);
+		return gerr(c->err, GRAPH_PROTOCOL, 200, "calendar group "
+		    "lacks id or name");
+	}
+	c->ngroups++;
+	return 0;
+}
+
+static int
+emit_calendar(struct cal_ctx *c, json_t *item, const struct calgroup *grp)
+{
+	struct graph_calendar cal = { 0 };
+	json_t *ce = json_object_get(item, "canEdit");
+	char *path = NULL;
+	size_t i;
+	int rc;
+
+	cal.kind = GRAPH_CAL_USER;
+	cal.id = jstrdup(item, "id", 512);
+	cal.name = jstrdup(item, "name", 255);
+	if (cal.id == NULL || cal.name == NULL) {
+		free(cal.id);
+		free(cal.name);
+		return gerr(c->err, GRAPH_PROTOCOL, 200, "calendar lacks id or "
+		    "name");
+	}
+	for (i = 0; i < c->nseen; i++)
+		if (strcmp(c->seen[i], cal.id) == 0) {
+			free(cal.id);
+			free(cal.name);
+			return 0;
+		}
+	c->seen = reallocarray(c->seen, c->nseen + 1, sizeof(*c->seen));
+	if (c->seen == NULL)
+		return -1;
+	c->seen[c->nseen++] = strdup(cal.id);
+	cal.can_edit = json_is_true(ce) || ce == NULL;
+	cal.is_default = json_is_true(json_object_get(item, "isDefaultCalendar"));
+	cal.container = grp ? grp->id : NULL;
+	if (grp != NULL && !grp->is_default) {
+		if (asprintf(&path, "%s/%s", grp->name, cal.name) < 0)
+			path = NULL;
+	} else
+		path = strdup(cal.name);
+	cal.path = path;
+	rc = c->cb(c->arg, &cal);
+	free(cal.id);
+	free(cal.name);
+	free(path);
+	if (rc != 0)
+		c->stopped = 1;
+	return rc != 0;
+}
+
+static int
+group_calendar(void *arg, json_t *item)
+{
+	struct cal_ctx *c = arg;
+
+	return emit_calendar(c, item, &c->groups[c->cur]);
+}
+
+static int
+plain_calendar(void *arg, json_t *item)
+{
+	return emit_calendar(arg, item, NULL);
+}
+
+/* Which group holds the default calendar: its calendars need no prefix. */
+static int
+find_default(void *arg, json_t *item)
+{
+	struct cal_ctx *c = arg;
+
+	if (json_is_true(json_object_get(item, "isDefaultCalendar")))
+		c->groups[c->cur].is_default = 1;
+	return 0;
+}
+
+static int
+m365_group(void *arg, json_t *item)
+{
+	struct cal_ctx *c = arg;
+	struct graph_calendar cal = { 0 };
+	char *gid = jstrdup(item, "id", 512), *name = jstrdup(item,
+	    "displayName", 255), *path = NULL;
+	int rc = 0;
+
+	if (gid == NULL || name == NULL) {
+		free(gid);
+		free(name);
+		return gerr(c->err, GRAPH_PROTOCOL, 200, "group lacks id or "
+		    "displayName");
+	}
+	cal.kind = GRAPH_CAL_GROUP;
+	cal.id = gid;
+	cal.container = gid;
+	cal.name = name;
+	if (asprintf(&path, "%s (group)", name) < 0)
+		path = NULL;
+	cal.path = path;
+	cal.can_edit = 1;	/* members may add events to the group calendar */
+	if (path == NULL || c->cb(c->arg, &cal) != 0)
+		rc = 1;
+	free(gid);
+	free(name);
+	free(path);
+	if (rc)
+		c->stopped = 1;
+	return rc;
+}
+
+int
+graph_list_calendars(struct graph *g, int with_groups,
+    int (*cb)(void *, const struct graph_calendar *), void *arg,
+    struct graph_err *err)
+{
+	struct cal_ctx c = { 0 };
+	char *url = NULL;
+	size_t i;
+	int rc = -1;
+
+	c.g = g;
+	c.cb = cb;
+	c.arg = arg;
+	c.err = err;
+	url = graph_url(g, "/me/calendarGroups?$top=100");
+	if (url == NULL || each_item(g, url, "GET /me/calendarGroups",
+	    add_group, &c, err) != 0)
+		goto out;
+	/* Calendars by group, so that sub-calendars get their path. */
+	for (i = 0; i < c.ngroups && !c.stopped; i++) {
+		char *gid = curl_easy_escape(NULL, c.groups[i].id, 0), *p = NULL;
+		int r;
+
+		if (gid == NULL || asprintf(&p, "/me/calendarGroups/%s/calendars"
+		    "?$top=100", gid) < 0)
+			p = NULL;
+		curl_free(gid);
+		free(url);
+		url = p ? graph_url(g, p) : NULL;
+		free(p);
+		c.cur = i;
+		if (url == NULL)
+			goto out;
+		r = each_item(g, url, "GET /me/calendarGroups/{id}/calendars",
+		    find_default, &c, err);
+		if (r == 0)
+			r = each_item(g, url, "GET /me/calendarGroups/{id}/"
+			    "calendars", group_calendar, &c, err);
+		if (r != 0)
+			goto out;
+	}
+	/* Any calendar outside every group (seen in some mailboxes). */
+	free(url);
+	url = graph_url(g, "/me/calendars?$top=100");
+	if (!c.stopped && (url == NULL || each_item(g, url,
+	    "GET /me/calendars", plain_calendar, &c, err) != 0))
+		goto out;
+	if (with_groups && !c.stopped) {
+		free(url);
+		url = graph_url(g, "/me/memberOf/microsoft.graph.group?$filter="
+		    "groupTypes/any(a:a%20eq%20'Unified')&$select=id,displayName"
+		    "&$top=100");
+		if (url == NULL || each_item(g, url, "GET /me/memberOf",
+		    m365_group, &c, err) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(url);
+	for (i = 0; i < c.ngroups; i++) {
+		free(c.groups[i].id);
+		free(c.groups[i].name);
+	}
+	free(c.groups);
+	for (i = 0; i < c.nseen; i++)
+		free(c.seen[i]);
+	free(c.seen);
+	return rc;
+}

@@ -1,0 +1,162 @@
+/*
+ * graph.h -- Microsoft Graph and the Microsoft identity platform, as plain
+ * C records.  Everything about HTTP and JSON stays in graph.c: no json_t,
+ * no CURL crosses this header.
+ *
+ * Requests run on one libcurl multi handle (connection reuse, HTTP/2 where
+ * offered, compressed responses), at most GRAPH_MAX_INFLIGHT at a time per
+ * mailbox.  Simple calls (tokens, /me, calendars) are synchronous.  Delta
+ * rounds and write batches are submitted with a callback and driven by
+ * graph_wait(), so several calendars and batches proceed concurrently; the
+ * callbacks run on the caller's thread, inside graph_wait().
+ *
+ * Retries: 429/503/504 and other 5xx honour Retry-After (decimal seconds or
+ * an HTTP date) or back off exponentially, and network errors are retried
+ * the same way -- except a POST whose fate is unknown (timeout, cut
+ * connection), which is reported as ambiguous so the caller can look the
+ * event up before creating again.  All waiting is charged to one retry
+ * budget per handle; when it is spent the request fails as transient.
+ *
+ * Errors: functions return 0 on success and -1 with a struct graph_err
+ * filled (class, HTTP status, service code, Retry-After, request id and a
+ * sanitised one-line message).  Ownership: records passed to callbacks are
+ * borrowed for the duration of the call; records filled by synchronous
+ * calls are owned by the caller and released with their _free function.
+ * Secrets (tokens, codes, verifiers) are wiped before they are freed and
+ * never appear in messages.
+ */
+#ifndef TT_GRAPH_H
+#define TT_GRAPH_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+#define GRAPH_MAX_INFLIGHT 4	/* Outlook's concurrency limit per mailbox */
+#define GRAPH_BATCH_MAX 20	/* JSON batching limit */
+
+enum graph_class {
+	GRAPH_OK = 0,
+	GRAPH_TRANSIENT,	/* try again later: throttled, 5xx, network */
+	GRAPH_LOGIN,		/* the grant is gone: log in again */
+	GRAPH_GONE,		/* delta state invalid: full resync */
+	GRAPH_NOTFOUND,		/* 404 on an item */
+	GRAPH_CONFLICT,		/* 409/412 */
+	GRAPH_DENIED,		/* 403: missing scope or rights */
+	GRAPH_PROTOCOL,		/* a response we cannot trust */
+	GRAPH_CONFIG,		/* the app registration or settings are wrong */
+	GRAPH_LOCAL		/* out of memory, bad URL, ... */
+};
+
+struct graph_err {
+	enum graph_class cls;
+	int http;		/* HTTP status, 0 when none */
+	int ambiguous;		/* a write may or may not have happened */
+	double retry_after;	/* seconds, 0 when not given */
+	long aadsts;		/* first of the identity platform's error_codes */
+	int budget_spent;	/* the retry budget ran out */
+	int token_rejected;	/* 401: the access token was refused */
+	char code[64];		/* service error code, or "" */
+	char request_id[64];
+	char msg[400];
+};
+
+struct graph_settings {
+	const char *authority_url;	/* e.g. https://login.microsoftonline.com */
+	const char *tenant;
+	const char *graph_url;		/* e.g. https://graph.microsoft.com/v1.0 */
+	const char *client_id;
+	const char *ca_file;		/* NULL: system store */
+	int timeout;			/* seconds per request */
+	int retry_budget;		/* seconds of waiting per handle */
+	int page_size;
+	size_t max_response;		/* bytes; 0: the default (64 MiB) */
+};
+
+struct graph;
+
+int graph_new(const struct graph_settings *s, struct graph **out,
+    struct graph_err *err);
+void graph_free(struct graph *g);
+
+/* Counters for -v and status. */
+struct graph_stats {
+	int requests;		/* HTTP requests sent, batch envelopes count 1 */
+	int token_requests;
+	int retries;
+	double waited;		/* seconds spent on Retry-After and backoff */
+};
+void graph_stats(const struct graph *g, struct graph_stats *st);
+
+/* ---- identity platform ---- */
+
+struct graph_tokens {
+	char *access_token;
+	char *refresh_token;	/* NULL when the server sent none */
+	char *scope;
+	tt_time expires_at;
+};
+void graph_tokens_free(struct graph_tokens *t);	/* wipes */
+
+/* The device code grant. */
+struct graph_devicecode {
+	char *device_code;
+	char *user_code;
+	char *verification_uri;
+	char *message;
+	int interval;
+	int expires_in;
+};
+void graph_devicecode_free(struct graph_devicecode *d);
+int graph_devicecode_start(struct graph *g, const char *scopes,
+    struct graph_devicecode *out, struct graph_err *err);
+/* One poll: 0 done (tokens filled), 1 pending, 2 slow down, -1 error
+ * (declined, expired, or any other failure). */
+int graph_devicecode_poll(struct graph *g, const struct graph_devicecode *d,
+    struct graph_tokens *out, struct graph_err *err);
+
+/* The authorization URL for code + PKCE (new string). */
+char *graph_authorize_url(struct graph *g, const char *scopes,
+    const char *redirect_uri, const char *state, const char *challenge);
+int graph_redeem_code(struct graph *g, const char *code,
+    const char *redirect_uri, const char *verifier, const char *scopes,
+    struct graph_tokens *out, struct graph_err *err);
+int graph_refresh(struct graph *g, const char *refresh_token,
+    const char *scopes, struct graph_tokens *out, struct graph_err *err);
+
+/* The access token used from now on (copied; the old copy is wiped). */
+void graph_set_token(struct graph *g, const char *access_token);
+
+/* ---- directory and calendars ---- */
+
+struct graph_me {
+	char *id;
+	char *upn;
+	char *display_name;
+};
+void graph_me_free(struct graph_me *m);
+int graph_get_me(struct graph *g, struct graph_me *out, struct graph_err *err);
+
+/*
+ * A calendar the account can reach.  `path` is how a person names it:
+ * "Calendar", "Other calendars/Clinic rota", "Front Desk Team (group)".
+ * Group calendars have kind GRAPH_CAL_GROUP and `container` = group id.
+ */
+enum graph_cal_kind { GRAPH_CAL_USER, GRAPH_CAL_GROUP };
+struct graph_calendar {
+	enum graph_cal_kind kind;
+	char *id;		/* calendar id (group calendars: the group's) */
+	char *container;	/* calendar group id, or the M365 group id */
+	char *name;
+	char *path;
+	int can_edit;
+	int is_default;
+};
+/* Lists own calendars, calendars in calendar groups and, when
+ * `with_groups`, Microsoft 365 group calendars.  cb returns non-zero to
+ * stop. */
+int graph_list_calendars(struct graph *g, int with_groups,
+    int (*cb)(void *, const struct graph_calendar *), void *arg,
+    struct graph_err *err);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * graph_p.h -- the insides of graph.c shared with its own parts (the delta
+ * and batch code in graph_sync.c) and its unit test; not for other modules.
+ * These functions use jansson and libcurl types.
+ */
+#ifndef TT_GRAPH_P_H
+#define TT_GRAPH_P_H
+
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "graph.h"
+
+/* One HTTP request and, once done, its response. */
+struct greq {
+	struct graph *g;
+	struct greq *next;		/* in the queue */
+	char method[8];
+	char *url;
+	char *req_body;			/* NULL: none */
+	int secret_body;		/* wipe req_body when freeing */
+	int is_token;			/* identity platform: no bearer */
+	int idempotent;			/* a POST that is safe to repeat */
+	int no_retry;
+	int page_size;			/* > 0: Prefer odata.maxpagesize */
+	char mailbox[160];		/* concurrency key */
+	char what[128];			/* for messages */
+	int attempts;
+	double not_before;		/* monotonic time of the next try */
+	CURL *easy;
+	struct curl_slist *headers;
+	/* response */
+	long status;
+	char *body;
+	size_t len, cap;
+	int too_large;
+	double retry_after;
+	char request_id[64];
+	char location[1024];
+	struct graph_err err;
+	int finished;
+	/* completion: err is NULL on a 2xx */
+	void (*done)(struct greq *, const struct graph_err *);
+	void *arg;
+	long aux;			/* caller's use */
+};
+
+int gerr(struct graph_err *err, enum graph_class cls, int http,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+struct greq *greq_new(struct graph *g, const char *method, const char *url);
+void greq_free(struct greq *r);
+void greq_submit(struct graph *g, struct greq *r);
+int greq_run(struct graph *g, struct greq *r, struct graph_err *err);
+json_t *greq_json(struct greq *r, struct graph_err *err);
+int graph_wait(struct graph *g);
+char *graph_url(struct graph *g, const char *path);
+json_t *graph_get_json(struct graph *g, const char *url, const char *what,
+    struct graph_err *err);
+char *jstrdup(json_t *o, const char *key, size_t max);
+char *graph_form(const char *const *kv, size_t n);
+const struct graph_settings *graph_settings(const struct graph *g);
+
+/* Pure parts, unit-tested. */
+double graph_parse_retry_after(const char *v, time_t now);
+void graph_classify(struct graph_err *err, int is_token);
+
+#endif
