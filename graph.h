@@ -159,4 +159,60 @@ int graph_list_calendars(struct graph *g, int with_groups,
     int (*cb)(void *, const struct graph_calendar *), void *arg,
     struct graph_err *err);
 
+
+/* ---- reading events: delta rounds and calendar views ---- */
+
+/*
+ * One event as read from a page, in plain fields.  Strings are borrowed
+ * for the duration of the page callback; text is sanitised and bounded.
+ */
+struct graph_event {
+	const char *id;
+	int removed;		/* an @removed entry: only the id is set */
+	const char *invalid;	/* NULL, or the field that could not be read */
+	char subject[256];
+	tt_time start, end;	/* timed events: instants */
+	int all_day;		/* all-day: floating dates, [sdate, edate) */
+	int sy, sm, sd, ey, em, ed;
+	unsigned showas;	/* one SHOWAS_ bit (config.h) */
+	char showas_name[24];
+	int cancelled;
+	const char *last_modified;	/* lastModifiedDateTime, or NULL */
+	const char *change_key;
+	const char *transaction_id;
+	const char *type;	/* singleInstance, occurrence, exception */
+};
+
+struct graph_round_cb {
+	/*
+	 * Each page's events, in order.  `final` is set on the last page of
+	 * a complete round; `delta_link` is then the link for the next round
+	 * (NULL for a plain calendar view).  Return non-zero to abort.
+	 */
+	int (*page)(void *arg, const struct graph_event *ev, size_t n,
+	    int final, const char *delta_link);
+	/* The round ended: err NULL when it completed. */
+	void (*done)(void *arg, const struct graph_err *err);
+	void *arg;
+};
+
+/*
+ * The URL of the first request of a round over [ws, we): delta when
+ * `delta`, else a plain calendarView.  kind/container/id name the
+ * calendar as in struct graph_calendar.  New string.
+ */
+char *graph_view_url(struct graph *g, enum graph_cal_kind kind,
+    const char *id, const char *container, int is_default, int delta,
+    tt_time ws, tt_time we);
+/*
+ * Start a round at url (from graph_view_url, or a stored deltaLink) on
+ * the given mailbox.  The callbacks run inside graph_run().  A nextLink
+ * that repeats ends the round with a protocol error.
+ */
+int graph_round(struct graph *g, const char *mailbox, const char *url,
+    const struct graph_round_cb *cb, struct graph_err *err);
+
+/* Run everything submitted until it is done. */
+void graph_run(struct graph *g);
+
 #endif

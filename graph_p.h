@@ -63,6 +63,7 @@ char *graph_form(const char *const *kv, size_t n);
 const struct graph_settings *graph_settings(const struct graph *g);
 
 /* Pure parts, unit-tested. */
+void graph_parse_event(json_t *item, struct graph_event *ev);
 double graph_parse_retry_after(const char *v, time_t now);
 void graph_classify(struct graph_err *err, int is_token);
 

@@ -22,9 +22,12 @@
 
 #include "store.h"
 
+#define NCACHE 24
+
 struct store {
 	sqlite3 *db;
 	char *path;
+	sqlite3_stmt *cache[NCACHE];	/* hot statements, prepared once */
 };
 
 /*
@@ -64,6 +67,7 @@ static const char *const migrations[] = {
 	"  pull INTEGER NOT NULL DEFAULT 0,"
 	"  push INTEGER NOT NULL DEFAULT 0,"
 	"  present INTEGER NOT NULL DEFAULT 1,"
+	"  no_delta INTEGER NOT NULL DEFAULT 0,"
 	"  delta_link TEXT,"
 	"  window_start INTEGER,"
 	"  window_end INTEGER,"
@@ -85,6 +89,7 @@ static const char *const migrations[] = {
 	"  source_calendar_id INTEGER REFERENCES calendars(id) ON DELETE CASCADE,"
 	"  source_event_id TEXT,"
 	"  remote_modified TEXT,"
+	"  sync_gen INTEGER,"
 	"  version INTEGER NOT NULL DEFAULT 1,"
 	"  created_at INTEGER NOT NULL DEFAULT (strftime('%s', 'now')),"
 	"  updated_at INTEGER NOT NULL DEFAULT (strftime('%s', 'now')),"
@@ -122,6 +127,7 @@ static const char *const migrations[] = {
 	"  info TEXT NOT NULL,"
 	"  seen_at INTEGER NOT NULL,"
 	"  seq INTEGER NOT NULL,"
+	"  sync_gen INTEGER,"
 	"  UNIQUE (profile_id, calendar, event_id));"
 	"CREATE INDEX feed_recent ON feed (profile_id, seq);"
 	"CREATE TABLE passes ("
@@ -167,6 +173,33 @@ prep(struct store *st, const char *sql, struct tt_err *err)
 		return NULL;
 	}
 	return s;
+}
+
+/* A prepared statement kept for the life of the store (hot paths). */
+static sqlite3_stmt *
+cached(struct store *st, int slot, const char *sql, struct tt_err *err)
+{
+	if (st->cache[slot] == NULL) {
+		if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+		    &st->cache[slot], NULL) != SQLITE_OK) {
+			dberr(st, err, "prepare");
+			return NULL;
+		}
+	}
+	return st->cache[slot];
+}
+
+/* Run a cached statement to its end and reset it. */
+static int
+step_reset(struct store *st, sqlite3_stmt *s, struct tt_err *err)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return dberr(st, err, "write");
+	return 0;
 }
 
 /* Finish a statement that should have run to completion. */
@@ -321,8 +354,12 @@ store_open(const char *path, struct store **out, struct tt_err *err)
 void
 store_close(struct store *st)
 {
+	int i;
+
 	if (st == NULL)
 		return;
+	for (i = 0; i < NCACHE; i++)
+		sqlite3_finalize(st->cache[i]);
 	sqlite3_close(st->db);
 	free(st->path);
 	free(st);
@@ -1047,4 +1084,399 @@ store_last_pass(struct store *st, int64_t profile, struct pass *p,
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return dberr(st, err, "reading passes");
 	return rc == SQLITE_ROW;
+}
+
+/* Cache slots of the hot statements. */
+enum { C_BLOCK_GET, C_BLOCK_INS, C_BLOCK_UPD, C_BLOCK_GEN, C_BLOCK_DEL,
+    C_FEED_GET, C_FEED_INS, C_FEED_UPD, C_FEED_SEEN, C_FEED_SEQ,
+    C_PUSHED_OWNER, C_FEED_REMOVED };
+
+static int
+same_text(const unsigned char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == NULL && b == NULL;
+	return strcmp((const char *)a, b) == 0;
+}
+
+int
+store_block_put(struct store *st, int64_t profile, const struct block *b,
+    int64_t *appt, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+	int rc, same;
+
+	s = cached(st, C_BLOCK_GET, "SELECT id, start_utc, end_utc, all_day,"
+	    " subject, remote_modified FROM appointments"
+	    " WHERE source_calendar_id = ? AND source_event_id = ?", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, b->calendar_id);
+	bind_text(s, 2, b->event_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*appt = sqlite3_column_int64(s, 0);
+		same = sqlite3_column_int64(s, 1) == b->start &&
+		    sqlite3_column_int64(s, 2) == b->end &&
+		    sqlite3_column_int(s, 3) == b->all_day &&
+		    same_text(sqlite3_column_text(s, 4), b->subject) &&
+		    same_text(sqlite3_column_text(s, 5), b->remote_modified);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dberr(st, err, "reading blocks");
+	if (rc == SQLITE_ROW && same) {
+		s = cached(st, C_BLOCK_GEN, "UPDATE appointments SET sync_gen = ?"
+		    " WHERE id = ?", err);
+		if (s == NULL)
+			return -1;
+		sqlite3_bind_int64(s, 1, b->gen);
+		sqlite3_bind_int64(s, 2, *appt);
+		return step_reset(st, s, err) ? -1 : 0;
+	}
+	if (rc == SQLITE_ROW) {
+		s = cached(st, C_BLOCK_UPD, "UPDATE appointments SET start_utc = ?,"
+		    " end_utc = ?, all_day = ?, subject = ?, remote_modified = ?,"
+		    " sync_gen = ? WHERE id = ?", err);
+		if (s == NULL)
+			return -1;
+		sqlite3_bind_int64(s, 7, *appt);
+	} else {
+		s = cached(st, C_BLOCK_INS, "INSERT INTO appointments (start_utc,"
+		    " end_utc, all_day, subject, remote_modified, sync_gen,"
+		    " profile_id, kind, source_calendar_id, source_event_id,"
+		    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'ext',"
+		    " ?, ?, strftime('%s', 'now'), strftime('%s', 'now'))", err);
+		if (s == NULL)
+			return -1;
+		sqlite3_bind_int64(s, 7, profile);
+		sqlite3_bind_int64(s, 8, b->calendar_id);
+		bind_text(s, 9, b->event_id);
+	}
+	sqlite3_bind_int64(s, 1, b->start);
+	sqlite3_bind_int64(s, 2, b->end);
+	sqlite3_bind_int(s, 3, b->all_day);
+	bind_text(s, 4, b->subject);
+	bind_text(s, 5, b->remote_modified);
+	sqlite3_bind_int64(s, 6, b->gen);
+	if (step_reset(st, s, err))
+		return -1;
+	if (rc != SQLITE_ROW) {
+		*appt = sqlite3_last_insert_rowid(st->db);
+		return 1;
+	}
+	return 2;
+}
+
+int
+store_block_remove(struct store *st, int64_t calendar, const char *event_id,
+    int64_t *appt, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = cached(st, C_BLOCK_DEL, "DELETE FROM appointments WHERE"
+	    " source_calendar_id = ? AND source_event_id = ? RETURNING id", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, calendar);
+	bind_text(s, 2, event_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*appt = sqlite3_column_int64(s, 0);
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE)
+		return dberr(st, err, "removing a block");
+	return sqlite3_changes(st->db) > 0;
+}
+
+int
+store_block_count(struct store *st, int64_t calendar, int *n,
+    struct tt_err *err)
+{
+	return count_of(st, "SELECT count(*) FROM appointments WHERE"
+	    " source_calendar_id = ?", calendar, n, err);
+}
+
+int
+store_blocks_stale(struct store *st, int64_t calendar, int64_t gen,
+    int remove, int *n, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+
+	s = prep(st, remove ?
+	    "UPDATE feed SET loaded = 0, reason = 'removed',"
+	    " info = 'deleted in Teams, its block was removed',"
+	    " seq = (SELECT coalesce(max(seq), 0) + 1 FROM feed),"
+	    " seen_at = strftime('%s', 'now') WHERE appt_id IN"
+	    " (SELECT id FROM appointments WHERE source_calendar_id = ?1"
+	    " AND coalesce(sync_gen, -1) != ?2)" :
+	    "SELECT count(*) FROM appointments WHERE source_calendar_id = ?1"
+	    " AND coalesce(sync_gen, -1) != ?2", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, calendar);
+	sqlite3_bind_int64(s, 2, gen);
+	if (!remove) {
+		int rc = sqlite3_step(s);
+
+		*n = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+		return done(st, s, rc, err);
+	}
+	if (done(st, s, sqlite3_step(s), err))
+		return -1;
+	s = prep(st, "DELETE FROM appointments WHERE source_calendar_id = ?1"
+	    " AND coalesce(sync_gen, -1) != ?2", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, calendar);
+	sqlite3_bind_int64(s, 2, gen);
+	if (done(st, s, sqlite3_step(s), err))
+		return -1;
+	*n = sqlite3_changes(st->db);
+	return 0;
+}
+
+int
+store_calendar_state(struct store *st, int64_t calendar, const char *delta_link,
+    tt_time ws, tt_time we, int full, int no_delta, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+
+	s = prep(st, "UPDATE calendars SET delta_link = ?, window_start = ?,"
+	    " window_end = ?, no_delta = ?, last_full = CASE WHEN ? THEN ?"
+	    " ELSE last_full END WHERE id = ?", err);
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, delta_link);
+	sqlite3_bind_int64(s, 2, ws);
+	sqlite3_bind_int64(s, 3, we);
+	sqlite3_bind_int(s, 4, no_delta);
+	sqlite3_bind_int(s, 5, full);
+	sqlite3_bind_int64(s, 6, tt_now());
+	sqlite3_bind_int64(s, 7, calendar);
+	return done(st, s, sqlite3_step(s), err);
+}
+
+int
+store_calendar_reset(struct store *st, int64_t calendar, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+
+	s = prep(st, "UPDATE calendars SET delta_link = NULL WHERE id = ?", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, calendar);
+	return done(st, s, sqlite3_step(s), err);
+}
+
+int
+store_pushed_owner(struct store *st, int64_t profile, const char *event_id,
+    int64_t *appt, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = cached(st, C_PUSHED_OWNER, "SELECT p.appt_id FROM pushed p JOIN"
+	    " calendars c ON c.id = p.calendar_id WHERE p.event_id = ?"
+	    " AND c.profile_id = ?", err);
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, event_id);
+	sqlite3_bind_int64(s, 2, profile);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*appt = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dberr(st, err, "reading pushed events");
+	return rc == SQLITE_ROW;
+}
+
+static int
+next_seq(struct store *st, int64_t *seq, struct tt_err *err)
+{
+	sqlite3_stmt *s = cached(st, C_FEED_SEQ, "SELECT coalesce(max(seq), 0)"
+	    " + 1 FROM feed", err);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	*seq = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 1;
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : dberr(st, err, "reading the feed");
+}
+
+int
+store_feed_put(struct store *st, const struct feed_row *f, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+	int64_t id = 0, seq;
+	int rc, same = 0;
+
+	s = cached(st, C_FEED_GET, "SELECT id, appt_id, start_utc, end_utc,"
+	    " subject, loaded, reason, info FROM feed WHERE profile_id = ?"
+	    " AND calendar = ? AND event_id = ?", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, f->profile_id);
+	bind_text(s, 2, f->calendar);
+	bind_text(s, 3, f->event_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		id = sqlite3_column_int64(s, 0);
+		same = sqlite3_column_int64(s, 1) == f->appt_id &&
+		    sqlite3_column_int64(s, 2) == f->start &&
+		    sqlite3_column_int64(s, 3) == f->end &&
+		    same_text(sqlite3_column_text(s, 4), f->subject) &&
+		    sqlite3_column_int(s, 5) == f->loaded &&
+		    same_text(sqlite3_column_text(s, 6), f->reason) &&
+		    same_text(sqlite3_column_text(s, 7), f->info);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dberr(st, err, "reading the feed");
+	if (same) {
+		s = cached(st, C_FEED_SEEN, "UPDATE feed SET sync_gen = ?,"
+		    " calendar_id = ? WHERE id = ?", err);
+		if (s == NULL)
+			return -1;
+		sqlite3_bind_int64(s, 1, f->gen);
+		sqlite3_bind_int64(s, 2, f->calendar_id);
+		sqlite3_bind_int64(s, 3, id);
+		return step_reset(st, s, err);
+	}
+	if (next_seq(st, &seq, err))
+		return -1;
+	if (rc == SQLITE_ROW) {
+		s = cached(st, C_FEED_UPD, "UPDATE feed SET appt_id = ?,"
+		    " start_utc = ?, end_utc = ?, all_day = ?, subject = ?,"
+		    " loaded = ?, reason = ?, info = ?, sync_gen = ?,"
+		    " seen_at = ?, seq = ?, calendar_id = ? WHERE id = ?", err);
+		if (s == NULL)
+			return -1;
+		sqlite3_bind_int64(s, 13, id);
+	} else {
+		s = cached(st, C_FEED_INS, "INSERT INTO feed (appt_id, start_utc,"
+		    " end_utc, all_day, subject, loaded, reason, info, sync_gen,"
+		    " seen_at, seq, calendar_id, profile_id, calendar, event_id)"
+		    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", err);
+		if (s == NULL)
+			return -1;
+		sqlite3_bind_int64(s, 13, f->profile_id);
+		bind_text(s, 14, f->calendar);
+		bind_text(s, 15, f->event_id);
+	}
+	if (f->appt_id)
+		sqlite3_bind_int64(s, 1, f->appt_id);
+	else
+		sqlite3_bind_null(s, 1);
+	sqlite3_bind_int64(s, 2, f->start);
+	sqlite3_bind_int64(s, 3, f->end);
+	sqlite3_bind_int(s, 4, f->all_day);
+	bind_text(s, 5, f->subject);
+	sqlite3_bind_int(s, 6, f->loaded);
+	bind_text(s, 7, f->reason);
+	bind_text(s, 8, f->info);
+	sqlite3_bind_int64(s, 9, f->gen);
+	sqlite3_bind_int64(s, 10, tt_now());
+	sqlite3_bind_int64(s, 11, seq);
+	sqlite3_bind_int64(s, 12, f->calendar_id);
+	return step_reset(st, s, err);
+}
+
+int
+store_feed_removed(struct store *st, int64_t profile, const char *calendar,
+    const char *event_id, const char *info, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+	int64_t seq;
+
+	if (next_seq(st, &seq, err))
+		return -1;
+	s = cached(st, C_FEED_REMOVED, "UPDATE feed SET loaded = 0,"
+	    " reason = 'removed', info = ?, seq = ?, seen_at = ?"
+	    " WHERE profile_id = ? AND calendar = ? AND event_id = ?"
+	    " AND coalesce(reason, '') != 'removed'", err);
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, info);
+	sqlite3_bind_int64(s, 2, seq);
+	sqlite3_bind_int64(s, 3, tt_now());
+	sqlite3_bind_int64(s, 4, profile);
+	bind_text(s, 5, calendar);
+	bind_text(s, 6, event_id);
+	return step_reset(st, s, err);
+}
+
+int
+store_feed_stale(struct store *st, int64_t profile, const char *calendar,
+    int64_t gen, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+
+	s = prep(st, "UPDATE feed SET loaded = 0, reason = 'removed',"
+	    " info = 'no longer in Teams (deleted, or moved out of the window)',"
+	    " seq = (SELECT coalesce(max(seq), 0) + 1 FROM feed),"
+	    " seen_at = strftime('%s', 'now') WHERE profile_id = ?1"
+	    " AND calendar = ?2 AND coalesce(sync_gen, -1) != ?3"
+	    " AND coalesce(reason, '') != 'removed'", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, profile);
+	bind_text(s, 2, calendar);
+	sqlite3_bind_int64(s, 3, gen);
+	if (done(st, s, sqlite3_step(s), err))
+		return -1;
+	return exec_profile(st, "DELETE FROM feed WHERE profile_id = ? AND"
+	    " reason = 'removed' AND seen_at < strftime('%s', 'now') - 30 * 86400",
+	    profile, NULL, err);
+}
+
+int
+store_feed_list(struct store *st, int64_t profile, int limit,
+    int (*cb)(void *, const struct feed_row *), void *arg, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+	struct feed_row f;
+	int rc;
+
+	s = prep(st, "SELECT calendar_id, calendar, event_id,"
+	    " coalesce(appt_id, 0), start_utc, end_utc, all_day, subject, loaded,"
+	    " reason, info, seen_at, seq FROM feed WHERE profile_id = ?"
+	    " ORDER BY seq DESC LIMIT ?", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, profile);
+	sqlite3_bind_int(s, 2, limit > 0 ? limit : -1);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&f, 0, sizeof(f));
+		f.profile_id = profile;
+		f.calendar_id = sqlite3_column_int64(s, 0);
+		f.calendar = (const char *)sqlite3_column_text(s, 1);
+		f.event_id = (const char *)sqlite3_column_text(s, 2);
+		f.appt_id = sqlite3_column_int64(s, 3);
+		f.start = sqlite3_column_int64(s, 4);
+		f.end = sqlite3_column_int64(s, 5);
+		f.all_day = sqlite3_column_int(s, 6);
+		f.subject = (const char *)sqlite3_column_text(s, 7);
+		f.loaded = sqlite3_column_int(s, 8);
+		f.reason = (const char *)sqlite3_column_text(s, 9);
+		f.info = (const char *)sqlite3_column_text(s, 10);
+		f.seen_at = sqlite3_column_int64(s, 11);
+		f.seq = sqlite3_column_int64(s, 12);
+		if (cb(arg, &f))
+			break;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dberr(st, err, "reading the feed");
+	return 0;
 }

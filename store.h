@@ -84,7 +84,6 @@ int store_appt_list(struct store *st, int64_t profile, tt_time from,
     tt_time to, int (*cb)(void *, const struct appt *), void *arg,
     struct tt_err *err);
 
-#endif
 
 /* ---- transactions (for multi-step changes made by the sync) ---- */
 int store_begin(struct store *st, struct tt_err *err);
@@ -184,3 +183,73 @@ int store_pass_end(struct store *st, const struct pass *p, struct tt_err *err);
 /* The newest pass of the profile: 1 found, 0 none. */
 int store_last_pass(struct store *st, int64_t profile, struct pass *p,
     struct tt_err *err);
+
+/* ---- the pull side: [ext] blocks, sync state, the feed ---- */
+
+/* One block as the sync wants it in the book. */
+struct block {
+	int64_t calendar_id;
+	const char *event_id;
+	tt_time start, end;
+	int all_day;
+	const char *subject;
+	const char *remote_modified;
+	int64_t gen;		/* the round that saw it */
+};
+/* Insert or update the [ext] item of (calendar, event): returns 1 added,
+ * 2 changed, 0 unchanged (only the round stamp moved); *appt is its id. */
+int store_block_put(struct store *st, int64_t profile, const struct block *b,
+    int64_t *appt, struct tt_err *err);
+/* Remove the block of (calendar, event): 1 removed, 0 there was none. */
+int store_block_remove(struct store *st, int64_t calendar,
+    const char *event_id, int64_t *appt, struct tt_err *err);
+int store_block_count(struct store *st, int64_t calendar, int *n,
+    struct tt_err *err);
+/* Blocks of the calendar that round `gen` did not see: count them, and
+ * with `remove` delete them and mark their feed rows removed. */
+int store_blocks_stale(struct store *st, int64_t calendar, int64_t gen,
+    int remove, int *n, struct tt_err *err);
+/* Save a calendar's sync state after a complete round. */
+int store_calendar_state(struct store *st, int64_t calendar,
+    const char *delta_link, tt_time ws, tt_time we, int full, int no_delta,
+    struct tt_err *err);
+/* Forget a calendar's delta link (invalid: the next round is full). */
+int store_calendar_reset(struct store *st, int64_t calendar,
+    struct tt_err *err);
+/* The appointment a pushed event of the profile belongs to: 1 found. */
+int store_pushed_owner(struct store *st, int64_t profile,
+    const char *event_id, int64_t *appt, struct tt_err *err);
+
+struct feed_row {
+	int64_t profile_id, calendar_id;
+	const char *calendar;	/* the calendar's path */
+	const char *event_id;
+	int64_t appt_id;	/* 0: none */
+	tt_time start, end;
+	int all_day;
+	const char *subject;
+	int loaded;
+	const char *reason;	/* NULL when loaded */
+	const char *info;
+	int64_t gen;
+	tt_time seen_at;
+	int64_t seq;
+};
+/* Record what a pass did with an item; a row whose content changed moves
+ * to the top of the feed. */
+int store_feed_put(struct store *st, const struct feed_row *f,
+    struct tt_err *err);
+/* Mark an item's row removed, if the feed has it. */
+int store_feed_removed(struct store *st, int64_t profile,
+    const char *calendar, const char *event_id, const char *info,
+    struct tt_err *err);
+/* After a complete full read: rows of the calendar not seen in round gen
+ * are marked removed.  Also prunes removed rows older than 30 days. */
+int store_feed_stale(struct store *st, int64_t profile, const char *calendar,
+    int64_t gen, struct tt_err *err);
+/* Newest first; limit 0 means all. Strings borrowed during cb. */
+int store_feed_list(struct store *st, int64_t profile, int limit,
+    int (*cb)(void *, const struct feed_row *), void *arg,
+    struct tt_err *err);
+
+#endif

@@ -1,0 +1,325 @@
+/*
+ * graph_events.c -- delta rounds and calendar views: paging, loop
+ * detection and turning event JSON into struct graph_event.
+ *
+ * State: a round lives in memory from its first request to its last page;
+ * nothing is persistent here (the caller stores the deltaLink).  Recovery
+ * rule: a round that fails reports the error and nothing else; pages
+ * already delivered stay delivered, the caller decides what they mean.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "graph.h"
+#include "graph_p.h"
+
+#define MAX_PAGES 100000	/* a round longer than this is a loop */
+
+struct round {
+	struct graph_round_cb cb;
+	char mailbox[160];
+	uint64_t *seen;		/* hashes of the nextLinks followed */
+	size_t nseen, capseen;
+	int pages;
+};
+
+static uint64_t
+fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+void
+graph_run(struct graph *g)
+{
+	graph_wait(g);
+}
+
+static void
+fmt_window(tt_time t, char *buf, size_t len)
+{
+	tt_fmt_utc(t, buf, len);
+	/* "no offset means UTC" (docs); drop the Z, keep seconds. */
+	buf[strlen(buf) - 1] = '\0';
+}
+
+char *
+graph_view_url(struct graph *g, enum graph_cal_kind kind, const char *id,
+    const char *container, int is_default, int delta, tt_time ws, tt_time we)
+{
+	char s[32], e[32], *eid = NULL, *path = NULL, *url;
+	const char *prefix, *leaf;
+
+	(void)container;
+	fmt_window(ws, s, sizeof(s));
+	fmt_window(we, e, sizeof(e));
+	if ((eid = curl_easy_escape(NULL, id, 0)) == NULL)
+		return NULL;
+	/* The default calendar has its own documented delta path. */
+	if (kind == GRAPH_CAL_GROUP)
+		prefix = "/groups/", leaf = eid;
+	else if (is_default)
+		prefix = "/me", leaf = "";
+	else
+		prefix = "/me/calendars/", leaf = eid;
+	if (asprintf(&path, "%s%s/calendarView%s?startDateTime=%s&endDateTime="
+	    "%s%s", prefix, leaf, delta ? "/delta" : "", s, e, delta ? "" :
+	    "&$top=500") < 0)
+		path = NULL;
+	curl_free(eid);
+	if (path == NULL)
+		return NULL;
+	url = graph_url(g, path);
+	free(path);
+	return url;
+}
+
+/* Read a dateTimeTimeZone; returns 0, or -1 when it cannot be read. */
+static int
+read_dtz(json_t *o, int all_day, tt_time *t, int *y, int *m, int *d)
+{
+	const char *dt = json_string_value(json_object_get(o, "dateTime"));
+	const char *tz = json_string_value(json_object_get(o, "timeZone"));
+
+	if (!json_is_object(o) || dt == NULL || strlen(dt) > 40)
+		return -1;
+	if (all_day)	/* a floating date, whatever the zone label */
+		return tt_parse_date(dt, y, m, d);
+	if (tz != NULL && strcmp(tz, "UTC") != 0 &&
+	    strcmp(tz, "Etc/UTC") != 0 && strcmp(tz, "Coordinated Universal "
+	    "Time") != 0)
+		return -1;
+	return tt_parse_utc(dt, t);
+}
+
+static const char *
+opt_str(json_t *o, const char *key, size_t max)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v != NULL && strlen(v) <= max ? v : NULL;
+}
+
+/* Fill ev from one item of `value`. */
+void
+graph_parse_event(json_t *item, struct graph_event *ev)
+{
+	json_t *v;
+	const char *sa;
+	unsigned bit;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->id = opt_str(item, "id", 1024);
+	if (ev->id == NULL || *ev->id == '\0') {
+		ev->invalid = "id";
+		return;
+	}
+	if (json_object_get(item, "@removed") != NULL) {
+		ev->removed = 1;
+		return;
+	}
+	v = json_object_get(item, "subject");
+	if (json_is_string(v))
+		tt_sanitize(ev->subject, sizeof(ev->subject),
+		    json_string_value(v));
+	else if (v != NULL && !json_is_null(v))
+		ev->invalid = "subject";
+	v = json_object_get(item, "isAllDay");
+	if (v != NULL && !json_is_boolean(v))
+		ev->invalid = "isAllDay";
+	ev->all_day = json_is_true(v);
+	v = json_object_get(item, "isCancelled");
+	if (v != NULL && !json_is_boolean(v))
+		ev->invalid = "isCancelled";
+	ev->cancelled = json_is_true(v);
+	ev->last_modified = opt_str(item, "lastModifiedDateTime", 64);
+	ev->change_key = opt_str(item, "changeKey", 256);
+	ev->transaction_id = opt_str(item, "transactionId", 256);
+	ev->type = opt_str(item, "type", 32);
+	sa = opt_str(item, "showAs", 23);
+	if (sa == NULL) {
+		if (json_object_get(item, "showAs") != NULL)
+			ev->invalid = "showAs";
+		sa = "unknown";
+	}
+	bit = config_showas_bit(sa);
+	ev->showas = bit ? bit : SHOWAS_UNKNOWN;
+	tt_sanitize(ev->showas_name, sizeof(ev->showas_name), sa);
+	if (ev->invalid)
+		return;
+	if (read_dtz(json_object_get(item, "start"), ev->all_day, &ev->start,
+	    &ev->sy, &ev->sm, &ev->sd) != 0) {
+		ev->invalid = "start";
+		return;
+	}
+	if (read_dtz(json_object_get(item, "end"), ev->all_day, &ev->end,
+	    &ev->ey, &ev->em, &ev->ed) != 0) {
+		ev->invalid = "end";
+		return;
+	}
+	if (ev->all_day ? (ev->ey * 10000 + ev->em * 100 + ev->ed <=
+	    ev->sy * 10000 + ev->sm * 100 + ev->sd) : ev->end < ev->start)
+		ev->invalid = "end";
+}
+
+static void round_next(struct greq *r, const struct graph_err *e);
+
+static void
+round_free(struct round *rd)
+{
+	if (rd == NULL)
+		return;
+	free(rd->seen);
+	free(rd);
+}
+
+static int
+round_submit(struct graph *g, struct round *rd, const char *url,
+    struct graph_err *err)
+{
+	struct greq *r = greq_new(g, "GET", url);
+	uint64_t h = fnv1a(url);
+	size_t i;
+
+	if (r == NULL)
+		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
+	for (i = 0; i < rd->nseen; i++)
+		if (rd->seen[i] == h) {
+			greq_free(r);
+			return gerr(err, GRAPH_PROTOCOL, 200, "the service "
+			    "returned a nextLink it had already returned (a "
+			    "loop); the round is abandoned");
+		}
+	if (rd->nseen == rd->capseen) {
+		size_t cap = rd->capseen ? rd->capseen * 2 : 16;
+		uint64_t *n = reallocarray(rd->seen, cap, sizeof(*n));
+
+		if (n == NULL) {
+			greq_free(r);
+			return gerr(err, GRAPH_LOCAL, 0, "out of memory");
+		}
+		rd->seen = n;
+		rd->capseen = cap;
+	}
+	rd->seen[rd->nseen++] = h;
+	if (++rd->pages > MAX_PAGES) {
+		greq_free(r);
+		return gerr(err, GRAPH_PROTOCOL, 200, "more than %d pages in one "
+		    "round", MAX_PAGES);
+	}
+	strlcpy(r->mailbox, rd->mailbox, sizeof(r->mailbox));
+	snprintf(r->what, sizeof(r->what), "reading events (page %d)",
+	    rd->pages);
+	r->page_size = graph_settings(g)->page_size;
+	r->done = round_next;
+	r->arg = rd;
+	greq_submit(g, r);
+	return 0;
+}
+
+static void
+round_end(struct round *rd, const struct graph_err *err)
+{
+	rd->cb.done(rd->cb.arg, err);
+	round_free(rd);
+}
+
+static void
+round_next(struct greq *r, const struct graph_err *e)
+{
+	struct round *rd = r->arg;
+	struct graph *g = r->g;
+	struct graph_err err = { 0 };
+	struct graph_event *evs = NULL;
+	json_t *j = NULL, *value, *next, *delta;
+	size_t n, i;
+
+	if (e != NULL) {
+		err = *e;
+		goto fail;
+	}
+	if ((j = greq_json(r, &err)) == NULL)
+		goto fail;
+	value = json_object_get(j, "value");
+	next = json_object_get(j, "@odata.nextLink");
+	delta = json_object_get(j, "@odata.deltaLink");
+	if (!json_is_array(value)) {
+		gerr(&err, GRAPH_PROTOCOL, 200, "a page of events lacks 'value'");
+		goto fail;
+	}
+	if ((next != NULL && !json_is_string(next)) ||
+	    (delta != NULL && !json_is_string(delta))) {
+		gerr(&err, GRAPH_PROTOCOL, 200, "a page has a malformed link");
+		goto fail;
+	}
+	n = json_array_size(value);
+	if (n > 0 && (evs = calloc(n, sizeof(*evs))) == NULL) {
+		gerr(&err, GRAPH_LOCAL, 0, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		json_t *item = json_array_get(value, i);
+
+		if (json_is_object(item))
+			graph_parse_event(item, &evs[i]);
+		else
+			evs[i].invalid = "id";
+	}
+	if (next == NULL && strstr(r->url, "/delta") != NULL && delta == NULL) {
+		gerr(&err, GRAPH_PROTOCOL, 200, "a delta page has neither "
+		    "nextLink nor deltaLink");
+		goto fail;
+	}
+	if (rd->cb.page(rd->cb.arg, evs, n, next == NULL,
+	    next == NULL ? json_string_value(delta) : NULL) != 0) {
+		gerr(&err, GRAPH_LOCAL, 0, "stopped by the caller");
+		err.cls = GRAPH_LOCAL;
+		goto fail;
+	}
+	if (next != NULL) {
+		if (round_submit(g, rd, json_string_value(next), &err) != 0)
+			goto fail;
+		free(evs);
+		json_decref(j);
+		greq_free(r);
+		return;
+	}
+	free(evs);
+	json_decref(j);
+	greq_free(r);
+	round_end(rd, NULL);
+	return;
+fail:
+	free(evs);
+	json_decref(j);
+	greq_free(r);
+	round_end(rd, &err);
+}
+
+int
+graph_round(struct graph *g, const char *mailbox, const char *url,
+    const struct graph_round_cb *cb, struct graph_err *err)
+{
+	struct round *rd = calloc(1, sizeof(*rd));
+
+	if (rd == NULL)
+		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
+	rd->cb = *cb;
+	strlcpy(rd->mailbox, mailbox, sizeof(rd->mailbox));
+	if (round_submit(g, rd, url, err) != 0) {
+		round_free(rd);
+		return -1;
+	}
+	return 0;
+}

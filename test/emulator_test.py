@@ -1,0 +1,982 @@
+#!/usr/bin/env python3
+"""Self-tests of test/graph_emulator.py (run by `make check`).  TAP output, exit 1 on failure.
+
+Starts the emulator (plain HTTP with --state, once with --tls, once with --generate 10000)
+and exercises every endpoint and fault kind; response shapes are checked against the key
+names in Microsoft's documentation examples (microsoft-graph-docs-contrib: event-delta.md,
+calendar-list-calendarview.md, user-list-calendars.md, calendar-post-events.md,
+json-batching.md, errors.md; entra-docs: v2-oauth2-device-code.md, v2-oauth2-auth-code-flow.md).
+Python 3 standard library only.
+"""
+import base64
+import hashlib
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, quote, urlsplit
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EMULATOR = os.path.join(HERE, "graph_emulator.py")
+DEMO = os.path.join(HERE, "scenarios", "demo.json")
+CLIENT_ID = "8f0c3c5e-1d5a-4c1e-9f3e-2b7f0d6a1c11"
+SCOPE = "offline_access User.Read Calendars.ReadWrite Group.ReadWrite.All"
+SVEP_ID = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name TimeTapApptId"
+
+# ----------------------------------------------------------------------------- TAP
+
+N = 0
+FAILED = 0
+
+
+def ok(cond, desc, detail=None):
+    global N, FAILED
+    N += 1
+    if cond:
+        print("ok %d - %s" % (N, desc))
+    else:
+        FAILED += 1
+        print("not ok %d - %s" % (N, desc))
+        if detail is not None:
+            for line in str(detail)[:2000].splitlines():
+                print("#   " + line)
+    sys.stdout.flush()
+    return bool(cond)
+
+
+def comment(text):
+    print("# " + text)
+    sys.stdout.flush()
+
+
+# ----------------------------------------------------------------------------- HTTP helpers
+
+class R:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def h(self, name):
+        return self.headers.get(name.lower())
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return "<%d %s>" % (self.status, self.body[:300])
+
+
+def hreq(method, url, headers=None, body=None, ctx=None, timeout=30):
+    u = urlsplit(url)
+    if u.scheme == "https":
+        conn = http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=timeout)
+    else:
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    try:
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            headers = dict(headers or {})
+            headers.setdefault("Content-Type", "application/json")
+        conn.request(method, u.path + ("?" + u.query if u.query else ""), body=body, headers=headers or {})
+        r = conn.getresponse()
+        data = r.read()
+        return R(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+    finally:
+        conn.close()
+
+
+class Emu:
+    """An emulator process."""
+
+    def __init__(self, *args, ca=None):
+        self.args = list(args)
+        self.ca = ca
+        self.ctx = None
+        self.start()
+
+    def start(self, port=0):
+        self.proc = subprocess.Popen([sys.executable, EMULATOR, "--listen", "127.0.0.1:%d" % port] + self.args,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.line = self.proc.stdout.readline().strip()
+        if not self.line.startswith("listening "):
+            raise RuntimeError("emulator did not start: %r %s" % (self.line, self.proc.stderr.read()))
+        self.base = self.line.split()[1]
+        if self.ca:
+            self.ctx = ssl.create_default_context(cafile=self.ca)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        err = self.proc.stderr.read()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return err
+
+    def url(self, path):
+        if path.startswith("http"):
+            return path
+        if path.startswith("/_emu") or path.startswith("/common") or path.startswith("/organizations"):
+            return self.base + path
+        return self.base + "/v1.0" + path
+
+    def ctl(self, method, path, obj=None):
+        r = hreq(method, self.base + path, body=obj if obj is not None else None, ctx=self.ctx)
+        return r.status, (r.json() if r.body else None)
+
+    def g(self, method, path, token, body=None, prefer=None, headers=None, timeout=30):
+        hd = {"Authorization": "Bearer " + token} if token else {}
+        if prefer:
+            hd["Prefer"] = prefer
+        hd.update(headers or {})
+        return hreq(method, self.url(path), hd, body, ctx=self.ctx, timeout=timeout)
+
+    def form(self, path, fields, tenant="common"):
+        from urllib.parse import urlencode
+        return hreq("POST", "%s/%s/oauth2/v2.0/%s" % (self.base, tenant, path),
+                    {"Content-Type": "application/x-www-form-urlencoded"}, urlencode(fields).encode(), ctx=self.ctx)
+
+    def device_login(self, scope=SCOPE):
+        r = self.form("devicecode", {"client_id": CLIENT_ID, "scope": scope})
+        dc = r.json()["device_code"]
+        for _ in range(5):
+            t = self.form("token", {"grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                                    "client_id": CLIENT_ID, "device_code": dc})
+            if t.status == 200:
+                return t.json()
+        raise RuntimeError("device login failed: %r" % t)
+
+    def state(self):
+        return self.ctl("GET", "/_emu/state")[1]
+
+    def requests(self):
+        return self.ctl("GET", "/_emu/requests")[1]["requests"]
+
+    def fault(self, **f):
+        st, _ = self.ctl("POST", "/_emu/faults", {"faults": [f]})
+        assert st == 200
+
+
+def delta_round(emu, url, token, pagesize=None, max_pages=2000, extra_prefer=None):
+    """Follow nextLinks to a deltaLink.  Returns (items, deltaLink, pages, problems)."""
+    items, pages, problems = [], 0, []
+    prefer = ", ".join(p for p in ["odata.maxpagesize=%d" % pagesize if pagesize else None, extra_prefer] if p) or None
+    while pages < max_pages:
+        r = emu.g("GET", url, token, prefer=prefer)
+        pages += 1
+        if r.status != 200:
+            problems.append("status %d on %s: %s" % (r.status, url, r.body[:200]))
+            return items, None, pages, problems
+        j = r.json()
+        if "@odata.nextLink" in j and "@odata.deltaLink" in j:
+            problems.append("page carries both links")
+        if pagesize and len(j["value"]) > pagesize:
+            problems.append("page larger than maxpagesize")
+        if pagesize and r.h("preference-applied") != "odata.maxpagesize=%d" % pagesize and not extra_prefer:
+            problems.append("Preference-Applied %r" % r.h("preference-applied"))
+        items += j["value"]
+        if "@odata.deltaLink" in j:
+            return items, j["@odata.deltaLink"], pages, problems
+        url = j["@odata.nextLink"]
+    problems.append("no deltaLink after %d pages" % pages)
+    return items, None, pages, problems
+
+
+def window(days_before=8, days_after=30):
+    now = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return ((now - timedelta(days=days_before)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            (now + timedelta(days=days_after)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def q(i):
+    return quote(i, safe="")
+
+
+EVENT_KEYS = {"@odata.etag", "id", "createdDateTime", "lastModifiedDateTime", "changeKey", "categories",
+              "transactionId", "originalStartTimeZone", "originalEndTimeZone", "iCalUId",
+              "reminderMinutesBeforeStart", "isReminderOn", "hasAttachments", "subject", "bodyPreview",
+              "importance", "sensitivity", "isAllDay", "isCancelled", "isOrganizer", "responseRequested",
+              "seriesMasterId", "showAs", "type", "webLink", "onlineMeetingUrl", "isOnlineMeeting",
+              "onlineMeetingProvider", "allowNewTimeProposals", "isDraft", "hideAttendees", "responseStatus",
+              "body", "start", "end", "location", "locations", "recurrence", "attendees", "organizer",
+              "onlineMeeting"}
+CAL_KEYS = {"id", "name", "color", "changeKey", "canShare", "canViewPrivateItems", "hexColor", "canEdit",
+            "allowedOnlineMeetingProviders", "defaultOnlineMeetingProvider", "isTallyingResponses",
+            "isRemovable", "owner", "isDefaultCalendar"}
+OAUTH_ERR_KEYS = {"error", "error_description", "error_codes", "timestamp", "trace_id", "correlation_id", "error_uri"}
+DT7 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}$")
+
+
+def graph_error_shape(r, status, code):
+    try:
+        j = r.json()
+        e = j["error"]
+        inner = e["innerError"]
+        return (r.status == status and e["code"] == code and isinstance(e["message"], str)
+                and {"date", "request-id", "client-request-id"} <= set(inner) and r.h("request-id")
+                and r.h("client-request-id"))
+    except Exception:
+        return False
+
+
+# ----------------------------------------------------------------------------- test groups
+
+def test_identity(emu):
+    # device code
+    r = emu.form("devicecode", {"client_id": CLIENT_ID, "scope": SCOPE})
+    j = r.json()
+    ok(r.status == 200 and {"device_code", "user_code", "verification_uri", "expires_in", "interval", "message"} <= set(j)
+       and j["expires_in"] == 900 and "verification_uri_complete" not in j, "devicecode response fields", r)
+    poll = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": CLIENT_ID, "device_code": j["device_code"]}
+    r1 = emu.form("token", poll)
+    e = r1.json()
+    ok(r1.status == 400 and e["error"] == "authorization_pending" and e["error_codes"] == [70016]
+       and e["error_description"].startswith("AADSTS70016:") and OAUTH_ERR_KEYS <= set(e),
+       "device poll before approval: authorization_pending AADSTS70016 with documented keys", r1)
+    r2 = emu.form("token", poll)
+    t = r2.json()
+    ok(r2.status == 200 and t["token_type"] == "Bearer" and {"scope", "expires_in", "ext_expires_in", "access_token",
+                                                           "refresh_token"} <= set(t),
+       "device poll after approval: token response", r2)
+    ok(t["access_token"].startswith("eyJ0eX") and len(t["access_token"]) >= 40 and t["refresh_token"].startswith("0.ARA")
+       and len(t["refresh_token"]) >= 40, "tokens are recognisable opaque strings")
+    r3 = emu.form("token", poll)
+    ok(r3.status == 400 and r3.json()["error"] in ("invalid_grant", "bad_verification_code"), "device code is single-use")
+    no_rt = emu.form("devicecode", {"client_id": CLIENT_ID, "scope": "Calendars.ReadWrite"}).json()
+    emu.ctl("POST", "/_emu/device/approve")
+    t2 = emu.form("token", dict(poll, device_code=no_rt["device_code"])).json()
+    ok("access_token" in t2 and "refresh_token" not in t2 and "id_token" not in t2,
+       "no refresh_token without offline_access; control approve works")
+    d3 = emu.form("devicecode", {"client_id": CLIENT_ID, "scope": "openid profile offline_access Calendars.Read"}).json()
+    emu.ctl("POST", "/_emu/device/approve")
+    t3 = emu.form("token", dict(poll, device_code=d3["device_code"])).json()
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(t3["id_token"].split(".")[1] + "=="))
+    except Exception:
+        claims = {}
+    ok(claims.get("preferred_username") == "ada@contoso.example" and claims.get("aud") == CLIENT_ID,
+       "openid scope adds an id_token with preferred_username")
+    # decline / expire / device faults
+    d = emu.form("devicecode", {"client_id": CLIENT_ID, "scope": SCOPE}).json()
+    emu.ctl("POST", "/_emu/device/decline")
+    r = emu.form("token", dict(poll, device_code=d["device_code"]))
+    ok(r.status == 400 and r.json()["error"] == "authorization_declined", "control decline -> authorization_declined")
+    d = emu.form("devicecode", {"client_id": CLIENT_ID, "scope": SCOPE}).json()
+    emu.ctl("POST", "/_emu/device/expire")
+    r = emu.form("token", dict(poll, device_code=d["device_code"]))
+    ok(r.status == 400 and r.json()["error"] == "expired_token" and r.json()["error_codes"] == [70019],
+       "control expire -> expired_token AADSTS70019")
+    d = emu.form("devicecode", {"client_id": CLIENT_ID, "scope": SCOPE}).json()
+    for variant in ("slow_down", "authorization_declined", "expired_token", "bad_verification_code"):
+        emu.fault(kind="device", variant=variant, match={"path": "/oauth2/v2.0/token"})
+        r = emu.form("token", dict(poll, device_code=d["device_code"]))
+        ok(r.status == 400 and r.json()["error"] == variant, "device fault %s" % variant, r)
+    r = emu.form("token", {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": CLIENT_ID})
+    ok(r.status == 400 and r.json()["error"] == "invalid_request" and r.json()["error_codes"] == [900144],
+       "missing device_code -> invalid_request AADSTS900144")
+
+    # authorization code + PKCE
+    verifier = base64.urlsafe_b64encode(os.urandom(40)).decode().rstrip("=")
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    redirect = "http://localhost:53123"
+    a = hreq("GET", emu.base + "/organizations/oauth2/v2.0/authorize?client_id=%s&response_type=code&redirect_uri=%s"
+             "&response_mode=query&scope=%s&state=xyz123&code_challenge=%s&code_challenge_method=S256&login_hint=%s"
+             % (CLIENT_ID, q(redirect), q(SCOPE), challenge, q("grace@contoso.example")), ctx=emu.ctx)
+    loc = a.h("location") or ""
+    lq = parse_qs(urlsplit(loc).query)
+    ok(a.status == 302 and loc.startswith(redirect + "/?") and lq.get("state") == ["xyz123"] and "code" in lq,
+       "authorize auto-approves: 302 to loopback redirect (trailing /) with code and state", a)
+    code = lq.get("code", [""])[0]
+    red = {"grant_type": "authorization_code", "client_id": CLIENT_ID, "code": code, "redirect_uri": redirect,
+           "code_verifier": verifier + "x"}
+    r = emu.form("token", red, tenant="organizations")
+    ok(r.status == 400 and r.json()["error"] == "invalid_grant" and r.json()["error_codes"] == [501481],
+       "PKCE verifier mismatch -> invalid_grant AADSTS501481", r)
+    r = emu.form("token", dict(red, code_verifier=verifier, redirect_uri="http://localhost:9/other"), tenant="organizations")
+    ok(r.status == 400 and r.json()["error"] == "invalid_grant", "redirect_uri mismatch -> invalid_grant", r)
+    r = emu.form("token", dict(red, code_verifier=verifier), tenant="organizations")
+    tg = r.json()
+    ok(r.status == 200 and "refresh_token" in tg, "code redeemed with the right verifier", r)
+    r = emu.form("token", dict(red, code_verifier=verifier), tenant="organizations")
+    ok(r.status == 400 and r.json()["error_codes"] == [54005], "authorization code reuse -> AADSTS54005", r)
+    me = emu.g("GET", "/me", tg.get("access_token", ""))
+    ok(me.status == 200 and me.json().get("userPrincipalName") == "grace@contoso.example",
+       "login_hint selects the mailbox user", me)
+    bad = hreq("GET", emu.base + "/common/oauth2/v2.0/authorize?client_id=%s&response_type=code&redirect_uri=%s"
+               "&scope=openid&code_challenge=%s&code_challenge_method=S256" % (CLIENT_ID, q("https://evil.example/cb"), challenge),
+               ctx=emu.ctx)
+    ok(bad.status == 400 and "location" not in bad.headers, "non-loopback redirect_uri refused without redirect")
+    a2 = hreq("GET", emu.base + "/common/oauth2/v2.0/authorize?client_id=%s&response_type=token&redirect_uri=%s&scope=x&state=s"
+              % (CLIENT_ID, q("http://127.0.0.1:5000/cb")), ctx=emu.ctx)
+    ok(a2.status == 302 and "error=unsupported_response_type" in (a2.h("location") or "")
+       and (a2.h("location") or "").startswith("http://127.0.0.1:5000/cb?"), "bad response_type -> error redirect")
+
+    # refresh rotation
+    rt = t["refresh_token"]
+    r = emu.form("token", {"grant_type": "refresh_token", "client_id": CLIENT_ID, "refresh_token": rt, "scope": SCOPE})
+    n1 = r.json()
+    ok(r.status == 200 and n1["refresh_token"] != rt and n1["access_token"] != t["access_token"],
+       "refresh grant rotates the refresh token", r)
+    r = emu.form("token", {"grant_type": "refresh_token", "client_id": CLIENT_ID, "refresh_token": rt})
+    ok(r.status == 200, "non-strict mode: an old refresh token still works")
+    emu.ctl("POST", "/_emu/config", {"strict_refresh": True})
+    r = emu.form("token", {"grant_type": "refresh_token", "client_id": CLIENT_ID, "refresh_token": n1["refresh_token"]})
+    n2 = r.json()
+    ok(r.status == 200, "strict mode: a fresh refresh token works once")
+    r = emu.form("token", {"grant_type": "refresh_token", "client_id": CLIENT_ID, "refresh_token": n1["refresh_token"]})
+    ok(r.status == 400 and r.json()["error"] == "invalid_grant" and r.json()["error_codes"] == [70008]
+       and OAUTH_ERR_KEYS <= set(r.json()), "strict mode: refresh token reuse -> invalid_grant AADSTS70008", r)
+    r = emu.form("token", {"grant_type": "refresh_token", "client_id": CLIENT_ID, "refresh_token": n2["refresh_token"]})
+    ok(r.status == 200, "strict mode: chain of rotated tokens keeps working")
+    emu.ctl("POST", "/_emu/config", {"strict_refresh": False})
+    emu.fault(kind="token_error", error="invalid_grant", error_codes=[70008], match={"path": "oauth2/v2.0/token"})
+    r = emu.form("token", {"grant_type": "refresh_token", "client_id": CLIENT_ID, "refresh_token": r.json()["refresh_token"]})
+    ok(r.status == 400 and r.json()["error"] == "invalid_grant" and r.json()["error_codes"] == [70008]
+       and r.json()["error_description"].startswith("AADSTS70008:"), "token_error fault", r)
+    emu.fault(kind="token_error", error="temporarily_unavailable", error_codes=[90006], status=503,
+              match={"path": "oauth2/v2.0/token"})
+    r = emu.form("token", {"grant_type": "refresh_token", "client_id": CLIENT_ID, "refresh_token": n2["refresh_token"]})
+    ok(r.status == 503 and r.json()["error"] == "temporarily_unavailable", "token_error fault with status 503")
+    st = emu.state()["tokens"]
+    ok(st["refresh_issued"] >= 5 and st["refresh_used"] >= 4, "state dump counts refresh tokens issued/used", st)
+    log = emu.requests()
+    ok(any(x["grant_type"] == "refresh_token" for x in log) and any(
+        x["grant_type"] == "urn:ietf:params:oauth:grant-type:device_code" for x in log), "request log records grant_type")
+    ok(t["access_token"] not in json.dumps(log) and rt not in json.dumps(log), "request log contains no token values")
+    # access token expiry
+    emu.ctl("POST", "/_emu/config", {"token_lifetime": 1})
+    short = emu.device_login()
+    ok(short["expires_in"] == 1, "token_lifetime config drives expires_in")
+    time.sleep(1.1)
+    r = emu.g("GET", "/me", short["access_token"])
+    ok(graph_error_shape(r, 401, "InvalidAuthenticationToken") and "expired" in r.json()["error"]["message"]
+       and r.h("www-authenticate", ) and r.h("www-authenticate").startswith("Bearer"), "expired access token -> 401", r)
+    emu.ctl("POST", "/_emu/config", {"token_lifetime": 3600})
+    return t
+
+
+def test_directory(emu, tok):
+    r = emu.g("GET", "/me", None)
+    ok(graph_error_shape(r, 401, "InvalidAuthenticationToken") and r.h("www-authenticate"),
+       "no bearer token -> 401 InvalidAuthenticationToken with WWW-Authenticate", r)
+    r = emu.g("GET", "/me", "eyJ0eXbogus")
+    ok(graph_error_shape(r, 401, "InvalidAuthenticationToken"), "unknown token -> 401")
+    r = emu.g("GET", "/me", tok, headers={"client-request-id": "11111111-2222-3333-4444-555555555555"})
+    me = r.json()
+    ok(r.status == 200 and {"id", "userPrincipalName", "displayName", "mail"} <= set(me)
+       and me["userPrincipalName"] == "ada@contoso.example" and r.h("client-request-id") == "11111111-2222-3333-4444-555555555555",
+       "/me shape and client-request-id echo", r)
+    r = emu.g("GET", "/me/calendars", tok)
+    j = r.json()
+    ok(r.status == 200 and j["@odata.context"].endswith("/calendars") and len(j["value"]) == 2
+       and all(CAL_KEYS <= set(c) for c in j["value"]), "/me/calendars lists all calendars with documented keys", r)
+    cals = {c["name"]: c for c in j["value"]}
+    ok(cals["Calendar"]["isDefaultCalendar"] and not cals["Clinic rota"]["isDefaultCalendar"]
+       and cals["Clinic rota"]["canEdit"], "default flag and canEdit")
+    r = emu.g("GET", "/me/calendar", tok)
+    ok(r.status == 200 and r.json()["id"] == cals["Calendar"]["id"], "/me/calendar is the default calendar")
+    r = emu.g("GET", "/me/calendars/" + q(cals["Clinic rota"]["id"]), tok)
+    ok(r.status == 200 and r.json()["name"] == "Clinic rota", "/me/calendars/{id}")
+    r = emu.g("GET", "/me/calendarGroups", tok)
+    groups = {g["name"]: g for g in r.json()["value"]}
+    ok(r.status == 200 and "Other calendars" in groups and {"id", "name", "classId", "changeKey"} <= set(groups["Other calendars"]),
+       "/me/calendarGroups", r)
+    gid = groups["Other calendars"]["id"]
+    r = emu.g("GET", "/me/calendarGroups/%s/calendars" % q(gid), tok)
+    ok(r.status == 200 and [c["name"] for c in r.json()["value"]] == ["Clinic rota"], "/me/calendarGroups/{id}/calendars")
+    r = emu.g("GET", "/me/memberOf/microsoft.graph.group?$filter=groupTypes/any(a:a%20eq%20'Unified')", tok)
+    mg = r.json()["value"]
+    ok(r.status == 200 and [g["displayName"] for g in mg] == ["Front Desk Team"] and mg[0]["groupTypes"] == ["Unified"],
+       "memberOf with groupTypes filter returns only Microsoft 365 groups", r)
+    r = emu.g("GET", "/me/memberOf/microsoft.graph.group", tok)
+    ok(len(r.json()["value"]) == 2, "memberOf without filter returns all groups")
+    grp = mg[0]["id"]
+    r = emu.g("GET", "/groups/" + grp, tok)
+    ok(r.status == 200 and r.json()["displayName"] == "Front Desk Team", "/groups/{id}")
+    r = emu.g("GET", "/groups/%s/calendar" % grp, tok)
+    ok(r.status == 200 and r.json()["canEdit"] is True, "/groups/{id}/calendar canEdit for members")
+    r = emu.g("GET", "/users/ada@contoso.example/calendars", tok)
+    ok(r.status == 200 and len(r.json()["value"]) == 2, "/users/{upn}/... addresses the signed-in user")
+    r = emu.g("GET", "/me/nonsense", tok)
+    ok(r.status == 400 and r.json()["error"]["code"] == "BadRequest", "unknown segment -> 400 BadRequest")
+    return cals, gid, grp
+
+
+def test_views(emu, tok, cals, gid, grp):
+    ws, we = window(8, 30)
+    r = emu.g("GET", "/me/calendarView", tok)
+    ok(graph_error_shape(r, 400, "ErrorInvalidParameter"), "calendarView without window -> 400 ErrorInvalidParameter", r)
+    r = emu.g("GET", "/me/calendarView/delta", tok)
+    ok(graph_error_shape(r, 400, "ErrorInvalidParameter"), "delta without window -> 400 ErrorInvalidParameter")
+    # plain calendarView paging with $top and $skip
+    url = "/me/calendar/calendarView?startDateTime=%s&endDateTime=%s&$top=4" % (ws, we)
+    allv, pages, links = [], 0, []
+    while url and pages < 50:
+        r = emu.g("GET", url, tok)
+        j = r.json()
+        allv += j["value"]
+        pages += 1
+        url = j.get("@odata.nextLink")
+        if url:
+            links.append(url)
+    ok(pages >= 3 and all("$skip=" in l for l in links) and all(len(x) for x in [allv]), "plain calendarView pages with $top/$skip nextLink")
+    ok(all(EVENT_KEYS <= set(e) for e in allv), "calendarView events carry the full documented event property set",
+       [sorted(EVENT_KEYS - set(e)) for e in allv][:1])
+    types = {e["type"] for e in allv}
+    ok("seriesMaster" not in types and {"singleInstance", "occurrence", "exception"} <= types,
+       "calendarView expands series into occurrences and exceptions, never the master", types)
+    standup = [e for e in allv if e["subject"].startswith("Daily stand-up")]
+    ok(len(standup) == 9 and len({e["id"] for e in standup}) == 9 and all(e["seriesMasterId"] and e["originalStart"] for e in standup),
+       "stand-up: 10 occurrences minus one deleted, distinct ids, seriesMasterId and originalStart", len(standup))
+    exc = [e for e in standup if e["type"] == "exception"]
+    ok(len(exc) == 1 and exc[0]["subject"] == "Daily stand-up (moved)" and exc[0]["start"]["dateTime"].endswith("09:30:00.0000000"),
+       "changed occurrence is an exception with its own time")
+    ok(all(DT7.match(e["start"]["dateTime"]) and e["start"]["timeZone"] == "UTC" for e in allv),
+       "start/end dateTime has 7 fractional digits and timeZone UTC")
+    oof = [e for e in allv if e["isAllDay"]]
+    ok(oof and oof[0]["showAs"] == "oof" and oof[0]["start"]["dateTime"].endswith("T00:00:00.0000000"),
+       "all-day out-of-office event midnight-to-midnight")
+    showas = {e["showAs"] for e in allv}
+    ok({"busy", "free", "tentative", "oof", "workingElsewhere"} <= showas, "demo covers showAs values", showas)
+    canc = [e for e in allv if e["isCancelled"]]
+    ok(canc and canc[0]["subject"].startswith("Canceled:"), "cancelled meeting stays with isCancelled true")
+    ok(all(e["body"]["contentType"] == "html" for e in allv), "body is html by default")
+    ids = [e["id"] for e in allv]
+    ok(all(len(i) >= 140 for i in ids) and any("/" in i for i in ids) and any("+" in i for i in ids)
+       and all(i.endswith("=") for i in ids), "ids are long and need URL encoding")
+    # time zone and body preferences
+    r = emu.g("GET", "/me/calendarView?startDateTime=%s&endDateTime=%s&$top=100" % (ws, we), tok,
+              prefer='outlook.timezone="Pacific Standard Time", outlook.body-content-type="text", IdType="ImmutableId"')
+    pv = r.json()["value"]
+    pa = r.h("preference-applied") or ""
+    ok('outlook.timezone="Pacific Standard Time"' in pa and 'outlook.body-content-type="text"' in pa,
+       "Preference-Applied reports timezone and body type", pa)
+    byid = {e["id"]: e for e in allv}
+    lunch = [e for e in pv if e["subject"] == "Lunch"][0]
+    ok(lunch["start"]["timeZone"] == "Pacific Standard Time" and lunch["start"]["dateTime"][11:13] in ("04", "05")
+       and lunch["body"]["contentType"] == "text", "outlook.timezone converts times; body text", lunch["start"])
+    oofp = [e for e in pv if e["isAllDay"]][0]
+    ok(oofp["start"]["dateTime"] == byid[oofp["id"]]["start"]["dateTime"], "all-day events stay floating in other zones")
+    r = emu.g("GET", "/me/calendarView?startDateTime=%s&endDateTime=%s&$top=1001" % (ws, we), tok)
+    ok(r.status == 400, "$top over 1000 -> 400")
+    # delta rounds on every container path
+    w = "startDateTime=%s&endDateTime=%s" % (ws, we)
+    paths = ["/me/calendarView/delta", "/me/calendar/calendarView/delta",
+             "/me/calendars/%s/calendarView/delta" % q(cals["Clinic rota"]["id"]),
+             "/me/calendarGroups/%s/calendars/%s/calendarView/delta" % (q(gid), q(cals["Clinic rota"]["id"])),
+             "/groups/%s/calendarView/delta" % grp, "/groups/%s/calendar/calendarView/delta" % grp]
+    counts = []
+    for p in paths:
+        items, dl, pages, probs = delta_round(emu, p + "?" + w, tok, pagesize=3)
+        counts.append(len(items))
+        ok(dl and not probs and len({i["id"] for i in items}) == len(items) and "$deltatoken=" in dl
+           and dl.startswith(emu.base + "/v1.0/"), "delta round on %s (%d items, %d pages)" % (p.split("/")[1] + "/.." + p[-30:], len(items), pages), probs)
+    ok(counts[0] == counts[1] == len(allv) and counts[2] == counts[3] == 5 and counts[4] == counts[5] == 3,
+       "delta item counts match calendarView", counts)
+    r = emu.g("GET", "/groups/%s/calendarView?%s" % (grp, w), tok)
+    ok(r.status == 200 and len(r.json()["value"]) == 3 and r.json()["@odata.context"].endswith("/calendarView"),
+       "group calendarView")
+    for bad in ("$select=subject", "$expand=singleValueExtendedProperties($filter=id%20eq%20'x')", "$filter=subject%20eq%20'x'"):
+        r = emu.g("GET", "/me/calendarView/delta?%s&%s" % (w, bad), tok)
+        ok(r.status == 400, "delta rejects %s" % bad.split("=")[0])
+    r = emu.g("GET", "/me/calendarView/delta?$deltatoken=garbage", tok)
+    ok(graph_error_shape(r, 400, "InvalidDeltaToken"), "garbage deltatoken -> 400 InvalidDeltaToken")
+    r = emu.g("GET", "/me/calendarView/delta?%s" % w, tok)
+    j = r.json()
+    ok(r.status == 200 and len(j["value"]) == 10 and "@odata.nextLink" in j and j["@odata.context"].endswith("$metadata#Collection(event)"),
+       "delta without Prefer pages by 10", len(j["value"]))
+    # group delta off, group scopes
+    emu.ctl("POST", "/_emu/config", {"group_delta": False})
+    r = emu.g("GET", "/groups/%s/calendarView/delta?%s" % (grp, w), tok)
+    ok(r.status == 400 and r.json()["error"]["code"] == "BadRequest", "group_delta=false -> 400 on group delta", r)
+    emu.ctl("POST", "/_emu/config", {"group_delta": True})
+    small = emu.device_login("offline_access Calendars.ReadWrite")
+    r = emu.g("GET", "/groups/%s/calendarView?%s" % (grp, w), small["access_token"])
+    ok(graph_error_shape(r, 403, "ErrorAccessDenied"), "group calendar without Group scope -> 403 ErrorAccessDenied")
+    return w
+
+
+def test_incremental(emu, tok, cals, grp, w):
+    items, dl, _, _ = delta_round(emu, "/me/calendarView/delta?" + w, tok, pagesize=5)
+    r = emu.g("GET", dl, tok)
+    j = r.json()
+    ok(r.status == 200 and j["value"] == [] and "@odata.deltaLink" in j, "no changes -> empty page with deltaLink")
+    dl = j["@odata.deltaLink"]
+    byname = {e["subject"]: e for e in items}
+    st = {}
+    _, a = emu.ctl("POST", "/_emu/outlook", {"op": "add", "event": {"subject": "Added in Outlook", "start": "+1d15:00", "end": "+1d15:30"}})
+    st["added"] = a["id"]
+    _, a = emu.ctl("POST", "/_emu/outlook", {"op": "add", "event": {"subject": "Far future", "start": "+200d15:00", "end": "+200d16:00"}})
+    st["outside"] = a["id"]
+    emu.ctl("POST", "/_emu/outlook", {"op": "edit", "id": byname["Dentist"]["id"], "event": {"subject": "Dentist (moved room)"}})
+    emu.ctl("POST", "/_emu/outlook", {"op": "move", "id": byname["Patient records audit"]["id"], "shift_minutes": 60 * 24 * 100})
+    emu.ctl("POST", "/_emu/outlook", {"op": "delete", "id": byname["Retrospective"]["id"]})
+    emu.ctl("POST", "/_emu/outlook", {"op": "showas", "id": byname["Lunch"]["id"], "showAs": "busy"})
+    emu.ctl("POST", "/_emu/outlook", {"op": "cancel", "id": byname["1:1 with Grace"]["id"]})
+    occ = sorted([e for e in items if e["type"] == "occurrence"], key=lambda e: e["start"]["dateTime"])
+    emu.ctl("POST", "/_emu/outlook", {"op": "delete_occurrence", "id": occ[0]["id"]})
+    emu.ctl("POST", "/_emu/outlook", {"op": "edit_occurrence", "id": occ[1]["id"], "event": {"showAs": "free"}})
+    body = {"subject": "Created via Graph", "start": {"dateTime": (datetime.utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT10:00:00"), "timeZone": "UTC"},
+            "end": {"dateTime": (datetime.utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT11:00:00"), "timeZone": "UTC"}}
+    cr = emu.g("POST", "/me/events", tok, body)
+    ch, dl2, pages, probs = delta_round(emu, dl, tok, pagesize=2)
+    full = {e["id"]: e for e in ch if "@removed" not in e}
+    removed = {e["id"] for e in ch if "@removed" in e}
+    rem_ok = all(set(e) == {"@odata.type", "id", "@removed"} and e["@removed"] == {"reason": "deleted"}
+                 and e["@odata.type"] == "#microsoft.graph.event" for e in ch if "@removed" in e)
+    ok(not probs and dl2, "incremental round completes with paging", probs)
+    ok(st["added"] in full and cr.json()["id"] in full, "added (Outlook) and created (Graph) events appear in full")
+    ok(byname["Dentist"]["id"] in full and full[byname["Dentist"]["id"]]["subject"] == "Dentist (moved room)", "edited event appears")
+    ok(byname["Lunch"]["id"] in full and full[byname["Lunch"]["id"]]["showAs"] == "busy", "showAs change appears")
+    ok(full.get(byname["1:1 with Grace"]["id"], {}).get("isCancelled") is True, "cancelled meeting appears with isCancelled")
+    ok(byname["Retrospective"]["id"] in removed, "deleted event -> @removed")
+    ok(byname["Patient records audit"]["id"] in removed, "event moved out of window -> @removed")
+    ok(st["outside"] in removed, "out-of-window addition -> @removed")
+    ok(occ[0]["id"] in removed and full.get(occ[1]["id"], {}).get("type") == "exception"
+       and full[occ[1]["id"]]["showAs"] == "free", "deleted occurrence -> @removed; edited occurrence -> exception")
+    ok(rem_ok, "@removed items carry only @odata.type, id and @removed {reason: deleted}")
+    ok(len(ch) == len(full) + len(removed) and len(ch) <= 12, "incremental round returns only changes (%d items)" % len(ch))
+    r = emu.g("GET", dl2, tok)
+    ok(r.status == 200 and r.json()["value"] == [], "next round after changes is empty")
+    return dl2
+
+
+def test_events(emu, tok, cals, gid, grp):
+    day = (datetime.utcnow() + timedelta(days=3)).strftime("%Y-%m-%d")
+    ev = {"subject": "TimeTap: Mrs Smith", "showAs": "busy", "transactionId": "tts:appt-42:v1",
+          "body": {"contentType": "text", "content": "Booked via TimeTap"}, "categories": ["TimeTap"],
+          "start": {"dateTime": day + "T09:00:00", "timeZone": "UTC"}, "end": {"dateTime": day + "T09:30:00", "timeZone": "UTC"},
+          "isOnlineMeeting": True, "attendees": [{"emailAddress": {"address": "smith@example.org", "name": "Mrs Smith"}, "type": "required"}],
+          "singleValueExtendedProperties": [{"id": SVEP_ID, "value": "appt-42"}]}
+    clinic = cals["Clinic rota"]["id"]
+    r = emu.g("POST", "/me/calendars/%s/events" % q(clinic), tok, ev, prefer='IdType="ImmutableId"')
+    e = r.json()
+    ok(r.status == 201 and EVENT_KEYS <= set(e) and e["transactionId"] == "tts:appt-42:v1" and e["@odata.etag"] == 'W/"%s"' % e["changeKey"],
+       "POST event -> 201 full event", r)
+    ok(e["onlineMeetingProvider"] == "teamsForBusiness" and e["onlineMeeting"]["joinUrl"].startswith("https://teams.microsoft.com/l/meetup-join/"),
+       "isOnlineMeeting gives a Teams joinUrl")
+    r2 = emu.g("POST", "/me/calendars/%s/events" % q(clinic), tok, ev)
+    ok(r2.status == 201 and r2.json()["id"] == e["id"], "same transactionId -> existing event, no duplicate")
+    st = emu.state()
+    ada = st["users"][0]
+    n = sum(1 for c in ada["calendars"] for x in c["events"] if x.get("transactionId") == "tts:appt-42:v1")
+    ok(n == 1 and ada["counters"]["invitations_sent"] >= 1 and ada["counters"]["tx_dedup_hits"] == 1,
+       "state: one stored event, invitation counted, dedup hit counted", ada["counters"])
+    stored = [x for c in ada["calendars"] for x in c["events"] if x["id"] == e["id"]][0]
+    ok(stored["singleValueExtendedProperties"] == [{"id": SVEP_ID, "value": "appt-42"}] and stored["attendees"],
+       "state dump has extended properties and attendees")
+    r = emu.g("GET", "/me/events/" + q(e["id"]), tok)
+    ok(r.status == 200 and r.json()["id"] == e["id"] and "singleValueExtendedProperties" not in r.json(), "GET /me/events/{id}")
+    r = emu.g("GET", "/me/events/%s?$expand=singleValueExtendedProperties($filter=id%%20eq%%20'%s')" % (q(e["id"]), q(SVEP_ID)), tok)
+    ok(r.status == 200 and r.json().get("singleValueExtendedProperties") == [{"id": SVEP_ID, "value": "appt-42"}],
+       "$expand singleValueExtendedProperties on GET", r)
+    flt = "$filter=singleValueExtendedProperties/Any(ep:%%20ep/id%%20eq%%20'%s'%%20and%%20ep/value%%20eq%%20'appt-42')" % q(SVEP_ID)
+    for path in ("/me/events", "/me/calendars/%s/events" % q(clinic)):
+        r = emu.g("GET", path + "?" + flt, tok)
+        ok(r.status == 200 and [x["id"] for x in r.json()["value"]] == [e["id"]], "extended-property $filter on " + path.split("/")[2], r)
+    r = emu.g("GET", "/me/calendar/events?" + flt, tok)
+    ok(r.status == 200 and r.json()["value"] == [], "extended-property $filter scoped to a calendar")
+    r = emu.g("GET", "/me/calendarView?startDateTime=%sT00:00:00Z&endDateTime=%sT23:59:59Z&%s&$expand=singleValueExtendedProperties($filter=id%%20eq%%20'%s')"
+              % (day, day, flt, q(SVEP_ID)), tok)
+    ok(r.status == 200, "calendarView accepts $filter and $expand on extended properties")
+    r = emu.g("PATCH", "/me/calendarGroups/%s/calendars/%s/events/%s" % (q(gid), q(clinic), q(e["id"])), tok,
+              {"subject": "TimeTap: Mrs Smith (moved)", "start": {"dateTime": day + "T10:00:00", "timeZone": "UTC"},
+               "end": {"dateTime": day + "T10:30:00", "timeZone": "UTC"}})
+    p = r.json()
+    ok(r.status == 200 and p["changeKey"] != e["changeKey"] and p["subject"].endswith("(moved)")
+       and p["start"]["dateTime"].startswith(day + "T10:00"), "PATCH -> 200 with new changeKey", r)
+    r = emu.g("PATCH", "/me/events/" + q(e["id"]), tok, {"bogus": 1})
+    ok(graph_error_shape(r, 400, "RequestBodyRead"), "unknown property -> 400 RequestBodyRead")
+    r = emu.g("PATCH", "/me/events/" + q(e["id"]), tok, b'{"subject":"x"}', headers={"Content-Type": "text/plain"})
+    ok(r.status == 400, "non-JSON content type -> 400")
+    r = emu.g("DELETE", "/me/calendars/%s/events/%s" % (q(clinic), q(e["id"])), tok)
+    ok(r.status == 204 and r.body == b"", "DELETE -> 204")
+    r = emu.g("GET", "/me/events/" + q(e["id"]), tok)
+    ok(graph_error_shape(r, 404, "ErrorItemNotFound") and r.json()["error"]["message"] == "The specified object was not found in the store.",
+       "deleted id -> 404 ErrorItemNotFound")
+    r = emu.g("DELETE", "/me/events/" + q(e["id"]), tok)
+    ok(r.status == 404, "DELETE again -> 404")
+    r = emu.g("GET", "/me/events/" + q(e["id"].lower()), tok)
+    ok(r.status == 404, "ids are case-sensitive")
+    # every container path
+    made = []
+    for path in ("/me/events", "/me/calendar/events", "/me/calendars/%s/events" % q(clinic),
+                 "/me/calendarGroups/%s/calendars/%s/events" % (q(gid), q(clinic)),
+                 "/groups/%s/events" % grp, "/groups/%s/calendar/events" % grp):
+        b = dict(ev, transactionId=None, subject="via " + path[:20], isOnlineMeeting=False, attendees=[],
+                 singleValueExtendedProperties=[{"id": SVEP_ID, "value": "c-%d" % len(made)}])
+        b.pop("transactionId")
+        r = emu.g("POST", path, tok, b)
+        made.append((path, r.status, r.json().get("id")))
+    ok(all(s == 201 for _, s, _ in made), "POST works on all six container paths", made)
+    gev = made[4][2]
+    for path in ("/groups/%s/events/%s" % (grp, q(gev)), "/groups/%s/calendar/events/%s" % (grp, q(gev))):
+        r = emu.g("GET", path, tok)
+        ok(r.status == 200 and r.json()["id"] == gev, "GET " + path.split("/")[3] + " event by id")
+    r = emu.g("GET", "/groups/%s/events?$filter=singleValueExtendedProperties/Any(ep:%%20ep/id%%20eq%%20'%s'%%20and%%20ep/value%%20eq%%20'C-4')"
+              % (grp, q(SVEP_ID)), tok)
+    ok(r.status == 200 and [x["id"] for x in r.json()["value"]] == [gev], "group events $filter (value case-insensitive)")
+    r = emu.g("PATCH", "/groups/%s/events/%s" % (grp, q(gev)), tok, {"showAs": "tentative"})
+    ok(r.status == 200 and r.json()["showAs"] == "tentative", "PATCH group event")
+    r = emu.g("DELETE", "/groups/%s/calendar/events/%s" % (grp, q(gev)), tok)
+    ok(r.status == 204, "DELETE group event")
+    # recurring series via Graph, occurrence edit and delete
+    rec = dict(ev, subject="Weekly clinic", transactionId="tts:rec", singleValueExtendedProperties=[],
+               recurrence={"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [datetime.strptime(day, "%Y-%m-%d").strftime("%A").lower()]},
+                           "range": {"type": "numbered", "startDate": day, "numberOfOccurrences": 3}})
+    r = emu.g("POST", "/me/events", tok, rec)
+    m = r.json()
+    ok(r.status == 201 and m["type"] == "seriesMaster" and m["recurrence"]["range"]["numberOfOccurrences"] == 3,
+       "POST recurring event returns the series master", r)
+    r = emu.g("GET", "/me/events/%s/instances?startDateTime=%sT00:00:00Z&endDateTime=2099-01-01T00:00:00Z" % (q(m["id"]), day), tok)
+    inst = r.json().get("value", [])
+    ok(r.status == 200 and len(inst) == 3 and all(i["seriesMasterId"] == m["id"] for i in inst), "instances of a series")
+    r = emu.g("PATCH", "/me/events/" + q(inst[1]["id"]), tok, {"subject": "Weekly clinic (special)"})
+    ok(r.status == 200 and r.json()["type"] == "exception", "PATCH an occurrence -> exception")
+    r = emu.g("DELETE", "/me/events/" + q(inst[2]["id"]), tok)
+    r2 = emu.g("GET", "/me/events/%s/instances?startDateTime=%sT00:00:00Z&endDateTime=2099-01-01T00:00:00Z" % (q(m["id"]), day), tok)
+    ok(r.status == 204 and len(r2.json()["value"]) == 2, "DELETE an occurrence")
+
+
+def test_batch(emu, tok):
+    day = (datetime.utcnow() + timedelta(days=5)).strftime("%Y-%m-%d")
+    def item(i):
+        return {"id": str(i), "method": "POST", "url": "/me/calendar/events", "headers": {"Content-Type": "application/json"},
+                "body": {"subject": "batch %d" % i, "transactionId": "tts:batch:%d" % i,
+                         "start": {"dateTime": "%sT%02d:00:00" % (day, 8 + i), "timeZone": "UTC"},
+                         "end": {"dateTime": "%sT%02d:30:00" % (day, 8 + i), "timeZone": "UTC"}}}
+    emu.ctl("DELETE", "/_emu/requests")
+    emu.fault(kind="throttle", retry_after="2.5", match={"path": "/me/calendar/events", "in_batch": True}, skip=1)
+    reqs = [item(i) for i in range(4)] + [{"id": "get", "method": "GET", "url": "/me/calendars"},
+                                          {"id": "nobody-ct", "method": "POST", "url": "/me/events", "body": {"subject": "x"}}]
+    r = emu.g("POST", "/$batch", tok, {"requests": reqs})
+    j = r.json()
+    resp = {x["id"]: x for x in j.get("responses", [])}
+    ok(r.status == 200 and set(resp) == {x["id"] for x in reqs} and all({"id", "status"} <= set(x) for x in j["responses"]),
+       "$batch returns one response per item", r)
+    ok([x["id"] for x in j["responses"]] != [x["id"] for x in reqs], "$batch responses come out of order")
+    thr = [x for x in j["responses"] if x["status"] == 429]
+    ok(len(thr) == 1 and thr[0]["headers"].get("Retry-After") == "2.5" and thr[0]["body"]["error"]["code"] == "TooManyRequests",
+       "throttled batch item: 429 with its own Retry-After", thr)
+    ok(sum(1 for x in j["responses"] if x["status"] == 201) == 3 and resp["get"]["status"] == 200
+       and len(resp["get"]["body"]["value"]) == 2, "other items succeed")
+    ok(resp["nobody-ct"]["status"] == 400, "item with body but no Content-Type -> 400")
+    log = emu.requests()
+    inb = [x for x in log if x["in_batch"]]
+    outer = [x for x in log if x["path"] == "/v1.0/$batch"]
+    ok(len(inb) == 5 and outer and all(x["batch_id"] == outer[0]["seq"] for x in inb), "request log marks batch items", inb[:1])
+    r = emu.g("POST", "/$batch", tok, {"requests": [item(i) for i in range(21)]})
+    ok(graph_error_shape(r, 400, "BadRequest"), "more than 20 requests -> 400")
+    r = emu.g("POST", "/$batch", tok, {"requests": [item(1), item(1)]})
+    ok(r.status == 400, "duplicate ids -> 400")
+    r = emu.g("POST", "/$batch", tok, {"requests": [item(9), dict(item(10), dependsOn=["9"])]})
+    ok(r.status == 200 and all(x["status"] == 201 for x in r.json()["responses"]), "dependsOn executes in order")
+
+
+def test_faults(emu, tok, w):
+    me = "/me/calendars"
+    emu.fault(kind="status", status=503, retry_after="1.5", match={"method": "GET", "path": "/me/calendars$"})
+    r = emu.g("GET", me, tok)
+    ok(graph_error_shape(r, 503, "serviceNotAvailable") and r.h("retry-after") == "1.5", "status 503 with decimal Retry-After", r)
+    emu.fault(kind="status", status=429, retry_after_date=3, match={"path": "/me/calendars$"})
+    r = emu.g("GET", me, tok)
+    ok(r.status == 429 and re.match(r"^\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT$", r.h("retry-after") or ""),
+       "status 429 with HTTP-date Retry-After", r.h("retry-after"))
+    for st in (500, 504):
+        emu.fault(kind="status", status=st, match={"path": "/me/calendars$"})
+        r = emu.g("GET", me, tok)
+        ok(r.status == st and "error" in r.json(), "status %d" % st)
+    emu.fault(kind="throttle", match={"path": "/me/calendars$"}, times=2)
+    codes = [emu.g("GET", me, tok).status for _ in range(3)]
+    ok(codes == [429, 429, 200], "throttle fault with times=2", codes)
+    emu.fault(kind="status", status=500, skip=1, match={"path": "/me/calendars$"})
+    codes = [emu.g("GET", me, tok).status for _ in range(3)]
+    ok(codes == [200, 500, 200], "skip lets K matching requests pass first", codes)
+    # delta expiry variants
+    _, dl, _, _ = delta_round(emu, "/me/calendarView/delta?" + w, tok, pagesize=50)
+    for variant, status, code in (("syncStateNotFound", 400, "syncStateNotFound"), ("resyncRequired", 400, "resyncRequired"),
+                                  ("InvalidDeltaToken", 400, "InvalidDeltaToken")):
+        emu.fault(kind="delta_expired", variant=variant, match={"path": r"\$deltatoken="})
+        r = emu.g("GET", dl, tok)
+        ok(graph_error_shape(r, status, code), "delta_expired %s -> %d %s" % (variant, status, code), r)
+    emu.fault(kind="delta_expired", variant="gone", match={"path": r"\$deltatoken="})
+    r = emu.g("GET", dl, tok)
+    loc = r.h("location") or ""
+    ok(r.status == 410 and loc.startswith(emu.base + "/v1.0/me/calendarView/delta?") and loc.endswith("$deltatoken="),
+       "delta_expired gone -> 410 with Location (empty $deltatoken)", loc)
+    items, dl2, _, probs = delta_round(emu, loc, tok, pagesize=50)
+    ok(dl2 and not probs and len(items) > 10, "following the 410 Location runs a full round", probs)
+    # slow
+    emu.fault(kind="slow", delay_ms=400, match={"path": "/me/calendars$"})
+    t0 = time.time()
+    r = emu.g("GET", me, tok)
+    ok(r.status == 200 and time.time() - t0 >= 0.38, "slow fault delays the response")
+    emu.fault(kind="slow", delay_ms=3000, match={"path": "/me/calendars$"})
+    try:
+        emu.g("GET", me, tok, timeout=0.5)
+        ok(False, "slow response past the client timeout")
+    except (TimeoutError, OSError):
+        ok(True, "slow response past the client timeout")
+    # cut after commit / cut
+    day = (datetime.utcnow() + timedelta(days=6)).strftime("%Y-%m-%d")
+    body = {"subject": "Lost response", "transactionId": "tts:lost", "start": {"dateTime": day + "T09:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": day + "T10:00:00", "timeZone": "UTC"}}
+    emu.fault(kind="cut_after_commit", match={"method": "POST", "path": "/me/calendar/events$"})
+    try:
+        emu.g("POST", "/me/calendar/events", tok, body)
+        got = "response"
+    except (http.client.HTTPException, ConnectionError, OSError) as ex:
+        got = type(ex).__name__
+    subjects = [x["subject"] for u in emu.state()["users"] for c in u["calendars"] for x in c["events"]]
+    ok(got != "response" and "Lost response" in subjects, "cut_after_commit: no response but the event exists", got)
+    r = emu.g("POST", "/me/calendar/events", tok, body)
+    ok(r.status == 201 and r.json()["subject"] == "Lost response", "retry with the same transactionId returns the committed event")
+    subjects = [x["subject"] for u in emu.state()["users"] for c in u["calendars"] for x in c["events"]]
+    ok(subjects.count("Lost response") == 1, "no duplicate after retry")
+    emu.fault(kind="cut", match={"method": "POST", "path": "/me/calendar/events$"})
+    try:
+        emu.g("POST", "/me/calendar/events", tok, dict(body, subject="Never", transactionId="tts:never"))
+        got = "response"
+    except (http.client.HTTPException, ConnectionError, OSError) as ex:
+        got = type(ex).__name__
+    subjects = [x["subject"] for u in emu.state()["users"] for c in u["calendars"] for x in c["events"]]
+    ok(got != "response" and "Never" not in subjects, "cut: no response and nothing performed", got)
+    # truncated / malformed / oversized
+    emu.fault(kind="truncate", match={"path": "/me/calendars$"})
+    try:
+        emu.g("GET", me, tok)
+        got = "full"
+    except http.client.IncompleteRead:
+        got = "incomplete"
+    except (http.client.HTTPException, OSError) as ex:
+        got = type(ex).__name__
+    ok(got == "incomplete", "truncate: Content-Length says more than is sent", got)
+    emu.fault(kind="malformed", match={"path": "/me/calendars$"})
+    r = emu.g("GET", me, tok)
+    try:
+        json.loads(r.body)
+        bad = False
+    except ValueError:
+        bad = True
+    ok(r.status == 200 and bad, "malformed: 200 with a non-JSON body")
+    emu.fault(kind="oversized", bytes=3 * 1024 * 1024, match={"path": "/me/calendars$"})
+    r = emu.g("GET", me, tok)
+    ok(r.status == 200 and int(r.h("content-length")) > 3 * 1024 * 1024 and len(r.body) == int(r.h("content-length"))
+       and json.loads(r.body)["value"] == [], "oversized: valid JSON of the requested size")
+    # nextlink loop
+    url = "/me/calendarView/delta?" + w
+    r = emu.g("GET", url, tok, prefer="odata.maxpagesize=2")
+    nl = r.json()["@odata.nextLink"]
+    emu.fault(kind="nextlink_loop", match={"path": r"\$skiptoken="})
+    seen = []
+    cur = nl
+    for _ in range(4):
+        j = emu.g("GET", cur, tok, prefer="odata.maxpagesize=2").json()
+        seen.append((cur, tuple(x["id"] for x in j["value"])))
+        cur = j.get("@odata.nextLink")
+    ok(all(s[0] == nl for s in seen) and len({s[1] for s in seen}) == 1, "nextlink_loop: the nextLink points back at the same page")
+    emu.ctl("DELETE", "/_emu/faults")
+    items, dl, _, probs = delta_round(emu, nl, tok, pagesize=2)
+    ok(dl and not probs, "clearing faults ends the loop")
+    st, fl = emu.ctl("GET", "/_emu/faults")
+    ok(st == 200 and fl["faults"] == [], "GET /_emu/faults lists none after DELETE")
+    # faults inside $batch only when matched
+    emu.fault(kind="status", status=503, retry_after="1", match={"path": "/me/calendars$", "in_batch": False})
+    r = emu.g("POST", "/$batch", tok, {"requests": [{"id": "1", "method": "GET", "url": "/me/calendars"}]})
+    ok(r.json()["responses"][0]["status"] == 200, "in_batch=false fault does not hit batch items")
+    ok(emu.g("GET", me, tok).status == 503, "... but hits the direct request")
+
+
+def test_limits(emu, tok):
+    for _ in range(100):  # let earlier slow requests (past their client's timeout) drain
+        if all(u["counters"]["in_flight"] == 0 for u in emu.state()["users"]):
+            break
+        time.sleep(0.1)
+    emu.fault(kind="slow", delay_ms=1200, times=5, match={"path": "/me/calendars$"})
+    results = []
+
+    def one():
+        try:
+            r = emu.g("GET", "/me/calendars", tok)
+            results.append((r.status, r.json()["error"]["code"] if r.status == 429 else None, r.h("retry-after")))
+        except Exception as ex:
+            results.append((0, str(ex), None))
+    th = [threading.Thread(target=one) for _ in range(5)]
+    for t in th:
+        t.start()
+        time.sleep(0.02)
+    for t in th:
+        t.join()
+    emu.ctl("DELETE", "/_emu/faults")
+    thr = [x for x in results if x[0] == 429]
+    ok(thr and all(x[1] == "ApplicationThrottled" and x[2] == "1" for x in thr) and sum(1 for x in results if x[0] == 200) == 4,
+       "5 parallel slow requests to one mailbox -> 429 ApplicationThrottled", results)
+    emu.ctl("POST", "/_emu/config", {"login_user": "grace@contoso.example"})
+    grace = emu.device_login()
+    emu.ctl("POST", "/_emu/config", {"login_user": None})
+    ok(emu.g("GET", "/me", grace["access_token"]).json()["userPrincipalName"] == "grace@contoso.example",
+       "config login_user selects the device-code user")
+    emu.ctl("POST", "/_emu/config", {"budget": {"grace@contoso.example": 3}, "reset_requests": True})
+    codes = [emu.g("GET", "/me", grace["access_token"]) for _ in range(4)]
+    ok([c.status for c in codes] == [200, 200, 200, 429] and codes[3].json()["error"]["code"] == "TooManyRequests"
+       and int(codes[3].h("retry-after")) >= 1, "per-mailbox request budget -> 429 TooManyRequests", [c.status for c in codes])
+    ok(emu.g("GET", "/me", tok).status == 200, "budget of one mailbox does not affect another")
+    emu.ctl("POST", "/_emu/config", {"budget": {}, "reset_requests": True})
+    st, cfg = emu.ctl("GET", "/_emu/config")
+    ok(st == 200 and cfg["budget"] == {} and cfg["token_lifetime"] == 3600, "GET /_emu/config")
+
+
+def test_keepalive(emu, tok):
+    u = urlsplit(emu.base)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    st = []
+    for _ in range(3):
+        conn.request("GET", "/v1.0/me", headers={"Authorization": "Bearer " + tok})
+        r = conn.getresponse()
+        r.read()
+        st.append((r.status, r.getheader("Content-Length") is not None))
+    conn.close()
+    ok(st == [(200, True)] * 3, "HTTP/1.1 keep-alive with Content-Length", st)
+
+
+def test_emuctl(emu):
+    ctl = os.path.join(HERE, "emuctl.py")
+    out = subprocess.run([sys.executable, ctl, emu.base, "events", "ada@contoso.example"], capture_output=True, text=True)
+    lines = out.stdout.splitlines()
+    ok(out.returncode == 0 and lines and all(len(l.split("\t")) == 6 for l in lines) and lines == sorted(lines),
+       "emuctl events", out.stderr)
+    out = subprocess.run([sys.executable, ctl, emu.base, "count", "GET", "/me/calendars$"], capture_output=True, text=True)
+    ok(out.returncode == 0 and int(out.stdout) > 0, "emuctl count")
+    out = subprocess.run([sys.executable, ctl, emu.base, "events", "group:Front Desk Team"], capture_output=True, text=True)
+    ok(out.returncode == 0 and out.stdout and all(l.startswith("group:Front Desk Team\t") for l in out.stdout.splitlines()),
+       "emuctl events group:<name>")
+    out = subprocess.run([sys.executable, ctl, emu.base, "GET", "/_emu/nothing"], capture_output=True, text=True)
+    ok(out.returncode == 1, "emuctl exits 1 on non-2xx")
+
+
+def test_persistence(emu, tok_resp, w, state_file):
+    tok = tok_resp["access_token"]
+    _, dl, _, _ = delta_round(emu, "/me/calendarView/delta?" + w, tok, pagesize=50)
+    rt = emu.form("token", {"grant_type": "refresh_token", "client_id": CLIENT_ID,
+                            "refresh_token": tok_resp["refresh_token"]}).json()["refresh_token"]
+    _, a = emu.ctl("POST", "/_emu/outlook", {"op": "add", "event": {"subject": "Before restart", "start": "+1d17:00", "end": "+1d17:30"}})
+    before = {x["id"] for u in emu.state()["users"] for c in u["calendars"] for x in c["events"]}
+    port = int(emu.base.rsplit(":", 1)[1])
+    err = emu.stop()
+    ok(os.path.exists(state_file), "state file written", err[-500:])
+    emu.start(port)  # same port: stored absolute links stay valid
+    after = {x["id"] for u in emu.state()["users"] for c in u["calendars"] for x in c["events"]}
+    ok(before == after, "mailbox survives an emulator restart with --state")
+    r = emu.form("token", {"grant_type": "refresh_token", "client_id": CLIENT_ID, "refresh_token": rt})
+    ok(r.status == 200, "refresh token survives the restart")
+    tok2 = r.json()["access_token"]
+    ok(emu.g("GET", "/me", tok).status == 200, "access token survives the restart")
+    emu.ctl("POST", "/_emu/outlook", {"op": "add", "event": {"subject": "After restart", "start": "+1d18:00", "end": "+1d18:30"}})
+    ch, dl2, _, probs = delta_round(emu, dl, tok2, pagesize=10)
+    subj = sorted(x.get("subject", "") for x in ch)
+    ok(not probs and subj == ["After restart", "Before restart"], "deltaLink from before the restart still works", (probs, subj))
+
+
+def test_tls(tmp):
+    ca = os.path.join(tmp, "ca.pem")
+    emu = Emu("--tls", "--ca-out", ca, "--scenario", DEMO, ca=ca)
+    try:
+        ok(emu.base.startswith("https://127.0.0.1:"), "TLS: listening https")
+        ctx = ssl.create_default_context(cafile=ca)
+        import urllib.request
+        with urllib.request.urlopen(emu.base + "/_emu/config", context=ctx, timeout=10) as r:
+            ok(r.status == 200, "TLS: urllib verifies the server against the generated CA")
+        try:
+            urllib.request.urlopen(emu.base + "/_emu/config", context=ssl.create_default_context(), timeout=10)
+            ok(False, "TLS: the system CAs do not trust the throwaway CA")
+        except Exception:
+            ok(True, "TLS: the system CAs do not trust the throwaway CA")
+        t = emu.device_login()
+        r = emu.g("GET", "/me", t["access_token"])
+        ok(r.status == 200, "TLS: token + /me over https")
+        ws, we = window(8, 30)
+        items, dl, pages, probs = delta_round(emu, "/me/calendarView/delta?startDateTime=%s&endDateTime=%s" % (ws, we),
+                                              t["access_token"], pagesize=4)
+        ok(dl and dl.startswith("https://") and not probs and items, "TLS: delta round over https with https links")
+        r = emu.form("token", {"grant_type": "refresh_token", "client_id": CLIENT_ID, "refresh_token": t["refresh_token"]})
+        ok(r.status == 200, "TLS: refresh over https")
+    finally:
+        emu.stop()
+
+
+def test_perf():
+    emu = Emu("--generate", "10000")
+    try:
+        t = emu.device_login()
+        tok = t["access_token"]
+        ws, we = window(8, 182)
+        cals = emu.g("GET", "/me/calendars", tok).json()["value"]
+        grp = emu.g("GET", "/me/memberOf/microsoft.graph.group", tok).json()["value"][0]["id"]
+        paths = ["/me/calendarView/delta", "/me/calendars/%s/calendarView/delta" % q(cals[1]["id"]),
+                 "/groups/%s/calendarView/delta" % grp]
+        cpu0 = emu.ctl("GET", "/_emu/cpu")[1]["process_time"]
+        total, pages = 0, 0
+        w0 = time.time()
+        for p in paths:
+            items, dl, n, probs = delta_round(emu, p + "?startDateTime=%s&endDateTime=%s" % (ws, we), tok, pagesize=500)
+            total += len(items)
+            pages += n
+        cpu1 = emu.ctl("GET", "/_emu/cpu")[1]["process_time"]
+        used = cpu1 - cpu0
+        comment("served %d events in pages of 500 using %.2fs emulator CPU (%d pages, %.2fs wall)" % (total, used, pages, time.time() - w0))
+        ok(total == 10000, "generated mailbox serves exactly 10000 events", total)
+        ok(used < 1.0, "10000 events cost well under 1 s of emulator CPU (%.2fs)" % used)
+    finally:
+        emu.stop()
+
+
+def main():
+    t0 = time.time()
+    tmp = tempfile.mkdtemp(prefix="graph-emu-test-")
+    state_file = os.path.join(tmp, "state.json")
+    emu = Emu("--scenario", DEMO, "--state", state_file)
+    try:
+        ok(re.match(r"^listening http://127\.0\.0\.1:\d+$", emu.line) is not None, "prints 'listening <base-url>'")
+        t = test_identity(emu)
+        tok = t["access_token"]
+        cals, gid, grp = test_directory(emu, tok)
+        w = test_views(emu, tok, cals, gid, grp)
+        test_incremental(emu, tok, cals, grp, w)
+        test_events(emu, tok, cals, gid, grp)
+        test_batch(emu, tok)
+        test_faults(emu, tok, w)
+        test_limits(emu, tok)
+        test_keepalive(emu, tok)
+        test_emuctl(emu)
+        fresh = emu.device_login()
+        test_persistence(emu, fresh, w, state_file)
+    except Exception:
+        import traceback
+        ok(False, "test run aborted", traceback.format_exc())
+    finally:
+        emu.stop()
+    try:
+        test_tls(tmp)
+        test_perf()
+    except Exception:
+        import traceback
+        ok(False, "test run aborted", traceback.format_exc())
+    shutil.rmtree(tmp, ignore_errors=True)
+    print("1..%d" % N)
+    comment("%d failed, %.1fs" % (FAILED, time.time() - t0))
+    return 1 if FAILED else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,2889 @@
+#!/usr/bin/env python3
+"""Microsoft Graph v1.0 + Microsoft identity platform emulator for timetap-sync tests.
+
+Python 3 standard library only.  Listens on 127.0.0.1 only.  One process is both the
+identity platform (authority root = base URL, e.g. <base>/common/oauth2/v2.0/token) and
+Microsoft Graph (root = <base>/v1.0).  A plain-JSON control interface lives under
+<base>/_emu/ (no authentication) so tests can configure, inject faults, act "as the user
+in Outlook", read the request log and dump the mailbox state.
+
+Start:
+    python3 test/graph_emulator.py --listen 127.0.0.1:0 [--tls --ca-out FILE]
+        [--scenario FILE.json | --generate N] [--latency-ms N] [--state FILE] [--log FILE]
+prints exactly one line "listening <base-url>" once ready, then serves until
+SIGTERM/SIGINT.
+
+DESIGN
+======
+Mailbox model.  A mailbox is a user or a Microsoft 365 group (Outlook throttles per
+mailbox).  Each has calendars (a group has exactly one); user calendars may sit in
+calendar groups.  Events are stored per mailbox in a dict id -> event.  An event is a
+single instance or a series master (with a Graph patternedRecurrence: daily, weekly or
+absoluteMonthly pattern; endDate, numbered or noEnd range).  Masters are expanded (at
+most 1000 occurrences / 2 years) into instances: occurrences, exceptions (per-occurrence
+overrides stored in master["exceptions"] keyed by the original start "YYYYMMDDTHHMMSS")
+and deleted occurrences (master["deletedOccurrences"]).  Occurrence ids are derived
+deterministically from the master id and the original start, so they are stable.  All
+ids are long (~150 chars), case-sensitive and contain '/', '+' and '=' (they must be
+URL-encoded in paths).  Stored times are strings: "2025-03-04T09:00:00Z" (an instant)
+or "2025-03-04" (a floating all-day date).
+
+Change log for delta.  A global sequence number is bumped on every mutation and stamped
+on the event (ev["seq"]; instance-level stamps for exceptions / deleted occurrences via
+ev["seriesSeq"] and the exception's "seq").  Deleted things (events, occurrences, ids
+that vanished when a series was re-expanded) become tombstones [seq, id, calendarId] in
+the mailbox.  A delta round has a snapshot "upto" seq taken on its first page; the
+deltaLink carries since=upto.  An incremental round returns every instance whose stamp
+is > since: in-window ones as full events, out-of-window ones (moved out, or changes
+outside) as {"@odata.type":"#microsoft.graph.event","id":..,"@removed":{"reason":"deleted"}},
+plus tombstones > since as @removed.
+
+Tokens.  $skiptoken/$deltatoken are base64url(JSON{mailbox, calendar, window start/end,
+since, upto, cursor}) + an HMAC (secret persisted with --state, so deltaLinks survive a
+restart).  Items of a round are sorted by id and a page returns ids > cursor, so
+concurrent changes never make a round skip an item (they are reported again next round:
+"replays").  Sorted item lists are cached per (calendar, window, since, calendar version),
+and every instance's JSON is pre-serialised per (time zone, body type) variant and kept
+until the event changes, so large rounds cost little CPU.
+
+Fault engine.  POST /_emu/faults appends fault specs {match:{method,path,in_batch}, times,
+skip, kind, ...}.  For every non-control request (including each $batch item, whose path
+is "/v1.0"+url) the first matching fault is applied; "path" is a Python regex searched in
+path+"?"+query (both raw and percent-decoded).  Kinds: status, throttle, delta_expired,
+token_error, slow, cut_after_commit, cut, truncate, malformed, oversized, nextlink_loop,
+device.  Socket-level kinds (cut*, truncate, malformed, oversized) never match $batch
+items.  nextlink_loop remembers the URL so following the looping nextLink loops forever
+(until DELETE /_emu/faults).
+
+Concurrency / budget.  More than 4 requests in flight for one mailbox -> 429
+ApplicationThrottled with Retry-After: 1.  config.budget {upn|groupId: N} limits
+requests per mailbox per budget_window seconds (default 600) -> 429 TooManyRequests.
+
+Thread safety.  ThreadingHTTPServer; one RLock (Emulator.lock) guards the whole mailbox /
+token / fault state; sleeps (latency, slow faults) happen outside the lock.
+
+SCENARIO FORMAT (JSON)
+======================
+{
+  "tenant": "contoso.example",                      (optional)
+  "users": [ {
+      "upn": "ada@contoso.example", "displayName": "Ada Lovelace", "id": "<guid, optional>",
+      "calendars": [ {"name": "Calendar", "default": true},
+                     {"name": "Clinic rota", "calendarGroup": "Other calendars", "canEdit": true} ],
+      "events": [ EVENT, ... ] } ],
+  "groups": [ { "id": "<guid, optional>", "displayName": "Front Desk Team",
+                "mail": "frontdesk@contoso.example", "members": ["ada@contoso.example"],
+                "groupTypes": ["Unified"], "events": [ EVENT, ... ] } ]
+}
+A user without "calendars" gets one default calendar "Calendar"; the calendar group of
+the default calendar is "My Calendars".
+EVENT = { "calendar": "<calendar name, default: the default calendar>",
+  "subject": "...", "start": T, "end": T, "isAllDay": false, "showAs": "busy",
+  "isCancelled": false, "categories": [], "body": "text", "location": "Room 1",
+  "organizer": "bob@contoso.example" (default: the mailbox owner => isOrganizer true),
+  "attendees": ["x@y"], "isOnlineMeeting": false, "transactionId": null,
+  "singleValueExtendedProperties": [{"id": "...", "value": "..."}],
+  "recurrence": {"pattern": {"type": "daily"|"weekly"|"absoluteMonthly", "interval": 1,
+                             "daysOfWeek": ["monday"], "dayOfMonth": 1},
+                 "range": {"type": "numbered"|"endDate"|"noEnd",
+                           "numberOfOccurrences": 5, "endDate": "YYYY-MM-DD" | "+7d"}},
+  "exceptions": [ {"occurrence": 2 (0-based index) | "originalStart": T,
+                   "subject": .., "start": T, "end": T, "showAs": ..} ],
+  "deletedOccurrences": [ 3 (index) | T (original start) ] }
+T = "2026-11-26T09:00:00Z" (UTC instant) | "2026-11-26" (all-day floating date) |
+    relative "+1d09:00" (today UTC + 1 day at 09:00 UTC), "-2d" (a date, for all-day).
+
+CONTROL API (plain JSON over HTTP under <base>/_emu/, no auth, not logged)
+==========================================================================
+GET|POST /_emu/config      current config / merge {key: value}: token_lifetime (s, 3600),
+        strict_refresh (false), device_interval (1), device_pending_polls (1; null = only by
+        control), device_expires_in (900), login_user (UPN), latency_ms (0), group_delta (true),
+        budget {upn|groupId|groupName: N}, budget_window (600 s), max_page (cap on page size),
+        client_id (if set, the only accepted client_id), reset_requests (true: zero counters).
+GET|POST|DELETE /_emu/faults   list / append {"faults":[FAULT...]} / clear (also ends loops).
+        FAULT = {"kind": K, "match": {"method": "GET", "path": "<regex on path?query>",
+                 "in_batch": true|false}, "times": 1, "skip": 0, ...kind options}
+        status: status, code, message, retry_after ("1.5" or an HTTP-date string),
+                retry_after_date (seconds from now -> HTTP-date), location, headers {}
+        throttle: retry_after (default "1") -> 429 TooManyRequests
+        delta_expired: variant syncStateNotFound|resyncRequired|InvalidDeltaToken (400) | gone (410
+                + Location = request URL with startDateTime/endDateTime and an empty $deltatoken)
+        token_error: error (invalid_grant), error_codes ([70008]), status (400), description, suberror
+        device: variant slow_down|authorization_declined|expired_token|bad_verification_code
+        slow: delay_ms (1000)          cut: close without performing
+        cut_after_commit: perform, then close without answering
+        truncate: full Content-Length, half the body   malformed: 200 + non-JSON body
+        oversized: bytes (64 MiB) of valid JSON, streamed
+        nextlink_loop: this page's nextLink is the request URL itself, forever
+POST /_emu/outlook   {"user": upn, "op": add|edit|move|delete|showas|cancel|delete_occurrence|
+        edit_occurrence, "calendar": id|name|"group:<gid>", "id": event or occurrence id,
+        "index"/"original_start" (occurrence of the series "id"), "event": EVENT fields,
+        "shift_minutes": N, "showAs": v} -> {"id": ...} ("occurrences": [...] for a new series)
+GET|DELETE /_emu/requests  request log {"requests":[{seq, method, path, query, status, mailbox,
+        in_batch, batch_id, prefer[], has_auth, grant_type, client_request_id, fault, t_start,
+        t_end}]} (no token values) / clear
+GET /_emu/state      {"users":[{upn,id,calendars:[{id,name,group,events:[stored events]}],counters}],
+        "groups":[...], "tokens":{refresh_issued, refresh_used, ...}, "seq"}
+POST /_emu/device/approve|decline|expire   all pending device codes ({"user": upn} to pick the user)
+POST /_emu/tokens/expire (all access tokens)   POST /_emu/tokens/revoke (all refresh tokens, AADSTS50173)
+POST /_emu/reset {"scenario": {...}} | {"generate": N}   new mailbox (tokens kept), clears log/faults
+GET /_emu/cpu {"process_time": s}    POST /_emu/save (write --state now)
+
+To keep stored nextLink/deltaLink URLs valid across an emulator restart, restart it with
+--state and the same port (--listen 127.0.0.1:PORT).
+"""
+
+import argparse
+import base64
+import bisect
+import email.utils
+import hashlib
+import hmac
+import html
+import json
+import os
+import random
+import re
+import secrets
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+try:
+    from zoneinfo import ZoneInfo
+except ImportError:  # pragma: no cover
+    ZoneInfo = None
+
+GRAPH_PREFIX = "/v1.0"
+MAX_BATCH = 20
+MAILBOX_CONCURRENCY = 4
+MAX_OCCURRENCES = 1000
+NOEND_HORIZON_DAYS = 730
+LOG_CAP = 200000
+SHOWAS_VALUES = ("free", "tentative", "busy", "oof", "workingElsewhere", "unknown")
+JSON_CT = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+DEFAULT_CONFIG = {
+    "token_lifetime": 3600,
+    "strict_refresh": False,
+    "device_interval": 1,
+    "device_pending_polls": 1,
+    "device_expires_in": 900,
+    "login_user": None,
+    "latency_ms": 0,
+    "group_delta": True,
+    "budget": {},
+    "budget_window": 600,
+    "max_page": None,
+    "client_id": None,
+}
+
+# Windows zone names accepted in Prefer: outlook.timezone / dateTimeTimeZone.timeZone.
+WINDOWS_TZ = {
+    "utc": "UTC", "coordinated universal time": "UTC", "gmt standard time": "Europe/London",
+    "greenwich standard time": "Atlantic/Reykjavik", "w. europe standard time": "Europe/Berlin",
+    "romance standard time": "Europe/Paris", "central europe standard time": "Europe/Budapest",
+    "central european standard time": "Europe/Warsaw", "e. europe standard time": "Europe/Chisinau",
+    "fle standard time": "Europe/Helsinki", "pacific standard time": "America/Los_Angeles",
+    "mountain standard time": "America/Denver", "central standard time": "America/Chicago",
+    "eastern standard time": "America/New_York", "tokyo standard time": "Asia/Tokyo",
+    "india standard time": "Asia/Kolkata", "aus eastern standard time": "Australia/Sydney",
+}
+
+AADSTS = {
+    70016: "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
+    70019: "Verification code expired.",
+    70000: "The request was denied because one or more grants are invalid or the user declined the request.",
+    70008: "The provided authorization code or refresh token has expired due to inactivity. "
+           "Send a new interactive authorization request for this user and resource.",
+    700082: "The refresh token has expired due to inactivity.",
+    54005: "OAuth2 Authorization code was already redeemed, please retry with a new valid code "
+           "or use an existing refresh token.",
+    501481: "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+    9002313: "Invalid request. Request is malformed or invalid.",
+    900144: "The request body must contain the following parameter: '%s'.",
+    70003: "The app requested an unsupported grant type.",
+    700016: "Application with identifier '%s' was not found in the directory.",
+    50011: "The redirect URI '%s' specified in the request does not match the redirect URIs "
+           "configured for the application.",
+    50173: "The provided grant has expired due to it being revoked, a fresh auth token is needed.",
+    50076: "Due to a configuration change made by your administrator, or because you moved to a "
+           "new location, you must use multi-factor authentication to access the resource.",
+    65001: "The user or administrator has not consented to use the application.",
+    53003: "Access has been blocked by Conditional Access policies.",
+    50196: "The server terminated an operation because it encountered a client request loop.",
+    90006: "The server encountered an internal error. Please retry.",
+}
+
+
+# ----------------------------------------------------------------------------- time helpers
+
+def utcnow():
+    """Naive datetime in UTC."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def fmt_dt7(dt):
+    """Graph dateTimeTimeZone.dateTime: 2025-03-04T09:00:00.0000000 (no offset)."""
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + "%06d0" % dt.microsecond
+
+
+def fmt_stamp(dt):
+    """DateTimeOffset with 7 fractional digits, e.g. 2017-10-07T04:59:12.9698856Z."""
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + "%06d0Z" % dt.microsecond
+
+
+def fmt_z(dt):
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def store_time(dt, allday):
+    return dt.strftime("%Y-%m-%d") if allday else fmt_z(dt)
+
+
+_ISO_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?)?\s*"
+    r"(Z|z|[+-]\d{2}:?\d{2})?$")
+_REL_RE = re.compile(r"^([+-]\d+)d(?:(\d{1,2}):(\d{2}))?$")
+
+
+def parse_iso(s):
+    """Parse ISO 8601 -> (naive UTC datetime, had_time).  No offset means UTC."""
+    m = _ISO_RE.match(s.strip())
+    if not m:
+        raise ValueError("bad datetime %r" % s)
+    y, mo, d, hh, mi, ss, frac, off = m.groups()
+    dt = datetime(int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0),
+                  int((frac or "0").ljust(6, "0")[:6]))
+    if off and off not in ("Z", "z"):
+        sign = 1 if off[0] == "+" else -1
+        off = off[1:].replace(":", "")
+        dt -= sign * timedelta(hours=int(off[:2]), minutes=int(off[2:]))
+    return dt, hh is not None
+
+
+def parse_scenario_time(s, today=None):
+    """Scenario time -> (naive datetime, is_date).  Accepts ISO, YYYY-MM-DD and +Nd[HH:MM]."""
+    if isinstance(s, dict):  # Graph dateTimeTimeZone
+        return parse_dttz(s), False
+    s = str(s).strip()
+    m = _REL_RE.match(s)
+    if m:
+        today = today or utcnow().date()
+        d = today + timedelta(days=int(m.group(1)))
+        if m.group(2) is None:
+            return datetime(d.year, d.month, d.day), True
+        return datetime(d.year, d.month, d.day, int(m.group(2)), int(m.group(3))), False
+    dt, had_time = parse_iso(s)
+    return dt, not had_time
+
+
+def resolve_tz(name):
+    """Time zone name (Windows or IANA) -> tzinfo, or None if unsupported."""
+    if not name:
+        return None
+    n = name.strip().strip('"')
+    if n.lower() in ("utc", "etc/utc", "gmt", "etc/gmt", "coordinated universal time", "z"):
+        return timezone.utc
+    iana = WINDOWS_TZ.get(n.lower(), n)
+    if iana == "UTC":
+        return timezone.utc
+    if ZoneInfo is None:
+        return None
+    try:
+        return ZoneInfo(iana)
+    except Exception:
+        return None
+
+
+def parse_dttz(obj):
+    """Graph dateTimeTimeZone -> naive UTC datetime (wall time if the zone is unknown)."""
+    if not isinstance(obj, dict) or "dateTime" not in obj:
+        raise ValueError("dateTimeTimeZone expected")
+    dt, _ = parse_iso(str(obj["dateTime"]))
+    tz = resolve_tz(obj.get("timeZone") or "UTC")
+    if tz is None:
+        raise ValueError("unsupported time zone %r" % obj.get("timeZone"))
+    if tz is not timezone.utc:
+        dt = dt.replace(tzinfo=tz).astimezone(timezone.utc).replace(tzinfo=None)
+    return dt
+
+
+def parse_dttz_wall(obj):
+    """Wall time in the given zone (for all-day validation)."""
+    dt, _ = parse_iso(str(obj["dateTime"]))
+    return dt
+
+
+def http_date(seconds_from_now=0):
+    return email.utils.formatdate(time.time() + seconds_from_now, usegmt=True)
+
+
+# ----------------------------------------------------------------------------- ids
+
+_B64ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _b64(b):
+    return base64.b64encode(b).decode()
+
+
+def new_event_id():
+    """A long, case-sensitive, immutable-looking id containing '/', '+' and '='."""
+    body = list(_b64(os.urandom(100)))  # 136 chars, no padding
+    body[37] = "+"
+    body[71] = "/"
+    return "AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0A" + "".join(body[:-1]) + "AAA="
+
+
+def occurrence_id(master_id, key):
+    h = hashlib.sha256((master_id + "|" + key).encode()).digest()
+    return master_id[:96] + "BBEQ" + _b64(h[:6] + key.encode()[:15] + h[6:24]) + "="
+
+
+def new_container_id():
+    return "AAMkAGI2" + _b64(os.urandom(48)).replace("/", "_") + "AAA="
+
+
+def new_change_key():
+    return _b64(os.urandom(16))
+
+
+def new_ical(key=""):
+    base = "040000008200E00074C5B7101A82E00800000000" + os.urandom(16).hex().upper()
+    return base if not key else base[:32] + key[:8] + base[40:]
+
+
+def new_guid():
+    return str(uuid.uuid4())
+
+
+# ----------------------------------------------------------------------------- errors
+
+class GraphError(Exception):
+    def __init__(self, status, code, message, headers=None):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.headers = headers or []
+
+
+class OAuthError(Exception):
+    def __init__(self, error, code, detail=None, status=400):
+        super().__init__(error)
+        self.error, self.code, self.status = error, code, status
+        text = AADSTS.get(code, "Error.")
+        if "%s" in text:
+            text = text % (detail or "")
+        if not code:
+            text = "The client is polling too frequently and should slow down." if error == "slow_down" else error
+        self.description = "AADSTS%d: %s" % (code, text) if code else text
+
+
+class Resp:
+    __slots__ = ("status", "headers", "body", "action", "extra", "fault")
+
+    def __init__(self, status=200, body=b"", headers=None, action=None, extra=None):
+        self.status, self.body = status, body
+        self.headers = headers or []
+        self.action, self.extra, self.fault = action, extra, None
+
+
+class Request:
+    """A request as seen by the dispatcher (direct or a $batch item)."""
+
+    def __init__(self, method, target, headers, body, base, in_batch=False, batch_id=None):
+        self.method = method.upper()
+        parts = urlsplit(target)
+        self.path = parts.path or "/"
+        self.query_string = parts.query
+        self.query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        self.qlower = {k.lower(): v for k, v in self.query.items()}
+        self.headers = headers  # dict lower-name -> value (Prefer values joined by ',')
+        self.body = body or b""
+        self.base = base
+        self.in_batch, self.batch_id = in_batch, batch_id
+        self.prefs = parse_prefer(headers.get("prefer", ""))
+
+    def match_text(self):
+        q = ("?" + self.query_string) if self.query_string else ""
+        raw = self.path + q
+        return raw, unquote(raw)
+
+    def url(self):
+        return self.base + self.path + (("?" + self.query_string) if self.query_string else "")
+
+
+def parse_prefer(value):
+    prefs = {}
+    for part in value.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        k, _, v = part.partition("=")
+        prefs[k.strip().lower()] = v.strip().strip('"')
+    return prefs
+
+
+def jdump(obj):
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def html_to_text(s):
+    s = re.sub(r"(?is)<(script|style|head).*?</\1>", "", s)
+    s = re.sub(r"(?s)<[^>]*>", "", s)
+    return html.unescape(s).strip()
+
+
+def text_to_html(s):
+    return ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8">'
+            "</head><body>" + html.escape(s).replace("\n", "<br>") + "</body></html>")
+
+
+# ----------------------------------------------------------------------------- instances
+
+class Inst:
+    """One calendarView instance (single event, occurrence or exception)."""
+    __slots__ = ("id", "key", "s", "e", "seq", "ov", "orig")
+
+    def __init__(self, iid, key, s, e, seq, ov, orig):
+        self.id, self.key, self.s, self.e, self.seq, self.ov, self.orig = iid, key, s, e, seq, ov, orig
+
+
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+def recurrence_dates(rec, first):
+    """Occurrence dates of a patternedRecurrence; bounded (MAX_OCCURRENCES, 2 years)."""
+    pat = rec.get("pattern") or {}
+    rng = rec.get("range") or {}
+    ptype = pat.get("type", "daily")
+    interval = max(1, int(pat.get("interval") or 1))
+    start = first
+    if rng.get("startDate"):
+        start = parse_scenario_time(rng["startDate"])[0].date()
+    rtype = rng.get("type", "noEnd")
+    count = int(rng.get("numberOfOccurrences") or 0) if rtype == "numbered" else 0
+    limit = min(count, MAX_OCCURRENCES) if count > 0 else MAX_OCCURRENCES
+    end = start + timedelta(days=NOEND_HORIZON_DAYS)
+    if rtype == "endDate" and rng.get("endDate"):
+        end = parse_scenario_time(rng["endDate"])[0].date()
+    out = []
+    if ptype == "daily":
+        d = start
+        while d <= end and len(out) < limit:
+            out.append(d)
+            d += timedelta(days=interval)
+    elif ptype == "weekly":
+        days = {WEEKDAYS.index(x.lower()) for x in (pat.get("daysOfWeek") or []) if x.lower() in WEEKDAYS}
+        if not days:
+            days = {start.weekday()}
+        fdw = WEEKDAYS.index((pat.get("firstDayOfWeek") or "sunday").lower())
+        week = start - timedelta(days=(start.weekday() - fdw) % 7)
+        steps = 0
+        while week <= end and len(out) < limit and steps < 2000:
+            steps += 1
+            for i in range(7):
+                d = week + timedelta(days=i)
+                if d.weekday() in days and start <= d <= end and len(out) < limit:
+                    out.append(d)
+            week += timedelta(weeks=interval)
+    elif ptype == "absoluteMonthly":
+        dom = int(pat.get("dayOfMonth") or start.day)
+        y, m = start.year, start.month
+        steps = 0
+        while len(out) < limit and steps < 400:
+            steps += 1
+            try:
+                d = date(y, m, dom)
+                if start <= d <= end:
+                    out.append(d)
+                elif d > end:
+                    break
+            except ValueError:
+                pass
+            m += interval
+            while m > 12:
+                m -= 12
+                y += 1
+    else:
+        raise ValueError("unsupported recurrence pattern type %r" % ptype)
+    return out
+
+
+# ----------------------------------------------------------------------------- the emulator
+
+class Emulator:
+    EVENT_WRITABLE = {
+        "subject", "body", "start", "end", "showAs", "isAllDay", "categories", "importance",
+        "sensitivity", "location", "locations", "attendees", "isOnlineMeeting",
+        "onlineMeetingProvider", "recurrence", "singleValueExtendedProperties", "transactionId",
+        "isReminderOn", "reminderMinutesBeforeStart", "responseRequested", "allowNewTimeProposals",
+        "hideAttendees", "isDraft", "multiValueExtendedProperties", "extensions",
+    }
+    EVENT_READONLY = {
+        "id", "createdDateTime", "lastModifiedDateTime", "changeKey", "iCalUId", "type",
+        "seriesMasterId", "webLink", "organizer", "isOrganizer", "isCancelled", "responseStatus",
+        "bodyPreview", "originalStart", "originalStartTimeZone", "originalEndTimeZone",
+        "onlineMeeting", "onlineMeetingUrl", "hasAttachments", "uid", "calendar",
+    }
+
+    def __init__(self, state_path=None, log_path=None):
+        self.lock = threading.RLock()
+        self.config = json.loads(json.dumps(DEFAULT_CONFIG))
+        self.state_path = state_path
+        self.log_file = open(log_path, "a", buffering=1) if log_path else None
+        self.faults = []
+        self.loop_urls = set()
+        self.requests = []
+        self.req_seq = 0
+        self._reset_world()
+
+    # ------------------------------------------------------------------ world state
+    def _reset_world(self, keep_tokens=False):
+        self.users = {}      # upn lower -> mailbox
+        self.groups = {}     # group id -> mailbox
+        self.cache = {}      # delta/calendarView list cache
+        if keep_tokens:
+            return
+        self.seq = 1
+        self.secret = secrets.token_hex(16)
+        self.tenant = "contoso.example"
+        self.tenant_id = new_guid()
+        self.access = {}     # access token -> {upn, scopes, exp, client_id}
+        self.refresh = {}    # refresh token -> {upn, scopes, client_id, used, revoked}
+        self.codes = {}      # authorization code -> {...}
+        self.device = {}     # device_code -> {...}
+        self.token_counters = {"access_issued": 0, "refresh_issued": 0, "refresh_used": 0,
+                               "refresh_rejected": 0, "auth_codes_issued": 0, "device_codes_issued": 0}
+        self.cache = {}      # delta/calendarView list cache
+
+    def mailboxes(self):
+        return list(self.users.values()) + list(self.groups.values())
+
+    def bump(self):
+        self.seq += 1
+        return self.seq
+
+    def _new_mailbox(self, kind, ident, display, mail, upn=None):
+        return {"kind": kind, "id": ident, "displayName": display, "mail": mail, "upn": upn,
+                "calendars": [], "calendarGroups": [], "events": {}, "tombstones": [], "tx": {},
+                "members": [], "groupTypes": ["Unified"],
+                "counters": {"requests": 0, "throttled_concurrency": 0, "throttled_budget": 0,
+                             "invitations_sent": 0, "cancellations_sent": 0, "tx_dedup_hits": 0,
+                             "events_created": 0, "events_updated": 0, "events_deleted": 0},
+                "_index": {}, "_inflight": 0, "_budget_used": 0, "_budget_start": time.time()}
+
+    def mb_key(self, mb):
+        return mb["upn"] if mb["kind"] == "user" else mb["id"]
+
+    def _new_calendar(self, mb, name, default=False, group_id=None, can_edit=True):
+        cal = {"id": new_container_id(), "name": name, "isDefaultCalendar": bool(default),
+               "canEdit": bool(can_edit), "calendarGroupId": group_id, "changeKey": new_change_key(),
+               "hexColor": "", "color": "auto", "_ver": self.seq}
+        mb["calendars"].append(cal)
+        return cal
+
+    def _calendar_group(self, mb, name):
+        for g in mb["calendarGroups"]:
+            if g["name"] == name:
+                return g
+        g = {"id": new_container_id(), "name": name, "classId": new_guid(), "changeKey": new_change_key()}
+        mb["calendarGroups"].append(g)
+        return g
+
+    def default_calendar(self, mb):
+        for c in mb["calendars"]:
+            if c["isDefaultCalendar"]:
+                return c
+        return mb["calendars"][0]
+
+    def find_calendar(self, mb, cid):
+        for c in mb["calendars"]:
+            if c["id"] == cid:
+                return c
+        return None
+
+    # ------------------------------------------------------------------ scenario loading
+    def load_scenario(self, scn, keep_tokens=False):
+        with self.lock:
+            self._reset_world(keep_tokens)
+            self.tenant = scn.get("tenant", self.tenant)
+            today = utcnow().date()
+            for u in scn.get("users", []):
+                upn = u["upn"]
+                mb = self._new_mailbox("user", u.get("id") or new_guid(), u.get("displayName", upn),
+                                       u.get("mail", upn), upn=upn)
+                self.users[upn.lower()] = mb
+                cals = u.get("calendars") or [{"name": "Calendar", "default": True}]
+                if not any(c.get("default") for c in cals):
+                    cals = [{"name": "Calendar", "default": True}] + list(cals)
+                mycals = self._calendar_group(mb, "My Calendars")
+                for c in cals:
+                    gname = c.get("calendarGroup")
+                    g = self._calendar_group(mb, gname) if gname else mycals
+                    self._new_calendar(mb, c["name"], c.get("default", False), g["id"], c.get("canEdit", True))
+            for g in scn.get("groups", []):
+                gid = g.get("id") or new_guid()
+                mail = g.get("mail") or re.sub(r"[^a-z0-9]", "", g["displayName"].lower()) + "@" + self.tenant
+                mb = self._new_mailbox("group", gid, g["displayName"], mail)
+                mb["members"] = [m.lower() for m in g.get("members", [])]
+                mb["groupTypes"] = g.get("groupTypes", ["Unified"])
+                mb["description"] = g.get("description", "")
+                self.groups[gid] = mb
+                self._new_calendar(mb, "Calendar", True, None, True)
+            for u in scn.get("users", []):
+                mb = self.users[u["upn"].lower()]
+                for ev in u.get("events", []):
+                    self._scenario_event(mb, ev, today)
+            for g in scn.get("groups", []):
+                mb = next(m for m in self.groups.values() if m["displayName"] == g["displayName"])
+                for ev in g.get("events", []):
+                    self._scenario_event(mb, ev, today)
+
+    def _scenario_event(self, mb, spec, today):
+        cal = self.default_calendar(mb)
+        if spec.get("calendar"):
+            cal = next((c for c in mb["calendars"] if c["name"] == spec["calendar"] or c["id"] == spec["calendar"]), None)
+            if cal is None:
+                raise ValueError("unknown calendar %r" % spec["calendar"])
+        ev = self._event_from_simple(mb, cal, spec, today)
+        self._insert_event(mb, cal, ev)
+        # exceptions / deleted occurrences by index or original start
+        if ev.get("recurrence") and (spec.get("exceptions") or spec.get("deletedOccurrences")):
+            insts = self.instances(mb, ev)
+            for exc in spec.get("exceptions", []):
+                inst = self._pick_instance(insts, exc.get("occurrence"), exc.get("originalStart"), today)
+                ov = {k: v for k, v in exc.items() if k not in ("occurrence", "originalStart")}
+                self._apply_occurrence_edit(mb, ev, inst.key, ov, today)
+            for d in spec.get("deletedOccurrences", []):
+                inst = self._pick_instance(insts, d if isinstance(d, int) else None,
+                                           None if isinstance(d, int) else d, today)
+                self._delete_occurrence(mb, ev, inst.key)
+
+    def _pick_instance(self, insts, index, orig, today):
+        if index is not None:
+            return insts[int(index)]
+        dt = parse_scenario_time(orig, today)[0]
+        for i in insts:
+            if i.orig == dt:
+                return i
+        raise ValueError("no occurrence starts at %r" % orig)
+
+    def _event_from_simple(self, mb, cal, spec, today=None):
+        """Build a stored event from the scenario / outlook-control simple format."""
+        s, s_is_date = parse_scenario_time(spec["start"], today)
+        e, _ = parse_scenario_time(spec.get("end") or spec["start"], today)
+        allday = bool(spec.get("isAllDay", s_is_date))
+        if allday:
+            s = datetime(s.year, s.month, s.day)
+            e = datetime(e.year, e.month, e.day)
+            if e <= s:
+                e = s + timedelta(days=1)
+        elif e <= s:
+            e = s + timedelta(minutes=30)
+        now = utcnow()
+        org = spec.get("organizer")
+        owner_addr = mb["mail"]
+        body = spec.get("body", "")
+        if isinstance(body, str):
+            body = {"contentType": "text", "content": body}
+        loc = spec.get("location", "")
+        ev = {
+            "id": new_event_id(), "calendarId": cal["id"], "subject": spec.get("subject", ""),
+            "body": body, "start": store_time(s, allday), "end": store_time(e, allday),
+            "isAllDay": allday, "showAs": spec.get("showAs", "busy"),
+            "isCancelled": bool(spec.get("isCancelled", False)),
+            "importance": spec.get("importance", "normal"), "sensitivity": spec.get("sensitivity", "normal"),
+            "categories": list(spec.get("categories", [])), "transactionId": spec.get("transactionId"),
+            "location": loc if isinstance(loc, dict) else {"displayName": loc},
+            "attendees": [self._attendee(a) for a in spec.get("attendees", [])],
+            "organizer": {"emailAddress": {"name": org.split("@")[0].title(), "address": org}} if org else
+                         {"emailAddress": {"name": mb["displayName"], "address": owner_addr}},
+            "isOrganizer": not org or org.lower() == owner_addr.lower(),
+            "isOnlineMeeting": bool(spec.get("isOnlineMeeting", False)),
+            "singleValueExtendedProperties": list(spec.get("singleValueExtendedProperties", [])),
+            "recurrence": self._norm_recurrence(spec.get("recurrence"), s, today),
+            "exceptions": {}, "deletedOccurrences": {},
+            "createdDateTime": fmt_stamp(now), "lastModifiedDateTime": fmt_stamp(now),
+            "changeKey": new_change_key(), "iCalUId": new_ical(),
+            "originalStartTimeZone": "UTC", "originalEndTimeZone": "UTC",
+        }
+        if ev["isCancelled"] and not ev["subject"].startswith("Canceled:"):
+            ev["subject"] = "Canceled: " + ev["subject"]
+        self._online_meeting(ev)
+        return ev
+
+    def _norm_recurrence(self, rec, start, today=None):
+        if not rec:
+            return None
+        rec = json.loads(json.dumps(rec))
+        pat = rec.setdefault("pattern", {})
+        pat.setdefault("type", "daily")
+        pat.setdefault("interval", 1)
+        if pat["type"] == "weekly":
+            pat.setdefault("daysOfWeek", [WEEKDAYS[start.weekday()]])
+            pat.setdefault("firstDayOfWeek", "sunday")
+        rng = rec.setdefault("range", {"type": "noEnd"})
+        rng.setdefault("type", "noEnd")
+        sd = rng.get("startDate")
+        rng["startDate"] = (parse_scenario_time(sd, today)[0].date() if sd else start.date()).isoformat()
+        if rng.get("endDate"):
+            rng["endDate"] = parse_scenario_time(rng["endDate"], today)[0].date().isoformat()
+        rng.setdefault("recurrenceTimeZone", "UTC")
+        recurrence_dates(rec, start.date())  # validates
+        return rec
+
+    @staticmethod
+    def _attendee(a):
+        if isinstance(a, str):
+            return {"type": "required", "status": {"response": "none", "time": ZERO_TIME},
+                    "emailAddress": {"name": a.split("@")[0], "address": a}}
+        a = json.loads(json.dumps(a))
+        a.setdefault("type", "required")
+        a.setdefault("status", {"response": "none", "time": ZERO_TIME})
+        return a
+
+    @staticmethod
+    def _online_meeting(ev):
+        if ev.get("isOnlineMeeting"):
+            if not ev.get("onlineMeeting"):
+                tid = secrets.token_hex(16)
+                ev["onlineMeeting"] = {"joinUrl": "https://teams.microsoft.com/l/meetup-join/19%3ameeting_"
+                                       + _b64(os.urandom(36)).replace("/", "_").replace("+", "-").rstrip("=")
+                                       + "%40thread.v2/0?context=%7b%22Tid%22%3a%22" + tid + "%22%7d"}
+            ev["onlineMeetingProvider"] = "teamsForBusiness"
+        else:
+            ev["onlineMeeting"] = None
+            ev["onlineMeetingProvider"] = "unknown"
+
+    # ------------------------------------------------------------------ generation
+    def generate(self, n, seed=None, keep_tokens=False):
+        """A mailbox with n calendarView instances within -7..+180 days of now."""
+        rnd = random.Random(seed if seed is not None else n)
+        scn = {"tenant": "contoso.example",
+               "users": [{"upn": "ada@contoso.example", "displayName": "Ada Lovelace",
+                          "calendars": [{"name": "Calendar", "default": True},
+                                        {"name": "Clinic rota", "calendarGroup": "Other calendars"}]},
+                         {"upn": "grace@contoso.example", "displayName": "Grace Hopper"}],
+               "groups": [{"displayName": "Front Desk Team", "mail": "frontdesk@contoso.example",
+                           "members": ["ada@contoso.example", "grace@contoso.example"]}]}
+        self.load_scenario(scn, keep_tokens)
+        with self.lock:
+            ada = self.users["ada@contoso.example"]
+            grp = next(iter(self.groups.values()))
+            targets = [(ada, self.default_calendar(ada), n - 2 * (n // 5)),
+                       (ada, ada["calendars"][1], n // 5), (grp, self.default_calendar(grp), n // 5)]
+            subjects = ["Patient intake", "Team sync", "Dentist", "1:1", "Budget review", "Clinic",
+                        "Supplier call", "Training", "Lunch", "Planning"]
+            today = utcnow().date()
+            for mb, cal, count in targets:
+                left = count
+                nseries = min(count // 40, 60)
+                for i in range(nseries):
+                    if left < 5:
+                        break
+                    day = rnd.randint(-6, 150)
+                    hour = rnd.randint(7, 17)
+                    if i % 2 == 0:
+                        occ, rec = 5, {"pattern": {"type": "daily", "interval": 1},
+                                       "range": {"type": "numbered", "numberOfOccurrences": 5}}
+                    else:
+                        occ, rec = 4, {"pattern": {"type": "weekly", "interval": 1},
+                                       "range": {"type": "numbered", "numberOfOccurrences": 4}}
+                    spec = {"subject": "Recurring " + rnd.choice(subjects), "showAs": "busy",
+                            "start": "%+dd%02d:00" % (day, hour), "end": "%+dd%02d:30" % (day, hour),
+                            "recurrence": rec}
+                    self._insert_event(mb, cal, self._event_from_simple(mb, cal, spec, today))
+                    left -= occ
+                for i in range(left):
+                    day = rnd.randint(-6, 179)
+                    if rnd.random() < 0.05:
+                        spec = {"subject": "All-day " + rnd.choice(subjects), "start": "%+dd" % day,
+                                "end": "%+dd" % (day + 1), "isAllDay": True, "showAs": rnd.choice(["oof", "free", "busy"])}
+                    else:
+                        hour, minute = rnd.randint(6, 19), rnd.choice([0, 15, 30, 45])
+                        spec = {"subject": rnd.choice(subjects) + " #%d" % i, "start": "%+dd%02d:%02d" % (day, hour, minute),
+                                "end": "%+dd%02d:%02d" % (day, hour + 1, minute), "showAs": rnd.choice(SHOWAS_VALUES)}
+                    self._insert_event(mb, cal, self._event_from_simple(mb, cal, spec, today))
+
+    # ------------------------------------------------------------------ persistence
+    def dump_state(self, full=True):
+        with self.lock:
+            def clean(ev):
+                return {k: v for k, v in ev.items() if not k.startswith("_")}
+
+            def cals(mb):
+                out = []
+                for c in mb["calendars"]:
+                    cc = {k: v for k, v in c.items() if not k.startswith("_")}
+                    gname = next((g["name"] for g in mb["calendarGroups"] if g["id"] == c.get("calendarGroupId")), None)
+                    cc["group"] = gname
+                    cc["events"] = [clean(ev) for ev in mb["events"].values() if ev["calendarId"] == c["id"]]
+                    out.append(cc)
+                return out
+
+            users = [{"upn": mb["upn"], "id": mb["id"], "displayName": mb["displayName"], "mail": mb["mail"],
+                      "calendarGroups": mb["calendarGroups"], "calendars": cals(mb),
+                      "tombstones": mb["tombstones"], "counters": dict(mb["counters"], in_flight=mb["_inflight"])}
+                     for mb in self.users.values()]
+            groups = [{"id": mb["id"], "displayName": mb["displayName"], "mail": mb["mail"],
+                       "members": mb["members"], "groupTypes": mb["groupTypes"], "calendars": cals(mb),
+                       "tombstones": mb["tombstones"], "counters": dict(mb["counters"], in_flight=mb["_inflight"])}
+                      for mb in self.groups.values()]
+            out = {"users": users, "groups": groups,
+                   "tokens": {"refresh_issued": self.token_counters["refresh_issued"],
+                              "refresh_used": self.token_counters["refresh_used"],
+                              **self.token_counters}, "seq": self.seq}
+            if full:
+                out.update({"tenant": self.tenant, "tenant_id": self.tenant_id, "secret": self.secret,
+                            "config": self.config, "access": self.access, "refresh": self.refresh})
+            return out
+
+    def save_state(self):
+        if not self.state_path:
+            return
+        with self.lock:
+            data = jdump(self.dump_state(full=True))
+            tmp = self.state_path + ".tmp.%d" % os.getpid()
+            with open(tmp, "w") as f:
+                f.write(data)
+            os.replace(tmp, self.state_path)
+
+    def load_state(self, path):
+        with open(path) as f:
+            st = json.load(f)
+        with self.lock:
+            self._reset_world()
+            self.seq = st["seq"]
+            self.secret = st["secret"]
+            self.tenant, self.tenant_id = st["tenant"], st["tenant_id"]
+            self.config.update(st.get("config", {}))
+            self.access, self.refresh = st.get("access", {}), st.get("refresh", {})
+            self.token_counters.update({k: v for k, v in st.get("tokens", {}).items() if k in self.token_counters})
+            for kind, lst in (("user", st["users"]), ("group", st["groups"])):
+                for u in lst:
+                    mb = self._new_mailbox(kind, u["id"], u["displayName"], u["mail"], upn=u.get("upn"))
+                    mb["counters"].update({k: v for k, v in u.get("counters", {}).items() if k != "in_flight"})
+                    mb["tombstones"] = u.get("tombstones", [])
+                    mb["calendarGroups"] = u.get("calendarGroups", [])
+                    if kind == "group":
+                        mb["members"], mb["groupTypes"] = u["members"], u.get("groupTypes", ["Unified"])
+                        self.groups[u["id"]] = mb
+                    else:
+                        self.users[u["upn"].lower()] = mb
+                    for c in u["calendars"]:
+                        evs = c.pop("events")
+                        c.pop("group", None)
+                        c["_ver"] = self.seq
+                        mb["calendars"].append(c)
+                        for ev in evs:
+                            self._insert_event(mb, c, ev, stamp=False)
+                    for ev in mb["events"].values():
+                        if ev.get("transactionId"):
+                            mb["tx"][ev["transactionId"]] = ev["id"]
+
+    # ------------------------------------------------------------------ event store primitives
+    def _prep(self, ev):
+        ev["_s"] = parse_scenario_time(ev["start"])[0]
+        ev["_e"] = parse_scenario_time(ev["end"])[0]
+        ev["_r"] = {}
+        ev["_inst"] = None
+
+    def _insert_event(self, mb, cal, ev, stamp=True):
+        ev["calendarId"] = cal["id"]
+        if stamp:
+            seq = self.bump()
+            ev["seq"] = seq
+            ev["seriesSeq"] = seq
+            cal["_ver"] = seq
+        self._prep(ev)
+        mb["events"][ev["id"]] = ev
+        mb["_index"][ev["id"]] = (ev["id"], None)
+        if ev.get("transactionId"):
+            mb["tx"][ev["transactionId"]] = ev["id"]
+        self.instances(mb, ev)
+
+    def _touch(self, mb, ev, series=True):
+        """Record a change of ev (new changeKey, lastModified, seq) and invalidate caches."""
+        seq = self.bump()
+        ev["seq"] = seq
+        if series:
+            ev["seriesSeq"] = seq
+            ev["changeKey"] = new_change_key()
+            ev["lastModifiedDateTime"] = fmt_stamp(utcnow())
+        cal = self.find_calendar(mb, ev["calendarId"])
+        if cal:
+            cal["_ver"] = seq
+        old = ev.get("_inst") or []
+        self._prep(ev)
+        new = self.instances(mb, ev)
+        gone = {i.id for i in old} - {i.id for i in new}
+        for iid in sorted(gone):
+            mb["tombstones"].append([seq, iid, ev["calendarId"]])
+            mb["_index"].pop(iid, None)
+        return seq
+
+    def instances(self, mb, ev):
+        if ev.get("_inst") is not None:
+            return ev["_inst"]
+        s, e = ev["_s"], ev["_e"]
+        if not ev.get("recurrence"):
+            ev["_inst"] = [Inst(ev["id"], None, s, e, ev["seq"], None, None)]
+            return ev["_inst"]
+        dur = e - s
+        out = []
+        excs, dels = ev.get("exceptions") or {}, ev.get("deletedOccurrences") or {}
+        for d in recurrence_dates(ev["recurrence"], s.date()):
+            orig = datetime(d.year, d.month, d.day, s.hour, s.minute, s.second)
+            key = orig.strftime("%Y%m%dT%H%M%S")
+            if key in dels:
+                continue
+            iid = occurrence_id(ev["id"], key)
+            ov = excs.get(key)
+            seq = ev["seriesSeq"]
+            os_, oe = orig, orig + dur
+            if ov:
+                seq = max(seq, ov.get("seq", 0))
+                if "start" in ov:
+                    os_ = parse_scenario_time(ov["start"])[0]
+                if "end" in ov:
+                    oe = parse_scenario_time(ov["end"])[0]
+            out.append(Inst(iid, key, os_, oe, seq, ov, orig))
+            mb["_index"][iid] = (ev["id"], key)
+        ev["_inst"] = out
+        return out
+
+    def lookup(self, mb, iid):
+        """id -> (event, Inst) or (None, None).  Case-sensitive."""
+        ref = mb["_index"].get(iid)
+        if not ref:
+            return None, None
+        ev = mb["events"].get(ref[0])
+        if not ev:
+            return None, None
+        if ref[1] is None:
+            return ev, None if ev.get("recurrence") else self.instances(mb, ev)[0]
+        for inst in self.instances(mb, ev):
+            if inst.key == ref[1]:
+                return ev, inst
+        return None, None
+
+    def lookup_any(self, iid):
+        for mb in self.mailboxes():
+            ev, inst = self.lookup(mb, iid)
+            if ev:
+                return mb, ev, inst
+        return None, None, None
+
+    def _delete_event(self, mb, ev):
+        seq = self.bump()
+        for inst in self.instances(mb, ev):
+            if inst.id != ev["id"]:
+                mb["tombstones"].append([seq, inst.id, ev["calendarId"]])
+                mb["_index"].pop(inst.id, None)
+        mb["tombstones"].append([seq, ev["id"], ev["calendarId"]])
+        mb["_index"].pop(ev["id"], None)
+        del mb["events"][ev["id"]]
+        cal = self.find_calendar(mb, ev["calendarId"])
+        if cal:
+            cal["_ver"] = seq
+        if ev.get("attendees") and ev.get("isOrganizer"):
+            mb["counters"]["cancellations_sent"] += len(ev["attendees"])
+        mb["counters"]["events_deleted"] += 1
+
+    def _delete_occurrence(self, mb, ev, key):
+        seq = self.bump()
+        ev.setdefault("deletedOccurrences", {})[key] = seq
+        ev["seq"] = seq
+        iid = occurrence_id(ev["id"], key)
+        mb["tombstones"].append([seq, iid, ev["calendarId"]])
+        mb["_index"].pop(iid, None)
+        ev["_inst"] = None
+        ev["_r"] = {}
+        cal = self.find_calendar(mb, ev["calendarId"])
+        if cal:
+            cal["_ver"] = seq
+        self.instances(mb, ev)
+
+    def _apply_occurrence_edit(self, mb, ev, key, changes, today=None):
+        """changes: simple-format or Graph-format fields for one occurrence."""
+        seq = self.bump()
+        exc = dict((ev.get("exceptions") or {}).get(key) or {})
+        for k, v in changes.items():
+            if k in ("start", "end"):
+                exc[k] = fmt_z(parse_dttz(v) if isinstance(v, dict) else parse_scenario_time(v, today)[0])
+            elif k == "body" and isinstance(v, str):
+                exc[k] = {"contentType": "text", "content": v}
+            elif k in ("subject", "showAs", "isCancelled", "body", "categories", "location", "importance", "sensitivity"):
+                exc[k] = v
+        exc.update({"seq": seq, "changeKey": new_change_key(), "lastModifiedDateTime": fmt_stamp(utcnow())})
+        ev.setdefault("exceptions", {})[key] = exc
+        ev["seq"] = seq
+        ev["_inst"] = None
+        ev["_r"] = {}
+        cal = self.find_calendar(mb, ev["calendarId"])
+        if cal:
+            cal["_ver"] = seq
+        self.instances(mb, ev)
+
+    # ------------------------------------------------------------------ rendering
+    def render(self, mb, ev, inst, tzname="UTC", btype="html", svep_ids=None):
+        """JSON text of an event (inst None => the series master)."""
+        ckey = None
+        if svep_ids is None:
+            ckey = (inst.id if inst else "master", tzname, btype)
+            hit = ev["_r"].get(ckey)
+            if hit is not None:
+                return hit
+        d = self.event_dict(mb, ev, inst, tzname, btype)
+        if svep_ids is not None:
+            props = [p for p in ev.get("singleValueExtendedProperties") or [] if any(svep_id_eq(p["id"], i) for i in svep_ids)]
+            if props:
+                d["singleValueExtendedProperties"] = props
+        text = jdump(d)
+        if ckey is not None:
+            ev["_r"][ckey] = text
+        return text
+
+    def event_dict(self, mb, ev, inst, tzname, btype):
+        ov = (inst.ov if inst else None) or {}
+
+        def get(k, default=None):
+            return ov[k] if k in ov else ev.get(k, default)
+
+        allday = ev.get("isAllDay", False)
+        if inst is None:
+            s, e = ev["_s"], ev["_e"]
+            typ = "seriesMaster" if ev.get("recurrence") else "singleInstance"
+        else:
+            s, e = inst.s, inst.e
+            typ = "singleInstance" if inst.key is None else ("exception" if ov else "occurrence")
+        tz = resolve_tz(tzname) or timezone.utc
+        if not allday and tz is not timezone.utc:
+            s = s.replace(tzinfo=timezone.utc).astimezone(tz).replace(tzinfo=None)
+            e = e.replace(tzinfo=timezone.utc).astimezone(tz).replace(tzinfo=None)
+        body = get("body") or {"contentType": "text", "content": ""}
+        content = body.get("content", "")
+        text = content if body.get("contentType") == "text" else html_to_text(content)
+        if btype == "text":
+            body_out = {"contentType": "text", "content": text}
+        else:
+            body_out = {"contentType": "html",
+                        "content": content if body.get("contentType") == "html" else text_to_html(content)}
+        ck = ov.get("changeKey", ev["changeKey"])
+        loc = get("location") or {"displayName": ""}
+        loc = dict({"displayName": "", "locationType": "default", "uniqueIdType": "unknown"}, **loc)
+        d = {
+            "@odata.etag": 'W/"%s"' % ck,
+            "id": inst.id if inst else ev["id"],
+            "createdDateTime": ev["createdDateTime"],
+            "lastModifiedDateTime": ov.get("lastModifiedDateTime", ev["lastModifiedDateTime"]),
+            "changeKey": ck,
+            "categories": get("categories") or [],
+            "transactionId": ev.get("transactionId"),
+            "originalStartTimeZone": ev.get("originalStartTimeZone", "UTC"),
+            "originalEndTimeZone": ev.get("originalEndTimeZone", "UTC"),
+            "iCalUId": ev["iCalUId"] if not inst or inst.key is None else new_ical_for(ev["iCalUId"], inst.key),
+            "reminderMinutesBeforeStart": 15, "isReminderOn": not allday, "hasAttachments": False,
+            "subject": get("subject", ""), "bodyPreview": text[:255],
+            "importance": get("importance", "normal"), "sensitivity": get("sensitivity", "normal"),
+            "isAllDay": allday, "isCancelled": bool(get("isCancelled", False)),
+            "isOrganizer": ev.get("isOrganizer", True), "responseRequested": True,
+            "seriesMasterId": ev["id"] if inst is not None and inst.key is not None else None,
+            "showAs": get("showAs", "busy"), "type": typ,
+            "webLink": "https://outlook.office365.com/owa/?itemid=%s&exvsurl=1&path=/calendar/item"
+                       % quote(inst.id if inst else ev["id"], safe=""),
+            "onlineMeetingUrl": None, "isOnlineMeeting": ev.get("isOnlineMeeting", False),
+            "onlineMeetingProvider": ev.get("onlineMeetingProvider", "unknown"),
+            "allowNewTimeProposals": True, "isDraft": False, "hideAttendees": False,
+            "responseStatus": {"response": "organizer" if ev.get("isOrganizer", True) else "accepted",
+                               "time": ZERO_TIME},
+            "body": body_out,
+            "start": {"dateTime": fmt_dt7(s), "timeZone": tzname},
+            "end": {"dateTime": fmt_dt7(e), "timeZone": tzname},
+            "location": loc,
+            "locations": [loc] if loc.get("displayName") else [],
+            "recurrence": ev.get("recurrence") if inst is None else None,
+            "attendees": ev.get("attendees") or [],
+            "organizer": ev.get("organizer"),
+            "onlineMeeting": ev.get("onlineMeeting"),
+        }
+        if inst is not None and inst.key is not None:
+            d["originalStart"] = fmt_z(inst.orig)
+        return d
+
+    # ------------------------------------------------------------------ views
+    def view_items(self, mb, cal, ws, we, since):
+        """Sorted (by id) list of (id, inst|None, ev|None) for a delta round (since None=full)."""
+        ck = (cal["id"], ws, we, since, cal["_ver"])
+        hit = self.cache.get(ck)
+        if hit is not None:
+            return hit
+        items = {}
+        cid = cal["id"]
+        for ev in mb["events"].values():
+            if ev["calendarId"] != cid:
+                continue
+            if since is not None and ev["seq"] <= since:
+                continue
+            for inst in self.instances(mb, ev):
+                inside = inst.s < we and inst.e > ws
+                if since is None:
+                    if inside:
+                        items[inst.id] = (inst.id, inst, ev)
+                elif inst.seq > since:
+                    items[inst.id] = (inst.id, inst, ev) if inside else (inst.id, None, None)
+        if since is not None:
+            for seq, iid, tcid in mb["tombstones"]:
+                if seq > since and tcid == cid and iid not in items:
+                    items[iid] = (iid, None, None)
+        out = [items[k] for k in sorted(items)]
+        if len(self.cache) > 64:
+            self.cache.clear()
+        self.cache[ck] = out
+        return out
+
+    def window_items(self, mb, cal, ws, we):
+        """calendarView (non-delta): instances overlapping the window sorted by start, id."""
+        ck = ("cv", cal["id"], ws, we, cal["_ver"])
+        hit = self.cache.get(ck)
+        if hit is not None:
+            return hit
+        out = []
+        for ev in mb["events"].values():
+            if ev["calendarId"] != cal["id"]:
+                continue
+            for inst in self.instances(mb, ev):
+                if inst.s < we and inst.e > ws:
+                    out.append((inst.s, inst.id, inst, ev))
+        out.sort(key=lambda t: (t[0], t[1]))
+        if len(self.cache) > 64:
+            self.cache.clear()
+        self.cache[ck] = out
+        return out
+
+    def warm(self):
+        """Pre-serialise every instance in the default representation."""
+        with self.lock:
+            for mb in self.mailboxes():
+                for ev in list(mb["events"].values()):
+                    for inst in self.instances(mb, ev):
+                        self.render(mb, ev, inst)
+
+    # ------------------------------------------------------------------ tokens (state)
+    def sign(self, payload):
+        raw = jdump(payload).encode()
+        mac = hmac.new(self.secret.encode(), raw, hashlib.sha256).digest()[:12]
+        return base64.urlsafe_b64encode(raw + mac).decode().rstrip("=")
+
+    def unsign(self, tok):
+        try:
+            raw = base64.urlsafe_b64decode(tok + "=" * (-len(tok) % 4))
+            body, mac = raw[:-12], raw[-12:]
+            if not hmac.compare_digest(mac, hmac.new(self.secret.encode(), body, hashlib.sha256).digest()[:12]):
+                return None
+            return json.loads(body)
+        except Exception:
+            return None
+
+    # ------------------------------------------------------------------ request log
+    def log_start(self, req):
+        with self.lock:
+            self.req_seq += 1
+            entry = {"seq": self.req_seq, "method": req.method, "path": req.path, "query": req.query_string,
+                     "status": None, "mailbox": None, "in_batch": req.in_batch, "batch_id": req.batch_id,
+                     "prefer": [p.strip() for p in req.headers.get("prefer", "").split(",") if p.strip()],
+                     "has_auth": bool(req.headers.get("authorization")), "grant_type": None,
+                     "client_request_id": req.headers.get("client-request-id"),
+                     "fault": None, "t_start": time.time(), "t_end": None}
+            self.requests.append(entry)
+            if len(self.requests) > LOG_CAP:
+                del self.requests[:LOG_CAP // 10]
+            return entry
+
+    # ------------------------------------------------------------------ fault engine
+    SOCKET_KINDS = {"cut", "cut_after_commit", "truncate", "malformed", "oversized"}
+    IDENTITY_KINDS = {"status", "throttle", "token_error", "slow", "cut_after_commit", "cut", "truncate",
+                      "malformed", "oversized", "device"}
+    GRAPH_KINDS = {"status", "throttle", "delta_expired", "slow", "cut_after_commit", "cut", "truncate",
+                   "malformed", "oversized", "nextlink_loop"}
+
+    def take_fault(self, req, kinds=None):
+        raw, dec = req.match_text()
+        with self.lock:
+            for f in list(self.faults):
+                m = f.get("match") or {}
+                if m.get("method") and m["method"].upper() != req.method:
+                    continue
+                if "in_batch" in m and m["in_batch"] is not None and bool(m["in_batch"]) != req.in_batch:
+                    continue
+                if req.in_batch and f.get("kind") in self.SOCKET_KINDS:
+                    continue
+                if kinds and f.get("kind") not in kinds:
+                    continue
+                pat = m.get("path")
+                if pat and not (re.search(pat, raw) or re.search(pat, dec)):
+                    continue
+                if f.get("skip", 0) > 0:
+                    f["skip"] -= 1
+                    continue
+                f["times"] = f.get("times", 1) - 1
+                if f["times"] <= 0:
+                    self.faults.remove(f)
+                return dict(f)
+        return None
+
+    # ------------------------------------------------------------------ response helpers
+    def graph_error(self, req, status, code, message, headers=None):
+        crid = req.headers.get("client-request-id") or new_guid()
+        rid = new_guid()
+        body = {"error": {"code": code, "message": message,
+                          "innerError": {"date": utcnow().strftime("%Y-%m-%dT%H:%M:%S"),
+                                         "request-id": rid, "client-request-id": crid}}}
+        hdrs = [("Content-Type", JSON_CT), ("request-id", rid), ("client-request-id", crid)] + list(headers or [])
+        return Resp(status, jdump(body).encode(), hdrs)
+
+    def graph_json(self, req, status, obj, extra_headers=None, text=None):
+        crid = req.headers.get("client-request-id") or new_guid()
+        hdrs = [("Content-Type", JSON_CT), ("request-id", new_guid()), ("client-request-id", crid),
+                ("OData-Version", "4.0")] + list(extra_headers or [])
+        body = text.encode() if text is not None else (jdump(obj).encode() if obj is not None else b"")
+        return Resp(status, body, hdrs)
+
+    def oauth_error(self, err):
+        now = utcnow()
+        trace, corr = new_guid(), new_guid()
+        body = {"error": err.error,
+                "error_description": "%s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s" % (
+                    err.description, trace, corr, now.strftime("%Y-%m-%d %H:%M:%SZ")),
+                "error_codes": [err.code] if err.code else [],
+                "timestamp": now.strftime("%Y-%m-%d %H:%M:%SZ"), "trace_id": trace, "correlation_id": corr,
+                "error_uri": "https://login.microsoftonline.com/error?code=%d" % err.code if err.code else
+                             "https://login.microsoftonline.com/error"}
+        return Resp(err.status, jdump(body).encode(), [("Content-Type", "application/json; charset=utf-8"),
+                                                       ("Cache-Control", "no-store, no-cache"), ("Pragma", "no-cache")])
+
+    # ------------------------------------------------------------------ entry point
+    def handle(self, req):
+        """Dispatch one request (direct or $batch item) and return a Resp."""
+        if req.path.startswith("/_emu/") or req.path == "/_emu":
+            try:
+                return self.control(req)
+            except GraphError as e:
+                return self.graph_error(req, e.status, e.code, e.message)
+            except (ValueError, KeyError, TypeError) as e:
+                return Resp(400, jdump({"error": {"code": "BadRequest", "message": "control: %s" % e}}).encode(),
+                            [("Content-Type", "application/json")])
+        entry = self.log_start(req)
+        try:
+            resp = self._handle_logged(req, entry)
+        except Exception as e:  # never let the emulator die on a request
+            import traceback
+            traceback.print_exc(file=sys.stderr)
+            resp = self.graph_error(req, 500, "generalException", "Emulator internal error: %s" % e)
+        with self.lock:
+            entry["status"] = resp.status
+            entry["t_end"] = time.time()
+            if resp.fault:
+                entry["fault"] = resp.fault
+        if self.log_file:
+            self.log_file.write("%s %s %s%s -> %s%s\n" % (time.strftime("%H:%M:%S"), req.method, req.path,
+                                ("?" + req.query_string) if req.query_string else "", resp.status,
+                                " [%s]" % resp.fault if resp.fault else ""))
+        return resp
+
+    def _handle_logged(self, req, entry):
+        lat = self.config.get("latency_ms") or 0
+        m = re.match(r"^/([^/]+)/oauth2/v2\.0/(devicecode|token|authorize)/?$", req.path, re.I)
+        if m or req.path.startswith("/devicelogin") or "/.well-known/" in req.path:
+            if lat:
+                time.sleep(lat / 1000.0)
+            return self.identity(req, entry, m)
+        if req.path == GRAPH_PREFIX or req.path.startswith(GRAPH_PREFIX + "/"):
+            return self.graph(req, entry, lat)
+        return self.graph_error(req, 404, "UnknownError", "No such endpoint: %s" % req.path)
+
+    def apply_generic_fault(self, req, f, identity=False):
+        """Faults answered without performing the request; returns Resp or None."""
+        kind = f.get("kind")
+        r = None
+        if kind == "status":
+            st = int(f.get("status", 503))
+            hdrs = []
+            if f.get("retry_after") is not None:
+                hdrs.append(("Retry-After", str(f["retry_after"])))
+            if f.get("retry_after_date") is not None:
+                hdrs.append(("Retry-After", http_date(float(f["retry_after_date"]))))
+            if f.get("location"):
+                hdrs.append(("Location", f["location"]))
+            hdrs += [(k, str(v)) for k, v in (f.get("headers") or {}).items()]
+            if identity:
+                err = OAuthError(f.get("code") or ("temporarily_unavailable" if st >= 500 else "invalid_request"),
+                                 int(f.get("aadsts", 90006 if st >= 500 else 9002313)), status=st)
+                r = self.oauth_error(err)
+                r.headers += hdrs
+            else:
+                code = f.get("code") or {400: "BadRequest", 401: "InvalidAuthenticationToken", 403: "ErrorAccessDenied",
+                                         404: "ErrorItemNotFound", 409: "ErrorIrresolvableConflict",
+                                         412: "PreconditionFailed", 429: "TooManyRequests",
+                                         500: "generalException", 502: "BadGateway", 503: "serviceNotAvailable",
+                                         504: "UnknownError"}.get(st, "generalException")
+                msg = f.get("message") or {429: "Too many requests", 503: "Service Unavailable",
+                                           504: "Gateway Timeout", 500: "Internal Server Error"}.get(st, "Injected error")
+                r = self.graph_error(req, st, code, msg, hdrs)
+        elif kind == "throttle":
+            ra = [("Retry-After", str(f.get("retry_after", "1")))]
+            if f.get("retry_after_date") is not None:
+                ra = [("Retry-After", http_date(float(f["retry_after_date"])))]
+            r = self.graph_error(req, 429, f.get("code", "TooManyRequests"),
+                                 f.get("message", "Too many requests"), ra)
+        elif kind == "delta_expired":
+            variant = f.get("variant", "syncStateNotFound")
+            if variant == "gone":
+                r = self.graph_error(req, 410, "resyncRequired",
+                                     "The delta token is no longer valid; restart with a full synchronization.",
+                                     [("Location", self.reset_location(req))])
+            elif variant == "resyncRequired":
+                r = self.graph_error(req, 400, "resyncRequired",
+                                     "The delta token is no longer valid, and the app must reset the sync state.")
+            elif variant == "InvalidDeltaToken":
+                tok = req.qlower.get("$deltatoken") or req.qlower.get("$skiptoken") or ""
+                r = self.graph_error(req, 400, "InvalidDeltaToken",
+                                     "The value '%s' of parameter '$deltaToken' is invalid." % tok[:40])
+            else:
+                r = self.graph_error(req, 400, "syncStateNotFound",
+                                     "The sync state generation is not found. The delta token is expired and "
+                                     "data must be synchronized again.")
+        elif kind == "token_error":
+            codes = f.get("error_codes") or [70008]
+            err = OAuthError(f.get("error", "invalid_grant"), int(codes[0]), status=int(f.get("status", 400)))
+            if f.get("description"):
+                err.description = f["description"]
+            r = self.oauth_error(err)
+            body = json.loads(r.body)
+            body["error_codes"] = [int(c) for c in codes]
+            if f.get("suberror"):
+                body["suberror"] = f["suberror"]
+            r.body = jdump(body).encode()
+        elif kind == "cut":
+            r = Resp(0, b"", action="cut")
+        elif kind == "malformed":
+            r = Resp(200, b'{"@odata.context":"' + req.base.encode() + b'/v1.0/$metadata#Collection(event)",'
+                     b'"value":[{"id":"AAMkAG\x00\xff<html><body>Bad gateway</body></html>',
+                     [("Content-Type", JSON_CT), ("request-id", new_guid())])
+        elif kind == "oversized":
+            r = Resp(200, b"", [("Content-Type", JSON_CT), ("request-id", new_guid())], action="oversized",
+                     extra=int(f.get("bytes", 64 * 1024 * 1024)))
+        if r is not None:
+            r.fault = kind
+        return r
+
+    def reset_location(self, req):
+        """URL for a 410 Gone: the request URL with an empty $deltatoken (window kept in clear)."""
+        tok = req.qlower.get("$deltatoken") or req.qlower.get("$skiptoken")
+        st = self.unsign(tok) if tok else None
+        if st:
+            q = "startDateTime=%s&endDateTime=%s&$deltatoken=" % (fmt_z(datetime.fromisoformat(st["s"])),
+                                                                 fmt_z(datetime.fromisoformat(st["e"])))
+        else:
+            kept = [(k, v) for k, v in parse_qsl(req.query_string, keep_blank_values=True)
+                    if k.lower() not in ("$deltatoken", "$skiptoken")]
+            q = urlencode(kept, safe="$:") + ("&" if kept else "") + "$deltatoken="
+        return req.base + req.path + "?" + q
+
+    def post_fault(self, resp, f):
+        """Faults applied after performing the request."""
+        kind = f.get("kind")
+        if kind == "cut_after_commit":
+            resp.action = "cut"
+        elif kind == "truncate":
+            resp.action = "truncate"
+        resp.fault = kind
+        return resp
+
+    # ------------------------------------------------------------------ identity platform
+    def identity(self, req, entry, m):
+        if req.method == "POST" and m and m.group(2).lower() == "token":
+            form = dict(parse_qsl(req.body.decode("utf-8", "replace"), keep_blank_values=True))
+            entry["grant_type"] = form.get("grant_type")
+        else:
+            form = dict(parse_qsl(req.body.decode("utf-8", "replace"), keep_blank_values=True)) if req.body else {}
+        f = self.take_fault(req, self.IDENTITY_KINDS)
+        if f:
+            kind = f["kind"]
+            if kind == "slow":
+                time.sleep(float(f.get("delay_ms", 1000)) / 1000.0)
+            elif kind == "device":
+                pass
+            elif kind in ("cut_after_commit", "truncate", "nextlink_loop"):
+                pass
+            else:
+                r = self.apply_generic_fault(req, f, identity=True)
+                if r:
+                    return r
+        try:
+            if "/.well-known/" in req.path:
+                t = req.path.split("/")[1]
+                b = req.base + "/" + t
+                resp = Resp(200, jdump({"authorization_endpoint": b + "/oauth2/v2.0/authorize",
+                                        "token_endpoint": b + "/oauth2/v2.0/token",
+                                        "device_authorization_endpoint": b + "/oauth2/v2.0/devicecode",
+                                        "issuer": req.base + "/" + self.tenant_id + "/v2.0",
+                                        "response_types_supported": ["code"],
+                                        "code_challenge_methods_supported": ["plain", "S256"]}).encode(),
+                            [("Content-Type", "application/json; charset=utf-8")])
+            elif req.path.startswith("/devicelogin"):
+                resp = self.devicelogin(req, form)
+            else:
+                ep = m.group(2).lower()
+                tenant = m.group(1)
+                if ep == "authorize":
+                    resp = self.authorize(req, tenant)
+                elif req.method != "POST":
+                    resp = Resp(405, b"", [("Allow", "POST")])
+                elif "application/x-www-form-urlencoded" not in req.headers.get("content-type", ""):
+                    raise OAuthError("invalid_request", 900144, "grant_type")
+                elif ep == "devicecode":
+                    resp = self.devicecode(req, form)
+                else:
+                    resp = self.token(req, form, f if f and f["kind"] == "device" else None)
+        except OAuthError as e:
+            resp = self.oauth_error(e)
+        if f and f["kind"] in ("cut_after_commit", "truncate"):
+            resp = self.post_fault(resp, f)
+        elif f:
+            resp.fault = f["kind"]
+        return resp
+
+    def _check_client(self, client_id, tenant="common"):
+        if not client_id:
+            raise OAuthError("invalid_request", 900144, "client_id")
+        want = self.config.get("client_id")
+        if want and client_id != want:
+            raise OAuthError("unauthorized_client", 700016, client_id)
+
+    def _login_user(self, hint=None):
+        if hint and hint.lower() in self.users:
+            return self.users[hint.lower()]["upn"]
+        lu = self.config.get("login_user")
+        if lu and lu.lower() in self.users:
+            return self.users[lu.lower()]["upn"]
+        return next(iter(self.users.values()))["upn"] if self.users else "nobody@" + self.tenant
+
+    def devicecode(self, req, form):
+        self._check_client(form.get("client_id"))
+        if not form.get("scope"):
+            raise OAuthError("invalid_request", 900144, "scope")
+        with self.lock:
+            dc = "DAQABAAEAAAD" + secrets.token_urlsafe(120)
+            uc = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(9))
+            self.device[dc] = {"client_id": form["client_id"], "scope": form["scope"], "user_code": uc,
+                               "status": "pending", "polls": 0, "upn": self._login_user(),
+                               "expires": time.time() + int(self.config.get("device_expires_in", 900))}
+            self.token_counters["device_codes_issued"] += 1
+            vuri = req.base + "/devicelogin"
+            body = {"user_code": uc, "device_code": dc, "verification_uri": vuri,
+                    "expires_in": int(self.config.get("device_expires_in", 900)),
+                    "interval": int(self.config.get("device_interval", 1)),
+                    "message": "To sign in, use a web browser to open the page %s and enter the code %s "
+                               "to authenticate." % (vuri, uc)}
+        return Resp(200, jdump(body).encode(), [("Content-Type", "application/json; charset=utf-8")])
+
+    def devicelogin(self, req, form):
+        with self.lock:
+            if req.method == "POST":
+                uc = form.get("user_code", "").strip().upper()
+                for d in self.device.values():
+                    if d["user_code"] == uc and d["status"] == "pending":
+                        d["status"] = "approved"
+                        return Resp(200, b"<html><body>You have signed in. You can close this window.</body></html>",
+                                    [("Content-Type", "text/html")])
+                return Resp(400, b"<html><body>Unknown code.</body></html>", [("Content-Type", "text/html")])
+        return Resp(200, b'<html><body><form method="post">Code: <input name="user_code">'
+                         b'<input type="submit"></form></body></html>', [("Content-Type", "text/html")])
+
+    def authorize(self, req, tenant):
+        q = req.query
+        redirect = q.get("redirect_uri", "")
+        if req.method not in ("GET", "POST"):
+            return Resp(405, b"")
+        ok = re.match(r"^http://(localhost|127\.0\.0\.1)(:\d{1,5})?(/[^?#]*)?$", redirect)
+        client_id = q.get("client_id")
+        if not client_id or (self.config.get("client_id") and client_id != self.config["client_id"]):
+            err = OAuthError("unauthorized_client", 700016, client_id or "")
+            return Resp(400, ("<html><body>%s</body></html>" % html.escape(err.description)).encode(),
+                        [("Content-Type", "text/html; charset=utf-8")])
+        if not ok:
+            err = OAuthError("invalid_request", 50011, redirect)
+            return Resp(400, ("<html><body>%s</body></html>" % html.escape(err.description)).encode(),
+                        [("Content-Type", "text/html; charset=utf-8")])
+        target = redirect if ok.group(3) else redirect + "/"
+        state = q.get("state")
+
+        def back(params):
+            if state is not None:
+                params["state"] = state
+            return Resp(302, b"", [("Location", target + "?" + urlencode(params)),
+                                   ("Content-Type", "text/html; charset=utf-8")])
+
+        if q.get("response_type") != "code":
+            return back({"error": "unsupported_response_type",
+                         "error_description": "AADSTS70005: response_type '%s' is not enabled for the client."
+                                              % q.get("response_type", "")})
+        method = q.get("code_challenge_method", "plain")
+        if q.get("code_challenge") and method not in ("S256", "plain"):
+            return back({"error": "invalid_request",
+                         "error_description": "AADSTS501491: Invalid code_challenge_method."})
+        if not q.get("scope"):
+            return back({"error": "invalid_request",
+                         "error_description": "AADSTS900144: The request body must contain the following parameter: 'scope'."})
+        with self.lock:
+            code = "1.AR" + secrets.token_urlsafe(200)
+            self.codes[code] = {"client_id": client_id, "redirect_uri": redirect, "scope": q.get("scope", ""),
+                                "challenge": q.get("code_challenge"), "method": method,
+                                "upn": self._login_user(q.get("login_hint")), "exp": time.time() + 600,
+                                "used": False}
+            self.token_counters["auth_codes_issued"] += 1
+        return back({"code": code, "session_state": new_guid()})
+
+    @staticmethod
+    def _scopes(s):
+        out = []
+        for x in (s or "").split():
+            x = re.sub(r"^https://graph\.microsoft\.com/", "", x, flags=re.I)
+            if x not in out:
+                out.append(x)
+        return out
+
+    def _issue(self, upn, scopes, client_id):
+        """Issue an access (+ refresh if offline_access) token; caller holds the lock."""
+        life = int(self.config.get("token_lifetime", 3600))
+        at = "eyJ0eXAiOiJKV1QiLCJub25jZSI6" + secrets.token_urlsafe(90)
+        granted = [s for s in scopes if s.lower() not in ("offline_access",)]
+        if not any(s.lower() == "user.read" for s in granted):
+            granted.append("User.Read")
+        self.access[at] = {"upn": upn, "scopes": granted, "exp": time.time() + life, "client_id": client_id}
+        self.token_counters["access_issued"] += 1
+        body = {"token_type": "Bearer", "scope": " ".join(granted), "expires_in": life,
+                "ext_expires_in": life, "access_token": at}
+        if any(s.lower() == "openid" for s in scopes):
+            body["id_token"] = self._id_token(upn, client_id)
+        if any(s.lower() == "offline_access" for s in scopes):
+            rt = "0.ARAA" + secrets.token_urlsafe(160)
+            self.refresh[rt] = {"upn": upn, "scopes": scopes, "client_id": client_id, "used": False,
+                                "revoked": False, "issued": time.time()}
+            self.token_counters["refresh_issued"] += 1
+            body["refresh_token"] = rt
+        if len(self.access) > 5000:  # bounded: drop expired
+            now = time.time()
+            for k in [k for k, v in self.access.items() if v["exp"] < now]:
+                del self.access[k]
+        return body
+
+    def _id_token(self, upn, client_id):
+        """An id_token shaped like Entra's (claims as documented); the signature is not verifiable."""
+        mb = self.users.get(upn.lower()) or {"id": new_guid(), "displayName": upn}
+        now = int(time.time())
+
+        def enc(obj):
+            return base64.urlsafe_b64encode(jdump(obj).encode()).decode().rstrip("=")
+        claims = {"aud": client_id, "iss": "https://login.microsoftonline.com/%s/v2.0" % self.tenant_id,
+                  "iat": now, "nbf": now, "exp": now + 3600, "name": mb["displayName"], "oid": mb["id"],
+                  "preferred_username": upn, "sub": hashlib.sha256((upn + client_id).encode()).hexdigest()[:43],
+                  "tid": self.tenant_id, "ver": "2.0"}
+        return enc({"typ": "JWT", "alg": "RS256", "kid": "emulator"}) + "." + enc(claims) + "." + \
+            base64.urlsafe_b64encode(os.urandom(64)).decode().rstrip("=")
+
+    def token(self, req, form, device_fault):
+        gt = form.get("grant_type")
+        if not gt:
+            raise OAuthError("invalid_request", 900144, "grant_type")
+        self._check_client(form.get("client_id"))
+        if form.get("client_secret"):
+            raise OAuthError("invalid_request", 9002313)
+        with self.lock:
+            if gt == "urn:ietf:params:oauth:grant-type:device_code":
+                body = self._device_grant(form, device_fault)
+            elif gt == "authorization_code":
+                body = self._code_grant(form)
+            elif gt == "refresh_token":
+                body = self._refresh_grant(form)
+            else:
+                raise OAuthError("unsupported_grant_type", 70003)
+            self.save_state()
+        return Resp(200, jdump(body).encode(), [("Content-Type", "application/json; charset=utf-8"),
+                                                ("Cache-Control", "no-store, no-cache"), ("Pragma", "no-cache")])
+
+    def _device_grant(self, form, fault):
+        dc = form.get("device_code")
+        if not dc:
+            raise OAuthError("invalid_request", 900144, "device_code")
+        d = self.device.get(dc)
+        if fault:
+            v = fault.get("variant", "slow_down")
+            raise OAuthError(v, {"slow_down": 0, "authorization_declined": 70000, "expired_token": 70019,
+                                 "bad_verification_code": 70000}.get(v, 70000))
+        if not d or d["client_id"] != form.get("client_id"):
+            raise OAuthError("bad_verification_code", 70000)
+        if d["status"] == "redeemed":
+            raise OAuthError("invalid_grant", 54005)
+        if d["status"] == "expired" or time.time() > d["expires"]:
+            raise OAuthError("expired_token", 70019)
+        if d["status"] == "declined":
+            raise OAuthError("authorization_declined", 70000)
+        if d["status"] == "pending":
+            need = self.config.get("device_pending_polls", 1)
+            if need is not None and need >= 0 and d["polls"] >= need:
+                d["status"] = "approved"
+            else:
+                d["polls"] += 1
+                raise OAuthError("authorization_pending", 70016)
+        d["status"] = "redeemed"
+        return self._issue(d["upn"], self._scopes(d["scope"]), d["client_id"])
+
+    def _code_grant(self, form):
+        code = form.get("code")
+        if not code:
+            raise OAuthError("invalid_request", 900144, "code")
+        c = self.codes.get(code)
+        if not c or c["client_id"] != form.get("client_id"):
+            raise OAuthError("invalid_grant", 9002313)
+        if c["used"]:
+            raise OAuthError("invalid_grant", 54005)
+        if time.time() > c["exp"]:
+            raise OAuthError("invalid_grant", 70008)
+        if form.get("redirect_uri") != c["redirect_uri"]:
+            raise OAuthError("invalid_grant", 50011, form.get("redirect_uri", ""))
+        if c["challenge"]:
+            v = form.get("code_verifier")
+            if not v:
+                raise OAuthError("invalid_request", 900144, "code_verifier")
+            calc = v if c["method"] == "plain" else \
+                base64.urlsafe_b64encode(hashlib.sha256(v.encode()).digest()).decode().rstrip("=")
+            if not hmac.compare_digest(calc, c["challenge"]):
+                raise OAuthError("invalid_grant", 501481)
+        c["used"] = True
+        scopes = self._scopes(form.get("scope")) or self._scopes(c["scope"])
+        if any(s.lower() == "offline_access" for s in self._scopes(c["scope"])) and "offline_access" not in scopes:
+            scopes.append("offline_access")
+        return self._issue(c["upn"], scopes, c["client_id"])
+
+    def _refresh_grant(self, form):
+        rt = form.get("refresh_token")
+        if not rt:
+            raise OAuthError("invalid_request", 900144, "refresh_token")
+        r = self.refresh.get(rt)
+        if not r or r["client_id"] != form.get("client_id"):
+            self.token_counters["refresh_rejected"] += 1
+            raise OAuthError("invalid_grant", 9002313)
+        if r.get("revoked"):
+            self.token_counters["refresh_rejected"] += 1
+            raise OAuthError("invalid_grant", 50173)
+        if r["used"] and self.config.get("strict_refresh"):
+            self.token_counters["refresh_rejected"] += 1
+            raise OAuthError("invalid_grant", 70008)
+        r["used"] = True
+        self.token_counters["refresh_used"] += 1
+        scopes = self._scopes(form.get("scope")) or list(r["scopes"])
+        if "offline_access" not in [s.lower() for s in scopes]:
+            scopes.append("offline_access")  # a refresh grant always rotates the refresh token
+        return self._issue(r["upn"], scopes, r["client_id"])
+
+    # ------------------------------------------------------------------ Graph
+    def auth(self, req):
+        h = req.headers.get("authorization", "")
+        www = [("WWW-Authenticate", 'Bearer realm="", authorization_uri="%s/common/oauth2/authorize", '
+                                    'client_id="00000003-0000-0000-c000-000000000000"' % req.base)]
+        if not h.lower().startswith("bearer ") or not h[7:].strip():
+            raise GraphError(401, "InvalidAuthenticationToken", "Access token is empty.", www)
+        tok = h[7:].strip()
+        with self.lock:
+            info = self.access.get(tok)
+        if not info:
+            raise GraphError(401, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed, there are no dots (.).", www)
+        if time.time() >= info["exp"]:
+            raise GraphError(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.", www)
+        return info
+
+    def graph(self, req, entry, lat):
+        segs = [unquote(s) for s in req.path[len(GRAPH_PREFIX):].split("/") if s != ""]
+        if not segs:
+            return self.graph_json(req, 200, {"@odata.context": req.base + "/v1.0/$metadata", "value": []})
+        if segs[0] == "$batch":
+            f = self.take_fault(req, self.GRAPH_KINDS)
+            if f and f["kind"] not in ("slow", "cut_after_commit", "truncate", "nextlink_loop", "device"):
+                r = self.apply_generic_fault(req, f)
+                if r:
+                    return r
+            if f and f["kind"] == "slow":
+                time.sleep(float(f.get("delay_ms", 1000)) / 1000.0)
+            try:
+                resp = self.batch(req, entry)
+            except GraphError as e:
+                resp = self.graph_error(req, e.status, e.code, e.message, e.headers)
+            return self.post_fault(resp, f) if f and f["kind"] in ("cut_after_commit", "truncate") else resp
+        try:
+            tok = self.auth(req)
+        except GraphError as e:
+            return self.graph_error(req, e.status, e.code, e.message, e.headers)
+        user = self.users.get(tok["upn"].lower())
+        if user is None:
+            return self.graph_error(req, 404, "MailboxNotEnabledForRESTAPI",
+                                    "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
+        # /users/{id|upn}/... is the same as /me/... for the signed-in user
+        if segs[0].lower() == "users" and len(segs) >= 2:
+            if segs[1].lower() not in (user["upn"].lower(), user["id"].lower()):
+                return self.graph_error(req, 403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+            segs = ["me"] + segs[2:]
+        mb = user
+        if segs[0].lower() == "groups" and len(segs) >= 2:
+            mb = self.groups.get(segs[1])
+        entry["mailbox"] = self.mb_key(mb) if mb else None
+        # per-mailbox concurrency and budget
+        if mb is not None:
+            with self.lock:
+                mb["counters"]["requests"] += 1
+                mb["_inflight"] += 1
+                inflight = mb["_inflight"]
+                over_budget = None
+                budgets = {str(k).lower(): v for k, v in (self.config.get("budget") or {}).items()}
+                budget = budgets.get(self.mb_key(mb).lower())
+                if budget is None and mb["kind"] == "group":
+                    budget = budgets.get(mb["displayName"].lower())
+                if budget is not None:
+                    window = float(self.config.get("budget_window", 600))
+                    if time.time() - mb["_budget_start"] > window:
+                        mb["_budget_start"], mb["_budget_used"] = time.time(), 0
+                    mb["_budget_used"] += 1
+                    if mb["_budget_used"] > int(budget):
+                        over_budget = max(1, int(mb["_budget_start"] + window - time.time() + 0.999))
+            try:
+                if inflight > MAILBOX_CONCURRENCY:
+                    with self.lock:
+                        mb["counters"]["throttled_concurrency"] += 1
+                    r = self.graph_error(req, 429, "ApplicationThrottled",
+                                         "Application is over its MailboxConcurrency limit.", [("Retry-After", "1")])
+                    r.fault = "concurrency"
+                    return r
+                if over_budget is not None:
+                    with self.lock:
+                        mb["counters"]["throttled_budget"] += 1
+                    r = self.graph_error(req, 429, "TooManyRequests",
+                                         "Application is over its MailboxRequests limit.", [("Retry-After", str(over_budget))])
+                    r.fault = "budget"
+                    return r
+                return self._graph_faulted(req, tok, user, mb, segs, lat)
+            finally:
+                with self.lock:
+                    mb["_inflight"] -= 1
+        return self._graph_faulted(req, tok, user, mb, segs, lat)
+
+    def _graph_faulted(self, req, tok, user, mb, segs, lat):
+        if lat:
+            time.sleep(lat / 1000.0)
+        f = self.take_fault(req, self.GRAPH_KINDS)
+        if f:
+            kind = f["kind"]
+            if kind == "slow":
+                time.sleep(float(f.get("delay_ms", 1000)) / 1000.0)
+            elif kind == "nextlink_loop":
+                with self.lock:
+                    self.loop_urls.add(req.path + "?" + req.query_string)
+            elif kind not in ("cut_after_commit", "truncate", "device", "token_error"):
+                r = self.apply_generic_fault(req, f)
+                if r:
+                    return r
+        try:
+            with self.lock:
+                resp = self.route(req, tok, user, segs)
+        except GraphError as e:
+            resp = self.graph_error(req, e.status, e.code, e.message, e.headers)
+        if f and f["kind"] in ("cut_after_commit", "truncate"):
+            return self.post_fault(resp, f)
+        if f:
+            resp.fault = f["kind"]
+        return resp
+
+    # scopes ---------------------------------------------------------------
+    @staticmethod
+    def _has(tok, *names):
+        have = {s.lower() for s in tok["scopes"]}
+        if ".default" in have:
+            return True
+        return any(n.lower() in have for n in names)
+
+    def _need_cal(self, tok, write):
+        ok = self._has(tok, "Calendars.ReadWrite", "Calendars.ReadWrite.Shared") if write else \
+            self._has(tok, "Calendars.Read", "Calendars.ReadWrite", "Calendars.Read.Shared", "Calendars.ReadWrite.Shared")
+        if not ok:
+            raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+
+    def _need_group(self, tok, write, mb, user):
+        ok = self._has(tok, "Group.ReadWrite.All") if write else self._has(tok, "Group.Read.All", "Group.ReadWrite.All")
+        if not ok:
+            raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+        if mb is not None and user["upn"].lower() not in mb["members"]:
+            raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+
+    # routing ---------------------------------------------------------------
+    def route(self, req, tok, user, segs):
+        meth = req.method
+        write = meth in ("POST", "PATCH", "DELETE", "PUT")
+        s0 = segs[0].lower()
+        ctx = req.base + "/v1.0/$metadata#"
+        if s0 == "me":
+            mb, rest = user, segs[1:]
+            if not rest:
+                self._only(meth, "GET")
+                first, _, last = user["displayName"].partition(" ")
+                return self.graph_json(req, 200, {
+                    "@odata.context": ctx + "users/$entity", "businessPhones": [], "displayName": user["displayName"],
+                    "givenName": first, "jobTitle": None, "mail": user["mail"], "mobilePhone": None,
+                    "officeLocation": None, "preferredLanguage": "en-US", "surname": last or None,
+                    "userPrincipalName": user["upn"], "id": user["id"]})
+            k = rest[0].lower()
+            if k == "memberof":
+                self._only(meth, "GET")
+                if not self._has(tok, "Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "Directory.Read.All"):
+                    raise GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+                if len(rest) > 2 or (len(rest) == 2 and rest[1].lower() != "microsoft.graph.group"):
+                    raise GraphError(400, "BadRequest", "Resource not found for the segment '%s'." % rest[-1])
+                flt = req.qlower.get("$filter", "")
+                unified = bool(re.search(r"groupTypes/any\(\s*\w+\s*:\s*\w+\s+eq\s+'Unified'\s*\)", flt, re.I))
+                vals = []
+                for g in self.groups.values():
+                    if user["upn"].lower() in g["members"] and (not unified or "Unified" in g["groupTypes"]):
+                        vals.append({"@odata.type": "#microsoft.graph.group", "id": g["id"], "deletedDateTime": None,
+                                     "description": g.get("description", ""), "displayName": g["displayName"],
+                                     "groupTypes": g["groupTypes"], "mail": g["mail"], "mailEnabled": True,
+                                     "mailNickname": g["mail"].split("@")[0], "securityEnabled": False,
+                                     "visibility": "Private"})
+                return self.graph_json(req, 200, {"@odata.context": ctx + "directoryObjects/microsoft.graph.group",
+                                                  "value": vals})
+            self._need_cal(tok, write)
+            if k == "calendar":
+                return self.container(req, tok, user, mb, self.default_calendar(mb), rest[1:], "me/calendar")
+            if k == "calendars":
+                if len(rest) == 1:
+                    if meth == "POST":
+                        raise GraphError(403, "ErrorAccessDenied", "Creating calendars is not supported by this emulator.")
+                    self._only(meth, "GET")
+                    return self.list_calendars(req, mb, mb["calendars"], ctx + "users('%s')/calendars" % user["id"])
+                cal = self.find_calendar(mb, rest[1])
+                if not cal:
+                    raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+                return self.container(req, tok, user, mb, cal, rest[2:], "me/calendars")
+            if k == "calendargroups":
+                if len(rest) == 1:
+                    self._only(meth, "GET")
+                    return self.graph_json(req, 200, {"@odata.context": ctx + "users('%s')/calendarGroups" % user["id"],
+                                                      "value": [dict(g) for g in mb["calendarGroups"]]})
+                grp = next((g for g in mb["calendarGroups"] if g["id"] == rest[1]), None)
+                if not grp:
+                    raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+                if len(rest) == 2:
+                    self._only(meth, "GET")
+                    return self.graph_json(req, 200, dict(grp, **{"@odata.context": ctx + "users('%s')/calendarGroups/$entity" % user["id"]}))
+                if rest[2].lower() != "calendars":
+                    raise GraphError(400, "BadRequest", "Resource not found for the segment '%s'." % rest[2])
+                cals = [c for c in mb["calendars"] if c.get("calendarGroupId") == grp["id"]]
+                if len(rest) == 3:
+                    self._only(meth, "GET")
+                    return self.list_calendars(req, mb, cals, ctx + "users('%s')/calendarGroups('%s')/calendars" % (user["id"], grp["id"]))
+                cal = next((c for c in cals if c["id"] == rest[3]), None)
+                if not cal:
+                    raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+                return self.container(req, tok, user, mb, cal, rest[4:], "me/calendarGroups/calendars")
+            if k in ("events", "calendarview"):
+                cal = None if k == "events" else self.default_calendar(mb)
+                return self.container(req, tok, user, mb, cal, rest, "me")
+            raise GraphError(400, "BadRequest", "Resource not found for the segment '%s'." % rest[0])
+        if s0 == "groups":
+            if len(segs) < 2:
+                raise GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+            mb = self.groups.get(segs[1])
+            if not mb:
+                raise GraphError(404, "Request_ResourceNotFound",
+                                 "Resource '%s' does not exist or one of its queried reference-property objects are not present." % segs[1])
+            rest = segs[2:]
+            if not rest:
+                self._need_group(tok, False, None, user)
+                self._only(meth, "GET")
+                return self.graph_json(req, 200, {"@odata.context": ctx + "groups/$entity", "id": mb["id"],
+                                                  "displayName": mb["displayName"], "mail": mb["mail"],
+                                                  "mailEnabled": True, "mailNickname": mb["mail"].split("@")[0],
+                                                  "securityEnabled": False, "groupTypes": mb["groupTypes"],
+                                                  "visibility": "Private", "description": mb.get("description", "")})
+            self._need_group(tok, write, mb, user)
+            k = rest[0].lower()
+            if k == "calendar":
+                return self.container(req, tok, user, mb, self.default_calendar(mb), rest[1:], "groups/calendar")
+            if k in ("events", "calendarview"):
+                return self.container(req, tok, user, mb, self.default_calendar(mb) if k == "calendarview" else None,
+                                      rest, "groups")
+            raise GraphError(400, "BadRequest", "Resource not found for the segment '%s'." % rest[0])
+        raise GraphError(400, "BadRequest", "Resource not found for the segment '%s'." % segs[0])
+
+    @staticmethod
+    def _only(meth, *allowed):
+        if meth not in allowed:
+            raise GraphError(405, "ErrorInvalidRequest", "The OData request is not supported.")
+
+    def cal_dict(self, mb, cal):
+        owner = {"name": mb["displayName"], "address": mb["mail"]}
+        return {"id": cal["id"], "name": cal["name"], "color": cal.get("color", "auto"),
+                "hexColor": cal.get("hexColor", ""), "isDefaultCalendar": cal["isDefaultCalendar"],
+                "changeKey": cal["changeKey"], "canShare": mb["kind"] == "user" and cal["isDefaultCalendar"],
+                "canViewPrivateItems": True, "canEdit": cal["canEdit"],
+                "allowedOnlineMeetingProviders": ["teamsForBusiness"],
+                "defaultOnlineMeetingProvider": "teamsForBusiness", "isTallyingResponses": True,
+                "isRemovable": not cal["isDefaultCalendar"], "owner": owner}
+
+    def list_calendars(self, req, mb, cals, context):
+        return self.graph_json(req, 200, {"@odata.context": context, "value": [self.cal_dict(mb, c) for c in cals]})
+
+    def container(self, req, tok, user, mb, cal, rest, label):
+        """Paths below a calendar (cal) or a mailbox-wide events collection (cal None)."""
+        meth = req.method
+        ctxbase = req.base + "/v1.0/$metadata#"
+        owner = ("users('%s')" % user["id"]) if mb["kind"] == "user" else ("groups('%s')" % mb["id"])
+        if not rest:
+            if cal is None:
+                raise GraphError(400, "BadRequest", "Resource not found for the segment.")
+            self._only(meth, "GET")
+            d = dict(self.cal_dict(mb, cal))
+            d["@odata.context"] = ctxbase + owner + "/calendars/$entity"
+            return self.graph_json(req, 200, d)
+        k = rest[0].lower()
+        if k == "calendarview":
+            if cal is None:
+                cal = self.default_calendar(mb)
+            if len(rest) == 1:
+                self._only(meth, "GET")
+                return self.calendar_view(req, mb, cal, owner)
+            if len(rest) == 2 and rest[1].lower() == "delta":
+                self._only(meth, "GET")
+                if mb["kind"] == "group" and not self.config.get("group_delta", True):
+                    raise GraphError(400, "BadRequest", "Resource not found for the segment 'delta'.")
+                return self.delta(req, mb, cal)
+            raise GraphError(400, "BadRequest", "Resource not found for the segment '%s'." % rest[-1])
+        if k == "events":
+            if len(rest) == 1:
+                if meth == "POST":
+                    target = cal or self.default_calendar(mb)
+                    return self.create_event(req, mb, target, user, ctxbase + owner + "/events/$entity")
+                self._only(meth, "GET")
+                return self.list_events(req, mb, cal, ctxbase + owner + "/events")
+            iid = rest[1]
+            ev, inst = self.lookup(mb, iid)
+            if ev is None:
+                raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+            if len(rest) > 2:
+                action = rest[2].lower()
+                if action == "instances":
+                    self._only(meth, "GET")
+                    return self.instances_view(req, mb, ev, owner)
+                if action in ("cancel", "decline", "accept", "tentativelyaccept") and meth == "POST":
+                    if action == "cancel":
+                        if not ev.get("isOrganizer", True):
+                            raise GraphError(400, "ErrorAccessDenied", "Your request can't be completed. You need to be an organizer to cancel a meeting.")
+                        self._delete_event(mb, ev)
+                    self.save_state()
+                    return self.graph_json(req, 202, None)
+                raise GraphError(400, "BadRequest", "Resource not found for the segment '%s'." % rest[2])
+            if meth == "GET":
+                return self.get_event(req, mb, ev, inst, ctxbase + owner + "/events/$entity")
+            if meth == "PATCH":
+                return self.patch_event(req, mb, ev, inst, ctxbase + owner + "/events/$entity")
+            if meth == "DELETE":
+                if inst is not None and inst.key is not None:
+                    self._delete_occurrence(mb, ev, inst.key)
+                else:
+                    self._delete_event(mb, ev)
+                self.save_state()
+                return self.graph_json(req, 204, None)
+            raise GraphError(405, "ErrorInvalidRequest", "The OData request is not supported.")
+        raise GraphError(400, "BadRequest", "Resource not found for the segment '%s'." % rest[0])
+
+    # view helpers ----------------------------------------------------------
+    def _tz_prefs(self, req):
+        applied = []
+        tzname = "UTC"
+        want = req.prefs.get("outlook.timezone")
+        if want is not None:
+            if resolve_tz(want) is not None:
+                tzname = want
+                applied.append('outlook.timezone="%s"' % want)
+        btype = "html"
+        if req.prefs.get("outlook.body-content-type", "").lower() == "text":
+            btype = "text"
+            applied.append('outlook.body-content-type="text"')
+        if "idtype" in req.prefs and req.prefs["idtype"].lower() in ("immutableid", "restid"):
+            applied.append('IdType="%s"' % req.prefs["idtype"])
+        return tzname, btype, applied
+
+    def _window(self, req):
+        s, e = req.qlower.get("startdatetime"), req.qlower.get("enddatetime")
+        if not s or not e:
+            raise GraphError(400, "ErrorInvalidParameter", "This request requires a time window specified by the "
+                             "query string parameters StartDateTime and EndDateTime.")
+        try:
+            ws, we = parse_iso(s)[0], parse_iso(e)[0]
+        except ValueError:
+            raise GraphError(400, "ErrorInvalidParameter", "The parameter 'StartDateTime' or 'EndDateTime' is invalid.")
+        return ws, we
+
+    def _svep_expand(self, req):
+        exp = req.qlower.get("$expand")
+        if not exp:
+            return None
+        m = re.match(r"^\s*singleValueExtendedProperties\s*\(\s*\$filter\s*=\s*(.*)\)\s*$", exp, re.I | re.S)
+        if not m:
+            raise GraphError(400, "BadRequest", "Parsing OData Select and Expand failed: Could not find a property "
+                             "named '%s' on type 'microsoft.graph.event'." % exp.split("(")[0])
+        ids = re.findall(r"\bid\s+eq\s+'((?:[^']|'')*)'", m.group(1), re.I)
+        if not ids:
+            raise GraphError(400, "BadRequest", "Invalid filter clause")
+        return [i.replace("''", "'") for i in ids]
+
+    def _svep_filter(self, req):
+        flt = req.qlower.get("$filter")
+        if not flt:
+            return None
+        m = re.match(r"^\s*singleValueExtendedProperties/any\(\s*(\w+)\s*:\s*(.*)\)\s*$", flt, re.I | re.S)
+        if not m:
+            raise GraphError(400, "BadRequest", "Invalid filter clause: only singleValueExtendedProperties/Any(...) "
+                             "is supported by this emulator.")
+        v, cond = m.group(1), m.group(2)
+        mid = re.search(r"\b%s/id\s+eq\s+'((?:[^']|'')*)'" % v, cond, re.I)
+        if not mid:
+            raise GraphError(400, "ErrorInvalidProperty", "The filter must specify the extended property id.")
+        pid = mid.group(1).replace("''", "'")
+        mv = re.search(r"\b%s/value\s+(eq|ne)\s+'((?:[^']|'')*)'" % v, cond, re.I)
+        fn = re.search(r"\b(contains|startswith)\(\s*%s/value\s*,\s*'((?:[^']|'')*)'\s*\)" % v, cond, re.I)
+
+        def pred(ev):
+            for p in ev.get("singleValueExtendedProperties") or []:
+                if not svep_id_eq(p["id"], pid):
+                    continue
+                val = str(p.get("value", "")).lower()
+                if mv:
+                    want = mv.group(2).replace("''", "'").lower()
+                    return (val == want) if mv.group(1).lower() == "eq" else (val != want)
+                if fn:
+                    want = fn.group(2).replace("''", "'").lower()
+                    return (want in val) if fn.group(1).lower() == "contains" else val.startswith(want)
+                return True
+            return False
+        return pred
+
+    def _top_skip(self, req):
+        try:
+            top = int(req.qlower.get("$top", "10"))
+            skip = int(req.qlower.get("$skip", "0"))
+        except ValueError:
+            raise GraphError(400, "BadRequest", "Invalid value for $top or $skip.")
+        if top < 1 or top > 1000 or skip < 0:
+            raise GraphError(400, "ErrorInvalidParameter", "The value of $top must be between 1 and 1000.")
+        mp = self.config.get("max_page")
+        if mp:
+            top = min(top, int(mp))
+        return top, skip
+
+    def _next_skip(self, req, top, skip):
+        q = [(k, v) for k, v in parse_qsl(req.query_string, keep_blank_values=True) if k.lower() not in ("$top", "$skip")]
+        q += [("$top", str(top)), ("$skip", str(skip + top))]
+        return req.base + req.path + "?" + urlencode(q, safe="$:',()/")
+
+    def _collection(self, req, context, texts, next_link, extra_headers):
+        parts = ['{"@odata.context":', jdump(context)]
+        if next_link:
+            parts += [',"@odata.nextLink":', jdump(next_link)]
+        parts += [',"value":[', ",".join(texts), "]}"]
+        return self.graph_json(req, 200, None, extra_headers, text="".join(parts))
+
+    def _loop_link(self, req):
+        key = req.path + "?" + req.query_string
+        return req.url() if key in self.loop_urls else None
+
+    def calendar_view(self, req, mb, cal, owner):
+        ws, we = self._window(req)
+        tzname, btype, applied = self._tz_prefs(req)
+        svep_ids = self._svep_expand(req)
+        pred = self._svep_filter(req)
+        top, skip = self._top_skip(req)
+        items = self.window_items(mb, cal, ws, we)
+        if pred:
+            items = [t for t in items if pred(t[3])]
+        page = items[skip:skip + top]
+        texts = [self.render(mb, ev, inst, tzname, btype, svep_ids) for _, _, inst, ev in page]
+        nl = self._loop_link(req) or (self._next_skip(req, top, skip) if skip + top < len(items) else None)
+        hdr = [("Preference-Applied", ", ".join(applied))] if applied else []
+        return self._collection(req, req.base + "/v1.0/$metadata#" + owner + "/calendarView", texts, nl, hdr)
+
+    def instances_view(self, req, mb, ev, owner):
+        ws, we = self._window(req)
+        tzname, btype, applied = self._tz_prefs(req)
+        top, skip = self._top_skip(req)
+        items = [i for i in self.instances(mb, ev) if i.s < we and i.e > ws]
+        if not ev.get("recurrence"):
+            items = []
+        page = items[skip:skip + top]
+        texts = [self.render(mb, ev, i, tzname, btype) for i in page]
+        nl = self._next_skip(req, top, skip) if skip + top < len(items) else None
+        hdr = [("Preference-Applied", ", ".join(applied))] if applied else []
+        return self._collection(req, req.base + "/v1.0/$metadata#" + owner + "/events('%s')/instances" % ev["id"],
+                                texts, nl, hdr)
+
+    def list_events(self, req, mb, cal, context):
+        tzname, btype, applied = self._tz_prefs(req)
+        svep_ids = self._svep_expand(req)
+        pred = self._svep_filter(req)
+        top, skip = self._top_skip(req)
+        evs = [ev for ev in mb["events"].values() if cal is None or ev["calendarId"] == cal["id"]]
+        if pred:
+            evs = [ev for ev in evs if pred(ev)]
+        evs.sort(key=lambda ev: (ev["createdDateTime"], ev["id"]))
+        page = evs[skip:skip + top]
+        texts = [self.render(mb, ev, None if ev.get("recurrence") else self.instances(mb, ev)[0], tzname, btype, svep_ids)
+                 for ev in page]
+        nl = self._next_skip(req, top, skip) if skip + top < len(evs) else None
+        hdr = [("Preference-Applied", ", ".join(applied))] if applied else []
+        return self._collection(req, context, texts, nl, hdr)
+
+    def get_event(self, req, mb, ev, inst, context):
+        tzname, btype, applied = self._tz_prefs(req)
+        svep_ids = self._svep_expand(req)
+        text = self.render(mb, ev, inst, tzname, btype, svep_ids)
+        text = '{"@odata.context":%s,%s' % (jdump(context), text[1:])
+        hdr = [("Preference-Applied", ", ".join(applied))] if applied else []
+        ck = inst.ov["changeKey"] if inst is not None and inst.ov else ev["changeKey"]
+        hdr.append(("ETag", 'W/"%s"' % ck))
+        return self.graph_json(req, 200, None, hdr, text=text)
+
+    # delta ------------------------------------------------------------------
+    def delta(self, req, mb, cal):
+        bad = [k for k in req.query if k.lower() in ("$select", "$expand", "$filter", "$orderby", "$search")]
+        if bad:
+            raise GraphError(400, "ErrorInvalidUrlQuery", "The following parameters are not supported with change "
+                             "tracking over the 'CalendarView' resource: '%s'." % ", ".join(bad))
+        tok = req.qlower.get("$skiptoken") or req.qlower.get("$deltatoken")
+        mbk = mb["kind"] + ":" + self.mb_key(mb)
+        if tok:
+            st = self.unsign(tok)
+            if not st or st.get("m") != mbk or st.get("c") != cal["id"]:
+                raise GraphError(400, "InvalidDeltaToken", "The value '%s' of parameter '$deltaToken' is invalid." % tok[:40])
+            if "$deltatoken" in req.qlower and "$skiptoken" not in req.qlower:
+                if st.get("k") != "d":
+                    raise GraphError(400, "InvalidDeltaToken", "The value '%s' of parameter '$deltaToken' is invalid." % tok[:40])
+                st = {"m": mbk, "c": cal["id"], "s": st["s"], "e": st["e"], "since": st["since"], "upto": self.seq, "a": ""}
+        else:
+            ws, we = self._window(req)
+            st = {"m": mbk, "c": cal["id"], "s": ws.isoformat(), "e": we.isoformat(), "since": None,
+                  "upto": self.seq, "a": ""}
+        ws, we = datetime.fromisoformat(st["s"]), datetime.fromisoformat(st["e"])
+        tzname, btype, applied = self._tz_prefs(req)
+        size = 10
+        if "odata.maxpagesize" in req.prefs:
+            try:
+                size = max(1, int(req.prefs["odata.maxpagesize"]))
+            except ValueError:
+                pass
+        if self.config.get("max_page"):
+            size = min(size, int(self.config["max_page"]))
+        if "odata.maxpagesize" in req.prefs:
+            applied.insert(0, "odata.maxpagesize=%d" % size)
+        items = self.view_items(mb, cal, ws, we, st["since"])
+        start = bisect.bisect_right(_KeyView(items), st["a"]) if st["a"] else 0
+        page = items[start:start + size]
+        texts = []
+        for iid, inst, ev in page:
+            if inst is None:
+                texts.append('{"@odata.type":"#microsoft.graph.event","id":%s,"@removed":{"reason":"deleted"}}' % jdump(iid))
+            else:
+                texts.append(self.render(mb, ev, inst, tzname, btype))
+        base = req.base + req.path
+        loop = self._loop_link(req)
+        parts = ['{"@odata.context":', jdump(req.base + "/v1.0/$metadata#Collection(event)")]
+        if loop:
+            parts += [',"@odata.nextLink":', jdump(loop)]
+        elif start + size < len(items):
+            nt = dict(st, a=page[-1][0], k="s")
+            parts += [',"@odata.nextLink":', jdump(base + "?$skiptoken=" + self.sign(nt))]
+        else:
+            dt = {"m": mbk, "c": cal["id"], "s": st["s"], "e": st["e"], "since": st["upto"], "k": "d"}
+            parts += [',"@odata.deltaLink":', jdump(base + "?$deltatoken=" + self.sign(dt))]
+        parts += [',"value":[', ",".join(texts), "]}"]
+        hdr = [("Preference-Applied", ", ".join(applied))] if applied else []
+        return self.graph_json(req, 200, None, hdr, text="".join(parts))
+
+    # writes -----------------------------------------------------------------
+    def _json_body(self, req):
+        ct = req.headers.get("content-type", "")
+        if "json" not in ct.lower():
+            raise GraphError(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type "
+                             "header is set and payload is of valid JSON format.")
+        try:
+            body = json.loads(req.body.decode("utf-8"))
+        except Exception:
+            raise GraphError(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type "
+                             "header is set and payload is of valid JSON format.")
+        if not isinstance(body, dict):
+            raise GraphError(400, "BadRequest", "Unable to read JSON request payload.")
+        for k in body:
+            if k.startswith("@odata."):
+                continue
+            if k not in self.EVENT_WRITABLE and k not in self.EVENT_READONLY:
+                raise GraphError(400, "RequestBodyRead", "The property '%s' does not exist on type "
+                                 "'microsoft.graph.event'. Make sure to only use property names that are defined by "
+                                 "the type or mark the type as open type." % k)
+        return body
+
+    def _times_from_body(self, body, cur_allday, cur_s, cur_e):
+        allday = bool(body.get("isAllDay", cur_allday))
+        try:
+            s = parse_dttz(body["start"]) if "start" in body else cur_s
+            e = parse_dttz(body["end"]) if "end" in body else cur_e
+            if allday:
+                ws = parse_dttz_wall(body["start"]) if "start" in body else cur_s
+                we = parse_dttz_wall(body["end"]) if "end" in body else cur_e
+                if ws.time() != datetime.min.time() or we.time() != datetime.min.time() or we <= ws:
+                    raise GraphError(400, "ErrorPropertyValidationFailure",
+                                     "Your request can't be completed. If an event is marked as all-day, the start "
+                                     "and end time must be at midnight, and the end must be after the start.")
+                s, e = ws, we
+        except (ValueError, TypeError, KeyError) as ex:
+            raise GraphError(400, "ErrorInvalidRequest", "Invalid start or end: %s" % ex)
+        if e < s:
+            raise GraphError(400, "ErrorInvalidRequest", "Your request can't be completed. The end time must be "
+                             "after the start time.")
+        return allday, s, e
+
+    def _apply_common(self, ev, body):
+        for k in ("subject", "showAs", "importance", "sensitivity", "categories", "isReminderOn",
+                  "reminderMinutesBeforeStart"):
+            if k in body:
+                if k == "showAs" and body[k] not in SHOWAS_VALUES:
+                    raise GraphError(400, "RequestBodyRead", "Cannot convert the literal '%s' to the expected type "
+                                     "'microsoft.graph.freeBusyStatus'." % body[k])
+                ev[k] = body[k]
+        if "body" in body and body["body"] is not None:
+            b = body["body"]
+            ev["body"] = {"contentType": (b.get("contentType") or "text").lower(), "content": b.get("content") or ""}
+        if "location" in body:
+            ev["location"] = body["location"] or {"displayName": ""}
+        if "attendees" in body:
+            ev["attendees"] = [self._attendee(a) for a in body["attendees"] or []]
+        if "isOnlineMeeting" in body:
+            ev["isOnlineMeeting"] = bool(body["isOnlineMeeting"])
+        if "singleValueExtendedProperties" in body:
+            props = ev.setdefault("singleValueExtendedProperties", [])
+            for p in body["singleValueExtendedProperties"] or []:
+                if not isinstance(p, dict) or "id" not in p:
+                    raise GraphError(400, "ErrorInvalidProperty", "Extended property id is required.")
+                for q in props:
+                    if svep_id_eq(q["id"], p["id"]):
+                        q["value"] = p.get("value")
+                        break
+                else:
+                    props.append({"id": p["id"], "value": p.get("value")})
+        self._online_meeting(ev)
+
+    def create_event(self, req, mb, cal, user, context):
+        body = self._json_body(req)
+        if not cal["canEdit"]:
+            raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+        txid = body.get("transactionId")
+        if txid and txid in mb["tx"] and mb["tx"][txid] in mb["events"]:
+            ev = mb["events"][mb["tx"][txid]]
+            mb["counters"]["tx_dedup_hits"] += 1
+            return self.get_event_201(req, mb, ev, context)
+        if "start" not in body or "end" not in body:
+            raise GraphError(400, "ErrorInvalidRequest", "Your request can't be completed. The start and end of the "
+                             "event are required.")
+        allday, s, e = self._times_from_body(body, False, None, None)
+        now = utcnow()
+        tzs = body["start"].get("timeZone") or "UTC"
+        ev = {"id": new_event_id(), "calendarId": cal["id"], "subject": "", "body": {"contentType": "text", "content": ""},
+              "start": store_time(s, allday), "end": store_time(e, allday), "isAllDay": allday, "showAs": "busy",
+              "isCancelled": False, "importance": "normal", "sensitivity": "normal", "categories": [],
+              "transactionId": txid, "location": {"displayName": ""}, "attendees": [],
+              "organizer": {"emailAddress": {"name": user["displayName"] if mb["kind"] == "user" else mb["displayName"],
+                                             "address": user["mail"] if mb["kind"] == "user" else mb["mail"]}},
+              "isOrganizer": True, "isOnlineMeeting": False, "singleValueExtendedProperties": [],
+              "recurrence": None, "exceptions": {}, "deletedOccurrences": {},
+              "createdDateTime": fmt_stamp(now), "lastModifiedDateTime": fmt_stamp(now),
+              "changeKey": new_change_key(), "iCalUId": new_ical(),
+              "originalStartTimeZone": tzs, "originalEndTimeZone": body["end"].get("timeZone") or "UTC"}
+        self._apply_common(ev, body)
+        if body.get("recurrence"):
+            try:
+                ev["recurrence"] = self._norm_recurrence(body["recurrence"], s)
+            except (ValueError, KeyError, TypeError) as ex:
+                raise GraphError(400, "ErrorInvalidRecurrence", str(ex))
+        self._insert_event(mb, cal, ev)
+        mb["counters"]["events_created"] += 1
+        mb["counters"]["invitations_sent"] += len(ev["attendees"])
+        self.save_state()
+        return self.get_event_201(req, mb, ev, context)
+
+    def get_event_201(self, req, mb, ev, context):
+        r = self.get_event(req, mb, ev, None if ev.get("recurrence") else self.instances(mb, ev)[0], context)
+        r.status = 201
+        return r
+
+    def patch_event(self, req, mb, ev, inst, context):
+        body = self._json_body(req)
+        cal = self.find_calendar(mb, ev["calendarId"])
+        if cal and not cal["canEdit"]:
+            raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+        if "transactionId" in body and body["transactionId"] != ev.get("transactionId"):
+            raise GraphError(400, "ErrorInvalidPropertyUpdate", "The property 'transactionId' can't be changed once set.")
+        if inst is not None and inst.key is not None:  # an occurrence -> exception
+            changes = {}
+            if "start" in body or "end" in body:
+                _, s, e = self._times_from_body(body, ev.get("isAllDay"), inst.s, inst.e)
+                changes["start"], changes["end"] = fmt_z(s), fmt_z(e)
+            for k in ("subject", "showAs", "body", "categories", "location", "importance", "sensitivity"):
+                if k in body:
+                    changes[k] = body[k]
+            self._apply_occurrence_edit(mb, ev, inst.key, changes)
+            ev2, inst2 = self.lookup(mb, inst.id)
+            self.save_state()
+            return self.get_event(req, mb, ev2, inst2, context)
+        if "start" in body or "end" in body or "isAllDay" in body:
+            allday, s, e = self._times_from_body(body, ev.get("isAllDay", False), ev["_s"], ev["_e"])
+            ev["isAllDay"], ev["start"], ev["end"] = allday, store_time(s, allday), store_time(e, allday)
+        before = len(ev.get("attendees") or [])
+        self._apply_common(ev, body)
+        if "recurrence" in body:
+            try:
+                ev["recurrence"] = self._norm_recurrence(body["recurrence"], parse_scenario_time(ev["start"])[0])
+            except (ValueError, KeyError, TypeError) as ex:
+                raise GraphError(400, "ErrorInvalidRecurrence", str(ex))
+        mb["counters"]["invitations_sent"] += max(0, len(ev.get("attendees") or []) - before)
+        mb["counters"]["events_updated"] += 1
+        self._touch(mb, ev)
+        self.save_state()
+        return self.get_event(req, mb, ev, None if ev.get("recurrence") else self.instances(mb, ev)[0], context)
+
+    # batch --------------------------------------------------------------------
+    def batch(self, req, entry):
+        if req.method != "POST":
+            raise GraphError(405, "BadRequest", "The $batch endpoint accepts POST only.")
+        try:
+            body = json.loads(req.body.decode("utf-8"))
+            reqs = body["requests"]
+            assert isinstance(reqs, list)
+        except Exception:
+            raise GraphError(400, "BadRequest", "Invalid batch payload format.")
+        if len(reqs) > MAX_BATCH:
+            raise GraphError(400, "BadRequest", "Number of batch request steps exceeds the maximum of 20.")
+        ids = [str(r.get("id")) for r in reqs if isinstance(r, dict)]
+        if len(ids) != len(reqs) or any(i in ("", "None") for i in ids):
+            raise GraphError(400, "BadRequest", "Invalid batch payload format: every request needs an id.")
+        if len(set(ids)) != len(ids):
+            raise GraphError(400, "BadRequest", "Batch request contains duplicate ids.")
+        results = {}
+        sequential = any(r.get("dependsOn") for r in reqs)
+
+        def run(item):
+            iid = str(item["id"])
+            for dep in item.get("dependsOn") or []:
+                st = results.get(str(dep), {}).get("status", 424)
+                if not (200 <= st < 300):
+                    results[iid] = {"id": iid, "status": 424, "body": {"error": {"code": "FailedDependency",
+                                    "message": "The request could not be executed because a dependent request failed."}}}
+                    return
+            url = item.get("url") or ""
+            if not isinstance(url, str) or re.match(r"^[a-z]+://", url, re.I) or not item.get("method"):
+                results[iid] = {"id": iid, "status": 400, "body": {"error": {"code": "BadRequest",
+                                "message": "Invalid request: a relative url and a method are required."}}}
+                return
+            hdrs = {str(k).lower(): str(v) for k, v in (item.get("headers") or {}).items()}
+            data = b""
+            if "body" in item:
+                if "content-type" not in hdrs:
+                    results[iid] = {"id": iid, "status": 400, "body": {"error": {"code": "BadRequest",
+                                    "message": "Content-Type header must be specified when a body is present."}}}
+                    return
+                b = item["body"]
+                data = b.encode() if isinstance(b, str) else jdump(b).encode()
+            if "authorization" not in hdrs and req.headers.get("authorization"):
+                hdrs["authorization"] = req.headers["authorization"]
+            target = GRAPH_PREFIX + (url if url.startswith("/") else "/" + url)
+            sub = Request(item["method"], target, hdrs, data, req.base, in_batch=True, batch_id=entry["seq"])
+            r = self.handle(sub)
+            out = {"id": iid, "status": r.status,
+                   "headers": {k: v for k, v in r.headers if k.lower() in ("content-type", "retry-after", "location",
+                                                                           "preference-applied", "etag")}}
+            if r.body:
+                try:
+                    out["body"] = json.loads(r.body)
+                except ValueError:
+                    out["body"] = base64.b64encode(r.body).decode()
+            results[iid] = out
+
+        if sequential:
+            for item in reqs:
+                run(item)
+        else:
+            queue = list(reqs)
+            qlock = threading.Lock()
+
+            def worker():
+                for _ in range(len(reqs)):
+                    with qlock:
+                        if not queue:
+                            return
+                        item = queue.pop(0)
+                    run(item)
+            threads = [threading.Thread(target=worker) for _ in range(min(4, len(reqs)))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        order = [results[i] for i in ids]
+        if len(order) > 1:
+            shuffled = order[:]
+            random.shuffle(shuffled)
+            if [r["id"] for r in shuffled] == ids:
+                shuffled.reverse()
+            order = shuffled
+        return self.graph_json(req, 200, {"responses": order})
+
+    # ------------------------------------------------------------------ control interface
+    def control(self, req):
+        p = req.path.rstrip("/")
+        m = req.method
+        body = {}
+        if req.body:
+            body = json.loads(req.body.decode("utf-8"))
+
+        def ok(obj, status=200):
+            return Resp(status, jdump(obj).encode(), [("Content-Type", "application/json")])
+
+        with self.lock:
+            if p == "/_emu/config":
+                if m == "POST":
+                    for k, v in body.items():
+                        if k == "reset_requests":
+                            for mb in self.mailboxes():
+                                mb["_budget_used"], mb["_budget_start"] = 0, time.time()
+                                mb["counters"]["requests"] = 0
+                            continue
+                        if k not in DEFAULT_CONFIG:
+                            raise ValueError("unknown config key %r" % k)
+                        self.config[k] = v
+                    self.save_state()
+                return ok(self.config)
+            if p == "/_emu/faults":
+                if m == "POST":
+                    fl = body.get("faults", [body] if "kind" in body else [])
+                    for f in fl:
+                        if f.get("kind") not in ("status", "throttle", "delta_expired", "token_error", "slow",
+                                                 "cut_after_commit", "cut", "truncate", "malformed", "oversized",
+                                                 "nextlink_loop", "device"):
+                            raise ValueError("unknown fault kind %r" % f.get("kind"))
+                        f.setdefault("times", 1)
+                        f.setdefault("skip", 0)
+                        f.setdefault("match", {})
+                        self.faults.append(f)
+                elif m == "DELETE":
+                    self.faults = []
+                    self.loop_urls = set()
+                return ok({"faults": self.faults})
+            if p == "/_emu/requests":
+                if m == "DELETE":
+                    self.requests = []
+                return ok({"requests": self.requests})
+            if p == "/_emu/state":
+                return ok(self.dump_state(full=False))
+            if p == "/_emu/cpu":
+                return ok({"process_time": time.process_time(), "pid": os.getpid()})
+            if p == "/_emu/save":
+                self.save_state()
+                return ok({"saved": bool(self.state_path)})
+            if p.startswith("/_emu/device/"):
+                action = p.rsplit("/", 1)[1]
+                n = 0
+                for d in self.device.values():
+                    if d["status"] == "pending":
+                        if body.get("user"):
+                            d["upn"] = self._login_user(body["user"])
+                        d["status"] = {"approve": "approved", "decline": "declined", "expire": "expired"}[action]
+                        n += 1
+                return ok({"changed": n})
+            if p == "/_emu/tokens/expire":
+                for a in self.access.values():
+                    a["exp"] = 0
+                self.save_state()
+                return ok({"expired": len(self.access)})
+            if p == "/_emu/tokens/revoke":
+                for r in self.refresh.values():
+                    r["revoked"] = True
+                self.save_state()
+                return ok({"revoked": len(self.refresh)})
+            if p == "/_emu/reset":
+                if body.get("scenario"):
+                    self.load_scenario(body["scenario"], keep_tokens=True)
+                elif body.get("generate"):
+                    self.generate(int(body["generate"]), keep_tokens=True)
+                self.warm()
+                self.requests, self.faults, self.loop_urls = [], [], set()
+                self.save_state()
+                return ok({"ok": True})
+            if p == "/_emu/outlook" and m == "POST":
+                res = self.outlook(body)
+                self.save_state()
+                return ok(res)
+        raise GraphError(404, "UnknownError", "No such control endpoint %s %s" % (m, p))
+
+    def outlook(self, body):
+        """Changes "as if the user did it in Outlook"."""
+        op = body.get("op", "add")
+        upn = body.get("user")
+        user = self.users.get(upn.lower()) if upn else next(iter(self.users.values()))
+        if user is None:
+            raise ValueError("unknown user %r" % upn)
+        if op == "add":
+            calspec = body.get("calendar")
+            mb, cal = user, self.default_calendar(user)
+            if calspec:
+                if calspec.startswith("group:"):
+                    mb = self.groups[calspec[6:]]
+                    cal = self.default_calendar(mb)
+                else:
+                    cal = next((c for c in user["calendars"] if c["id"] == calspec or c["name"] == calspec), None)
+                    if cal is None:
+                        raise ValueError("unknown calendar %r" % calspec)
+            spec = dict(body.get("event") or {})
+            if mb["kind"] == "group" and "organizer" not in spec:
+                spec["organizer"] = user["mail"]
+            ev = self._event_from_simple(mb, cal, spec)
+            self._insert_event(mb, cal, ev)
+            if spec.get("exceptions") or spec.get("deletedOccurrences"):
+                insts = self.instances(mb, ev)
+                for exc in spec.get("exceptions", []):
+                    inst = self._pick_instance(insts, exc.get("occurrence"), exc.get("originalStart"), None)
+                    self._apply_occurrence_edit(mb, ev, inst.key, {k: v for k, v in exc.items()
+                                                                   if k not in ("occurrence", "originalStart")})
+                for d in spec.get("deletedOccurrences", []):
+                    inst = self._pick_instance(insts, d if isinstance(d, int) else None,
+                                               None if isinstance(d, int) else d, None)
+                    self._delete_occurrence(mb, ev, inst.key)
+            return {"id": ev["id"], "occurrences": [i.id for i in self.instances(mb, ev)] if ev.get("recurrence") else []}
+        iid = body.get("id")
+        mb, ev, inst = self.lookup_any(iid) if iid else (None, None, None)
+        if ev is None:
+            raise ValueError("unknown event id")
+        occ_key = inst.key if inst is not None and inst.key is not None else None
+        if occ_key is None and ev.get("recurrence") and ("index" in body or "original_start" in body):
+            occ_key = self._pick_instance(self.instances(mb, ev), body.get("index"), body.get("original_start"), None).key
+        spec = dict(body.get("event") or {})
+        if op == "move":
+            spec_shift = timedelta(minutes=int(body.get("shift_minutes", 60)))
+            if occ_key:
+                cur = next(i for i in self.instances(mb, ev) if i.key == occ_key)
+                self._apply_occurrence_edit(mb, ev, occ_key, {"start": fmt_z(cur.s + spec_shift), "end": fmt_z(cur.e + spec_shift)})
+            else:
+                allday = ev.get("isAllDay")
+                ev["start"] = store_time(ev["_s"] + spec_shift, allday)
+                ev["end"] = store_time(ev["_e"] + spec_shift, allday)
+                self._touch(mb, ev)
+        elif op in ("edit", "edit_occurrence", "showas", "cancel"):
+            if op == "showas":
+                spec = {"showAs": body.get("showAs") or spec.get("showAs", "busy")}
+            if op == "cancel":
+                cur_subj = ev.get("subject", "")
+                spec = {"isCancelled": True,
+                        "subject": cur_subj if cur_subj.startswith("Canceled:") else "Canceled: " + cur_subj}
+            if spec.get("showAs") and spec["showAs"] not in SHOWAS_VALUES:
+                raise ValueError("bad showAs")
+            if occ_key or op == "edit_occurrence":
+                if not occ_key:
+                    raise ValueError("edit_occurrence needs an occurrence id (or index/original_start)")
+                self._apply_occurrence_edit(mb, ev, occ_key, spec)
+            else:
+                for k, v in spec.items():
+                    if k in ("start", "end"):
+                        dt, is_date = parse_scenario_time(v)
+                        allday = bool(spec.get("isAllDay", ev.get("isAllDay")))
+                        ev[k] = store_time(dt, allday)
+                    elif k == "body" and isinstance(v, str):
+                        ev["body"] = {"contentType": "text", "content": v}
+                    elif k == "recurrence":
+                        ev["recurrence"] = self._norm_recurrence(v, parse_scenario_time(ev["start"])[0])
+                    elif k in ("subject", "showAs", "isAllDay", "isCancelled", "categories", "importance",
+                               "sensitivity", "location", "isOnlineMeeting"):
+                        ev[k] = v if k != "location" or isinstance(v, dict) else {"displayName": v}
+                self._online_meeting(ev)
+                self._touch(mb, ev)
+        elif op in ("delete", "delete_occurrence"):
+            if occ_key:
+                self._delete_occurrence(mb, ev, occ_key)
+            elif op == "delete_occurrence":
+                raise ValueError("delete_occurrence needs an occurrence id (or index/original_start)")
+            else:
+                self._delete_event(mb, ev)
+        else:
+            raise ValueError("unknown op %r" % op)
+        return {"id": iid}
+
+
+class _KeyView:
+    """Sequence view of item ids for bisect (no copy)."""
+    __slots__ = ("items",)
+
+    def __init__(self, items):
+        self.items = items
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        return self.items[i][0]
+
+
+def new_ical_for(master_ical, key):
+    return master_ical[:32] + key[:8] + master_ical[40:]
+
+
+def svep_id_eq(a, b):
+    """Extended property ids: type and GUID case-insensitive, the Name case-sensitive."""
+    def norm(x):
+        parts = x.split()
+        if len(parts) >= 4 and parts[2].lower() in ("name", "id"):
+            return (parts[0].lower(), parts[1].lower(), parts[2].lower(), " ".join(parts[3:]) if parts[2].lower() == "name"
+                    else " ".join(parts[3:]).lower())
+        return tuple(p.lower() for p in parts)
+    return norm(a) == norm(b)
+
+
+# ----------------------------------------------------------------------------- HTTP plumbing
+
+EMU = None
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 120
+
+    def version_string(self):
+        return "Microsoft-IIS/10.0"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def setup(self):
+        super().setup()
+        self._tls_failed = False
+        if isinstance(self.request, ssl.SSLSocket):
+            try:
+                self.request.do_handshake()
+            except (ssl.SSLError, OSError):
+                self._tls_failed = True
+
+    def handle(self):
+        if self._tls_failed:
+            return
+        try:
+            super().handle()
+        except (ConnectionError, ssl.SSLError, socket.timeout, OSError):
+            pass
+
+    def do_GET(self):
+        self._serve()
+
+    do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = do_OPTIONS = do_GET
+
+    def _read_body(self):
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            out = b""
+            for _ in range(100000):
+                line = self.rfile.readline(65537).strip()
+                n = int(line.split(b";")[0] or b"0", 16)
+                if n == 0:
+                    self.rfile.readline(65537)
+                    break
+                out += self.rfile.read(n)
+                self.rfile.readline(65537)
+            return out
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
+
+    def _serve(self):
+        body = self._read_body()
+        hdrs = {}
+        for k, v in self.headers.items():
+            lk = k.lower()
+            hdrs[lk] = (hdrs[lk] + ", " + v) if lk in hdrs else v
+        scheme = "https" if isinstance(self.connection, ssl.SSLSocket) else "http"
+        host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
+        req = Request(self.command, self.path, hdrs, body, "%s://%s" % (scheme, host))
+        resp = EMU.handle(req)
+        self._send(resp)
+
+    def _kill(self):
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+        except OSError:
+            pass
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _send(self, resp):
+        if resp.action == "cut":
+            self._kill()
+            return
+        self.send_response(resp.status)
+        names = set()
+        for k, v in resp.headers:
+            self.send_header(k, v)
+            names.add(k.lower())
+        if resp.action == "oversized":
+            n = resp.extra
+            head = b'{"@odata.context":"x","value":[],"padding":"'
+            tail = b'"}'
+            total = len(head) + n + len(tail)
+            self.send_header("Content-Length", str(total))
+            self.end_headers()
+            try:
+                self.wfile.write(head)
+                chunk = b"A" * 65536
+                left = n
+                while left > 0:
+                    k = min(left, len(chunk))
+                    self.wfile.write(chunk[:k])
+                    left -= k
+                self.wfile.write(tail)
+                self.wfile.flush()
+            except OSError:
+                self.close_connection = True
+            return
+        body = resp.body if self.command != "HEAD" else b""
+        self.send_header("Content-Length", str(len(resp.body)))
+        if resp.action == "truncate":
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if resp.action == "truncate":
+            try:
+                self.wfile.write(body[:len(body) // 2])
+            except OSError:
+                pass
+            self._kill()
+            return
+        try:
+            self.wfile.write(body)
+        except OSError:
+            self.close_connection = True
+
+
+def make_tls(ca_out):
+    """Generate a throwaway CA and a server certificate for 127.0.0.1/localhost."""
+    d = tempfile.mkdtemp(prefix="graph-emu-tls-")
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), cwd=d, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "7",
+        "-subj", "/CN=timetap-sync Graph emulator throwaway CA",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        "-addext", "subjectKeyIdentifier=hash")
+    run("req", *ec, "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=localhost")
+    with open(os.path.join(d, "ext.cnf"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\n"
+                "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+                "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n")
+    run("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "srv.pem", "-days", "7", "-extfile", "ext.cnf")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(os.path.join(d, "srv.pem"), os.path.join(d, "srv.key"))
+    if ca_out:
+        with open(os.path.join(d, "ca.pem")) as src, open(ca_out + ".tmp", "w") as dst:
+            dst.write(src.read())
+        os.replace(ca_out + ".tmp", ca_out)
+    return ctx, d
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError, socket.timeout)):
+            super().handle_error(request, client_address)
+
+
+def main(argv=None):
+    global EMU
+    ap = argparse.ArgumentParser(description="Microsoft Graph + identity platform emulator")
+    ap.add_argument("--listen", default="127.0.0.1:0")
+    ap.add_argument("--tls", action="store_true")
+    ap.add_argument("--ca-out")
+    ap.add_argument("--scenario")
+    ap.add_argument("--generate", type=int)
+    ap.add_argument("--latency-ms", type=int, default=0)
+    ap.add_argument("--state")
+    ap.add_argument("--log")
+    args = ap.parse_args(argv)
+    host, _, port = args.listen.rpartition(":")
+    if host not in ("127.0.0.1", "localhost"):
+        ap.error("--listen must be on 127.0.0.1")
+    emu = Emulator(state_path=args.state, log_path=args.log)
+    EMU = emu
+    if args.state and os.path.exists(args.state) and os.path.getsize(args.state) > 0:
+        emu.load_state(args.state)
+    elif args.scenario:
+        with open(args.scenario) as f:
+            emu.load_scenario(json.load(f))
+    elif args.generate is not None:
+        emu.generate(args.generate)
+    else:
+        here = os.path.dirname(os.path.abspath(__file__))
+        demo = os.path.join(here, "scenarios", "demo.json")
+        with open(demo) as f:
+            emu.load_scenario(json.load(f))
+    if args.latency_ms:
+        emu.config["latency_ms"] = args.latency_ms
+    emu.warm()
+    emu.save_state()
+    srv = Server(("127.0.0.1", int(port or 0)), Handler)
+    tmpdir = None
+    if args.tls:
+        ctx, tmpdir = make_tls(args.ca_out)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
+    scheme = "https" if args.tls else "http"
+
+    def stop(signum, frame):
+        threading.Thread(target=srv.shutdown, daemon=True).start()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    sys.stdout.write("listening %s://127.0.0.1:%d\n" % (scheme, srv.server_address[1]))
+    sys.stdout.flush()
+    try:
+        srv.serve_forever(poll_interval=0.2)
+    finally:
+        emu.save_state()
+        if tmpdir:
+            import shutil
+            shutil.rmtree(tmpdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
