@@ -24,10 +24,17 @@ struct tt_ctx {
 	int verbose;
 	int quiet;
 	struct store *st;
+	/* Report a problem that does not end the command (code != 0), or a
+	 * -v summary (code 0): one line on stderr, printed by the edge. */
+	void (*note)(struct tt_ctx *ctx, int code, const char *msg);
 };
 
 /* appt add|list|show|edit|cancel */
 int book_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
+
+/* sync (sync.c), feed (feed.c) */
+int sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
+int feed_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
 
 /* login, calendars, status, stop (account.c) */
 int login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);

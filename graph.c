@@ -633,7 +633,7 @@ graph_wait(struct graph *g)
 {
 	while (g->queue != NULL || g->running > 0) {
 		struct greq *r, *prev = NULL, *next;
-		double now = mono_now(), soonest = -1;
+		double now = mono_now(), soonest;
 		CURLMsg *m;
 		int left, still, timeout_ms;
 
@@ -645,8 +645,6 @@ graph_wait(struct graph *g)
 			if (b == NULL)
 				return -1;
 			if (r->not_before > now) {
-				if (soonest < 0 || r->not_before < soonest)
-					soonest = r->not_before;
 				prev = r;
 				continue;
 			}
@@ -698,8 +696,17 @@ graph_wait(struct graph *g)
 			r->done(r, r->err.cls == GRAPH_OK && r->status >= 200 &&
 			    r->status < 300 ? NULL : &r->err);
 		}
+		if (g->running == 0 && g->queue == NULL)
+			break;
+		/* Wait for the network, or for the next retry to be due. */
+		soonest = -1;
+		now = mono_now();
+		for (r = g->queue; r != NULL; r = r->next)
+			if (r->not_before > now && (soonest < 0 ||
+			    r->not_before < soonest))
+				soonest = r->not_before;
 		timeout_ms = 1000;
-		if (soonest > 0) {
+		if (soonest >= 0) {
 			double ms = (soonest - mono_now()) * 1000;
 
 			timeout_ms = ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms + 1;

@@ -878,7 +878,8 @@ store_calendar_list(struct store *st, int64_t profile,
 
 	s = prep(st, "SELECT id, profile_id, remote_id, kind = 'group',"
 	    " container, name, path, can_edit, is_default, pull, push, present,"
-	    " delta_link, window_start, window_end, last_full FROM calendars"
+	    " delta_link, window_start, window_end, last_full, no_delta"
+	    " FROM calendars"
 	    " WHERE profile_id = ? ORDER BY present DESC, kind = 'group', id", err);
 	if (s == NULL)
 		return -1;
@@ -903,6 +904,7 @@ store_calendar_list(struct store *st, int64_t profile,
 		c.window_start = sqlite3_column_int64(s, 13);
 		c.window_end = sqlite3_column_int64(s, 14);
 		c.last_full = sqlite3_column_int64(s, 15);
+		c.no_delta = sqlite3_column_int(s, 16);
 		stop = cb(arg, &c);
 		store_calendar_free(&c);
 		if (stop)
@@ -1192,6 +1194,28 @@ store_block_remove(struct store *st, int64_t calendar, const char *event_id,
 	if (rc != SQLITE_DONE)
 		return dberr(st, err, "removing a block");
 	return sqlite3_changes(st->db) > 0;
+}
+
+int
+store_block_has(struct store *st, int64_t calendar, const char *event_id,
+    struct tt_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = cached(st, C_BLOCK_GET, "SELECT id, start_utc, end_utc, all_day,"
+	    " subject, remote_modified FROM appointments"
+	    " WHERE source_calendar_id = ? AND source_event_id = ?", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, calendar);
+	bind_text(s, 2, event_id);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dberr(st, err, "reading blocks");
+	return rc == SQLITE_ROW;
 }
 
 int

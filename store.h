@@ -138,6 +138,7 @@ struct calendar {
 	char *container;	/* calendar group id, or the M365 group id */
 	char *name, *path;
 	int can_edit, is_default, pull, push, present;
+	int no_delta;		/* the calendar has no delta: plain reads */
 	char *delta_link;	/* NULL: next round is a full read */
 	tt_time window_start, window_end, last_full;
 };
@@ -203,6 +204,9 @@ int store_block_put(struct store *st, int64_t profile, const struct block *b,
 /* Remove the block of (calendar, event): 1 removed, 0 there was none. */
 int store_block_remove(struct store *st, int64_t calendar,
     const char *event_id, int64_t *appt, struct tt_err *err);
+/* Whether the calendar has a block for the event: 1 or 0. */
+int store_block_has(struct store *st, int64_t calendar, const char *event_id,
+    struct tt_err *err);
 int store_block_count(struct store *st, int64_t calendar, int *n,
     struct tt_err *err);
 /* Blocks of the calendar that round `gen` did not see: count them, and

@@ -4,6 +4,7 @@
  * prints them and exits.  No persistent state of its own.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,8 @@ static const char usage_text[] =
 "usage: timetap-sync [-f db] [-c config] [-s staff] [-v | -q] command [args]\n"
 "\n"
 "commands:\n"
+"  sync [--force]             (the default)\n"
+"  feed [-n N] [--all] [--json]\n"
 "  login [--browser | --device-code] [--groups]\n"
 "  calendars [--pull ID,...] [--push ID,...] [--json] [--cached]\n"
 "  status [--json]\n"
@@ -47,6 +50,8 @@ static const struct {
 	int (*fn)(struct tt_ctx *, int, char **, struct tt_err *);
 	int shift;
 } commands[] = {
+	{ "sync", sync_main, 0 },
+	{ "feed", feed_main, 0 },
 	{ "appt", book_main, 1 },
 	{ "login", login_main, 0 },
 	{ "calendars", calendars_main, 0 },
@@ -80,11 +85,22 @@ xdg_path(const char *var, const char *fallback, const char *file)
 	return p;
 }
 
+/* An error that ended the command; an empty message was printed already
+ * (one line per problem, through note()). */
 static int
 report(const struct tt_err *err)
 {
-	fprintf(stderr, "timetap-sync: %s\n", err->msg);
+	if (err->msg[0] != '\0')
+		fprintf(stderr, "timetap-sync: %s\n", err->msg);
 	return err->code ? err->code : TT_SOFTWARE;
+}
+
+static void
+note(struct tt_ctx *ctx, int code, const char *msg)
+{
+	if (code == 0 && !ctx->verbose)
+		return;
+	fprintf(stderr, "timetap-sync: %s\n", msg);
 }
 
 int
@@ -99,6 +115,7 @@ main(int argc, char **argv)
 
 	setlocale(LC_ALL, "");
 	ctx.profile = "default";
+	ctx.note = note;
 
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0)) {
 		usage(stdout);
@@ -138,9 +155,11 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc == 0) {
-		usage(stderr);
-		return TT_USAGE;
+	if (argc == 0) {	/* sync is the default command */
+		static char *sync_argv[] = { (char *)(uintptr_t)"sync", NULL };
+
+		argc = 1;
+		argv = sync_argv;
 	}
 	cmd = argv[0];
 	config_defaults(&ctx.cfg);

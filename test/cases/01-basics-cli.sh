@@ -5,7 +5,8 @@ run --help
 expect_rc 0 "--help exits 0"
 expect_out '^usage: timetap-sync' "--help prints the usage"
 run
-expect_rc 64 "no command is a usage error"
+expect_rc 0 "no command means sync; nothing connected: nothing to do"
+expect_silent "a pass with nothing to do is silent"
 run frobnicate
 expect_rc 64 "unknown command"
 expect_err "unknown command 'frobnicate'" "unknown command is named"
