@@ -283,6 +283,13 @@ graph_set_token(struct graph *g, const char *access_token)
 	g->token = access_token ? strdup(access_token) : NULL;
 }
 
+void
+graph_add_wait(struct graph *g, double seconds)
+{
+	g->stats.waited += seconds;
+	g->stats.retries++;
+}
+
 const struct graph_settings *
 graph_settings(const struct graph *g)
 {

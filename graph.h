@@ -215,4 +215,53 @@ int graph_round(struct graph *g, const char *mailbox, const char *url,
 /* Run everything submitted until it is done. */
 void graph_run(struct graph *g);
 
+/* ---- writing events ---- */
+
+/* The extended property that marks our events; its value is the
+ * appointment id.  One fixed GUID and name (named properties are a
+ * limited per-mailbox resource). */
+#define GRAPH_MARKER_PROP \
+	"String {2f6b5ae5-9c1d-4a57-9f2e-5b3d7c1e8a40} Name TimeTapApptId"
+
+enum graph_write_op { GW_CREATE, GW_UPDATE, GW_DELETE, GW_LOOKUP };
+
+/*
+ * One write (or a lookup by marker).  The caller fills the inputs; graph
+ * fills the results.  Result strings are owned by the write and released
+ * by graph_write_clear().
+ */
+struct graph_write {
+	enum graph_write_op op;
+	enum graph_cal_kind kind;
+	const char *cal_id;	/* user calendar id, or the group id */
+	int is_default;
+	const char *event_id;	/* update, delete */
+	const char *subject;	/* create, update */
+	const char *body;	/* plain text */
+	tt_time start, end;
+	int is_private, online;
+	const char *txn_id;	/* create */
+	const char *marker;	/* create, lookup: the appointment id */
+	void *user;		/* the caller's */
+	/* results */
+	struct graph_err err;	/* cls GRAPH_OK on success */
+	int gone;		/* 404: the event is not there */
+	int found;		/* lookup: events carrying the marker */
+	char *new_id;		/* create; lookup: the first found */
+	char *change_key;
+	char *join_url;		/* create/update of an online meeting */
+};
+void graph_write_clear(struct graph_write *w);
+
+/*
+ * Send writes in $batch requests of up to GRAPH_BATCH_MAX, grouped by
+ * mailbox, at most GRAPH_MAX_INFLIGHT batches in flight per mailbox.
+ * Items throttled inside a batch are sent again after their own
+ * Retry-After, within the retry budget.  batch_done(arg, w, n) is called
+ * as each batch finishes, with the writes it settled.  Returns when all
+ * are done.
+ */
+void graph_writes(struct graph *g, struct graph_write **w, size_t n,
+    void (*batch_done)(void *, struct graph_write **, size_t), void *arg);
+
 #endif

@@ -61,6 +61,8 @@ json_t *graph_get_json(struct graph *g, const char *url, const char *what,
 char *jstrdup(json_t *o, const char *key, size_t max);
 char *graph_form(const char *const *kv, size_t n);
 const struct graph_settings *graph_settings(const struct graph *g);
+/* Charge a wait to the retry budget. */
+void graph_add_wait(struct graph *g, double seconds);
 
 /* Pure parts, unit-tested. */
 void graph_parse_event(json_t *item, struct graph_event *ev);

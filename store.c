@@ -109,6 +109,10 @@ static const char *const migrations[] = {
 	"  txn_id TEXT NOT NULL,"
 	"  event_id TEXT,"
 	"  version INTEGER NOT NULL DEFAULT 0,"
+	"  change_key TEXT,"
+	"  attempted INTEGER NOT NULL DEFAULT 0,"
+	"  pushed_at INTEGER,"
+	"  sync_gen INTEGER,"
 	"  PRIMARY KEY (appt_id, calendar_id));"
 	"CREATE INDEX pushed_event ON pushed (event_id);"
 	"CREATE TABLE feed ("
@@ -1091,7 +1095,7 @@ store_last_pass(struct store *st, int64_t profile, struct pass *p,
 /* Cache slots of the hot statements. */
 enum { C_BLOCK_GET, C_BLOCK_INS, C_BLOCK_UPD, C_BLOCK_GEN, C_BLOCK_DEL,
     C_FEED_GET, C_FEED_INS, C_FEED_UPD, C_FEED_SEEN, C_FEED_SEQ,
-    C_PUSHED_OWNER, C_FEED_REMOVED };
+    C_PUSHED_OWNER, C_FEED_REMOVED, C_PUSH_SEEN };
 
 static int
 same_text(const unsigned char *a, const char *b)
@@ -1503,4 +1507,224 @@ store_feed_list(struct store *st, int64_t profile, int limit,
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return dberr(st, err, "reading the feed");
 	return 0;
+}
+
+int
+store_push_plan(struct store *st, int64_t profile, tt_time ws, tt_time we,
+    int (*cb)(void *, const struct push_item *), void *arg, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+	struct push_item it;
+	int rc;
+
+	s = prep(st,
+	    "SELECT a.id, 1, a.start_utc, a.end_utc, a.subject, a.client,"
+	    " a.join_url, a.online, a.version, c.id, c.remote_id, c.container,"
+	    " c.path, c.kind = 'group', c.is_default, 1,"
+	    " p.appt_id IS NOT NULL, p.txn_id, p.event_id, p.version,"
+	    " p.attempted"
+	    " FROM calendars c JOIN appointments a ON a.profile_id = c.profile_id"
+	    "  AND a.kind = 'booked' AND a.status = 'booked'"
+	    "  AND a.start_utc < ?3 AND a.end_utc > ?2"
+	    " LEFT JOIN pushed p ON p.appt_id = a.id AND p.calendar_id = c.id"
+	    " WHERE c.profile_id = ?1 AND c.push AND c.present"
+	    " UNION ALL "
+	    "SELECT p.appt_id, coalesce(a.status = 'booked', 0), a.start_utc,"
+	    " a.end_utc, a.subject, a.client, a.join_url, a.online, a.version,"
+	    " c.id, c.remote_id, c.container, c.path, c.kind = 'group',"
+	    " c.is_default, c.push AND c.present, 1, p.txn_id, p.event_id,"
+	    " p.version, p.attempted"
+	    " FROM pushed p JOIN calendars c ON c.id = p.calendar_id"
+	    " LEFT JOIN appointments a ON a.id = p.appt_id"
+	    " WHERE c.profile_id = ?1 AND NOT coalesce(c.push AND c.present"
+	    "  AND a.status = 'booked' AND a.start_utc < ?3"
+	    "  AND a.end_utc > ?2, 0)", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, profile);
+	sqlite3_bind_int64(s, 2, ws);
+	sqlite3_bind_int64(s, 3, we);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&it, 0, sizeof(it));
+		it.appt_id = sqlite3_column_int64(s, 0);
+		it.booked = sqlite3_column_int(s, 1);
+		it.start = sqlite3_column_int64(s, 2);
+		it.end = sqlite3_column_int64(s, 3);
+		it.subject = (const char *)sqlite3_column_text(s, 4);
+		it.client = (const char *)sqlite3_column_text(s, 5);
+		it.join_url = (const char *)sqlite3_column_text(s, 6);
+		it.online = sqlite3_column_int(s, 7);
+		it.version = sqlite3_column_int64(s, 8);
+		it.calendar_id = sqlite3_column_int64(s, 9);
+		it.cal_remote_id = (const char *)sqlite3_column_text(s, 10);
+		it.cal_container = (const char *)sqlite3_column_text(s, 11);
+		it.cal_path = (const char *)sqlite3_column_text(s, 12);
+		it.cal_group = sqlite3_column_int(s, 13);
+		it.cal_default = sqlite3_column_int(s, 14);
+		it.cal_push = sqlite3_column_int(s, 15);
+		it.has_row = sqlite3_column_int(s, 16);
+		it.txn_id = (const char *)sqlite3_column_text(s, 17);
+		it.event_id = (const char *)sqlite3_column_text(s, 18);
+		it.pushed_version = sqlite3_column_int64(s, 19);
+		it.attempted = sqlite3_column_int(s, 20);
+		if (cb(arg, &it))
+			break;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dberr(st, err, "planning the push");
+	return 0;
+}
+
+/* Run sql with (appt, calendar) bound as ?1, ?2 and extra text/ints. */
+static int
+push_exec(struct store *st, const char *sql, int64_t appt, int64_t calendar,
+    const char *t3, const char *t4, int64_t i5, struct tt_err *err)
+{
+	sqlite3_stmt *s = prep(st, sql, err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, appt);
+	sqlite3_bind_int64(s, 2, calendar);
+	if (sqlite3_bind_parameter_count(s) >= 3)
+		bind_text(s, 3, t3);
+	if (sqlite3_bind_parameter_count(s) >= 4)
+		bind_text(s, 4, t4);
+	if (sqlite3_bind_parameter_count(s) >= 5)
+		sqlite3_bind_int64(s, 5, i5);
+	return done(st, s, sqlite3_step(s), err);
+}
+
+int
+store_push_intent(struct store *st, int64_t appt, int64_t calendar,
+    const char *txn_id, struct tt_err *err)
+{
+	return push_exec(st, "INSERT INTO pushed (appt_id, calendar_id, txn_id,"
+	    " attempted, pushed_at) VALUES (?1, ?2, ?3, 1, strftime('%s', 'now'))"
+	    " ON CONFLICT (appt_id, calendar_id) DO UPDATE SET txn_id = ?3,"
+	    " attempted = 1, pushed_at = strftime('%s', 'now')", appt, calendar,
+	    txn_id, NULL, 0, err);
+}
+
+int
+store_push_created(struct store *st, int64_t appt, int64_t calendar,
+    const char *event_id, const char *change_key, int64_t version,
+    struct tt_err *err)
+{
+	return push_exec(st, "UPDATE pushed SET event_id = ?3, change_key = ?4,"
+	    " version = ?5 WHERE appt_id = ?1 AND calendar_id = ?2", appt,
+	    calendar, event_id, change_key, version, err);
+}
+
+int
+store_push_updated(struct store *st, int64_t appt, int64_t calendar,
+    const char *change_key, int64_t version, struct tt_err *err)
+{
+	return push_exec(st, "UPDATE pushed SET change_key = ?4, version = ?5"
+	    " WHERE appt_id = ?1 AND calendar_id = ?2 AND ?3 IS NULL", appt,
+	    calendar, NULL, change_key, version, err);
+}
+
+int
+store_push_deleted(struct store *st, int64_t appt, int64_t calendar,
+    struct tt_err *err)
+{
+	return push_exec(st, "DELETE FROM pushed WHERE appt_id = ?1 AND"
+	    " calendar_id = ?2", appt, calendar, NULL, NULL, 0, err);
+}
+
+int
+store_push_gone(struct store *st, int64_t appt, int64_t calendar,
+    struct tt_err *err)
+{
+	return push_exec(st, "UPDATE pushed SET event_id = NULL, attempted = 0,"
+	    " version = 0, change_key = NULL WHERE appt_id = ?1 AND"
+	    " calendar_id = ?2", appt, calendar, NULL, NULL, 0, err);
+}
+
+int
+store_push_unsent(struct store *st, int64_t appt, int64_t calendar,
+    struct tt_err *err)
+{
+	return push_exec(st, "UPDATE pushed SET attempted = 0 WHERE"
+	    " appt_id = ?1 AND calendar_id = ?2 AND event_id IS NULL", appt,
+	    calendar, NULL, NULL, 0, err);
+}
+
+int
+store_push_gone_event(struct store *st, int64_t calendar, const char *event_id,
+    struct tt_err *err)
+{
+	sqlite3_stmt *s = prep(st, "UPDATE pushed SET event_id = NULL,"
+	    " attempted = 0, version = 0, change_key = NULL WHERE"
+	    " calendar_id = ? AND event_id = ?", err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, calendar);
+	bind_text(s, 2, event_id);
+	if (done(st, s, sqlite3_step(s), err))
+		return -1;
+	return sqlite3_changes(st->db) > 0;
+}
+
+int
+store_push_seen(struct store *st, int64_t calendar, const char *event_id,
+    const char *change_key, int64_t gen, struct tt_err *err)
+{
+	sqlite3_stmt *s = cached(st, C_PUSH_SEEN, "UPDATE pushed SET"
+	    " sync_gen = ?1, version = CASE WHEN ?2 IS NOT NULL AND"
+	    " change_key IS NOT ?2 THEN -1 ELSE version END"
+	    " WHERE calendar_id = ?3 AND event_id = ?4", err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, gen);
+	bind_text(s, 2, change_key);
+	sqlite3_bind_int64(s, 3, calendar);
+	bind_text(s, 4, event_id);
+	return step_reset(st, s, err);
+}
+
+int
+store_push_stale(struct store *st, int64_t calendar, int64_t gen, tt_time ws,
+    tt_time we, tt_time before, int *n, struct tt_err *err)
+{
+	sqlite3_stmt *s = prep(st, "UPDATE pushed SET event_id = NULL,"
+	    " attempted = 0, version = 0, change_key = NULL"
+	    " WHERE calendar_id = ?1 AND event_id IS NOT NULL"
+	    " AND coalesce(sync_gen, -1) != ?2 AND pushed_at < ?5"
+	    " AND appt_id IN (SELECT id FROM appointments WHERE"
+	    "  status = 'booked' AND start_utc < ?4 AND end_utc > ?3)", err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, calendar);
+	sqlite3_bind_int64(s, 2, gen);
+	sqlite3_bind_int64(s, 3, ws);
+	sqlite3_bind_int64(s, 4, we);
+	sqlite3_bind_int64(s, 5, before);
+	if (done(st, s, sqlite3_step(s), err))
+		return -1;
+	*n = sqlite3_changes(st->db);
+	return 0;
+}
+
+int
+store_join_url(struct store *st, int64_t appt, const char *url,
+    struct tt_err *err)
+{
+	return push_exec(st, "UPDATE appointments SET join_url = ?3 WHERE"
+	    " id = ?1 AND ?2 = ?2 AND join_url IS NULL", appt, 0, url, NULL, 0,
+	    err);
+}
+
+int
+store_pushed_count(struct store *st, int64_t profile, int *n,
+    struct tt_err *err)
+{
+	return count_of(st, "SELECT count(*) FROM pushed p JOIN calendars c"
+	    " ON c.id = p.calendar_id WHERE c.profile_id = ?"
+	    " AND p.event_id IS NOT NULL", profile, n, err);
 }

@@ -256,4 +256,62 @@ int store_feed_list(struct store *st, int64_t profile, int limit,
     int (*cb)(void *, const struct feed_row *), void *arg,
     struct tt_err *err);
 
+/* ---- the push side: appointments on the push calendars ---- */
+
+/* One (appointment, calendar) pair the push must look at. */
+struct push_item {
+	int64_t appt_id;
+	int booked;		/* 0: cancelled, or gone from the book */
+	tt_time start, end;
+	const char *subject, *client, *join_url;
+	int online;
+	int64_t version;
+	int64_t calendar_id;
+	const char *cal_remote_id, *cal_container, *cal_path;
+	int cal_group, cal_default, cal_push;	/* cal_push: push role, present */
+	int has_row;		/* a pushed row exists */
+	const char *txn_id, *event_id;
+	int64_t pushed_version;	/* -1: edited elsewhere, set it back */
+	int attempted;		/* a create was sent (outcome maybe unknown) */
+};
+/* Every pair wanted on a push calendar (booked, overlapping the window)
+ * and every pair already pushed; strings borrowed during cb. */
+int store_push_plan(struct store *st, int64_t profile, tt_time ws,
+    tt_time we, int (*cb)(void *, const struct push_item *), void *arg,
+    struct tt_err *err);
+/* The intent to create: committed before the request (attempted = 1). */
+int store_push_intent(struct store *st, int64_t appt, int64_t calendar,
+    const char *txn_id, struct tt_err *err);
+/* A create or a lookup found the event; version -1 forces an update. */
+int store_push_created(struct store *st, int64_t appt, int64_t calendar,
+    const char *event_id, const char *change_key, int64_t version,
+    struct tt_err *err);
+int store_push_updated(struct store *st, int64_t appt, int64_t calendar,
+    const char *change_key, int64_t version, struct tt_err *err);
+int store_push_deleted(struct store *st, int64_t appt, int64_t calendar,
+    struct tt_err *err);
+/* The event is not there (deleted in Teams): create it again. */
+int store_push_gone(struct store *st, int64_t appt, int64_t calendar,
+    struct tt_err *err);
+/* The same, found by event id from a delta @removed: 1 if it was ours. */
+int store_push_gone_event(struct store *st, int64_t calendar,
+    const char *event_id, struct tt_err *err);
+/* A lookup found no event for the intent: the next create may go. */
+int store_push_unsent(struct store *st, int64_t appt, int64_t calendar,
+    struct tt_err *err);
+/* A round saw our event: stamp it; a changed changeKey means it was
+ * edited in Teams and must be set back. */
+int store_push_seen(struct store *st, int64_t calendar, const char *event_id,
+    const char *change_key, int64_t gen, struct tt_err *err);
+/* After a complete full read: our events of the calendar, created before
+ * `before`, for appointments overlapping [ws, we), that the round did not
+ * see are gone.  *n gets how many. */
+int store_push_stale(struct store *st, int64_t calendar, int64_t gen,
+    tt_time ws, tt_time we, tt_time before, int *n, struct tt_err *err);
+/* Record an online appointment's Teams link (first one wins). */
+int store_join_url(struct store *st, int64_t appt, const char *url,
+    struct tt_err *err);
+int store_pushed_count(struct store *st, int64_t profile, int *n,
+    struct tt_err *err);
+
 #endif

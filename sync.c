@@ -14,6 +14,9 @@
  * - an invalid delta state means a full read, not an error.
  */
 #include <getopt.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,6 +26,9 @@
 #include "sync.h"
 
 #define OURS_PREFIX "timetap-"
+/* A full read may miss an event created moments ago (the service's
+ * processing delay): only older ones count as deleted in Teams. */
+#define PUSH_SETTLE 600
 
 const char *
 sync_reason_code(enum reason r)
@@ -244,6 +250,12 @@ one_event(struct cal_round *cr, const struct graph_event *ev,
 	unwant_removal(cr, ev->id);
 	if ((ours = ours_of(p, ev, &appt, err)) < 0)
 		return -1;
+	/* Our own event: note that it is there and whether it was edited. */
+	if (ours && store_push_seen(p->ctx->st, cr->cal.id, ev->id,
+	    ev->change_key, p->gen, err) != 0)
+		return -1;
+	if (!cr->cal.pull)
+		return 0;	/* a push-only calendar is read for ours only */
 	r = sync_classify(ev, ours, &p->cc, &b.start, &b.end, info,
 	    sizeof(info));
 	f.profile_id = p->profile;
@@ -297,10 +309,23 @@ finish_round(struct cal_round *cr, const char *delta_link, struct tt_err *err)
 {
 	struct pass_ctx *p = cr->p;
 	struct tt_config *cfg = &p->ctx->cfg;
-	int total, n = 0;
+	int total = 0, n = 0, gone;
 	size_t i;
 	int64_t appt;
 
+	/* Our events the round says are gone are created again. */
+	if (cr->cal.push && cr->full) {
+		if (store_push_stale(p->ctx->st, cr->cal.id, p->gen, p->cc.ws,
+		    p->cc.we, tt_now() - PUSH_SETTLE, &gone, err))
+			return -1;
+	} else if (cr->cal.push) {
+		for (i = 0; i < cr->nrem; i++)
+			if (store_push_gone_event(p->ctx->st, cr->cal.id,
+			    cr->removals[i], err) < 0)
+				return -1;
+	}
+	if (!cr->cal.pull)
+		goto state;
 	if (store_block_count(p->ctx->st, cr->cal.id, &total, err))
 		return -1;
 	/* What would go: stale blocks of a full read, or the held blocks
@@ -345,6 +370,7 @@ finish_round(struct cal_round *cr, const char *delta_link, struct tt_err *err)
 			p->counts.removed += rc;
 		}
 	}
+state:
 	return store_calendar_state(p->ctx->st, cr->cal.id,
 	    cr->delta ? delta_link : NULL, p->cc.ws, p->cc.we, cr->full,
 	    !cr->delta, err);
@@ -473,6 +499,340 @@ start_round(struct pass_ctx *p, struct cal_round *cr)
 	return 0;
 }
 
+
+/* ------------------------------------------------------------ push */
+
+struct push_op {
+	struct graph_write w;
+	struct pass_ctx *p;
+	int64_t appt, cal;
+	int64_t version;
+	int online;
+	char *cal_path;
+	char *own[6];		/* the strings w points at */
+};
+
+struct push_plan {
+	struct pass_ctx *p;
+	struct push_op **ops;
+	size_t n, cap;
+	int phase_lookup;	/* phase 1: resolve unknown outcomes first */
+	int deletes;
+	int oom;
+};
+
+static void
+op_free(struct push_op *op)
+{
+	int i;
+
+	if (op == NULL)
+		return;
+	graph_write_clear(&op->w);
+	for (i = 0; i < 6; i++)
+		free(op->own[i]);
+	free(op->cal_path);
+	free(op);
+}
+
+/* Expand push_subject: {subject}, {client}, {id}. */
+static char *
+expand_subject(const char *tmpl, const struct push_item *it)
+{
+	char out[1024], id[32];
+	size_t o = 0;
+	const char *p = tmpl, *v;
+
+	snprintf(id, sizeof(id), "%" PRId64, it->appt_id);
+	while (*p != '\0' && o + 1 < sizeof(out)) {
+		v = NULL;
+		if (strncmp(p, "{subject}", 9) == 0)
+			v = it->subject ? it->subject : "", p += 9;
+		else if (strncmp(p, "{client}", 8) == 0)
+			v = it->client ? it->client : "", p += 8;
+		else if (strncmp(p, "{id}", 4) == 0)
+			v = id, p += 4;
+		if (v != NULL) {
+			o += strlcpy(out + o, v, sizeof(out) - o);
+			if (o >= sizeof(out))
+				o = sizeof(out) - 1;
+		} else
+			out[o++] = *p++;
+	}
+	out[o] = '\0';
+	return strdup(out);
+}
+
+static struct push_op *
+new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
+{
+	struct pass_ctx *p = pl->p;
+	struct push_op *o = calloc(1, sizeof(*o)), **n;
+	char body[512], txn[96];
+	uint8_t rnd[8];
+
+	if (o == NULL)
+		goto oom;
+	o->p = p;
+	o->appt = it->appt_id;
+	o->cal = it->calendar_id;
+	o->version = it->version;
+	o->online = it->online;
+	o->cal_path = strdup(it->cal_path ? it->cal_path : "?");
+	o->w.op = op;
+	o->w.kind = it->cal_group ? GRAPH_CAL_GROUP : GRAPH_CAL_USER;
+	o->w.cal_id = o->own[0] = strdup(it->cal_group && it->cal_container ?
+	    it->cal_container : it->cal_remote_id);
+	o->w.is_default = it->cal_default;
+	o->w.user = o;
+	if (it->event_id)
+		o->w.event_id = o->own[1] = strdup(it->event_id);
+	snprintf(body, sizeof(body), "%" PRId64, it->appt_id);
+	o->w.marker = o->own[2] = strdup(body);
+	if (op == GW_CREATE || op == GW_UPDATE) {
+		o->w.subject = o->own[3] = expand_subject(
+		    p->ctx->cfg.push_subject, it);
+		snprintf(body, sizeof(body), "Booked in TimeTap (appointment "
+		    "%" PRId64 ")%s%s. TimeTap is the source of this event: "
+		    "change or cancel it there; changes made here are set back "
+		    "at the next sync.", it->appt_id, it->client ? " for " : "",
+		    it->client ? it->client : "");
+		o->w.body = o->own[4] = strdup(body);
+		o->w.start = it->start;
+		o->w.end = it->end;
+		o->w.is_private = p->ctx->cfg.push_private;
+		o->w.online = it->online;
+	}
+	if (op == GW_CREATE) {
+		arc4random_buf(rnd, sizeof(rnd));
+		snprintf(txn, sizeof(txn), "timetap-%" PRId64 "-%" PRId64
+		    "-%02x%02x%02x%02x%02x%02x%02x%02x", it->appt_id,
+		    it->calendar_id, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+		    rnd[5], rnd[6], rnd[7]);
+		o->w.txn_id = o->own[5] = strdup(txn);
+	}
+	if (o->w.cal_id == NULL || o->cal_path == NULL ||
+	    (op == GW_CREATE && o->w.txn_id == NULL))
+		goto oom;
+	if (pl->n == pl->cap) {
+		size_t cap = pl->cap ? pl->cap * 2 : 64;
+
+		if ((n = reallocarray(pl->ops, cap, sizeof(*n))) == NULL)
+			goto oom;
+		pl->ops = n;
+		pl->cap = cap;
+	}
+	pl->ops[pl->n++] = o;
+	return o;
+oom:
+	op_free(o);
+	pl->oom = 1;
+	return NULL;
+}
+
+static int
+plan_cb(void *arg, const struct push_item *it)
+{
+	struct push_plan *pl = arg;
+	int want = it->cal_push && it->booked;
+
+	if (pl->phase_lookup) {
+		if (it->has_row && it->event_id == NULL && it->attempted)
+			new_op(pl, it, GW_LOOKUP);
+		return pl->oom;
+	}
+	if (!want) {
+		if (it->has_row && it->event_id != NULL) {
+			new_op(pl, it, GW_DELETE);
+			pl->deletes++;
+		} else if (it->has_row && !it->attempted) {
+			struct tt_err err = { 0 };
+
+			/* Never sent: nothing to delete remotely. */
+			if (store_push_deleted(pl->p->ctx->st, it->appt_id,
+			    it->calendar_id, &err))
+				problem(pl->p, err.code, "%s", err.msg);
+		}
+	} else if (!it->has_row || (it->event_id == NULL && !it->attempted)) {
+		new_op(pl, it, GW_CREATE);
+	} else if (it->event_id != NULL && it->pushed_version != it->version) {
+		new_op(pl, it, GW_UPDATE);
+	}
+	return pl->oom;
+}
+
+static void
+write_problem(struct push_op *o, const char *verb)
+{
+	const struct graph_err *e = &o->w.err;
+
+	problem(o->p, e->cls == GRAPH_TRANSIENT || e->ambiguous ? TT_TEMPFAIL :
+	    e->cls == GRAPH_LOGIN || e->cls == GRAPH_DENIED ? TT_NOPERM :
+	    e->cls == GRAPH_LOCAL ? TT_SOFTWARE : TT_UNAVAILABLE,
+	    "calendar \"%s\": %s appointment %" PRId64 ": %s%s", o->cal_path,
+	    verb, o->appt, e->msg, e->ambiguous ? " (outcome unknown; the next "
+	    "run checks before creating again)" : e->cls == GRAPH_TRANSIENT ?
+	    " (the next run continues)" : "");
+}
+
+/* Record one batch's results in one transaction. */
+static void
+batch_done(void *arg, struct graph_write **ws, size_t n)
+{
+	struct pass_ctx *p = arg;
+	struct store *st = p->ctx->st;
+	struct tt_err err = { 0 };
+	size_t i;
+	int rc = 0;
+
+	if (store_begin(st, &err)) {
+		problem(p, err.code, "%s", err.msg);
+		return;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		struct push_op *o = ws[i]->user;
+		struct graph_write *w = ws[i];
+		int ok = w->err.cls == GRAPH_OK;
+
+		switch (w->op) {
+		case GW_CREATE:
+			if (ok) {
+				rc = store_push_created(st, o->appt, o->cal,
+				    w->new_id, w->change_key, o->version, &err);
+				if (rc == 0 && o->online && w->join_url)
+					rc = store_join_url(st, o->appt,
+					    w->join_url, &err);
+				p->counts.pushed++;
+			} else {
+				if (!w->err.ambiguous)
+					rc = store_push_unsent(st, o->appt,
+					    o->cal, &err);
+				write_problem(o, "creating");
+			}
+			break;
+		case GW_UPDATE:
+			if (ok) {
+				rc = store_push_updated(st, o->appt, o->cal,
+				    w->change_key, o->version, &err);
+				if (rc == 0 && o->online && w->join_url)
+					rc = store_join_url(st, o->appt,
+					    w->join_url, &err);
+				p->counts.pushed++;
+			} else if (w->gone)
+				rc = store_push_gone(st, o->appt, o->cal, &err);
+			else
+				write_problem(o, "updating");
+			break;
+		case GW_DELETE:
+			if (ok || w->gone) {
+				rc = store_push_deleted(st, o->appt, o->cal, &err);
+				p->counts.deleted++;
+			} else
+				write_problem(o, "deleting");
+			break;
+		case GW_LOOKUP:
+			if (ok && w->found > 0)
+				rc = store_push_created(st, o->appt, o->cal,
+				    w->new_id, w->change_key, -1, &err);
+			else if (ok)
+				rc = store_push_unsent(st, o->appt, o->cal, &err);
+			else
+				write_problem(o, "looking up");
+			break;
+		}
+	}
+	if (rc == 0 && store_commit(st, &err) == 0)
+		return;
+	store_rollback(st);
+	problem(p, err.code ? err.code : TT_IOERR, "%s", err.msg);
+}
+
+static void
+plan_free(struct push_plan *pl)
+{
+	size_t i;
+
+	for (i = 0; i < pl->n; i++)
+		op_free(pl->ops[i]);
+	free(pl->ops);
+	pl->ops = NULL;
+	pl->n = pl->cap = 0;
+}
+
+/* Run one phase of the push: plan, record intents, send, record. */
+static int
+push_phase(struct pass_ctx *p, int lookup)
+{
+	struct push_plan pl = { 0 };
+	struct tt_err err = { 0 };
+	struct graph_write **ws = NULL;
+	size_t i, k = 0;
+	int total = 0;
+
+	pl.p = p;
+	pl.phase_lookup = lookup;
+	if (store_push_plan(p->ctx->st, p->profile, p->cc.ws, p->cc.we,
+	    plan_cb, &pl, &err) || pl.oom) {
+		problem(p, err.code ? err.code : TT_SOFTWARE, "planning the "
+		    "push: %s", err.msg[0] ? err.msg : "out of memory");
+		plan_free(&pl);
+		return -1;
+	}
+	if (pl.n == 0)
+		return 0;
+	/* The removal cap applies to our events too. */
+	if (pl.deletes > 0 && !p->force &&
+	    store_pushed_count(p->ctx->st, p->profile, &total, &err) == 0 &&
+	    sync_too_many(pl.deletes, total, p->ctx->cfg.max_removals,
+	    p->ctx->cfg.max_removals_pct)) {
+		problem(p, TT_TEMPFAIL, "would delete %d of %d pushed events, "
+		    "more than max_removals allows; none deleted (run "
+		    "`timetap-sync -s %s sync --force` to accept)", pl.deletes,
+		    total, p->name);
+		for (i = 0; i < pl.n; i++)
+			if (pl.ops[i]->w.op == GW_DELETE) {
+				op_free(pl.ops[i]);
+				pl.ops[i] = NULL;
+			}
+	}
+	if ((ws = calloc(pl.n, sizeof(*ws))) == NULL) {
+		plan_free(&pl);
+		problem(p, TT_SOFTWARE, "out of memory");
+		return -1;
+	}
+	/* Intents first, committed before any create is sent. */
+	if (store_begin(p->ctx->st, &err))
+		goto fail;
+	for (i = 0; i < pl.n; i++) {
+		if (pl.ops[i] == NULL)
+			continue;
+		if (pl.ops[i]->w.op == GW_CREATE && store_push_intent(p->ctx->st,
+		    pl.ops[i]->appt, pl.ops[i]->cal, pl.ops[i]->w.txn_id, &err)) {
+			store_rollback(p->ctx->st);
+			goto fail;
+		}
+		ws[k++] = &pl.ops[i]->w;
+	}
+	if (store_commit(p->ctx->st, &err))
+		goto fail;
+	graph_writes(p->g, ws, k, batch_done, p);
+	free(ws);
+	plan_free(&pl);
+	return 0;
+fail:
+	problem(p, err.code ? err.code : TT_IOERR, "%s", err.msg);
+	free(ws);
+	plan_free(&pl);
+	return -1;
+}
+
+static void
+push_profile(struct pass_ctx *p)
+{
+	if (push_phase(p, 1) == 0)
+		push_phase(p, 0);
+}
+
 static int
 copy_calendar(struct calendar *dst, const struct calendar *src)
 {
@@ -491,7 +851,7 @@ pull_cb(void *arg, const struct calendar *c)
 	struct pass_ctx *p = arg;
 	struct cal_round *cr;
 
-	if (!c->pull || !c->present)
+	if (!(c->pull || c->push) || !c->present)
 		return 0;
 	if ((cr = calloc(1, sizeof(*cr))) == NULL ||
 	    copy_calendar(&cr->cal, c) != 0) {
@@ -539,6 +899,8 @@ one_profile(struct tt_ctx *ctx, int64_t profile, const char *name, int force)
 		goto out;
 	}
 	graph_run(p.g);
+	if (!p.token_rejected)
+		push_profile(&p);
 	if (p.token_rejected)
 		store_access_drop(ctx->st, profile, NULL);
 out:

@@ -1,0 +1,436 @@
+/*
+ * graph_writes.c -- creating, updating, deleting and finding our events
+ * with JSON batching.
+ *
+ * State: in memory for the duration of graph_writes() only.  Recovery
+ * rule: an item whose outcome is unknown (the batch envelope failed after
+ * it may have reached the service, or a 5xx on a create) is reported as
+ * ambiguous and never re-sent here: the caller's stored intent makes the
+ * next pass look it up first.  A 429 on an item is refused work, so that
+ * item alone is sent again after its Retry-After.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "graph.h"
+#include "graph_p.h"
+
+struct batch {
+	struct graph_write **w;
+	size_t n;
+	void (*batch_done)(void *, struct graph_write **, size_t);
+	void *arg;
+	char mailbox[160];
+};
+
+void
+graph_write_clear(struct graph_write *w)
+{
+	if (w == NULL)
+		return;
+	free(w->new_id);
+	free(w->change_key);
+	free(w->join_url);
+	w->new_id = w->change_key = w->join_url = NULL;
+	memset(&w->err, 0, sizeof(w->err));
+	w->gone = w->found = 0;
+}
+
+static char *
+escaped(const char *s)
+{
+	char *e = curl_easy_escape(NULL, s, 0), *r;
+
+	if (e == NULL)
+		return NULL;
+	r = strdup(e);
+	curl_free(e);
+	return r;
+}
+
+/* The relative URL of a write, as $batch wants it. */
+static char *
+item_url(const struct graph_write *w)
+{
+	char *cal = escaped(w->cal_id), *ev = w->event_id ?
+	    escaped(w->event_id) : NULL, *u = NULL, *flt = NULL;
+	char fbuf[512];
+	int r = -1;
+
+	if (cal == NULL)
+		goto out;
+	switch (w->op) {
+	case GW_CREATE:
+		if (w->kind == GRAPH_CAL_GROUP)
+			r = asprintf(&u, "/groups/%s/events", cal);
+		else if (w->is_default)
+			r = asprintf(&u, "/me/calendar/events");
+		else
+			r = asprintf(&u, "/me/calendars/%s/events", cal);
+		break;
+	case GW_UPDATE:
+	case GW_DELETE:
+		if (ev == NULL)
+			goto out;
+		if (w->kind == GRAPH_CAL_GROUP)
+			r = asprintf(&u, "/groups/%s/events/%s", cal, ev);
+		else
+			r = asprintf(&u, "/me/events/%s", ev);
+		break;
+	case GW_LOOKUP:
+		snprintf(fbuf, sizeof(fbuf), "singleValueExtendedProperties/"
+		    "Any(ep: ep/id eq '%s' and ep/value eq '%s')",
+		    GRAPH_MARKER_PROP, w->marker);
+		if ((flt = escaped(fbuf)) == NULL)
+			goto out;
+		if (w->kind == GRAPH_CAL_GROUP)
+			r = asprintf(&u, "/groups/%s/events?$filter=%s"
+			    "&$select=id,changeKey&$top=10", cal, flt);
+		else if (w->is_default)
+			r = asprintf(&u, "/me/calendar/events?$filter=%s"
+			    "&$select=id,changeKey&$top=10", flt);
+		else
+			r = asprintf(&u, "/me/calendars/%s/events?$filter=%s"
+			    "&$select=id,changeKey&$top=10", cal, flt);
+		break;
+	}
+out:
+	free(cal);
+	free(ev);
+	free(flt);
+	return r < 0 ? NULL : u;
+}
+
+static json_t *
+dtz(tt_time t)
+{
+	char buf[32];
+
+	tt_fmt_utc(t, buf, sizeof(buf));
+	buf[strlen(buf) - 1] = '\0';	/* the zone is in timeZone */
+	return json_pack("{s:s, s:s}", "dateTime", buf, "timeZone", "UTC");
+}
+
+/* The event body: no attendees, ever (no invitation is sent). */
+static json_t *
+item_body(const struct graph_write *w)
+{
+	json_t *b;
+
+	if (w->op != GW_CREATE && w->op != GW_UPDATE)
+		return NULL;
+	b = json_pack("{s:s, s:{s:s, s:s}, s:o, s:o, s:s, s:s, s:b}",
+	    "subject", w->subject ? w->subject : "",
+	    "body", "contentType", "text", "content", w->body ? w->body : "",
+	    "start", dtz(w->start), "end", dtz(w->end),
+	    "showAs", "busy",
+	    "sensitivity", w->is_private ? "private" : "normal",
+	    "isOnlineMeeting", w->online);
+	if (b == NULL)
+		return NULL;
+	if (w->online)
+		json_object_set_new(b, "onlineMeetingProvider",
+		    json_string("teamsForBusiness"));
+	if (w->op == GW_CREATE) {
+		json_object_set_new(b, "transactionId", json_string(w->txn_id));
+		json_object_set_new(b, "singleValueExtendedProperties",
+		    json_pack("[{s:s, s:s}]", "id", GRAPH_MARKER_PROP, "value",
+		    w->marker));
+	}
+	return b;
+}
+
+static void
+settle_item(struct graph_write *w, json_t *resp)
+{
+	json_int_t status = json_integer_value(json_object_get(resp, "status"));
+	json_t *body = json_object_get(resp, "body");
+	json_t *hdrs = json_object_get(resp, "headers");
+
+	memset(&w->err, 0, sizeof(w->err));
+	w->err.http = (int)status;
+	if (status >= 200 && status < 300) {
+		json_t *jm;
+
+		if (w->op == GW_LOOKUP) {
+			json_t *v = json_object_get(body, "value"), *first;
+
+			if (!json_is_array(v)) {
+				gerr(&w->err, GRAPH_PROTOCOL, (int)status,
+				    "lookup answer lacks 'value'");
+				return;
+			}
+			w->found = (int)json_array_size(v);
+			first = json_array_get(v, 0);
+			if (first != NULL) {
+				w->new_id = jstrdup(first, "id", 1024);
+				w->change_key = jstrdup(first, "changeKey", 256);
+			}
+			return;
+		}
+		if (w->op == GW_DELETE)
+			return;
+		if (!json_is_object(body) || (w->new_id = jstrdup(body, "id",
+		    1024)) == NULL) {
+			gerr(&w->err, GRAPH_PROTOCOL, (int)status, "the event "
+			    "written lacks 'id'");
+			w->err.ambiguous = w->op == GW_CREATE;
+			return;
+		}
+		w->change_key = jstrdup(body, "changeKey", 256);
+		jm = json_object_get(body, "onlineMeeting");
+		if (json_is_object(jm))
+			w->join_url = jstrdup(jm, "joinUrl", 1024);
+		return;
+	}
+	/* An error: same classification as a plain response. */
+	{
+		json_t *e = json_object_get(body, "error");
+		const char *code = json_string_value(json_object_get(e, "code"));
+		const char *msg = json_string_value(json_object_get(e, "message"));
+		const char *ra = json_string_value(json_object_get(hdrs,
+		    "Retry-After"));
+
+		if (ra == NULL)
+			ra = json_string_value(json_object_get(hdrs,
+			    "retry-after"));
+		if (code)
+			tt_sanitize(w->err.code, sizeof(w->err.code), code);
+		w->err.retry_after = ra ? graph_parse_retry_after(ra,
+		    time(NULL)) : 0;
+		graph_classify(&w->err, 0);
+		gerr(&w->err, w->err.cls, (int)status, "HTTP %d %s%s%.200s",
+		    (int)status, w->err.code, msg ? ": " : "", msg ? msg : "");
+		w->gone = status == 404;
+		if (w->op == GW_CREATE && status >= 500 && status != 503)
+			w->err.ambiguous = 1;
+	}
+}
+
+static void batch_sent(struct greq *r, const struct graph_err *e);
+
+static int
+send_batch(struct graph *g, struct batch *b, double delay)
+{
+	json_t *reqs = json_array(), *env;
+	struct greq *r;
+	char *url, *body, id[24];
+	size_t i;
+	int idem = 1;
+
+	for (i = 0; i < b->n; i++) {
+		struct graph_write *w = b->w[i];
+		char *u = item_url(w);
+		json_t *item, *wb = item_body(w);
+
+		if (u == NULL) {
+			json_decref(wb);
+			json_decref(reqs);
+			return -1;
+		}
+		snprintf(id, sizeof(id), "%zu", i);
+		item = json_pack("{s:s, s:s, s:s, s:{s:s}}", "id", id,
+		    "method", w->op == GW_CREATE ? "POST" : w->op == GW_UPDATE ?
+		    "PATCH" : w->op == GW_DELETE ? "DELETE" : "GET", "url", u,
+		    "headers", "Prefer", "IdType=\"ImmutableId\", "
+		    "outlook.timezone=\"UTC\", outlook.body-content-type=\"text\"");
+		free(u);
+		if (item == NULL) {
+			json_decref(wb);
+			json_decref(reqs);
+			return -1;
+		}
+		if (wb != NULL) {
+			json_object_set_new(json_object_get(item, "headers"),
+			    "Content-Type", json_string("application/json"));
+			json_object_set_new(item, "body", wb);
+		}
+		if (w->op == GW_CREATE)
+			idem = 0;
+		json_array_append_new(reqs, item);
+	}
+	env = json_pack("{s:o}", "requests", reqs);
+	body = env ? json_dumps(env, JSON_COMPACT) : NULL;
+	json_decref(env);
+	url = graph_url(g, "/$batch");
+	if (body == NULL || url == NULL || (r = greq_new(g, "POST", url)) ==
+	    NULL) {
+		free(body);
+		free(url);
+		return -1;
+	}
+	free(url);
+	r->req_body = body;
+	r->idempotent = idem;
+	strlcpy(r->mailbox, b->mailbox, sizeof(r->mailbox));
+	snprintf(r->what, sizeof(r->what), "writing %zu event%s", b->n,
+	    b->n == 1 ? "" : "s");
+	r->done = batch_sent;
+	r->arg = b;
+	if (delay > 0) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r->not_before = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 +
+		    delay;
+	}
+	greq_submit(g, r);
+	return 0;
+}
+
+static void
+batch_free(struct batch *b)
+{
+	if (b == NULL)
+		return;
+	free(b->w);
+	free(b);
+}
+
+static void
+batch_sent(struct greq *r, const struct graph_err *e)
+{
+	struct batch *b = r->arg, *again = NULL;
+	struct graph *g = r->g;
+	struct graph_stats st;
+	json_t *j = NULL, *resps, *item;
+	struct graph_err err = { 0 };
+	double delay = 0;
+	size_t i, k;
+
+	if (e != NULL) {
+		err = *e;
+	} else if ((j = greq_json(r, &err)) == NULL ||
+	    !json_is_array(resps = json_object_get(j, "responses"))) {
+		if (j != NULL)
+			gerr(&err, GRAPH_PROTOCOL, 200, "batch answer lacks "
+			    "'responses'");
+	} else {
+		/* Responses come in any order: match them by id. */
+		for (i = 0; i < b->n; i++) {
+			gerr(&b->w[i]->err, GRAPH_PROTOCOL, 200, "no answer for "
+			    "this item in the batch");
+			b->w[i]->err.ambiguous = b->w[i]->op == GW_CREATE;
+		}
+		json_array_foreach(resps, k, item) {
+			const char *id = json_string_value(json_object_get(item,
+			    "id"));
+			char *end;
+			unsigned long idx = id ? strtoul(id, &end, 10) : 0;
+
+			if (id == NULL || *end != '\0' || idx >= b->n)
+				continue;
+			graph_write_clear(b->w[idx]);
+			settle_item(b->w[idx], item);
+		}
+		json_decref(j);
+		j = NULL;
+	}
+	if (err.cls != GRAPH_OK) {
+		/* The whole batch failed: creates may or may not be done. */
+		for (i = 0; i < b->n; i++) {
+			b->w[i]->err = err;
+			b->w[i]->err.ambiguous = b->w[i]->op == GW_CREATE &&
+			    (err.http == 0 || err.http >= 500) && err.http != 503;
+		}
+	}
+	json_decref(j);
+	/* Throttled items go again in a new batch, after the longest wait. */
+	for (i = 0; i < b->n; i++) {
+		if (b->w[i]->err.http != 429 || err.cls != GRAPH_OK)
+			continue;
+		if (again == NULL && (again = calloc(1, sizeof(*again))) != NULL) {
+			*again = *b;
+			again->w = calloc(b->n, sizeof(*again->w));
+			again->n = 0;
+		}
+		if (again == NULL || again->w == NULL)
+			break;
+		if (b->w[i]->err.retry_after > delay)
+			delay = b->w[i]->err.retry_after;
+		again->w[again->n++] = b->w[i];
+	}
+	if (again != NULL) {
+		graph_stats(g, &st);
+		if (delay <= 0)
+			delay = 1;
+		if (st.waited + delay > (double)graph_settings(g)->retry_budget) {
+			for (i = 0; i < again->n; i++)
+				again->w[i]->err.budget_spent = 1;
+			batch_free(again);
+			again = NULL;
+		} else {
+			graph_add_wait(g, delay);
+			/* Settle the others now; the throttled ones later. */
+			k = 0;
+			for (i = 0; i < b->n; i++)
+				if (b->w[i]->err.http != 429)
+					b->w[k++] = b->w[i];
+			b->n = k;
+			for (i = 0; i < again->n; i++)
+				graph_write_clear(again->w[i]);
+			if (send_batch(g, again, delay) != 0) {
+				batch_free(again);
+				again = NULL;
+			}
+		}
+	}
+	if (b->n > 0)
+		b->batch_done(b->arg, b->w, b->n);
+	batch_free(b);
+	greq_free(r);
+}
+
+void
+graph_writes(struct graph *g, struct graph_write **w, size_t n,
+    void (*batch_done)(void *, struct graph_write **, size_t), void *arg)
+{
+	size_t i, j, done = 0;
+	char *taken = calloc(n ? n : 1, 1);
+
+	if (taken == NULL)
+		return;
+	/* Batches are per mailbox: the user's, or each group's. */
+	while (done < n) {
+		struct batch *b = calloc(1, sizeof(*b));
+		const char *box = NULL;
+
+		if (b == NULL || (b->w = calloc(GRAPH_BATCH_MAX,
+		    sizeof(*b->w))) == NULL) {
+			free(b);
+			break;
+		}
+		b->batch_done = batch_done;
+		b->arg = arg;
+		for (i = 0; i < n && b->n < GRAPH_BATCH_MAX; i++) {
+			char key[160];
+
+			if (taken[i])
+				continue;
+			snprintf(key, sizeof(key), "%s%s", w[i]->kind ==
+			    GRAPH_CAL_GROUP ? "group:" : "me", w[i]->kind ==
+			    GRAPH_CAL_GROUP ? w[i]->cal_id : "");
+			if (box == NULL) {
+				strlcpy(b->mailbox, key, sizeof(b->mailbox));
+				box = b->mailbox;
+			} else if (strcmp(box, key) != 0)
+				continue;
+			taken[i] = 1;
+			b->w[b->n++] = w[i];
+			done++;
+		}
+		if (send_batch(g, b, 0) != 0) {
+			for (j = 0; j < b->n; j++)
+				gerr(&b->w[j]->err, GRAPH_LOCAL, 0, "cannot "
+				    "build the batch request");
+			batch_done(arg, b->w, b->n);
+			batch_free(b);
+		}
+	}
+	free(taken);
+	graph_wait(g);
+}
