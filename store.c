@@ -179,6 +179,25 @@ prep(struct store *st, const char *sql, struct tt_err *err)
 	return s;
 }
 
+/*
+ * Step a statement.  A write outside a transaction is durable when it
+ * returns: the crash tests may stop the program just before and just
+ * after it (util.h, tt_crash_point).
+ */
+static int
+run(struct store *st, sqlite3_stmt *s)
+{
+	int durable = sqlite3_get_autocommit(st->db) && !sqlite3_stmt_readonly(s);
+	int rc;
+
+	if (durable)
+		tt_crash_point();
+	rc = sqlite3_step(s);
+	if (durable)
+		tt_crash_point();
+	return rc;
+}
+
 /* A prepared statement kept for the life of the store (hot paths). */
 static sqlite3_stmt *
 cached(struct store *st, int slot, const char *sql, struct tt_err *err)
@@ -197,7 +216,7 @@ cached(struct store *st, int slot, const char *sql, struct tt_err *err)
 static int
 step_reset(struct store *st, sqlite3_stmt *s, struct tt_err *err)
 {
-	int rc = sqlite3_step(s);
+	int rc = run(st, s);
 
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
@@ -421,7 +440,7 @@ store_profile(struct store *st, const char *name, int create, int64_t *id,
 		return -1;
 	bind_text(s, 1, name);
 	sqlite3_bind_int64(s, 2, tt_now());
-	if (done(st, s, sqlite3_step(s), err))
+	if (done(st, s, run(st, s), err))
 		return -1;
 	*id = sqlite3_last_insert_rowid(st->db);
 	return 1;
@@ -498,7 +517,7 @@ store_appt_add(struct store *st, const struct appt *a, int64_t *id,
 	sqlite3_bind_int(s, 6, a->online);
 	sqlite3_bind_int64(s, 7, tt_now());
 	sqlite3_bind_int64(s, 8, tt_now());
-	if (done(st, s, sqlite3_step(s), err))
+	if (done(st, s, run(st, s), err))
 		return -1;
 	*id = sqlite3_last_insert_rowid(st->db);
 	return 0;
@@ -545,7 +564,7 @@ store_appt_update(struct store *st, const struct appt *a, struct tt_err *err)
 	sqlite3_bind_int(s, 6, a->online);
 	sqlite3_bind_int64(s, 7, a->id);
 	sqlite3_bind_int64(s, 8, a->profile_id);
-	return done(st, s, sqlite3_step(s), err);
+	return done(st, s, run(st, s), err);
 }
 
 int
@@ -561,7 +580,7 @@ store_appt_cancel(struct store *st, int64_t profile, int64_t id,
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, profile);
-	return done(st, s, sqlite3_step(s), err);
+	return done(st, s, run(st, s), err);
 }
 
 int
@@ -634,7 +653,12 @@ store_begin(struct store *st, struct tt_err *err)
 int
 store_commit(struct store *st, struct tt_err *err)
 {
-	return exec(st, "COMMIT", err);
+	int rc;
+
+	tt_crash_point();
+	rc = exec(st, "COMMIT", err);
+	tt_crash_point();
+	return rc;
 }
 
 void
@@ -732,7 +756,7 @@ store_account_save(struct store *st, const struct account *a,
 	sqlite3_bind_int64(s, 10, a->access_expires);
 	sqlite3_bind_int64(s, 11, a->last_refresh);
 	sqlite3_bind_int64(s, 12, a->connected_at);
-	return done(st, s, sqlite3_step(s), err);
+	return done(st, s, run(st, s), err);
 }
 
 int
@@ -751,7 +775,7 @@ store_tokens_save(struct store *st, int64_t profile, const char *access,
 	bind_text(s, 3, refresh);
 	sqlite3_bind_int64(s, 4, tt_now());
 	sqlite3_bind_int64(s, 5, profile);
-	return done(st, s, sqlite3_step(s), err);
+	return done(st, s, run(st, s), err);
 }
 
 int
@@ -768,7 +792,7 @@ store_account_mark(struct store *st, int64_t profile, const char *why,
 		return -1;
 	bind_text(s, 1, why);
 	sqlite3_bind_int64(s, 2, profile);
-	return done(st, s, sqlite3_step(s), err);
+	return done(st, s, run(st, s), err);
 }
 
 int
@@ -781,7 +805,7 @@ store_access_drop(struct store *st, int64_t profile, struct tt_err *err)
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, profile);
-	return done(st, s, sqlite3_step(s), err);
+	return done(st, s, run(st, s), err);
 }
 
 static int
@@ -842,7 +866,7 @@ store_calendars_absent(struct store *st, int64_t profile, struct tt_err *err)
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, profile);
-	return done(st, s, sqlite3_step(s), err);
+	return done(st, s, run(st, s), err);
 }
 
 int
@@ -869,7 +893,7 @@ store_calendar_seen(struct store *st, const struct calendar *c,
 	bind_text(s, 6, c->path);
 	sqlite3_bind_int(s, 7, c->can_edit);
 	sqlite3_bind_int(s, 8, c->is_default);
-	return done(st, s, sqlite3_step(s), err);
+	return done(st, s, run(st, s), err);
 }
 
 int
@@ -932,7 +956,7 @@ store_calendar_roles(struct store *st, int64_t id, int pull, int push,
 	sqlite3_bind_int(s, 1, pull);
 	sqlite3_bind_int(s, 2, push);
 	sqlite3_bind_int64(s, 3, id);
-	return done(st, s, sqlite3_step(s), err);
+	return done(st, s, run(st, s), err);
 }
 
 /* Run a counting statement bound to the profile. */
@@ -963,7 +987,7 @@ exec_profile(struct store *st, const char *sql, int64_t profile, int *changed,
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, profile);
-	if (done(st, s, sqlite3_step(s), err))
+	if (done(st, s, run(st, s), err))
 		return -1;
 	if (changed)
 		*changed = sqlite3_changes(st->db);
@@ -1026,7 +1050,7 @@ store_pass_begin(struct store *st, int64_t profile, int64_t *id,
 		return -1;
 	sqlite3_bind_int64(s, 1, profile);
 	sqlite3_bind_int64(s, 2, tt_now());
-	if (done(st, s, sqlite3_step(s), err))
+	if (done(st, s, run(st, s), err))
 		return -1;
 	*id = sqlite3_last_insert_rowid(st->db);
 	return 0;
@@ -1053,7 +1077,7 @@ store_pass_end(struct store *st, const struct pass *p, struct tt_err *err)
 	sqlite3_bind_int(s, 9, p->requests);
 	bind_text(s, 10, p->message);
 	sqlite3_bind_int64(s, 11, p->id);
-	return done(st, s, sqlite3_step(s), err);
+	return done(st, s, run(st, s), err);
 }
 
 int
@@ -1255,7 +1279,7 @@ store_blocks_stale(struct store *st, int64_t calendar, int64_t gen,
 		*n = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
 		return done(st, s, rc, err);
 	}
-	if (done(st, s, sqlite3_step(s), err))
+	if (done(st, s, run(st, s), err))
 		return -1;
 	s = prep(st, "DELETE FROM appointments WHERE source_calendar_id = ?1"
 	    " AND coalesce(sync_gen, -1) != ?2", err);
@@ -1263,7 +1287,7 @@ store_blocks_stale(struct store *st, int64_t calendar, int64_t gen,
 		return -1;
 	sqlite3_bind_int64(s, 1, calendar);
 	sqlite3_bind_int64(s, 2, gen);
-	if (done(st, s, sqlite3_step(s), err))
+	if (done(st, s, run(st, s), err))
 		return -1;
 	*n = sqlite3_changes(st->db);
 	return 0;
@@ -1287,7 +1311,7 @@ store_calendar_state(struct store *st, int64_t calendar, const char *delta_link,
 	sqlite3_bind_int(s, 5, full);
 	sqlite3_bind_int64(s, 6, tt_now());
 	sqlite3_bind_int64(s, 7, calendar);
-	return done(st, s, sqlite3_step(s), err);
+	return done(st, s, run(st, s), err);
 }
 
 int
@@ -1299,7 +1323,7 @@ store_calendar_reset(struct store *st, int64_t calendar, struct tt_err *err)
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, calendar);
-	return done(st, s, sqlite3_step(s), err);
+	return done(st, s, run(st, s), err);
 }
 
 int
@@ -1461,7 +1485,7 @@ store_feed_stale(struct store *st, int64_t profile, const char *calendar,
 	sqlite3_bind_int64(s, 1, profile);
 	bind_text(s, 2, calendar);
 	sqlite3_bind_int64(s, 3, gen);
-	if (done(st, s, sqlite3_step(s), err))
+	if (done(st, s, run(st, s), err))
 		return -1;
 	return exec_profile(st, "DELETE FROM feed WHERE profile_id = ? AND"
 	    " reason = 'removed' AND seen_at < strftime('%s', 'now') - 30 * 86400",
@@ -1593,7 +1617,7 @@ push_exec(struct store *st, const char *sql, int64_t appt, int64_t calendar,
 		bind_text(s, 4, t4);
 	if (sqlite3_bind_parameter_count(s) >= 5)
 		sqlite3_bind_int64(s, 5, i5);
-	return done(st, s, sqlite3_step(s), err);
+	return done(st, s, run(st, s), err);
 }
 
 int
@@ -1664,7 +1688,7 @@ store_push_gone_event(struct store *st, int64_t calendar, const char *event_id,
 		return -1;
 	sqlite3_bind_int64(s, 1, calendar);
 	bind_text(s, 2, event_id);
-	if (done(st, s, sqlite3_step(s), err))
+	if (done(st, s, run(st, s), err))
 		return -1;
 	return sqlite3_changes(st->db) > 0;
 }
@@ -1705,7 +1729,7 @@ store_push_stale(struct store *st, int64_t calendar, int64_t gen, tt_time ws,
 	sqlite3_bind_int64(s, 3, ws);
 	sqlite3_bind_int64(s, 4, we);
 	sqlite3_bind_int64(s, 5, before);
-	if (done(st, s, sqlite3_step(s), err))
+	if (done(st, s, run(st, s), err))
 		return -1;
 	*n = sqlite3_changes(st->db);
 	return 0;

@@ -209,6 +209,15 @@ out:
 	config_free(&ctx.cfg);
 	free(dbdef);
 	free(cfgdef);
+	/* For the crash tests: how many durable steps this run made. */
+	if (getenv("TIMETAP_SYNC_CRASH_COUNT") != NULL) {
+		FILE *f = fopen(getenv("TIMETAP_SYNC_CRASH_COUNT"), "w");
+
+		if (f != NULL) {
+			fprintf(f, "%ld\n", tt_crash_points());
+			fclose(f);
+		}
+	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "timetap-sync: writing output: %s\n",
 		    strerror(errno));

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -410,4 +411,26 @@ tt_utf8_locale(void)
 	const char *cs = nl_langinfo(CODESET);
 
 	return cs != NULL && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
+}
+
+static long crash_n;
+
+void
+tt_crash_point(void)
+{
+	static long at = -1;
+
+	if (at < 0) {
+		const char *e = getenv("TIMETAP_SYNC_CRASH_AT");
+
+		at = e ? strtol(e, NULL, 10) : 0;
+	}
+	if (++crash_n == at)
+		_exit(99);
+}
+
+long
+tt_crash_points(void)
+{
+	return crash_n;
 }

@@ -83,4 +83,13 @@ char *tt_sanitize(char *dst, size_t dstlen, const char *src);
 /* Whether the locale can show UTF-8 (for the check marks). */
 int tt_utf8_locale(void);
 
+/*
+ * Crash tests: every durable step of the program calls this just before
+ * and just after it.  With TIMETAP_SYNC_CRASH_AT=N in the environment the
+ * N-th call ends the process at once (exit status 99, no cleanup), as a
+ * kill would; tt_crash_points() says how many calls were made.
+ */
+void tt_crash_point(void);
+long tt_crash_points(void);
+
 #endif

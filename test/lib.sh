@@ -80,3 +80,21 @@ emu_start() {
 	return 1
 }
 emu() { python3 "$TOP/test/emuctl.py" "$EMU" "$@"; }
+# Stop the emulator (SIGTERM: it saves its --state file first).
+emu_stop() {
+	[ -n "$EMU_PID" ] || return 0
+	kill "$EMU_PID" 2>/dev/null
+	wait "$EMU_PID" 2>/dev/null
+	EMU_PID=""
+}
+# The set of events the emulator holds for a mailbox, without ids, sorted.
+emu_events() { emu events "$1" | cut -f1-5 | sort; }
+# The book as comparable lines: kind, status, subject, times, online, link?
+book_lines() {
+	"$BIN" appt list --from 2000-01-01 --json | python3 -c '
+import json, sys
+for a in json.load(sys.stdin):
+    print("\t".join(str(x) for x in (a["kind"], a["status"], a["subject"],
+        a["starts_at"], a["ends_at"], a["online"], a["join_url"] is not None)))
+' | sort
+}
