@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -1001,6 +1002,198 @@ status_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	return 0;
 }
 
+
+/* ------------------------------------------------- stop --purge-remote */
+
+struct purge {
+	struct graph_write **w;
+	size_t n, cap;
+	/* the calendar being searched */
+	enum graph_cal_kind kind;
+	const char *cal_id, *path;
+	int is_default;
+	int deleted, failed;
+	char left[1024];	/* "3 on Calendar, ..." */
+};
+
+static int
+purge_add(struct purge *pu, const char *event_id)
+{
+	struct graph_write *w, **n;
+	size_t i;
+
+	for (i = 0; i < pu->n; i++)
+		if (strcmp(pu->w[i]->event_id, event_id) == 0)
+			return 0;
+	if (pu->n == pu->cap) {
+		size_t cap = pu->cap ? pu->cap * 2 : 32;
+
+		if ((n = reallocarray(pu->w, cap, sizeof(*n))) == NULL)
+			return -1;
+		pu->w = n;
+		pu->cap = cap;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return -1;
+	w->op = GW_DELETE;
+	w->kind = pu->kind;
+	w->cal_id = strdup(pu->cal_id);
+	w->event_id = strdup(event_id);
+	w->user = strdup(pu->path);
+	pu->w[pu->n++] = w;
+	return w->cal_id && w->event_id && w->user ? 0 : -1;
+}
+
+static int
+purge_found(void *arg, const char *event_id)
+{
+	return purge_add(arg, event_id);
+}
+
+/* Our events known from the push map (also when the search fails). */
+static int
+purge_mapped(void *arg, const struct push_item *it)
+{
+	struct purge *pu = arg;
+
+	if (!it->has_row || it->event_id == NULL)
+		return 0;
+	pu->kind = it->cal_group ? GRAPH_CAL_GROUP : GRAPH_CAL_USER;
+	pu->cal_id = it->cal_group ? it->cal_container : it->cal_remote_id;
+	pu->path = it->cal_path;
+	return purge_add(pu, it->event_id);
+}
+
+struct purge_search {
+	struct graph *g;
+	struct purge *pu;
+	struct graph_err ge;
+	int failed;
+};
+
+static int
+purge_search_cb(void *arg, const struct calendar *c)
+{
+	struct purge_search *ps = arg;
+
+	if (!c->present || !c->can_edit)
+		return 0;
+	ps->pu->kind = c->kind == CAL_GROUP ? GRAPH_CAL_GROUP : GRAPH_CAL_USER;
+	ps->pu->cal_id = c->kind == CAL_GROUP ? c->container : c->remote_id;
+	ps->pu->path = c->path;
+	ps->pu->is_default = c->is_default;
+	if (graph_find_marked(ps->g, ps->pu->kind, ps->pu->cal_id,
+	    c->is_default, purge_found, ps->pu, &ps->ge) != 0) {
+		ps->failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static void
+purge_done(void *arg, struct graph_write **w, size_t n)
+{
+	struct purge *pu = arg;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (w[i]->err.cls == GRAPH_OK || w[i]->gone)
+			pu->deleted++;
+		else
+			pu->failed++;
+	}
+}
+
+static void
+purge_free(struct purge *pu)
+{
+	size_t i;
+
+	for (i = 0; i < pu->n; i++) {
+		free((char *)(uintptr_t)pu->w[i]->cal_id);
+		free((char *)(uintptr_t)pu->w[i]->event_id);
+		free(pu->w[i]->user);
+		graph_write_clear(pu->w[i]);
+		free(pu->w[i]);
+	}
+	free(pu->w);
+}
+
+/* Whether the service confirmed the event is gone. */
+static int
+purge_ok(const struct graph_write *w)
+{
+	return (w->err.cls == GRAPH_OK && w->err.http != 0) || w->gone;
+}
+
+/* What is left remotely, by calendar, for the receipt. */
+static void
+purge_left(struct purge *pu)
+{
+	size_t i, j;
+
+	pu->left[0] = '\0';
+	for (i = 0; i < pu->n; i++) {
+		int count = 0, seen = 0;
+		char part[300];
+
+		if (purge_ok(pu->w[i]))
+			continue;
+		for (j = 0; j < i; j++)
+			if (!purge_ok(pu->w[j]) &&
+			    strcmp(pu->w[j]->user, pu->w[i]->user) == 0)
+				seen = 1;
+		if (seen)
+			continue;
+		for (j = i; j < pu->n; j++)
+			if (!purge_ok(pu->w[j]) &&
+			    strcmp(pu->w[j]->user, pu->w[i]->user) == 0)
+				count++;
+		snprintf(part, sizeof(part), "%s%d on %s", pu->left[0] ? ", " :
+		    "", count, (char *)pu->w[i]->user);
+		strlcat(pu->left, part, sizeof(pu->left));
+	}
+}
+
+/* Delete every event we pushed, wherever it is; returns 0 when all went. */
+static int
+purge_remote(struct tt_ctx *ctx, int64_t profile, struct purge *pu,
+    char *why, size_t whylen)
+{
+	struct purge_search ps = { 0 };
+	struct tt_err err = { 0 };
+	struct graph *g = NULL;
+	int rc = -1;
+
+	why[0] = '\0';
+	if (store_push_plan(ctx->st, profile, 0, INT64_MAX, purge_mapped, pu,
+	    &err)) {
+		strlcpy(why, err.msg, whylen);
+		return -1;
+	}
+	if (account_graph(ctx, &g, &err) ||
+	    account_token(ctx, g, profile, ctx->profile, &err)) {
+		strlcpy(why, err.msg, whylen);
+		goto out;
+	}
+	ps.g = g;
+	ps.pu = pu;
+	if (store_calendar_list(ctx->st, profile, purge_search_cb, &ps, &err) ||
+	    ps.failed) {
+		snprintf(why, whylen, "finding our events: %.400s", ps.failed ?
+		    ps.ge.msg : err.msg);
+		goto out;
+	}
+	graph_writes(g, pu->w, pu->n, purge_done, pu);
+	rc = pu->failed ? -1 : 0;
+	if (pu->failed)
+		snprintf(why, whylen, "%d deletion%s failed", pu->failed,
+		    pu->failed == 1 ? "" : "s");
+out:
+	graph_free(g);
+	return rc;
+}
+
 /* ------------------------------------------------------------- stop */
 
 int
@@ -1009,19 +1202,25 @@ stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	struct stop_receipt r;
 	struct account a = { 0 };
 	int64_t profile;
-	int c, yes = 0, found, lock, rc = -1;
+	struct purge pu = { 0 };
+	char why[512];
+	int c, yes = 0, purge = 0, purged = 0, found, lock, rc = -1;
 	static const struct option opts[] = {
 		{ "yes", no_argument, NULL, 'y' },
+		{ "purge-remote", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 }
 	};
 
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "y", opts, NULL)) != -1) {
-		if (c != 'y')
+		if (c == 'y')
+			yes = 1;
+		else if (c == 'p')
+			purge = 1;
+		else
 			return tt_fail(err, TT_USAGE, "stop: unknown option "
 			    "'%s'", argv[optind - 1]);
-		yes = 1;
 	}
 	if (optind != argc)
 		return tt_fail(err, TT_USAGE, "stop: unexpected '%s'",
@@ -1042,9 +1241,10 @@ stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 			    "it in a terminal, or add -y");
 			goto out;
 		}
-		printf("Stop syncing profile %s with %s? This forgets the "
+		printf("Stop syncing profile %s with %s? This %sforgets the "
 		    "tokens and removes every [ext] block. [y/N] ",
-		    ctx->profile, a.upn);
+		    ctx->profile, a.upn, purge ? "deletes every event it pushed "
+		    "to Microsoft 365, " : "");
 		fflush(stdout);
 		if (fgets(answer, sizeof(answer), stdin) == NULL ||
 		    (answer[0] != 'y' && answer[0] != 'Y')) {
@@ -1055,6 +1255,8 @@ stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	}
 	if ((lock = store_lock(ctx->dbpath, err)) < 0)
 		goto out;
+	if (purge)
+		purged = purge_remote(ctx, profile, &pu, why, sizeof(why)) == 0;
 	rc = store_stop(ctx->st, profile, &r, err);
 	store_unlock(lock);
 	if (rc != 0)
@@ -1063,13 +1265,29 @@ stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	printf("Removed %d [ext] block%s and %d feed entr%s; forgot the tokens "
 	    "and %d calendar%s.\n", r.blocks, r.blocks == 1 ? "" : "s", r.feed,
 	    r.feed == 1 ? "y" : "ies", r.calendars, r.calendars == 1 ? "" : "s");
-	if (r.pushed > 0)
-		printf("%d pushed event%s stay on the Microsoft 365 calendars.\n",
-		    r.pushed, r.pushed == 1 ? "" : "s");
+	if (purge && purged)
+		printf("Deleted %d pushed event%s from Microsoft 365.\n",
+		    pu.deleted, pu.deleted == 1 ? "" : "s");
+	else if (purge) {
+		purge_left(&pu);
+		printf("Deleted %d pushed event%s; could not delete the rest "
+		    "(%s).\n", pu.deleted, pu.deleted == 1 ? "" : "s", why);
+		if (pu.left[0])
+			printf("Left on Microsoft 365: %s. Delete them in Outlook "
+			    "or Teams.\n", pu.left);
+		/* Cleared locally all the same; the exit status says. */
+		tt_fail(err, TT_TEMPFAIL, "stop: profile %s: pushed events "
+		    "remain on Microsoft 365 (%s)", ctx->profile, why);
+		rc = -1;
+	} else if (r.pushed > 0)
+		printf("%d pushed event%s stay on the Microsoft 365 calendars "
+		    "(stop --purge-remote deletes them).\n", r.pushed,
+		    r.pushed == 1 ? "" : "s");
 	printf("To withdraw the app's access entirely, remove it at "
 	    "https://myapps.microsoft.com (work or school) or "
 	    "https://account.live.com/consent/Manage (personal).\n");
 out:
+	purge_free(&pu);
 	store_account_free(&a);
 	return rc;
 }

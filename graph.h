@@ -264,4 +264,12 @@ void graph_write_clear(struct graph_write *w);
 void graph_writes(struct graph *g, struct graph_write **w, size_t n,
     void (*batch_done)(void *, struct graph_write **, size_t), void *arg);
 
+/*
+ * Every event of a calendar that carries our marker, whatever its date
+ * (for stop --purge-remote): cb(arg, event_id) per event.
+ */
+int graph_find_marked(struct graph *g, enum graph_cal_kind kind,
+    const char *cal_id, int is_default,
+    int (*cb)(void *, const char *), void *arg, struct graph_err *err);
+
 #endif
