@@ -176,8 +176,8 @@ discovered(void *arg, const struct graph_calendar *gc)
 }
 
 static int
-discover(struct tt_ctx *ctx, struct graph *g, int64_t profile,
-    const char *name, int with_groups, struct tt_err *err)
+discover_once(struct tt_ctx *ctx, struct graph *g, int64_t profile,
+    const char *name, int with_groups, int *rejected, struct tt_err *err)
 {
 	struct discover d = { ctx, profile, 0, err };
 	struct graph_err ge = { 0 };
@@ -187,10 +187,32 @@ discover(struct tt_ctx *ctx, struct graph *g, int64_t profile,
 	if (store_calendars_absent(ctx->st, profile, err) ||
 	    graph_list_calendars(g, with_groups, discovered, &d, &ge) != 0) {
 		store_rollback(ctx->st);
+		*rejected = ge.token_rejected;
 		return ge.cls != GRAPH_OK ? account_fail(err, name,
 		    "listing calendars", &ge) : -1;
 	}
 	return store_commit(ctx->st, err);
+}
+
+/*
+ * Read the calendars into the store.  An access token the service
+ * refuses before its time (revoked, or the clock is off) is dropped and
+ * refreshed once.
+ */
+static int
+discover(struct tt_ctx *ctx, struct graph *g, int64_t profile,
+    const char *name, int with_groups, struct tt_err *err)
+{
+	int rejected = 0;
+
+	if (discover_once(ctx, g, profile, name, with_groups, &rejected,
+	    err) == 0)
+		return 0;
+	if (!rejected || store_access_drop(ctx->st, profile, err) ||
+	    account_token(ctx, g, profile, name, err))
+		return -1;
+	rejected = 0;
+	return discover_once(ctx, g, profile, name, with_groups, &rejected, err);
 }
 
 /* ------------------------------------------------------------ login */
@@ -479,9 +501,9 @@ roles_cb(void *arg, const struct calendar *c)
 {
 	struct has_roles *h = arg;
 
-	if (c->pull || c->push)
+	if ((c->pull || c->push) && c->present)
 		h->any_role = 1;
-	if ((c->pull || c->push) && c->kind == CAL_GROUP)
+	if ((c->pull || c->push) && c->present && c->kind == CAL_GROUP)
 		h->group_role = 1;
 	if (c->is_default && c->present)
 		h->default_id = c->id;
@@ -641,6 +663,8 @@ cal_find_cb(void *arg, const struct calendar *c)
 	struct cal_find *f = arg;
 	char num[32];
 
+	if (!c->present)
+		return 0;	/* a calendar that is gone cannot take a role */
 	snprintf(num, sizeof(num), "%" PRId64, c->id);
 	if (strcmp(f->want, num) == 0 || strcmp(f->want, c->remote_id) == 0 ||
 	    strcmp(f->want, c->path) == 0) {
@@ -1280,9 +1304,9 @@ stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		    "remain on Microsoft 365 (%s)", ctx->profile, why);
 		rc = -1;
 	} else if (r.pushed > 0)
-		printf("%d pushed event%s stay on the Microsoft 365 calendars "
+		printf("%d pushed event%s on the Microsoft 365 calendars "
 		    "(stop --purge-remote deletes them).\n", r.pushed,
-		    r.pushed == 1 ? "" : "s");
+		    r.pushed == 1 ? " stays" : "s stay");
 	printf("To withdraw the app's access entirely, remove it at "
 	    "https://myapps.microsoft.com (work or school) or "
 	    "https://account.live.com/consent/Manage (personal).\n");

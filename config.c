@@ -130,6 +130,9 @@ config_url_ok(const char *url)
 		return 0;
 	if (*host == '\0' || *host == '/' || strpbrk(url, " \t\"<>\\") != NULL)
 		return 0;
+	/* No user-info: "http://localhost@evil.example" is not loopback. */
+	if (memchr(host, '@', strcspn(host, "/?#")) != NULL)
+		return 0;
 	if (host == url + 8)
 		return 1;
 	end = host[0] == '[' ? strchr(host, ']') : host + strcspn(host, ":/");

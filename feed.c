@@ -52,7 +52,7 @@ feed_row_cb(void *arg, const struct feed_row *f)
 	tt_cell(stdout, subj, 31);
 	putchar(' ');
 	if (fp->utf8)
-		printf("%s%s%s      ", fp->tty ? (f->loaded ? "\033[32m" :
+		printf("%s%s%s       ", fp->tty ? (f->loaded ? "\033[32m" :
 		    "\033[31m") : "", f->loaded ? "\xe2\x9c\x93" : "\xe2\x9c\x97",
 		    fp->tty ? "\033[0m" : "");
 	else

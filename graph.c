@@ -1188,7 +1188,6 @@ struct cal_ctx {
 	void *arg;
 	struct calgroup *groups;
 	size_t ngroups;
-	size_t cur;		/* the group being listed */
 	char **seen;		/* calendar ids already reported */
 	size_t nseen;
 	int stopped;
@@ -1265,28 +1264,19 @@ emit_calendar(struct cal_ctx *c, json_t *item, const struct calgroup *grp)
 }
 
 static int
-group_calendar(void *arg, json_t *item)
-{
-	struct cal_ctx *c = arg;
-
-	return emit_calendar(c, item, &c->groups[c->cur]);
-}
-
-static int
 plain_calendar(void *arg, json_t *item)
 {
 	return emit_calendar(arg, item, NULL);
 }
 
-/* Which group holds the default calendar: its calendars need no prefix. */
+/* Keep a group's calendars until we know whether it holds the default
+ * calendar (whose group needs no prefix in the path). */
 static int
-find_default(void *arg, json_t *item)
+collect_calendar(void *arg, json_t *item)
 {
-	struct cal_ctx *c = arg;
+	json_t *list = arg;
 
-	if (json_is_true(json_object_get(item, "isDefaultCalendar")))
-		c->groups[c->cur].is_default = 1;
-	return 0;
+	return json_array_append(list, item) == 0 ? 0 : -1;
 }
 
 static int
@@ -1352,15 +1342,24 @@ graph_list_calendars(struct graph *g, int with_groups,
 		free(url);
 		url = p ? graph_url(g, p) : NULL;
 		free(p);
-		c.cur = i;
 		if (url == NULL)
 			goto out;
-		r = each_item(g, url, "GET /me/calendarGroups/{id}/calendars",
-		    find_default, &c, err);
-		if (r == 0)
-			r = each_item(g, url, "GET /me/calendarGroups/{id}/"
-			    "calendars", group_calendar, &c, err);
-		if (r != 0)
+		{
+			json_t *list = json_array(), *item;
+			size_t k;
+
+			r = list ? each_item(g, url, "GET /me/calendarGroups/{id}/"
+			    "calendars", collect_calendar, list, err) : -1;
+			json_array_foreach(list, k, item)
+				if (json_is_true(json_object_get(item,
+				    "isDefaultCalendar")))
+					c.groups[i].is_default = 1;
+			json_array_foreach(list, k, item)
+				if (r == 0 && !c.stopped)
+					r = emit_calendar(&c, item, &c.groups[i]);
+			json_decref(list);
+		}
+		if (r < 0)
 			goto out;
 	}
 	/* Any calendar outside every group (seen in some mailboxes). */

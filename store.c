@@ -944,21 +944,6 @@ store_calendar_list(struct store *st, int64_t profile,
 	return 0;
 }
 
-int
-store_calendar_roles(struct store *st, int64_t id, int pull, int push,
-    struct tt_err *err)
-{
-	sqlite3_stmt *s;
-
-	s = prep(st, "UPDATE calendars SET pull = ?, push = ? WHERE id = ?", err);
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int(s, 1, pull);
-	sqlite3_bind_int(s, 2, push);
-	sqlite3_bind_int64(s, 3, id);
-	return done(st, s, run(st, s), err);
-}
-
 /* Run a counting statement bound to the profile. */
 static int
 count_of(struct store *st, const char *sql, int64_t profile, int *n,
@@ -992,6 +977,31 @@ exec_profile(struct store *st, const char *sql, int64_t profile, int *changed,
 	if (changed)
 		*changed = sqlite3_changes(st->db);
 	return 0;
+}
+
+int
+store_calendar_roles(struct store *st, int64_t id, int pull, int push,
+    struct tt_err *err)
+{
+	sqlite3_stmt *s;
+
+	/* A calendar no longer pulled gives its blocks and feed rows back;
+	 * its delta state restarts (a push-only round reads it afresh). */
+	if (!pull && (exec_profile(st, "DELETE FROM appointments WHERE"
+	    " source_calendar_id = ?", id, NULL, err) ||
+	    exec_profile(st, "DELETE FROM feed WHERE calendar_id = ?", id, NULL,
+	    err) ||
+	    exec_profile(st, "UPDATE calendars SET delta_link = NULL WHERE"
+	    " id = ? AND pull", id, NULL, err)))
+		return -1;
+
+	s = prep(st, "UPDATE calendars SET pull = ?, push = ? WHERE id = ?", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int(s, 1, pull);
+	sqlite3_bind_int(s, 2, push);
+	sqlite3_bind_int64(s, 3, id);
+	return done(st, s, run(st, s), err);
 }
 
 int

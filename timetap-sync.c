@@ -26,7 +26,7 @@ static const char usage_text[] =
 "  login [--browser | --device-code] [--groups]\n"
 "  calendars [--pull ID,...] [--push ID,...] [--json] [--cached]\n"
 "  status [--json]\n"
-"  stop [-y]\n"
+"  stop [-y] [--purge-remote]\n"
 "  appt add --start T --end T --subject S [--client C] [--online] [--force]\n"
 "  appt list [--from T] [--to T] [--json]\n"
 "  appt show ID [--json]\n"

@@ -1,0 +1,72 @@
+# Family 13, the lock: while another process holds the database lock,
+# calendars, login and stop exit 75 at once with a one-line message and
+# change nothing; status still reads; afterwards everything works.
+. "$TOP/test/lib.sh"
+
+emu_start --scenario "$TOP/test/scenarios/demo.json" || exit 1
+config "client_id = 11111111-2222-3333-4444-555555555555" \
+    "authority_url = $EMU" "graph_url = $EMU/v1.0"
+export BROWSER="$TOP/test/fake-browser.sh"
+
+trun() {
+	last_cmd="timetap-sync $*"
+	timeout 60 "$BIN" "$@" >"$T/out" 2>"$T/err" </dev/null
+	rc=$?
+}
+ms() { date +%s%3N; }
+nreq() { emu GET /_emu/requests | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["requests"]))'; }
+
+trun login
+[ $rc -eq 0 ] || not_ok "login (exit $rc)"
+snap=$(db "select refresh_token, access_token, access_expires from accounts; select id, pull, push from calendars")
+
+flock "$TIMETAP_SYNC_DB.lock" sleep 4 &
+holder=$!
+i=0
+while [ $i -lt 50 ] && flock -n "$TIMETAP_SYNC_DB.lock" true; do sleep 0.05; i=$((i + 1)); done
+check '! flock -n "$TIMETAP_SYNC_DB.lock" true' "the test holds the lock"
+emu DELETE /_emu/requests >/dev/null
+
+t0=$(ms)
+trun calendars
+t1=$(ms)
+expect_rc 75 "calendars while the lock is held exits 75"
+check '[ $((t1 - t0)) -lt 1500 ]' "it exits at once ($((t1 - t0)) ms)"
+check '[ "$(grep -c . "$T/err")" -eq 1 ]' "a one-line message"
+expect_err '^timetap-sync: another timetap-sync run is using .*timetap\.db; try again later$' "the message says another run holds the database"
+check '[ ! -s "$T/out" ]' "nothing on stdout"
+trun calendars --pull 2
+expect_rc 75 "setting roles while the lock is held exits 75"
+t0=$(ms)
+trun login
+t1=$(ms)
+expect_rc 75 "login while the lock is held exits 75"
+check '[ $((t1 - t0)) -lt 1500 ]' "login exits at once ($((t1 - t0)) ms)"
+trun stop -y
+expect_rc 75 "stop -y while the lock is held exits 75"
+expect_err 'another timetap-sync run' "stop says why"
+check '[ ! -s "$T/out" ]' "stop prints no receipt"
+check '[ "$(nreq)" -eq 0 ]' "nothing was sent to the emulator while locked"
+check '[ "$(db "select refresh_token, access_token, access_expires from accounts; select id, pull, push from calendars")" = "$snap" ]' \
+    "nothing changed in the store while locked"
+trun status
+expect_rc 0 "status still works while the lock is held"
+expect_out '^Account: +ada@contoso\.example' "status shows the account"
+
+wait $holder
+trun calendars
+expect_rc 0 "calendars works once the lock is released"
+trun calendars --pull 2
+expect_rc 0 "roles can be set once the lock is released"
+
+# Two runs at once: one works, the other exits 75 at once.
+emu POST /_emu/config '{"latency_ms": 300}' >/dev/null
+timeout 60 "$BIN" calendars >"$T/a.out" 2>"$T/a.err" &
+a=$!
+sleep 0.3
+timeout 60 "$BIN" calendars >"$T/b.out" 2>"$T/b.err"
+rb=$?
+wait $a
+ra=$?
+check '[ $ra -eq 0 ] && [ $rb -eq 75 ]' "two concurrent runs: the first works, the second exits 75 (exits $ra, $rb)"
+check 'grep -q "another timetap-sync run" "$T/b.err"' "the second says why"

@@ -1,0 +1,326 @@
+/*
+ * Unit tests for the pure parts of graph.c and the PKCE helpers:
+ * Retry-After parsing, error classification, SHA-256 (FIPS 180-4 vectors)
+ * and the PKCE verifier / S256 challenge (RFC 7636).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "cmd.h"
+#include "graph_p.h"
+#include "sha256.h"
+#include "unit.h"
+
+/* ------------------------------------------------------------ helpers */
+
+static int
+near(double got, double want)
+{
+	if (fabs(got - want) < 1e-6)
+		return 1;
+	printf("# got %.6f want %.6f\n", got, want);
+	return 0;
+}
+
+static void
+hex(const uint8_t d[32], char out[65])
+{
+	static const char x[] = "0123456789abcdef";
+	int i;
+
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = x[d[i] >> 4];
+		out[2 * i + 1] = x[d[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+static int
+sha_is(const void *data, size_t len, const char *want)
+{
+	uint8_t d[32];
+	char h[65];
+
+	sha256(data, len, d);
+	hex(d, h);
+	if (strcmp(h, want) == 0)
+		return 1;
+	printf("# sha256 got %s\n#        want %s\n", h, want);
+	return 0;
+}
+
+/* The test's own base64url (no padding), independent of account.c's. */
+static void
+b64url(const uint8_t *in, size_t n, char *out)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	uint32_t v;
+	size_t i, o = 0, k;
+
+	for (i = 0; i < n; i += 3) {
+		k = n - i < 3 ? n - i : 3;
+		v = (uint32_t)in[i] << 16;
+		if (k > 1)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (k > 2)
+			v |= in[i + 2];
+		out[o++] = tab[(v >> 18) & 63];
+		out[o++] = tab[(v >> 12) & 63];
+		if (k > 1)
+			out[o++] = tab[(v >> 6) & 63];
+		if (k > 2)
+			out[o++] = tab[v & 63];
+	}
+	out[o] = '\0';
+}
+
+static int
+is_b64url(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+			return 0;
+	return 1;
+}
+
+/* An error as graph.c fills it before classifying. */
+static struct graph_err
+classify(int is_token, int http, const char *code, long aadsts)
+{
+	struct graph_err e;
+
+	memset(&e, 0, sizeof(e));
+	e.cls = GRAPH_PROTOCOL;
+	e.http = http;
+	e.aadsts = aadsts;
+	strlcpy(e.code, code, sizeof(e.code));
+	graph_classify(&e, is_token);
+	return e;
+}
+
+static const char *
+cls_name(enum graph_class c)
+{
+	static const char *n[] = { "OK", "TRANSIENT", "LOGIN", "GONE",
+	    "NOTFOUND", "CONFLICT", "DENIED", "PROTOCOL", "CONFIG", "LOCAL" };
+
+	return (unsigned)c < sizeof(n) / sizeof(n[0]) ? n[c] : "?";
+}
+
+#define CLS(tok, http, code, aadsts, want) do {				\
+	struct graph_err e_ = classify(tok, http, code, aadsts);	\
+	CHECK(e_.cls == (want), "%s %d %s%s%ld -> %s (got %s)",		\
+	    tok ? "token" : "graph", http, code, aadsts ? " AADSTS" : "",	\
+	    (long)(aadsts), cls_name(want), cls_name(e_.cls));			\
+} while (0)
+
+/* --------------------------------------------------------------- tests */
+
+static void
+test_retry_after(void)
+{
+	time_t now = curl_getdate("Sun, 06 Nov 1994 08:49:37 GMT", NULL);
+	double d;
+
+	CHECK(now == 784111777, "curl_getdate works as assumed");
+	CHECK(near(graph_parse_retry_after("2.128", now), 2.128),
+	    "decimal seconds \"2.128\"");
+	CHECK(near(graph_parse_retry_after("0.5", now), 0.5),
+	    "decimal seconds below one");
+	CHECK(near(graph_parse_retry_after("120", now), 120),
+	    "integer seconds \"120\"");
+	CHECK(near(graph_parse_retry_after("  7 ", now), 7),
+	    "surrounding blanks are ignored");
+	CHECK(near(graph_parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT",
+	    now), 30), "IMF-fixdate 30 s after now");
+	CHECK(near(graph_parse_retry_after("Sunday, 06-Nov-94 08:51:37 GMT",
+	    now), 120), "RFC 850 date 2 min after now");
+	CHECK(near(graph_parse_retry_after("Sun Nov  6 08:49:47 1994", now),
+	    10), "asctime date 10 s after now");
+	d = graph_parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now);
+	CHECK(d > 0 && d < 1, "a date in the past means retry at once (%g)", d);
+	d = graph_parse_retry_after("0", now);
+	CHECK(d >= 0 && d < 1, "zero seconds is a retry at once (%g)", d);
+	CHECK(graph_parse_retry_after("soon", now) == 0, "garbage -> 0");
+	CHECK(graph_parse_retry_after("", now) == 0, "empty -> 0");
+	CHECK(graph_parse_retry_after("   ", now) == 0, "blanks -> 0");
+	CHECK(graph_parse_retry_after("abc123", now) == 0,
+	    "letters then digits -> 0");
+	d = graph_parse_retry_after("12abc", now);
+	CHECK(d == 0, "digits then garbage -> 0 (%g)", d);
+	d = graph_parse_retry_after("nan", now);
+	CHECK(d == 0, "nan -> 0 (%g)", d);
+	d = graph_parse_retry_after("-5", now);
+	CHECK(d == 0, "negative -> 0 (%g)", d);
+}
+
+static void
+test_classify_token(void)
+{
+	struct graph_err e;
+
+	CLS(1, 400, "invalid_grant", 70008, GRAPH_LOGIN);
+	CLS(1, 400, "invalid_grant", 50173, GRAPH_LOGIN);
+	CLS(1, 400, "invalid_grant", 65001, GRAPH_LOGIN);
+	CLS(1, 400, "invalid_grant", 700082, GRAPH_LOGIN);
+	CLS(1, 400, "invalid_grant", 0, GRAPH_LOGIN);
+	CLS(1, 400, "INVALID_GRANT", 0, GRAPH_LOGIN);
+	CLS(1, 400, "interaction_required", 50076, GRAPH_LOGIN);
+	CLS(1, 400, "consent_required", 0, GRAPH_LOGIN);
+	CLS(1, 400, "temporarily_unavailable", 0, GRAPH_TRANSIENT);
+	CLS(1, 400, "temporarily_unavailable", 90006, GRAPH_TRANSIENT);
+	CLS(1, 500, "server_error", 0, GRAPH_TRANSIENT);
+	CLS(1, 503, "temporarily_unavailable", 90006, GRAPH_TRANSIENT);
+	CLS(1, 504, "", 0, GRAPH_TRANSIENT);
+	CLS(1, 429, "", 0, GRAPH_TRANSIENT);
+	CLS(1, 400, "invalid_client", 0, GRAPH_CONFIG);
+	CLS(1, 401, "invalid_client", 7000218, GRAPH_CONFIG);
+	CLS(1, 400, "invalid_request", 7000218, GRAPH_CONFIG);
+	CLS(1, 400, "unauthorized_client", 700016, GRAPH_CONFIG);
+	CLS(1, 400, "unsupported_grant_type", 70003, GRAPH_PROTOCOL);
+	e = classify(1, 400, "invalid_grant", 70008);
+	CHECK(e.token_rejected == 0, "a token error is not a rejected access "
+	    "token");
+}
+
+static void
+test_classify_graph(void)
+{
+	struct graph_err e;
+
+	CLS(0, 400, "syncStateNotFound", 0, GRAPH_GONE);
+	CLS(0, 400, "resyncRequired", 0, GRAPH_GONE);
+	CLS(0, 400, "InvalidDeltaToken", 0, GRAPH_GONE);
+	CLS(0, 400, "SYNCSTATENOTFOUND", 0, GRAPH_GONE);
+	CLS(0, 400, "ResyncRequired", 0, GRAPH_GONE);
+	CLS(0, 400, "invaliddeltatoken", 0, GRAPH_GONE);
+	CLS(0, 404, "syncStateNotFound", 0, GRAPH_GONE);
+	CLS(0, 410, "resyncRequired", 0, GRAPH_GONE);
+	CLS(0, 410, "", 0, GRAPH_GONE);
+	CLS(0, 410, "generalException", 0, GRAPH_GONE);
+	CLS(0, 429, "TooManyRequests", 0, GRAPH_TRANSIENT);
+	CLS(0, 429, "ApplicationThrottled", 0, GRAPH_TRANSIENT);
+	CLS(0, 503, "serviceNotAvailable", 0, GRAPH_TRANSIENT);
+	CLS(0, 500, "generalException", 0, GRAPH_TRANSIENT);
+	CLS(0, 504, "UnknownError", 0, GRAPH_TRANSIENT);
+	e = classify(0, 401, "InvalidAuthenticationToken", 0);
+	CHECK(e.cls == GRAPH_TRANSIENT && e.token_rejected == 1,
+	    "graph 401 -> TRANSIENT with token_rejected (got %s, %d)",
+	    cls_name(e.cls), e.token_rejected);
+	e = classify(0, 429, "TooManyRequests", 0);
+	CHECK(e.token_rejected == 0, "429 is not a rejected token");
+	CLS(0, 403, "ErrorAccessDenied", 0, GRAPH_DENIED);
+	CLS(0, 404, "ErrorItemNotFound", 0, GRAPH_NOTFOUND);
+	CLS(0, 409, "ErrorIrresolvableConflict", 0, GRAPH_CONFLICT);
+	CLS(0, 412, "PreconditionFailed", 0, GRAPH_CONFLICT);
+	CLS(0, 400, "BadRequest", 0, GRAPH_PROTOCOL);
+	/* An identity-platform code on a Graph response means nothing. */
+	CLS(0, 400, "invalid_grant", 0, GRAPH_PROTOCOL);
+}
+
+static void
+test_sha256(void)
+{
+	static const char v448[] =
+	    "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	static const char v896[] =
+	    "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmn"
+	    "hijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu";
+	static const struct {
+		size_t n;
+		const char *want;
+	} as[] = {
+		{ 55, "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318" },
+		{ 56, "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a" },
+		{ 63, "7d3e74a05d7db15bce4ad9ec0658ea98e3f06eeecf16b4c6fff2da457ddc2f34" },
+		{ 64, "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb" },
+		{ 119, "31eba51c313a5c08226adf18d4a359cfdfd8d2e816b13f4af952f7ea6584dcfb" },
+		{ 120, "2f3d335432c70b580af0e8e1b3674a7c020d683aa5f73aaaedfdc55af904c21c" },
+	};
+	char *million;
+	size_t i;
+
+	CHECK(sha_is("", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+	    "sha256 of the empty string");
+	CHECK(sha_is("abc", 3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+	    "sha256(\"abc\")");
+	CHECK(sha_is(v448, strlen(v448), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+	    "sha256 of the 448-bit message");
+	CHECK(sha_is(v896, strlen(v896), "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"),
+	    "sha256 of the 896-bit message");
+	if ((million = malloc(1000000)) == NULL) {
+		CHECK(0, "out of memory");
+		return;
+	}
+	memset(million, 'a', 1000000);
+	CHECK(sha_is(million, 1000000, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"),
+	    "sha256 of one million 'a'");
+	for (i = 0; i < sizeof(as) / sizeof(as[0]); i++)
+		CHECK(sha_is(million, as[i].n, as[i].want),
+		    "sha256 of %zu 'a' (padding boundary)", as[i].n);
+	free(million);
+}
+
+static void
+test_pkce(void)
+{
+	/* RFC 7636 appendix B. */
+	static const char rfc_verifier[] =
+	    "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+	static const char rfc_challenge[] =
+	    "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+	static const uint8_t rfc_octets[32] = { 116, 24, 223, 180, 151, 153,
+	    224, 37, 79, 250, 96, 125, 216, 173, 187, 186, 22, 212, 37, 77,
+	    105, 214, 191, 240, 91, 88, 5, 88, 83, 132, 141, 121 };
+	char v[64], c[64], v2[64], c2[64], want[64];
+	uint8_t d[32];
+	int i, all_ok = 1;
+
+	b64url(rfc_octets, sizeof(rfc_octets), want);
+	CHECK(strcmp(want, rfc_verifier) == 0, "the test's base64url gives "
+	    "the RFC 7636 verifier from its octets");
+	sha256(rfc_verifier, strlen(rfc_verifier), d);
+	b64url(d, sizeof(d), want);
+	CHECK(strcmp(want, rfc_challenge) == 0, "RFC 7636 appendix B: "
+	    "base64url(sha256(verifier)) = %s", want);
+
+	memset(v, 'X', sizeof(v));
+	memset(c, 'X', sizeof(c));
+	account_pkce(v, c);
+	CHECK(strlen(v) == 43, "verifier has 43 characters (%zu)", strlen(v));
+	CHECK(is_b64url(v), "verifier is base64url");
+	CHECK(strlen(c) == 43, "challenge has 43 characters (%zu)", strlen(c));
+	CHECK(is_b64url(c), "challenge is base64url");
+	sha256(v, strlen(v), d);
+	b64url(d, sizeof(d), want);
+	CHECK(strcmp(c, want) == 0, "challenge = base64url(sha256(verifier))");
+	account_pkce(v2, c2);
+	CHECK(strcmp(v, v2) != 0 && strcmp(c, c2) != 0,
+	    "two PKCE pairs differ");
+	for (i = 0; i < 200; i++) {
+		account_pkce(v2, c2);
+		sha256(v2, strlen(v2), d);
+		b64url(d, sizeof(d), want);
+		if (strlen(v2) != 43 || !is_b64url(v2) || strcmp(c2, want))
+			all_ok = 0;
+	}
+	CHECK(all_ok, "200 more PKCE pairs are all well formed");
+}
+
+int
+main(void)
+{
+	test_retry_after();
+	test_classify_token();
+	test_classify_graph();
+	test_sha256();
+	test_pkce();
+	return DONE();
+}
