@@ -72,6 +72,10 @@ check-asan: deps check-asan-build
 demo: deps all
 	sh test/demo.sh
 
+# Figures, not assertions: see bench/README.
+bench: deps all
+	python3 bench/bench.py
+
 lint:
 	mandoc -Tlint -W warning man/timetap-sync.1
 
@@ -86,5 +90,5 @@ uninstall:
 clean:
 	rm -rf build build-asan timetap-sync
 
-.PHONY: all units deps check check-asan check-asan-build demo lint install \
+.PHONY: all units deps check check-asan check-asan-build demo bench lint install \
 	uninstall clean

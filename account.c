@@ -72,29 +72,45 @@ account_graph(struct tt_ctx *ctx, struct graph **g, struct tt_err *err)
 	return 0;
 }
 
-/* Map a Graph error to an exit code and a message naming the step. */
+/*
+ * The exit code for a Graph error (SPEC section 6): the one place where
+ * error classes become exit codes.
+ */
+int
+account_exit_code(const struct graph_err *ge)
+{
+	switch (ge->cls) {
+	case GRAPH_OK:
+		return TT_OK;
+	case GRAPH_LOGIN:
+	case GRAPH_DENIED:
+		return TT_NOPERM;
+	case GRAPH_CONFIG:
+		return TT_CONFIG;
+	case GRAPH_LOCAL:
+		return TT_SOFTWARE;
+	case GRAPH_TRANSIENT:
+		/* Still failing after every retry, with time left to wait:
+		 * the service is down.  Otherwise: try again later. */
+		return ge->exhausted && !ge->budget_spent && !ge->ambiguous ?
+		    TT_UNAVAILABLE : TT_TEMPFAIL;
+	default:
+		return ge->ambiguous ? TT_TEMPFAIL : TT_UNAVAILABLE;
+	}
+}
+
+/* Fill err from a Graph error, naming the profile and the step. */
 int
 account_fail(struct tt_err *err, const char *profile, const char *step,
     const struct graph_err *ge)
 {
-	switch (ge->cls) {
-	case GRAPH_LOGIN:
-	case GRAPH_DENIED:
-		return tt_fail(err, TT_NOPERM, "profile %s: %s: %s; run "
+	int code = account_exit_code(ge);
+
+	if (code == TT_NOPERM)
+		return tt_fail(err, code, "profile %s: %s: %s; run "
 		    "`timetap-sync -s %s login`", profile, step, ge->msg, profile);
-	case GRAPH_CONFIG:
-		return tt_fail(err, TT_CONFIG, "profile %s: %s: %s", profile,
-		    step, ge->msg);
-	case GRAPH_LOCAL:
-		return tt_fail(err, TT_SOFTWARE, "profile %s: %s: %s", profile,
-		    step, ge->msg);
-	case GRAPH_TRANSIENT:
-		return tt_fail(err, TT_TEMPFAIL, "profile %s: %s: %s", profile,
-		    step, ge->msg);
-	default:
-		return tt_fail(err, TT_UNAVAILABLE, "profile %s: %s: %s", profile,
-		    step, ge->msg);
-	}
+	return tt_fail(err, code, "profile %s: %s: %s%s", profile, step,
+	    ge->msg, code == TT_TEMPFAIL ? " (the next run continues)" : "");
 }
 
 /*
@@ -1037,6 +1053,7 @@ struct purge {
 	const char *cal_id, *path;
 	int is_default;
 	int deleted, failed;
+	int code;		/* the exit code when not everything went */
 	char left[1024];	/* "3 on Calendar, ..." */
 };
 
@@ -1198,6 +1215,7 @@ purge_remote(struct tt_ctx *ctx, int64_t profile, struct purge *pu,
 	if (account_graph(ctx, &g, &err) ||
 	    account_token(ctx, g, profile, ctx->profile, &err)) {
 		strlcpy(why, err.msg, whylen);
+		pu->code = err.code;
 		goto out;
 	}
 	ps.g = g;
@@ -1299,9 +1317,11 @@ stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		if (pu.left[0])
 			printf("Left on Microsoft 365: %s. Delete them in Outlook "
 			    "or Teams.\n", pu.left);
-		/* Cleared locally all the same; the exit status says. */
-		tt_fail(err, TT_TEMPFAIL, "stop: profile %s: pushed events "
-		    "remain on Microsoft 365 (%s)", ctx->profile, why);
+		/* Cleared locally all the same; the exit status says: 77
+		 * when the login is gone, else 75. */
+		tt_fail(err, pu.code == TT_NOPERM ? TT_NOPERM : TT_TEMPFAIL,
+		    "stop: profile %s: pushed events remain on Microsoft 365 "
+		    "(%s)", ctx->profile, why);
 		rc = -1;
 	} else if (r.pushed > 0)
 		printf("%d pushed event%s on the Microsoft 365 calendars "

@@ -27,6 +27,9 @@ struct tt_ctx {
 	/* Report a problem that does not end the command (code != 0), or a
 	 * -v summary (code 0): one line on stderr, printed by the edge. */
 	void (*note)(struct tt_ctx *ctx, int code, const char *msg);
+	/* Progress of a long pass, shown only on a terminal (NULL when
+	 * stderr is not one, or with -q); msg NULL clears the line. */
+	void (*progress)(struct tt_ctx *ctx, const char *msg);
 };
 
 /* appt add|list|show|edit|cancel */
@@ -50,6 +53,8 @@ int account_graph(struct tt_ctx *ctx, struct graph **g, struct tt_err *err);
 /* Give g a valid access token for the profile, refreshing when due. */
 int account_token(struct tt_ctx *ctx, struct graph *g, int64_t profile,
     const char *name, struct tt_err *err);
+/* The exit code of a Graph error (SPEC section 6), from one place. */
+int account_exit_code(const struct graph_err *ge);
 /* Fill err from a Graph error: exit code by class, profile and step named. */
 int account_fail(struct tt_err *err, const char *profile, const char *step,
     const struct graph_err *ge);

@@ -538,6 +538,8 @@ finish(struct graph *g, struct greq *r, CURLcode cc)
 		if (err->cls != GRAPH_TRANSIENT)
 			retryable = 0;
 	}
+	if (retryable && r->attempts >= MAX_ATTEMPTS)
+		err->exhausted = 1;
 	if (!retryable || r->attempts >= MAX_ATTEMPTS || r->no_retry)
 		return 0;
 	delay = err->retry_after > 0 ? err->retry_after :
@@ -635,6 +637,23 @@ graph_classify(struct graph_err *err, int is_token)
 	}
 }
 
+/*
+ * How many of the mailbox's concurrent requests r takes: a $batch runs
+ * up to four of its items at once against the mailbox.
+ */
+static int
+weight(const struct greq *r)
+{
+	return r->weight > 0 ? r->weight : 1;
+}
+
+static int
+room(const struct mailbox *b, const struct greq *r)
+{
+	return b->inflight == 0 ||
+	    b->inflight + weight(r) <= GRAPH_MAX_INFLIGHT;
+}
+
 int
 graph_wait(struct graph *g)
 {
@@ -655,7 +674,7 @@ graph_wait(struct graph *g)
 				prev = r;
 				continue;
 			}
-			if (b->inflight >= GRAPH_MAX_INFLIGHT) {
+			if (!room(b, r)) {
 				prev = r;
 				continue;
 			}
@@ -676,7 +695,7 @@ graph_wait(struct graph *g)
 				r->done(r, &r->err);
 				continue;
 			}
-			b->inflight++;
+			b->inflight += weight(r);
 		}
 		if (g->running == 0 && g->queue == NULL)
 			break;
@@ -690,7 +709,7 @@ graph_wait(struct graph *g)
 			curl_multi_remove_handle(g->multi, m->easy_handle);
 			g->running--;
 			if ((b = mailbox(g, r->mailbox)) != NULL)
-				b->inflight--;
+				b->inflight -= weight(r);
 			if (finish(g, r, m->data.result) == 1) {
 				easy_put(g, r->easy);
 				r->easy = NULL;
@@ -705,13 +724,19 @@ graph_wait(struct graph *g)
 		}
 		if (g->running == 0 && g->queue == NULL)
 			break;
-		/* Wait for the network, or for the next retry to be due. */
+		/* Wait for the network, or for the next retry to be due; a
+		 * request queued by a callback that can start goes at once. */
 		soonest = -1;
 		now = mono_now();
-		for (r = g->queue; r != NULL; r = r->next)
-			if (r->not_before > now && (soonest < 0 ||
+		for (r = g->queue; r != NULL; r = r->next) {
+			struct mailbox *b = mailbox(g, r->mailbox);
+
+			if (r->not_before <= now && b != NULL && room(b, r))
+				soonest = now;
+			else if (r->not_before > now && (soonest < 0 ||
 			    r->not_before < soonest))
 				soonest = r->not_before;
+		}
 		timeout_ms = 1000;
 		if (soonest >= 0) {
 			double ms = (soonest - mono_now()) * 1000;

@@ -55,6 +55,7 @@ struct graph_err {
 	double retry_after;	/* seconds, 0 when not given */
 	long aadsts;		/* first of the identity platform's error_codes */
 	int budget_spent;	/* the retry budget ran out */
+	int exhausted;		/* still failing after every retry */
 	int token_rejected;	/* 401: the access token was refused */
 	char code[64];		/* service error code, or "" */
 	char request_id[64];

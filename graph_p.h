@@ -26,6 +26,7 @@ struct greq {
 	int no_retry;
 	int page_size;			/* > 0: Prefer odata.maxpagesize */
 	char mailbox[160];		/* concurrency key */
+	int weight;			/* concurrent requests it counts for */
 	char what[128];			/* for messages */
 	int attempts;
 	double not_before;		/* monotonic time of the next try */

@@ -266,6 +266,8 @@ send_batch(struct graph *g, struct batch *b, double delay)
 	free(url);
 	r->req_body = body;
 	r->idempotent = idem;
+	/* Outlook runs up to four items of an unordered batch at once. */
+	r->weight = b->n < GRAPH_MAX_INFLIGHT ? (int)b->n : GRAPH_MAX_INFLIGHT;
 	strlcpy(r->mailbox, b->mailbox, sizeof(r->mailbox));
 	snprintf(r->what, sizeof(r->what), "writing %zu event%s", b->n,
 	    b->n == 1 ? "" : "s");

@@ -34,12 +34,12 @@ struct store {
  * Migrations, one per schema version; migrations[i] takes the schema from
  * version i to i + 1.  Never edit a released entry: append a new one.
  */
-static const char *const migrations[] = {
-	/* 1: the book, accounts, calendars, push map, feed, passes */
+/* Migration 1: the book, accounts, calendars, push map, feed, passes. */
+static const char *const schema1[] = {
 	"CREATE TABLE profiles ("
 	"  id INTEGER PRIMARY KEY,"
 	"  name TEXT NOT NULL UNIQUE,"
-	"  created_at INTEGER NOT NULL);"
+	"  created_at INTEGER NOT NULL);",
 	"CREATE TABLE accounts ("
 	"  profile_id INTEGER PRIMARY KEY REFERENCES profiles(id) ON DELETE CASCADE,"
 	"  upn TEXT NOT NULL,"
@@ -53,7 +53,7 @@ static const char *const migrations[] = {
 	"  access_expires INTEGER NOT NULL DEFAULT 0,"
 	"  last_refresh INTEGER,"
 	"  needs_login TEXT,"
-	"  connected_at INTEGER NOT NULL);"
+	"  connected_at INTEGER NOT NULL);",
 	"CREATE TABLE calendars ("
 	"  id INTEGER PRIMARY KEY,"
 	"  profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,"
@@ -71,8 +71,9 @@ static const char *const migrations[] = {
 	"  delta_link TEXT,"
 	"  window_start INTEGER,"
 	"  window_end INTEGER,"
+	"  rules TEXT,"
 	"  last_full INTEGER,"
-	"  UNIQUE (profile_id, remote_id));"
+	"  UNIQUE (profile_id, remote_id));",
 	"CREATE TABLE appointments ("
 	"  id INTEGER PRIMARY KEY,"
 	"  profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,"
@@ -94,15 +95,15 @@ static const char *const migrations[] = {
 	"  created_at INTEGER NOT NULL DEFAULT (strftime('%s', 'now')),"
 	"  updated_at INTEGER NOT NULL DEFAULT (strftime('%s', 'now')),"
 	"  CHECK ((kind = 'ext') = (source_calendar_id IS NOT NULL)),"
-	"  UNIQUE (source_calendar_id, source_event_id));"
+	"  UNIQUE (source_calendar_id, source_event_id));",
 	"CREATE INDEX appointments_time ON appointments (profile_id, start_utc);"
 	/* A scheduling application may write the table directly: any change
-	 * to what is pushed bumps the version, so the next pass re-pushes. */
+	 * to what is pushed bumps the version, so the next pass re-pushes. */,
 	"CREATE TRIGGER appointments_touch AFTER UPDATE OF"
 	"  start_utc, end_utc, subject, client, online, status ON appointments"
 	"  WHEN NEW.version = OLD.version"
 	"  BEGIN UPDATE appointments SET version = OLD.version + 1,"
-	"    updated_at = strftime('%s', 'now') WHERE id = NEW.id; END;"
+	"    updated_at = strftime('%s', 'now') WHERE id = NEW.id; END;",
 	"CREATE TABLE pushed ("
 	"  appt_id INTEGER NOT NULL,"
 	"  calendar_id INTEGER NOT NULL REFERENCES calendars(id) ON DELETE CASCADE,"
@@ -113,8 +114,20 @@ static const char *const migrations[] = {
 	"  attempted INTEGER NOT NULL DEFAULT 0,"
 	"  pushed_at INTEGER,"
 	"  sync_gen INTEGER,"
+	"  join_url TEXT,"
 	"  PRIMARY KEY (appt_id, calendar_id));"
-	"CREATE INDEX pushed_event ON pushed (event_id);"
+	/* An appointment shows the Teams link of an event that exists. */,
+	"CREATE TRIGGER pushed_gone AFTER UPDATE OF event_id ON pushed"
+	"  WHEN NEW.event_id IS NULL AND OLD.join_url IS NOT NULL"
+	"  BEGIN UPDATE appointments SET join_url = NULL WHERE id = OLD.appt_id"
+	"    AND join_url = OLD.join_url;"
+	"  UPDATE pushed SET join_url = NULL WHERE appt_id = OLD.appt_id"
+	"    AND calendar_id = OLD.calendar_id; END;",
+	"CREATE TRIGGER pushed_deleted AFTER DELETE ON pushed"
+	"  WHEN OLD.join_url IS NOT NULL"
+	"  BEGIN UPDATE appointments SET join_url = NULL WHERE id = OLD.appt_id"
+	"    AND join_url = OLD.join_url; END;",
+	"CREATE INDEX pushed_event ON pushed (event_id);",
 	"CREATE TABLE feed ("
 	"  id INTEGER PRIMARY KEY,"
 	"  profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,"
@@ -132,8 +145,9 @@ static const char *const migrations[] = {
 	"  seen_at INTEGER NOT NULL,"
 	"  seq INTEGER NOT NULL,"
 	"  sync_gen INTEGER,"
-	"  UNIQUE (profile_id, calendar, event_id));"
+	"  UNIQUE (profile_id, calendar, event_id));",
 	"CREATE INDEX feed_recent ON feed (profile_id, seq);"
+	"CREATE INDEX feed_seq ON feed (seq);",
 	"CREATE TABLE passes ("
 	"  id INTEGER PRIMARY KEY,"
 	"  profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,"
@@ -148,6 +162,16 @@ static const char *const migrations[] = {
 	"  deleted INTEGER NOT NULL DEFAULT 0,"
 	"  requests INTEGER NOT NULL DEFAULT 0,"
 	"  message TEXT);",
+	NULL
+};
+
+/*
+ * Migrations, one per schema version, each a list of statements run in
+ * one transaction; migrations[i] takes the schema from version i to
+ * i + 1.  Never edit a released entry: append a new one.
+ */
+static const char *const *const migrations[] = {
+	schema1,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -313,7 +337,7 @@ static int
 migrate(struct store *st, struct tt_err *err)
 {
 	sqlite3_stmt *s;
-	int version;
+	int version, i;
 
 	if ((s = prep(st, "PRAGMA user_version", err)) == NULL)
 		return -1;
@@ -332,7 +356,10 @@ migrate(struct store *st, struct tt_err *err)
 		    version + 1);
 		if (exec(st, "BEGIN IMMEDIATE", err))
 			return -1;
-		if (exec(st, migrations[version], err) || exec(st, pragma, err)) {
+		for (i = 0; migrations[version][i] != NULL; i++)
+			if (exec(st, migrations[version][i], err))
+				break;
+		if (migrations[version][i] != NULL || exec(st, pragma, err)) {
 			exec(st, "ROLLBACK", NULL);
 			return -1;
 		}
@@ -854,6 +881,7 @@ store_calendar_free(struct calendar *c)
 	free(c->name);
 	free(c->path);
 	free(c->delta_link);
+	free(c->rules);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -906,7 +934,7 @@ store_calendar_list(struct store *st, int64_t profile,
 
 	s = prep(st, "SELECT id, profile_id, remote_id, kind = 'group',"
 	    " container, name, path, can_edit, is_default, pull, push, present,"
-	    " delta_link, window_start, window_end, last_full, no_delta"
+	    " delta_link, window_start, window_end, last_full, no_delta, rules"
 	    " FROM calendars"
 	    " WHERE profile_id = ? ORDER BY present DESC, kind = 'group', id", err);
 	if (s == NULL)
@@ -933,6 +961,7 @@ store_calendar_list(struct store *st, int64_t profile,
 		c.window_end = sqlite3_column_int64(s, 14);
 		c.last_full = sqlite3_column_int64(s, 15);
 		c.no_delta = sqlite3_column_int(s, 16);
+		c.rules = col_text(s, 17);
 		stop = cb(arg, &c);
 		store_calendar_free(&c);
 		if (stop)
@@ -1271,7 +1300,7 @@ store_blocks_stale(struct store *st, int64_t calendar, int64_t gen,
 	sqlite3_stmt *s;
 
 	s = prep(st, remove ?
-	    "UPDATE feed SET loaded = 0, reason = 'removed',"
+	    "UPDATE feed SET loaded = 0, reason = 'removed', appt_id = NULL,"
 	    " info = 'deleted in Teams, its block was removed',"
 	    " seq = (SELECT coalesce(max(seq), 0) + 1 FROM feed),"
 	    " seen_at = strftime('%s', 'now') WHERE appt_id IN"
@@ -1305,13 +1334,14 @@ store_blocks_stale(struct store *st, int64_t calendar, int64_t gen,
 
 int
 store_calendar_state(struct store *st, int64_t calendar, const char *delta_link,
-    tt_time ws, tt_time we, int full, int no_delta, struct tt_err *err)
+    tt_time ws, tt_time we, const char *rules, int full, int no_delta,
+    struct tt_err *err)
 {
 	sqlite3_stmt *s;
 
 	s = prep(st, "UPDATE calendars SET delta_link = ?, window_start = ?,"
 	    " window_end = ?, no_delta = ?, last_full = CASE WHEN ? THEN ?"
-	    " ELSE last_full END WHERE id = ?", err);
+	    " ELSE last_full END, rules = ? WHERE id = ?", err);
 	if (s == NULL)
 		return -1;
 	bind_text(s, 1, delta_link);
@@ -1320,8 +1350,35 @@ store_calendar_state(struct store *st, int64_t calendar, const char *delta_link,
 	sqlite3_bind_int(s, 4, no_delta);
 	sqlite3_bind_int(s, 5, full);
 	sqlite3_bind_int64(s, 6, tt_now());
-	sqlite3_bind_int64(s, 7, calendar);
+	bind_text(s, 7, rules);
+	sqlite3_bind_int64(s, 8, calendar);
 	return done(st, s, run(st, s), err);
+}
+
+int
+store_block_stamp(struct store *st, int64_t calendar, const char *event_id,
+    int64_t gen, int64_t *appt, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = prep(st, "UPDATE appointments SET sync_gen = ? WHERE"
+	    " source_calendar_id = ? AND source_event_id = ? RETURNING id", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, gen);
+	sqlite3_bind_int64(s, 2, calendar);
+	bind_text(s, 3, event_id);
+	*appt = 0;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*appt = sqlite3_column_int64(s, 0);
+		rc = sqlite3_step(s);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return dberr(st, err, "stamping a block");
+	return *appt != 0;
 }
 
 int
@@ -1464,7 +1521,7 @@ store_feed_removed(struct store *st, int64_t profile, const char *calendar,
 	if (next_seq(st, &seq, err))
 		return -1;
 	s = cached(st, C_FEED_REMOVED, "UPDATE feed SET loaded = 0,"
-	    " reason = 'removed', info = ?, seq = ?, seen_at = ?"
+	    " reason = 'removed', appt_id = NULL, info = ?, seq = ?, seen_at = ?"
 	    " WHERE profile_id = ? AND calendar = ? AND event_id = ?"
 	    " AND coalesce(reason, '') != 'removed'", err);
 	if (s == NULL)
@@ -1485,6 +1542,7 @@ store_feed_stale(struct store *st, int64_t profile, const char *calendar,
 	sqlite3_stmt *s;
 
 	s = prep(st, "UPDATE feed SET loaded = 0, reason = 'removed',"
+	    " appt_id = NULL,"
 	    " info = 'no longer in Teams (deleted, or moved out of the window)',"
 	    " seq = (SELECT coalesce(max(seq), 0) + 1 FROM feed),"
 	    " seen_at = strftime('%s', 'now') WHERE profile_id = ?1"
@@ -1673,8 +1731,8 @@ store_push_gone(struct store *st, int64_t appt, int64_t calendar,
     struct tt_err *err)
 {
 	return push_exec(st, "UPDATE pushed SET event_id = NULL, attempted = 0,"
-	    " version = 0, change_key = NULL WHERE appt_id = ?1 AND"
-	    " calendar_id = ?2", appt, calendar, NULL, NULL, 0, err);
+	    " version = 0, change_key = NULL, txn_id = '' WHERE appt_id = ?1"
+	    " AND calendar_id = ?2", appt, calendar, NULL, NULL, 0, err);
 }
 
 int
@@ -1691,7 +1749,7 @@ store_push_gone_event(struct store *st, int64_t calendar, const char *event_id,
     struct tt_err *err)
 {
 	sqlite3_stmt *s = prep(st, "UPDATE pushed SET event_id = NULL,"
-	    " attempted = 0, version = 0, change_key = NULL WHERE"
+	    " attempted = 0, version = 0, change_key = NULL, txn_id = '' WHERE"
 	    " calendar_id = ? AND event_id = ?", err);
 
 	if (s == NULL)
@@ -1726,9 +1784,10 @@ store_push_stale(struct store *st, int64_t calendar, int64_t gen, tt_time ws,
     tt_time we, tt_time before, int *n, struct tt_err *err)
 {
 	sqlite3_stmt *s = prep(st, "UPDATE pushed SET event_id = NULL,"
-	    " attempted = 0, version = 0, change_key = NULL"
+	    " attempted = 0, version = 0, change_key = NULL, txn_id = ''"
 	    " WHERE calendar_id = ?1 AND event_id IS NOT NULL"
-	    " AND coalesce(sync_gen, -1) != ?2 AND pushed_at < ?5"
+	    " AND coalesce(sync_gen, -1) != ?2"
+	    " AND (sync_gen IS NOT NULL OR pushed_at < ?5)"
 	    " AND appt_id IN (SELECT id FROM appointments WHERE"
 	    "  status = 'booked' AND start_utc < ?4 AND end_utc > ?3)", err);
 
@@ -1746,12 +1805,14 @@ store_push_stale(struct store *st, int64_t calendar, int64_t gen, tt_time ws,
 }
 
 int
-store_join_url(struct store *st, int64_t appt, const char *url,
-    struct tt_err *err)
+store_join_url(struct store *st, int64_t appt, int64_t calendar,
+    const char *url, struct tt_err *err)
 {
-	return push_exec(st, "UPDATE appointments SET join_url = ?3 WHERE"
+	return push_exec(st, "UPDATE pushed SET join_url = ?3 WHERE"
+	    " appt_id = ?1 AND calendar_id = ?2", appt, calendar, url, NULL, 0,
+	    err) || push_exec(st, "UPDATE appointments SET join_url = ?3 WHERE"
 	    " id = ?1 AND ?2 = ?2 AND join_url IS NULL", appt, 0, url, NULL, 0,
-	    err);
+	    err) ? -1 : 0;
 }
 
 int

@@ -140,6 +140,7 @@ struct calendar {
 	int can_edit, is_default, pull, push, present;
 	int no_delta;		/* the calendar has no delta: plain reads */
 	char *delta_link;	/* NULL: next round is a full read */
+	char *rules;		/* the classification settings of the state */
 	tt_time window_start, window_end, last_full;
 };
 void store_calendar_free(struct calendar *c);
@@ -213,10 +214,15 @@ int store_block_count(struct store *st, int64_t calendar, int *n,
  * with `remove` delete them and mark their feed rows removed. */
 int store_blocks_stale(struct store *st, int64_t calendar, int64_t gen,
     int remove, int *n, struct tt_err *err);
-/* Save a calendar's sync state after a complete round. */
+/* Save a calendar's sync state after a complete round: the delta link,
+ * the window and the classification rules it was read with. */
 int store_calendar_state(struct store *st, int64_t calendar,
-    const char *delta_link, tt_time ws, tt_time we, int full, int no_delta,
-    struct tt_err *err);
+    const char *delta_link, tt_time ws, tt_time we, const char *rules,
+    int full, int no_delta, struct tt_err *err);
+/* Mark an existing block as seen by round gen without changing it (an
+ * unreadable item keeps its block): 1 and *appt when there is one. */
+int store_block_stamp(struct store *st, int64_t calendar,
+    const char *event_id, int64_t gen, int64_t *appt, struct tt_err *err);
 /* Forget a calendar's delta link (invalid: the next round is full). */
 int store_calendar_reset(struct store *st, int64_t calendar,
     struct tt_err *err);
@@ -270,7 +276,8 @@ struct push_item {
 	const char *cal_remote_id, *cal_container, *cal_path;
 	int cal_group, cal_default, cal_push;	/* cal_push: push role, present */
 	int has_row;		/* a pushed row exists */
-	const char *txn_id, *event_id;
+	const char *txn_id;	/* "": the next create needs a new one */
+	const char *event_id;
 	int64_t pushed_version;	/* -1: edited elsewhere, set it back */
 	int attempted;		/* a create was sent (outcome maybe unknown) */
 };
@@ -308,9 +315,10 @@ int store_push_seen(struct store *st, int64_t calendar, const char *event_id,
  * see are gone.  *n gets how many. */
 int store_push_stale(struct store *st, int64_t calendar, int64_t gen,
     tt_time ws, tt_time we, tt_time before, int *n, struct tt_err *err);
-/* Record an online appointment's Teams link (first one wins). */
-int store_join_url(struct store *st, int64_t appt, const char *url,
-    struct tt_err *err);
+/* Record the Teams link of our event on a calendar; the appointment shows
+ * the first one (a trigger forgets it when that event goes). */
+int store_join_url(struct store *st, int64_t appt, int64_t calendar,
+    const char *url, struct tt_err *err);
 int store_pushed_count(struct store *st, int64_t profile, int *n,
     struct tt_err *err);
 

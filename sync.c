@@ -29,6 +29,7 @@
 /* A full read may miss an event created moments ago (the service's
  * processing delay): only older ones count as deleted in Teams. */
 #define PUSH_SETTLE 600
+#define WRITE_PROBLEMS_SHOWN 3
 
 const char *
 sync_reason_code(enum reason r)
@@ -131,6 +132,8 @@ struct pass_ctx {
 	int worst;		/* exit code so far */
 	char first[512];	/* the first problem, for status */
 	int token_rejected;
+	int write_problems;	/* failed writes, told or counted */
+	char rules[64];		/* the classification settings, as text */
 };
 
 struct cal_round {
@@ -290,7 +293,12 @@ one_event(struct cal_round *cr, const struct graph_event *ev,
 			    tt_fmt_local(lm, when, sizeof(when)));
 		else
 			snprintf(info, sizeof(info), "updated in Teams");
-	} else if (r != R_INVALID) {
+	} else if (r == R_INVALID) {
+		/* Fail closed: an unreadable item keeps any block it had. */
+		if (store_block_stamp(p->ctx->st, cr->cal.id, ev->id, p->gen,
+		    &appt, err) < 0)
+			return -1;
+	} else {
 		/* An item that no longer blocks (now free, cancelled, ...)
 		 * loses its block; an unreadable one keeps it (fail closed). */
 		rc = store_block_remove(p->ctx->st, cr->cal.id, ev->id, &old, err);
@@ -372,8 +380,8 @@ finish_round(struct cal_round *cr, const char *delta_link, struct tt_err *err)
 	}
 state:
 	return store_calendar_state(p->ctx->st, cr->cal.id,
-	    cr->delta ? delta_link : NULL, p->cc.ws, p->cc.we, cr->full,
-	    !cr->delta, err);
+	    cr->delta ? delta_link : NULL, p->cc.ws, p->cc.we, p->rules,
+	    cr->full, !cr->delta, err);
 }
 
 static int
@@ -398,6 +406,13 @@ on_page(void *arg, const struct graph_event *ev, size_t n, int final,
 			goto rollback;
 	cr->items += (int)n;
 	p->counts.items += (int)n;
+	if (p->ctx->progress != NULL) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "%s: %d items read", p->name,
+		    p->counts.items);
+		p->ctx->progress(p->ctx, msg);
+	}
 	if (final) {
 		rc = finish_round(cr, delta_link, &err);
 		if (rc < 0)
@@ -453,11 +468,8 @@ on_done(void *arg, const struct graph_err *e)
 	}
 	if (e->token_rejected)
 		p->token_rejected = 1;
-	problem(p, e->cls == GRAPH_TRANSIENT ? TT_TEMPFAIL :
-	    e->cls == GRAPH_LOGIN || e->cls == GRAPH_DENIED ? TT_NOPERM :
-	    e->cls == GRAPH_CONFIG ? TT_CONFIG : e->cls == GRAPH_LOCAL ?
-	    TT_SOFTWARE : TT_UNAVAILABLE, "calendar \"%s\": reading events: %s%s",
-	    cr->cal.path, e->msg, e->cls == GRAPH_TRANSIENT ?
+	problem(p, account_exit_code(e), "calendar \"%s\": reading events: "
+	    "%s%s", cr->cal.path, e->msg, account_exit_code(e) == TT_TEMPFAIL ?
 	    " (the next run continues)" : "");
 	round_free(cr);
 }
@@ -470,8 +482,11 @@ start_round(struct pass_ctx *p, struct cal_round *cr)
 	char mailbox[160], *url;
 	int rc;
 
+	/* A new day, other window settings or other classification rules
+	 * mean a full read: the delta only brings changed items. */
 	cr->full = cr->cal.delta_link == NULL || cr->cal.no_delta ||
-	    cr->cal.window_start != p->cc.ws || cr->cal.window_end != p->cc.we;
+	    cr->cal.window_start != p->cc.ws || cr->cal.window_end != p->cc.we ||
+	    cr->cal.rules == NULL || strcmp(cr->cal.rules, p->rules) != 0;
 	cr->delta = !cr->cal.no_delta;
 	cr->items = 0;
 	while (cr->nrem > 0)
@@ -603,7 +618,11 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 		o->w.is_private = p->ctx->cfg.push_private;
 		o->w.online = it->online;
 	}
-	if (op == GW_CREATE) {
+	if (op == GW_CREATE && it->txn_id != NULL && *it->txn_id != '\0') {
+		/* A create that may have reached the service keeps its
+		 * transactionId: the service refuses a second event. */
+		o->w.txn_id = o->own[5] = strdup(it->txn_id);
+	} else if (op == GW_CREATE) {
 		arc4random_buf(rnd, sizeof(rnd));
 		snprintf(txn, sizeof(txn), "timetap-%" PRId64 "-%" PRId64
 		    "-%02x%02x%02x%02x%02x%02x%02x%02x", it->appt_id,
@@ -665,14 +684,19 @@ static void
 write_problem(struct push_op *o, const char *verb)
 {
 	const struct graph_err *e = &o->w.err;
+	struct pass_ctx *p = o->p;
+	int code = account_exit_code(e);
 
-	problem(o->p, e->cls == GRAPH_TRANSIENT || e->ambiguous ? TT_TEMPFAIL :
-	    e->cls == GRAPH_LOGIN || e->cls == GRAPH_DENIED ? TT_NOPERM :
-	    e->cls == GRAPH_LOCAL ? TT_SOFTWARE : TT_UNAVAILABLE,
-	    "calendar \"%s\": %s appointment %" PRId64 ": %s%s", o->cal_path,
-	    verb, o->appt, e->msg, e->ambiguous ? " (outcome unknown; the next "
-	    "run checks before creating again)" : e->cls == GRAPH_TRANSIENT ?
-	    " (the next run continues)" : "");
+	/* One line per problem, but not a thousand lines for one outage:
+	 * the first few are told, the rest counted at the end. */
+	if (++p->write_problems > WRITE_PROBLEMS_SHOWN) {
+		p->worst = tt_worse(p->worst, code);
+		return;
+	}
+	problem(p, code, "calendar \"%s\": %s appointment %" PRId64 ": %s%s",
+	    o->cal_path, verb, o->appt, e->msg, e->ambiguous ? " (outcome "
+	    "unknown; the next run checks before creating again)" :
+	    code == TT_TEMPFAIL ? " (the next run continues)" : "");
 }
 
 /* Record one batch's results in one transaction. */
@@ -700,13 +724,14 @@ batch_done(void *arg, struct graph_write **ws, size_t n)
 				rc = store_push_created(st, o->appt, o->cal,
 				    w->new_id, w->change_key, o->version, &err);
 				if (rc == 0 && o->online && w->join_url)
-					rc = store_join_url(st, o->appt,
+					rc = store_join_url(st, o->appt, o->cal,
 					    w->join_url, &err);
 				p->counts.pushed++;
 			} else {
-				if (!w->err.ambiguous)
-					rc = store_push_unsent(st, o->appt,
-					    o->cal, &err);
+				/* Whatever the answer said, the event may exist
+				 * (a re-sent request, a lost response): the
+				 * intent stays, the next pass looks it up first
+				 * and creates with the same transactionId. */
 				write_problem(o, "creating");
 			}
 			break;
@@ -715,7 +740,7 @@ batch_done(void *arg, struct graph_write **ws, size_t n)
 				rc = store_push_updated(st, o->appt, o->cal,
 				    w->change_key, o->version, &err);
 				if (rc == 0 && o->online && w->join_url)
-					rc = store_join_url(st, o->appt,
+					rc = store_join_url(st, o->appt, o->cal,
 					    w->join_url, &err);
 				p->counts.pushed++;
 			} else if (w->gone)
@@ -831,6 +856,9 @@ push_profile(struct pass_ctx *p)
 {
 	if (push_phase(p, 1) == 0)
 		push_phase(p, 0);
+	if (p->write_problems > WRITE_PROBLEMS_SHOWN)
+		problem(p, p->worst, "%d more writes failed the same way",
+		    p->write_problems - WRITE_PROBLEMS_SHOWN);
 }
 
 static int
@@ -842,6 +870,7 @@ copy_calendar(struct calendar *dst, const struct calendar *src)
 	dst->name = strdup(src->name);
 	dst->path = strdup(src->path);
 	dst->delta_link = src->delta_link ? strdup(src->delta_link) : NULL;
+	dst->rules = src->rules ? strdup(src->rules) : NULL;
 	return dst->remote_id && dst->name && dst->path ? 0 : -1;
 }
 
@@ -882,6 +911,9 @@ one_profile(struct tt_ctx *ctx, int64_t profile, const char *name, int force)
 	p.cc.block_all_day = ctx->cfg.block_all_day;
 	sync_window(ctx->cfg.window_past_days, ctx->cfg.window_future_days,
 	    tt_now(), &p.cc.ws, &p.cc.we);
+	snprintf(p.rules, sizeof(p.rules), "showas=%u allday=%d subjects=%d",
+	    ctx->cfg.block_showas, ctx->cfg.block_all_day,
+	    ctx->cfg.pull_subjects);
 	if (store_pass_begin(ctx->st, profile, &p.gen, &err)) {
 		problem(&p, err.code, "%s", err.msg);
 		return p.worst;
@@ -899,6 +931,8 @@ one_profile(struct tt_ctx *ctx, int64_t profile, const char *name, int force)
 		goto out;
 	}
 	graph_run(p.g);
+	if (ctx->progress != NULL)
+		ctx->progress(ctx, NULL);
 	if (!p.token_rejected)
 		push_profile(&p);
 	if (p.token_rejected)

@@ -95,11 +95,28 @@ report(const struct tt_err *err)
 	return err->code ? err->code : TT_SOFTWARE;
 }
 
+static int progress_shown;
+
+static void
+progress(struct tt_ctx *ctx, const char *msg)
+{
+	(void)ctx;
+	if (msg == NULL) {
+		if (progress_shown)
+			fputs("\r\033[K", stderr);
+		progress_shown = 0;
+		return;
+	}
+	fprintf(stderr, "\r\033[K%s", msg);
+	progress_shown = 1;
+}
+
 static void
 note(struct tt_ctx *ctx, int code, const char *msg)
 {
 	if (code == 0 && !ctx->verbose)
 		return;
+	progress(ctx, NULL);
 	fprintf(stderr, "timetap-sync: %s\n", msg);
 }
 
@@ -142,6 +159,8 @@ main(int argc, char **argv)
 			return TT_USAGE;
 		}
 	}
+	if (!ctx.quiet && isatty(STDERR_FILENO))
+		ctx.progress = progress;
 	if (ctx.verbose && ctx.quiet) {
 		fprintf(stderr, "timetap-sync: -v and -q exclude each other\n");
 		return TT_USAGE;

@@ -126,7 +126,8 @@ GET /_emu/state      {"users":[{upn,id,calendars:[{id,name,group,events:[stored 
         "groups":[...], "tokens":{refresh_issued, refresh_used, ...}, "seq"}
 POST /_emu/device/approve|decline|expire   all pending device codes ({"user": upn} to pick the user)
 POST /_emu/tokens/expire (all access tokens)   POST /_emu/tokens/revoke (all refresh tokens, AADSTS50173)
-POST /_emu/reset {"scenario": {...}} | {"generate": N}   new mailbox (tokens kept), clears log/faults
+POST /_emu/reset {"scenario": {...}} | {"generate": N [, "single": true]}   new mailbox
+    (tokens kept; "single" puts all N events in the default calendar), clears log/faults
 GET /_emu/cpu {"process_time": s}    POST /_emu/save (write --state now)
 
 To keep stored nextLink/deltaLink URLs valid across an emulator restart, restart it with
@@ -541,6 +542,7 @@ class Emulator:
         self.lock = threading.RLock()
         self.config = json.loads(json.dumps(DEFAULT_CONFIG))
         self.state_path = state_path
+        self.lazy_state = False    # --lazy-state: save only on exit and /_emu/save
         self.log_file = open(log_path, "a", buffering=1) if log_path else None
         self.faults = []
         self.loop_urls = set()
@@ -767,8 +769,9 @@ class Emulator:
             ev["onlineMeetingProvider"] = "unknown"
 
     # ------------------------------------------------------------------ generation
-    def generate(self, n, seed=None, keep_tokens=False):
-        """A mailbox with n calendarView instances within -7..+180 days of now."""
+    def generate(self, n, seed=None, keep_tokens=False, single=False):
+        """A mailbox with n calendarView instances within -7..+180 days of now
+        (spread over three calendars, or all in the default one when single)."""
         rnd = random.Random(seed if seed is not None else n)
         scn = {"tenant": "contoso.example",
                "users": [{"upn": "ada@contoso.example", "displayName": "Ada Lovelace",
@@ -783,6 +786,8 @@ class Emulator:
             grp = next(iter(self.groups.values()))
             targets = [(ada, self.default_calendar(ada), n - 2 * (n // 5)),
                        (ada, ada["calendars"][1], n // 5), (grp, self.default_calendar(grp), n // 5)]
+            if single:
+                targets = [(ada, self.default_calendar(ada), n)]
             subjects = ["Patient intake", "Team sync", "Dentist", "1:1", "Budget review", "Clinic",
                         "Supplier call", "Training", "Lunch", "Planning"]
             today = utcnow().date()
@@ -849,8 +854,8 @@ class Emulator:
                             "config": self.config, "access": self.access, "refresh": self.refresh})
             return out
 
-    def save_state(self):
-        if not self.state_path:
+    def save_state(self, force=False):
+        if not self.state_path or (self.lazy_state and not force):
             return
         with self.lock:
             data = jdump(self.dump_state(full=True))
@@ -2512,7 +2517,7 @@ class Emulator:
             if p == "/_emu/cpu":
                 return ok({"process_time": time.process_time(), "pid": os.getpid()})
             if p == "/_emu/save":
-                self.save_state()
+                self.save_state(force=True)
                 return ok({"saved": bool(self.state_path)})
             if p.startswith("/_emu/device/"):
                 action = p.rsplit("/", 1)[1]
@@ -2538,7 +2543,8 @@ class Emulator:
                 if body.get("scenario"):
                     self.load_scenario(body["scenario"], keep_tokens=True)
                 elif body.get("generate"):
-                    self.generate(int(body["generate"]), keep_tokens=True)
+                    self.generate(int(body["generate"]), keep_tokens=True,
+                                  single=bool(body.get("single")))
                 self.warm()
                 self.requests, self.faults, self.loop_urls = [], [], set()
                 self.save_state()
@@ -2838,6 +2844,8 @@ def main(argv=None):
     ap.add_argument("--scenario")
     ap.add_argument("--generate", type=int)
     ap.add_argument("--latency-ms", type=int, default=0)
+    ap.add_argument("--lazy-state", action="store_true",
+                    help="save --state only on exit and POST /_emu/save (big mailboxes)")
     ap.add_argument("--state")
     ap.add_argument("--log")
     args = ap.parse_args(argv)
@@ -2860,8 +2868,9 @@ def main(argv=None):
             emu.load_scenario(json.load(f))
     if args.latency_ms:
         emu.config["latency_ms"] = args.latency_ms
+    emu.lazy_state = args.lazy_state
     emu.warm()
-    emu.save_state()
+    emu.save_state(force=True)
     srv = Server(("127.0.0.1", int(port or 0)), Handler)
     tmpdir = None
     if args.tls:
@@ -2878,7 +2887,7 @@ def main(argv=None):
     try:
         srv.serve_forever(poll_interval=0.2)
     finally:
-        emu.save_state()
+        emu.save_state(force=True)
         if tmpdir:
             import shutil
             shutil.rmtree(tmpdir, ignore_errors=True)

@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""make bench: timetap-sync against the bundled Graph emulator, on loopback.
+
+Prints one table: scenario, events, writes, HTTP requests, wall time, CPU
+time (user+sys of timetap-sync alone) and peak RSS, each the median of
+several runs, next to the figure it must reach (issue 7).  Python 3
+standard library only.  See bench/README for how to read it.
+"""
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(TOP, "timetap-sync")
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+PAGE = 500
+
+
+class Emulator:
+    def __init__(self, tmp, args, listen="127.0.0.1:0"):
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(TOP, "test", "graph_emulator.py"),
+             "--listen", listen] + args,
+            stdout=subprocess.PIPE, stderr=open(os.path.join(tmp, "emu.err"), "a"),
+            text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("listening "):
+            raise SystemExit("bench: the emulator did not start")
+        self.base = line.split()[1]
+
+    def call(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=600) as r:
+            raw = r.read()
+        return json.loads(raw) if raw else None
+
+    def requests(self):
+        return self.call("GET", "/_emu/requests")["requests"]
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def run_tool(env, *args):
+    """Run timetap-sync; returns (exit, wall s, cpu s, peak RSS KiB)."""
+    t0 = time.monotonic()
+    p = subprocess.Popen([BIN] + list(args), env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.monotonic() - t0
+    err = p.stderr.read().decode(errors="replace")
+    p.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        print("bench: timetap-sync %s exited %d: %s" % (" ".join(args), code, err.strip()),
+              file=sys.stderr)
+    return code, wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+
+
+def count(reqs):
+    """HTTP requests the tool sent, and writes (batch items that write)."""
+    http = sum(1 for r in reqs if not r.get("in_batch"))
+    writes = sum(1 for r in reqs if r.get("in_batch") and r["method"] in ("POST", "PATCH", "DELETE"))
+    token = sum(1 for r in reqs if r.get("grant_type"))
+    return http, writes, token
+
+
+class Setup:
+    """One emulator, one logged-in database template with roles and appointments."""
+
+    def __init__(self, tmp, events, appts, single=False):
+        self.tmp = tmp
+        self.state = os.path.join(tmp, "emu.state")
+        self.emu = Emulator(tmp, ["--generate", "10", "--state", self.state,
+                                  "--lazy-state"])
+        self.emu.call("POST", "/_emu/reset", {"generate": events, "single": single})
+        self.port = self.emu.base.rsplit(":", 1)[1]
+        self.latency = 0
+        self.events = events
+        self.single = single
+        self.db = os.path.join(tmp, "timetap.db")
+        self.tmpl = os.path.join(tmp, "template.db")
+        cfg = os.path.join(tmp, "config")
+        with open(cfg, "w") as f:
+            f.write("client_id = 11111111-2222-3333-4444-555555555555\n"
+                    "authority_url = %s\ngraph_url = %s/v1.0\npage_size = %d\n"
+                    "max_removals = 100%%\n" % (self.emu.base, self.emu.base, PAGE))
+        self.env = dict(os.environ, TIMETAP_SYNC_DB=self.db, TIMETAP_SYNC_CONFIG=cfg,
+                        BROWSER=os.path.join(TOP, "test", "fake-browser.sh"), TZ="UTC",
+                        HOME=tmp)
+        if run_tool(self.env, "login", "--groups")[0] != 0:
+            raise SystemExit("bench: login failed")
+        con = sqlite3.connect(self.db)
+        cals = dict(con.execute("SELECT path, id FROM calendars").fetchall())
+        grp = [i for p, i in cals.items() if p.endswith("(group)")][0]
+        if single:
+            pull, push = [cals["Calendar"]], []
+        else:
+            pull, push = [cals["Calendar"], cals["Other calendars/Clinic rota"], grp], [cals["Calendar"], grp]
+        con.execute("UPDATE calendars SET pull = id IN (%s), push = id IN (%s)" % (
+            ",".join(map(str, pull)), ",".join(map(str, push)) or "0"))
+        now = int(time.time()) // 1800 * 1800
+        con.executemany(
+            "INSERT INTO appointments (profile_id, start_utc, end_utc, subject, client)"
+            " VALUES (1, ?, ?, ?, ?)",
+            [(now + 86400 + i * 1800, now + 86400 + i * 1800 + 1500, "Client visit %d" % i,
+              "Client %d" % i) for i in range(appts)])
+        con.commit()
+        con.close()
+        self.npull = len(pull)
+        shutil.copy(self.db, self.tmpl)
+        # The mailbox as it was, with the same ids and tokens, for every
+        # first sync: the emulator's state file, restored on each restart.
+        self.emu.stop()
+        shutil.copy(self.state, self.state + ".initial")
+        self.restart()
+
+    def restart(self):
+        shutil.copy(self.state + ".initial", self.state)
+        self.emu = Emulator(self.tmp, ["--state", self.state, "--lazy-state"],
+                           "127.0.0.1:" + self.port)
+        self.emu.call("POST", "/_emu/config", {"latency_ms": self.latency})
+
+    def fresh(self):
+        """The state before a first sync: the initial mailbox and book."""
+        self.emu.stop()
+        self.restart()
+        shutil.copy(self.tmpl, self.db)
+        for ext in ("-wal", "-shm"):
+            if os.path.exists(self.db + ext):
+                os.remove(self.db + ext)
+        self.emu.call("DELETE", "/_emu/requests")
+
+    def measure(self):
+        self.emu.call("DELETE", "/_emu/requests")
+        code, wall, cpu, rss = run_tool(self.env, "sync")
+        http, writes, token = count(self.emu.requests())
+        return {"exit": code, "wall": wall, "cpu": cpu, "rss": rss, "http": http,
+                "writes": writes, "token": token}
+
+    def changes(self, remote, local, round_no):
+        """remote edits "as if in Outlook" and local edits in the book."""
+        state = self.emu.call("GET", "/_emu/state")
+        ada = [u for u in state["users"] if u["upn"] == "ada@contoso.example"][0]
+        evs = [e for c in ada["calendars"] for e in c["events"]
+               if not e.get("recurrence") and not (e.get("transactionId") or "").startswith("timetap-")]
+        for e in evs[round_no * remote:(round_no + 1) * remote]:
+            self.emu.call("POST", "/_emu/outlook", {"op": "edit", "id": e["id"],
+                                                   "event": {"subject": e["subject"] + " (moved)"}})
+        con = sqlite3.connect(self.db)
+        con.execute("UPDATE appointments SET subject = subject || ' *' WHERE id IN"
+                    " (SELECT id FROM appointments WHERE kind = 'booked' ORDER BY id"
+                    " LIMIT ? OFFSET ?)", (local, round_no * local))
+        con.commit()
+        con.close()
+
+
+def median(rows, key):
+    return statistics.median(r[key] for r in rows)
+
+
+def scenario(name, setup, rows, want):
+    bad = [r for r in rows if r["exit"] != 0]
+    m = {k: median(rows, k) for k in ("wall", "cpu", "rss", "http", "writes", "token")}
+    print("%-34s %7d %7d %6d %8.3f %8.3f %8.1f  %s%s" % (
+        name, setup.events, m["writes"], m["http"], m["wall"], m["cpu"], m["rss"] / 1024.0,
+        want(m), "  FAILED RUNS: %d" % len(bad) if bad else ""))
+    sys.stdout.flush()
+    return m
+
+
+def check(ok, text):
+    return ("ok   " if ok else "MISS ") + text
+
+
+def main():
+    if not os.path.exists(BIN):
+        raise SystemExit("bench: build first (make)")
+    tmp = tempfile.mkdtemp(prefix="tt-bench-")
+    try:
+        print("timetap-sync bench: %d run(s) per figure, median; emulator on loopback; "
+              "page_size %d" % (RUNS, PAGE))
+        print("machine: %s, %d CPUs" % (os.uname().machine, os.cpu_count()))
+        print()
+        print("%-34s %7s %7s %6s %8s %8s %8s  %s" % ("scenario", "events", "writes", "http",
+                                                    "wall s", "cpu s", "rss MB", "target"))
+        s = Setup(tmp, 10000, 2000)
+        for latency in (0, 50):
+            s.latency = latency
+            tag = " +%dms" % latency if latency else ""
+            first = []
+            for _ in range(RUNS):
+                s.fresh()
+                first.append(s.measure())
+            per_cal = -(-s.events // PAGE)
+            limit = per_cal + 2 * (-(-2000 // 20)) + 2 + s.npull
+            scenario("first sync 10k events, 2k appts" + tag, s, first, lambda m: "; ".join([
+                check(m["http"] <= limit, "http <= %d" % limit),
+                check(m["cpu"] < 0.8, "cpu < 0.8 s"),
+                check(m["rss"] < 30 * 1024, "rss < 30 MB")] + (
+                [check(m["wall"] < 5, "wall < 5 s")] if latency else [])))
+            s.measure()	# settle: the first pass's own events come back once
+            nochange = [s.measure() for _ in range(RUNS)]
+            scenario("no-change pass" + tag, s, nochange, lambda m: "; ".join([
+                check(m["http"] == s.npull, "http == %d" % s.npull),
+                check(m["token"] == 0, "no token request"),
+                check(m["writes"] == 0, "no write"),
+                check(m["cpu"] < 0.02, "cpu < 20 ms"),
+                check(m["rss"] < 15 * 1024, "rss < 15 MB")]))
+            changed = []
+            for i in range(RUNS):
+                s.changes(50, 20, i + latency)
+                changed.append(s.measure())
+                s.measure()
+            scenario("50 remote + 20 local changes" + tag, s, changed,
+                     lambda m: check(m["writes"] == 40, "40 writes (20 x 2 calendars)"))
+        s.emu.stop()
+        big = Setup(os.path.join(tmp, "big") if os.makedirs(os.path.join(tmp, "big")) is None
+                    else tmp, 100000, 0, single=True)
+        rows = []
+        for _ in range(max(1, RUNS - 1)):
+            big.fresh()
+            rows.append(big.measure())
+        scenario("100k events in one calendar", big, rows,
+                 lambda m: check(m["rss"] < 30 * 1024, "rss < 30 MB"))
+        big.emu.stop()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

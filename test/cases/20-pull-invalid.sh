@@ -1,0 +1,65 @@
+# Family 20, pull: an item that can no longer be read (here: a subject that
+# is not a string, a showAs that is a number) fails closed: its block stays,
+# on a delta round and also after a full read with reconciliation (SPEC 5:
+# "an unreadable calendar never frees time"); the feed says "invalid" and
+# names the field; once the item is readable again, its block follows it.
+. "$TOP/test/lib.sh"
+
+emu_start --scenario "$TOP/test/scenarios/pull-faults.json" || exit 1
+config "client_id = 11111111-2222-3333-4444-555555555555" "authority_url = $EMU" \
+    "graph_url = $EMU/v1.0" "retry_budget = 3"
+d() { date -u -d "+$1 day" +%F; }
+evid() {
+	emu GET /_emu/state | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print(next(e["id"] for u in s["users"] for c in u["calendars"] for e in c["events"] if e.get("subject") == sys.argv[1]))' "$1"
+}
+blk() { db "SELECT id FROM appointments WHERE kind = 'ext' AND source_event_id = '$1'"; }
+frow() {	# reason|info|id of the feed row of an event id
+	run feed --all --json
+	python3 -c '
+import json, sys
+r = [x for x in json.load(open(sys.argv[1])) if x["event_id"] == sys.argv[2]]
+print("%s|%s|%s" % (r[0]["reason"], r[0]["info"], r[0]["id"]) if r else "MISSING")' "$T/out" "$1"
+}
+
+BROWSER="$TOP/test/fake-browser.sh" run login
+expect_rc 0 "login"
+run sync
+expect_rc 0 "first sync"
+e1=$(evid "Event 1") e2=$(evid "Event 2")
+b1=$(blk "$e1") b2=$(blk "$e2")
+check '[ -n "$b1" ] && [ -n "$b2" ]' "Event 1 and Event 2 are blocks"
+
+emu POST /_emu/outlook "{\"op\": \"edit\", \"id\": \"$e1\", \"event\": {\"subject\": {\"text\": \"not a string\"}}}" >/dev/null
+emu POST /_emu/outlook "{\"op\": \"edit\", \"id\": \"$e2\", \"event\": {\"showAs\": 0}}" >/dev/null
+run sync
+expect_rc 0 "a delta round with two unreadable items"
+check '[ "$(blk "$e1")" = "$b1" ]' "delta: the block of the item with an unreadable subject stays"
+check '[ "$(blk "$e2")" = "$b2" ]' "delta: the block of the item with an unreadable showAs stays"
+f=$(frow "$e1")
+check '[ "${f%%|*}" = invalid ] && echo "$f" | grep -q subject' "feed: reason invalid, naming the subject ($f)"
+check '[ "${f##*|}" = "$b1" ]' "feed: the ID column names the block that still corresponds ($f)"
+f=$(frow "$e2")
+check '[ "${f%%|*}" = invalid ] && echo "$f" | grep -q showAs' "feed: reason invalid, naming showAs ($f)"
+
+# A full read (the delta token expired) must not free the time either.
+emu POST /_emu/faults '{"faults": [{"kind": "delta_expired", "variant": "syncStateNotFound", "match": {"path": "deltatoken"}}]}' >/dev/null
+run sync
+expect_rc 0 "full read after an expired delta token"
+check '[ "$(blk "$e1")" = "$b1" ]' "full read: the block of the unreadable subject item stays (fail closed)"
+check '[ "$(blk "$e2")" = "$b2" ]' "full read: the block of the unreadable showAs item stays (fail closed)"
+check '[ "$(db "SELECT count(*) FROM appointments WHERE kind = '"'"'ext'"'"'")" = 8 ]' "full read: all 8 blocks are still there"
+run appt add --start "$(d 1)T09:15" --end "$(d 1)T09:45" --subject "Client"
+expect_rc 65 "the slot of the unreadable item cannot be booked"
+
+# Readable again: the block follows the item.
+emu POST /_emu/outlook "{\"op\": \"edit\", \"id\": \"$e1\", \"event\": {\"subject\": \"Event 1 again\"}}" >/dev/null
+emu POST /_emu/outlook "{\"op\": \"edit\", \"id\": \"$e2\", \"event\": {\"showAs\": \"free\"}}" >/dev/null
+run sync
+expect_rc 0 "sync after the items were repaired"
+check '[ "$(db "SELECT subject FROM appointments WHERE source_event_id = '"'"'$e1'"'"'")" = "Event 1 again" ]' "the repaired item's block has its new subject"
+check '[ -z "$(blk "$e2")" ]' "the repaired item, now free, has no block"
+f=$(frow "$e2")
+check '[ "${f%%|*}" = free ]' "feed: the repaired item shows reason free"

@@ -1,0 +1,225 @@
+# Family 30, push: every booked appointment in the window appears exactly
+# once on every push calendar (the own calendar, a sub-calendar inside a
+# calendar group, a Microsoft 365 group calendar), as ours: subject per
+# push_subject, no attendees (no invitation ever sent), sensitivity per
+# push_private, a body naming TimeTap and the appointment id, the marker
+# (an extended property holding the appointment id) and a transactionId
+# "timetap-...".  --online gets a Teams meeting whose join URL is stored
+# and shown by `appt show`.  Our events come back in the pull as feed rows
+# with reason "timetap" and never become [ext] blocks, on any calendar.
+# A pass after a pass with no change sends no write and is silent.
+. "$TOP/test/lib.sh"
+
+emu_start --scenario "$TOP/test/scenarios/demo.json" || exit 1
+config "client_id = 11111111-2222-3333-4444-555555555555" "authority_url = $EMU" \
+    "graph_url = $EMU/v1.0" "retry_budget = 5" \
+    "push_subject = TT {subject} for {client} #{id}" "push_private = yes"
+MARK="String {2f6b5ae5-9c1d-4a57-9f2e-5b3d7c1e8a40} Name TimeTapApptId"
+CALS="Calendar,Clinic rota,group:Front Desk Team"
+
+# Our events in the emulator, one line each:
+# calendar, appointment (marker), subject, start, end, transactionId,
+# sensitivity, attendees, showAs, isOnlineMeeting, joinUrl, body, marker ids
+ours() {
+	emu GET /_emu/state | python3 -c '
+import json, sys
+M = sys.argv[1].lower()
+s = json.load(sys.stdin)
+for kind in ("users", "groups"):
+    for mb in s[kind]:
+        for c in mb["calendars"]:
+            name = c["name"] if kind == "users" else "group:" + mb["displayName"]
+            for e in c["events"]:
+                props = e.get("singleValueExtendedProperties") or []
+                mk = [p.get("value") or "" for p in props if p["id"].lower() == M]
+                tx = e.get("transactionId") or ""
+                if not mk and not tx.startswith("timetap-"):
+                    continue
+                om = e.get("onlineMeeting") or {}
+                print("\t".join([name, ",".join(mk) or "-", e.get("subject", ""), e["start"],
+                    e["end"], tx or "-", e.get("sensitivity", ""), str(len(e.get("attendees") or [])),
+                    e.get("showAs", ""), str(bool(e.get("isOnlineMeeting"))).lower(),
+                    om.get("joinUrl") or "-", (e.get("body") or {}).get("content", "").replace("\t", " ").replace("\n", " "),
+                    ";".join(p["id"] for p in props)]))
+' "$MARK"
+}
+# Problems between the book and the emulator: every booked appointment in
+# the window exactly once on every push calendar with the book's subject
+# (through the template) and times; nothing of ours anywhere else.
+remote_problems() {
+	emu GET /_emu/state >"$T/state.json"
+	python3 - "$TIMETAP_SYNC_DB" "$T/state.json" "$1" "$2" "$MARK" <<'EOF'
+import json, sqlite3, sys, time
+from datetime import datetime, timezone
+dbp, statep, cals, tmpl, M = sys.argv[1:6]
+cals = cals.split(",")
+db = sqlite3.connect(dbp)
+want = {}
+for i, subj, client, s, e in db.execute("SELECT id, subject, client, start_utc, end_utc FROM appointments"
+        " WHERE kind = 'booked' AND status = 'booked'"):
+    z = lambda t: datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    want[str(i)] = (tmpl.replace("{subject}", subj).replace("{client}", client or "").replace("{id}", str(i)), z(s), z(e))
+st = json.load(open(statep))
+have = {}
+for kind in ("users", "groups"):
+    for mb in st[kind]:
+        for c in mb["calendars"]:
+            name = c["name"] if kind == "users" else "group:" + mb["displayName"]
+            for e in c["events"]:
+                mk = [p.get("value") for p in e.get("singleValueExtendedProperties") or [] if p["id"].lower() == M.lower()]
+                tx = e.get("transactionId") or ""
+                if mk or tx.startswith("timetap-"):
+                    have.setdefault(name, []).append((mk[0] if mk else "?", e.get("subject"), e["start"], e["end"]))
+for name, evs in have.items():
+    if name not in cals:
+        print("%s: %d events of ours on a calendar without the push role" % (name, len(evs)))
+for name in cals:
+    evs = have.get(name, [])
+    for a, w in sorted(want.items()):
+        got = [x for x in evs if x[0] == a]
+        if len(got) != 1:
+            print("%s: appointment %s: %d events" % (name, a, len(got)))
+        elif got[0][1:] != w:
+            print("%s: appointment %s: %r, want %r" % (name, a, got[0][1:], w))
+    for x in evs:
+        if x[0] not in want:
+            print("%s: event of ours for appointment %s, which is not booked" % (name, x[0]))
+EOF
+}
+# Writes in the request log (POST/PATCH/DELETE and $batch envelopes).
+writes() {
+	emu GET /_emu/requests | python3 -c '
+import json, sys
+print(sum(1 for r in json.load(sys.stdin)["requests"]
+          if r["method"] in ("POST", "PATCH", "DELETE") and "/oauth2/" not in r["path"]))'
+}
+counter() {
+	emu GET /_emu/state | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print(sum(mb["counters"][sys.argv[1]] for k in ("users", "groups") for mb in s[k]))' "$1"
+}
+ext_count() { db "SELECT count(*) FROM appointments WHERE kind = 'ext'"; }
+
+BROWSER="$TOP/test/fake-browser.sh" run login --groups
+expect_rc 0 "login --groups"
+grp=$(db "SELECT id FROM calendars WHERE kind = 'group'")
+run calendars --cached --pull 1,2,$grp --push 1,2,$grp
+expect_rc 0 "roles: pull and push the own calendar, the sub-calendar and the group calendar"
+run calendars --cached
+check 'grep -E "^2 .*Other calendars/Clinic rota .*pull,push" "$T/out" >/dev/null && grep -E "Front Desk Team \(group\) .*pull,push" "$T/out" >/dev/null' \
+    "calendars lists the roles"
+
+day=$(date -u -d '+1 day' +%F)
+run appt add --start "${day}T15:00Z" --end "${day}T15:30Z" --subject "Haircut" --client "Bob"
+expect_rc 0 "book an appointment with a client"
+a1=$(cat "$T/out")
+run appt add --start "${day}T16:00Z" --end "${day}T16:45Z" --subject "Video consult" --client "Eve" --online
+expect_rc 0 "book an online appointment"
+a2=$(cat "$T/out")
+run appt add --start "${day}T17:30Z" --end "${day}T18:00Z" --subject "Colour"
+expect_rc 0 "book an appointment without a client"
+a3=$(cat "$T/out")
+run appt add --start "${day}T18:30Z" --end "${day}T19:00Z" --subject "Never here"
+a4=$(cat "$T/out")
+run appt cancel "$a4"
+expect_rc 0 "a cancelled appointment (must never be pushed)"
+
+emu DELETE /_emu/requests >/dev/null
+run sync
+expect_rc 0 "the first pass pulls and pushes"
+expect_silent "and is silent"
+ext0=$(ext_count)
+ours >"$T/ours"
+remote_problems "$CALS" "TT {subject} for {client} #{id}" >"$T/problems"
+check '[ ! -s "$T/problems" ]' "every booked appointment is exactly once on each of the three push calendars, with the book's subject and times$(sed 's/^/; /' "$T/problems" | head -5 | tr -d '\n')"
+check '[ "$(wc -l <"$T/ours")" -eq 9 ]' "nine events of ours in all (3 appointments x 3 calendars), none for the cancelled one"
+check '[ "$(awk -F"\t" -v a="$a1" "\$2 == a && \$3 == \"TT Haircut for Bob #$a1\"" "$T/ours" | wc -l)" -eq 3 ]' \
+    "push_subject expands {subject}, {client} and {id}"
+check '[ "$(awk -F"\t" -v a="$a3" "\$2 == a && \$3 == \"TT Colour for  #$a3\"" "$T/ours" | wc -l)" -eq 3 ]' \
+    "an absent client expands to nothing"
+check '[ "$(awk -F"\t" "\$8 != 0" "$T/ours" | wc -l)" -eq 0 ]' "no event of ours has attendees"
+check '[ "$(counter invitations_sent)" -eq 0 ]' "no invitation was sent from any mailbox"
+check '[ "$(awk -F"\t" "\$7 != \"private\"" "$T/ours" | wc -l)" -eq 0 ]' "push_private = yes: every event of ours is private"
+check '[ "$(awk -F"\t" "\$9 != \"busy\"" "$T/ours" | wc -l)" -eq 0 ]' "our events show the time as busy"
+check '[ "$(awk -F"\t" "\$6 !~ /^timetap-/" "$T/ours" | wc -l)" -eq 0 ]' "every event of ours carries a transactionId starting timetap-"
+check '[ "$(cut -f6 "$T/ours" | sort -u | wc -l)" -eq 9 ]' "one transactionId per event"
+check '[ "$(awk -F"\t" -v m="$MARK" "\$13 != m" "$T/ours" | wc -l)" -eq 0 ]' "the marker is the one fixed named extended property"
+bad=$(awk -F'\t' '{ if (index($12, "TimeTap") == 0 || index($12, "appointment " $2) == 0) print }' "$T/ours" | wc -l)
+check '[ "$bad" -eq 0 ]' "the body names TimeTap as the source and the appointment id"
+check 'awk -F"\t" -v a="$a1" "\$2 == a" "$T/ours" | grep -q "for Bob"' "the body names the client"
+check '[ "$(awk -F"\t" -v a="$a2" "\$2 == a && \$10 == \"true\" && \$11 ~ /^https:\/\/teams\.microsoft\.com\//" "$T/ours" | wc -l)" -eq 3 ]' \
+    "the online appointment is a Teams meeting on every calendar"
+check '[ "$(awk -F"\t" -v a="$a2" "\$2 != a && \$10 != \"false\"" "$T/ours" | wc -l)" -eq 0 ]' \
+    "the other appointments are not online meetings"
+join=$(db "SELECT join_url FROM appointments WHERE id = $a2")
+check '[ -n "$join" ] && awk -F"\t" "{ print \$11 }" "$T/ours" | grep -qxF -- "$join"' \
+    "the join URL of one of its Teams meetings is stored in the book"
+run appt show "$a2"
+expect_rc 0 "appt show of the online appointment"
+check 'grep -qF -- "$join" "$T/out"' "appt show prints the join URL"
+run appt show "$a1"
+check '! grep -q "teams.microsoft.com" "$T/out"' "appt show prints no join URL for an appointment that is not online"
+check '[ "$(db "SELECT count(*) FROM pushed WHERE event_id IS NOT NULL")" -eq 9 ]' "the store maps the nine events"
+check '[ "$("$BIN" status --json | python3 -c "import json, sys; p = json.load(sys.stdin)[0][\"last_pass\"]; print(p[\"exit_code\"], p[\"pushed\"])")" = "0 9" ]' \
+    "status: the first pass pushed nine events"
+emu GET /_emu/requests >"$T/log.json"
+nbatch=$(python3 -c '
+import json, sys
+print(sum(1 for r in json.load(open(sys.argv[1]))["requests"] if r["method"] == "POST" and r["path"] == "/v1.0/$batch"))' "$T/log.json")
+ncreate=$(python3 -c '
+import json, sys
+print(sum(1 for r in json.load(open(sys.argv[1]))["requests"] if r["method"] == "POST" and r["path"].endswith("/events")))' "$T/log.json")
+ninbatch=$(python3 -c '
+import json, sys
+print(sum(1 for r in json.load(open(sys.argv[1]))["requests"] if r["method"] == "POST" and r["path"].endswith("/events") and r["in_batch"]))' "$T/log.json")
+check '[ "$nbatch" -ge 2 ] && [ "$nbatch" -le 4 ]' "the writes went in \$batch requests (one per mailbox: $nbatch)"
+check '[ "$ncreate" -eq 9 ] && [ "$ninbatch" -eq 9 ]' "nine creates, every one an item inside a \$batch ($ninbatch of $ncreate)"
+
+# The next pass reads our events back: never a block, shown as timetap.
+emu DELETE /_emu/requests >/dev/null
+run sync
+expect_rc 0 "the second pass"
+expect_silent "is silent"
+check '[ "$(writes)" -eq 0 ]' "a pass after a pass with no change sends no write (no POST, PATCH, DELETE or \$batch)"
+check '[ "$(ext_count)" -eq "$ext0" ]' "our events never became [ext] blocks (still $ext0 blocks)"
+check '[ "$(db "SELECT count(*) FROM appointments WHERE kind = '"'ext'"' AND (subject LIKE '"'TT %'"' OR subject IN ('"'Haircut'"', '"'Video consult'"', '"'Colour'"'))")" -eq 0 ]' \
+    "no block carries the subject of one of our events"
+run feed --all --json
+expect_rc 0 "feed --all --json"
+python3 - "$T/out" "$a1,$a2,$a3" >"$T/feedcheck" <<'EOF'
+import json, sys
+rows = json.load(open(sys.argv[1]))
+want = sys.argv[2].split(",")
+ours = [r for r in rows if r["subject"].startswith("TT ")]
+cals = {}
+for r in ours:
+    if r["reason"] != "timetap" or r["loaded"] or str(r["id"]) not in want:
+        print("bad row", r)
+    if not r["subject"].endswith("#%s" % r["id"]):
+        print("subject/id mismatch", r)
+    cals.setdefault(r["calendar"], set()).add(str(r["id"]))
+for c in ("Calendar", "Other calendars/Clinic rota", "Front Desk Team (group)"):
+    if cals.get(c) != set(want):
+        print("calendar %s: timetap rows for %s, want %s" % (c, sorted(cals.get(c, [])), want))
+if len(ours) != 9:
+    print("%d rows of ours, want 9" % len(ours))
+EOF
+check '[ ! -s "$T/feedcheck" ]' "the feed shows each of our events on each of the three calendars as reason timetap with the appointment id$(sed 's/^/; /' "$T/feedcheck" | head -3 | tr -d '\n')"
+run feed --all
+check 'grep -E "^$a1 .*TT Haircut for Bob #$a1 .*timetap" "$T/out" >/dev/null' "the feed table shows the appointment id in the ID column and the reason timetap"
+
+emu DELETE /_emu/requests >/dev/null
+run sync
+expect_rc 0 "a third pass"
+expect_silent "is silent"
+check '[ "$(writes)" -eq 0 ]' "and sends no write either"
+ours >"$T/ours2"
+check 'cmp -s "$T/ours" "$T/ours2"' "the events of ours are untouched by the passes without change"
+lastpass() {
+	"$BIN" status --json | python3 -c '
+import json, sys
+p = json.load(sys.stdin)[0]["last_pass"]
+print(p["exit_code"], p["pushed"], p["deleted"])'
+}
+check '[ "$(lastpass)" = "0 0 0" ]' "status: the last pass pushed and deleted nothing"
