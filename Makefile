@@ -23,7 +23,7 @@ LIBSRC = util.c config.c store.c book.c graph.c graph_events.c graph_writes.c ac
 	sha256.c sync.c feed.c
 SRC = timetap-sync.c $(LIBSRC)
 HDR = util.h config.h store.h cmd.h graph.h graph_p.h sha256.h sync.h
-UNITS = test_util test_config test_store test_graph
+UNITS = test_util test_config test_store test_graph test_sync
 
 BUILD ?= build
 OBJ = $(SRC:%.c=$(BUILD)/%.o)

@@ -55,15 +55,13 @@ int
 gerr(struct graph_err *err, enum graph_class cls, int http, const char *fmt,
     ...)
 {
-	char raw[sizeof(err->msg)];
 	va_list ap;
 
 	if (err == NULL)
 		return -1;
 	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
+	tt_vmessage(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
-	tt_sanitize(err->msg, sizeof(err->msg), raw);
 	err->cls = cls;
 	err->http = http;
 	return -1;
@@ -1162,11 +1160,12 @@ graph_get_me(struct graph *g, struct graph_me *out, struct graph_err *err)
 }
 
 /*
- * Read every page of a collection (following @odata.nextLink, at most
- * `max_pages`), calling each(arg, item) for every object in `value`.
+ * Read every page of a collection (following @odata.nextLink, at most 1000
+ * pages), calling each(arg, item) for every object in `value`; each
+ * returns non-zero to stop (negative: an error it filled in err).
  */
-static int
-each_item(struct graph *g, const char *first, const char *what,
+int
+graph_each(struct graph *g, const char *first, const char *what,
     int (*each)(void *, json_t *), void *arg, struct graph_err *err)
 {
 	char *url = strdup(first);
@@ -1191,9 +1190,9 @@ each_item(struct graph *g, const char *first, const char *what,
 				break;
 		next = json_object_get(j, "@odata.nextLink");
 		if (rc == 0 && json_is_string(next)) {
-			if (++pages > 100)
+			if (++pages > 1000)
 				rc = gerr(err, GRAPH_PROTOCOL, 200, "%s: more "
-				    "than 100 pages", what);
+				    "than 1000 pages", what);
 			else
 				url = strdup(json_string_value(next));
 		}
@@ -1352,7 +1351,7 @@ graph_list_calendars(struct graph *g, int with_groups,
 	c.arg = arg;
 	c.err = err;
 	url = graph_url(g, "/me/calendarGroups?$top=100");
-	if (url == NULL || each_item(g, url, "GET /me/calendarGroups",
+	if (url == NULL || graph_each(g, url, "GET /me/calendarGroups",
 	    add_group, &c, err) != 0)
 		goto out;
 	/* Calendars by group, so that sub-calendars get their path. */
@@ -1373,7 +1372,7 @@ graph_list_calendars(struct graph *g, int with_groups,
 			json_t *list = json_array(), *item;
 			size_t k;
 
-			r = list ? each_item(g, url, "GET /me/calendarGroups/{id}/"
+			r = list ? graph_each(g, url, "GET /me/calendarGroups/{id}/"
 			    "calendars", collect_calendar, list, err) : -1;
 			json_array_foreach(list, k, item)
 				if (json_is_true(json_object_get(item,
@@ -1390,7 +1389,7 @@ graph_list_calendars(struct graph *g, int with_groups,
 	/* Any calendar outside every group (seen in some mailboxes). */
 	free(url);
 	url = graph_url(g, "/me/calendars?$top=100");
-	if (!c.stopped && (url == NULL || each_item(g, url,
+	if (!c.stopped && (url == NULL || graph_each(g, url,
 	    "GET /me/calendars", plain_calendar, &c, err) != 0))
 		goto out;
 	if (with_groups && !c.stopped) {
@@ -1398,7 +1397,7 @@ graph_list_calendars(struct graph *g, int with_groups,
 		url = graph_url(g, "/me/memberOf/microsoft.graph.group?$filter="
 		    "groupTypes/any(a:a%20eq%20'Unified')&$select=id,displayName"
 		    "&$top=100");
-		if (url == NULL || each_item(g, url, "GET /me/memberOf",
+		if (url == NULL || graph_each(g, url, "GET /me/memberOf",
 		    m365_group, &c, err) != 0)
 			goto out;
 	}

@@ -60,6 +60,8 @@ char *graph_url(struct graph *g, const char *path);
 json_t *graph_get_json(struct graph *g, const char *url, const char *what,
     struct graph_err *err);
 char *jstrdup(json_t *o, const char *key, size_t max);
+int graph_each(struct graph *g, const char *first, const char *what,
+    int (*each)(void *, json_t *), void *arg, struct graph_err *err);
 char *graph_form(const char *const *kv, size_t n);
 const struct graph_settings *graph_settings(const struct graph *g);
 /* Charge a wait to the retry budget. */

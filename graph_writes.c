@@ -437,13 +437,28 @@ graph_writes(struct graph *g, struct graph_write **w, size_t n,
 	graph_wait(g);
 }
 
+struct marked {
+	int (*cb)(void *, const char *);
+	void *arg;
+};
+
+static int
+marked_item(void *arg, json_t *item)
+{
+	struct marked *m = arg;
+	const char *id = json_string_value(json_object_get(item, "id"));
+
+	return id != NULL ? m->cb(m->arg, id) : 0;
+}
+
 int
 graph_find_marked(struct graph *g, enum graph_cal_kind kind,
     const char *cal_id, int is_default, int (*cb)(void *, const char *),
     void *arg, struct graph_err *err)
 {
+	struct marked m = { cb, arg };
 	char fbuf[512], *flt, *cal, *path = NULL, *url;
-	int pages = 0, rc = 0;
+	int rc = -1;
 
 	snprintf(fbuf, sizeof(fbuf), "singleValueExtendedProperties/Any(ep: "
 	    "ep/id eq '%s' and ep/value ne '')", GRAPH_MARKER_PROP);
@@ -466,38 +481,7 @@ graph_find_marked(struct graph *g, enum graph_cal_kind kind,
 	free(path);
 	if (url == NULL)
 		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
-	rc = 0;
-	while (url != NULL && rc == 0) {
-		json_t *j = graph_get_json(g, url, "finding our events", err);
-		json_t *v, *item, *next;
-		size_t i;
-
-		free(url);
-		url = NULL;
-		if (j == NULL)
-			return -1;
-		v = json_object_get(j, "value");
-		if (!json_is_array(v)) {
-			json_decref(j);
-			return gerr(err, GRAPH_PROTOCOL, 200, "finding our events: "
-			    "the answer lacks 'value'");
-		}
-		json_array_foreach(v, i, item) {
-			const char *id = json_string_value(json_object_get(item,
-			    "id"));
-
-			if (id != NULL && (rc = cb(arg, id)) != 0)
-				break;
-		}
-		next = json_object_get(j, "@odata.nextLink");
-		if (rc == 0 && json_is_string(next)) {
-			if (++pages > 1000)
-				rc = gerr(err, GRAPH_PROTOCOL, 200, "finding our "
-				    "events: too many pages");
-			else
-				url = strdup(json_string_value(next));
-		}
-		json_decref(j);
-	}
-	return rc < 0 ? -1 : 0;
+	rc = graph_each(g, url, "finding our events", marked_item, &m, err);
+	free(url);
+	return rc;
 }

@@ -14,17 +14,24 @@ int
 tt_fail(struct tt_err *err, int code, const char *fmt, ...)
 {
 	va_list ap;
-	char raw[sizeof(err->msg)];
 
 	if (err == NULL)
 		return -1;
 	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
+	tt_vmessage(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
-	/* Messages often quote network or user text: keep them one clean line. */
-	tt_sanitize(err->msg, sizeof(err->msg), raw);
 	err->code = code;
 	return -1;
+}
+
+void
+tt_vmessage(char *dst, size_t len, const char *fmt, va_list ap)
+{
+	char raw[1024];
+
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	/* Messages often quote network or user text: keep them one clean line. */
+	tt_sanitize(dst, len, raw);
 }
 
 /*

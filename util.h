@@ -42,6 +42,9 @@ struct tt_err {
 /* Fill err (when not NULL) and return -1. */
 int tt_fail(struct tt_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Format a message into dst as one sanitised line (for error records). */
+void tt_vmessage(char *dst, size_t len, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 /* Severity order for combining the results of several profiles. */
 int tt_worse(int a, int b);
 
