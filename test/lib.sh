@@ -8,8 +8,68 @@
 #   expect_err RE DESC     stderr matches RE
 #   expect_silent DESC     stdout and stderr are both empty
 #   check COND DESC        any shell test
+#   trun ARGS...           run, stopped after 60 s (a login never waits longer
+#                          here); stdin from the file $TRUN_STDIN if that is set
 #   emu_start [ARGS]       start the Graph emulator; sets $EMU (base URL)
 #   emu METHOD PATH [JSON] call the emulator's control interface
+#   ctl METHOD PATH [JSON] the same with curl (no Python start-up per call);
+#                          fails on an HTTP error
+# Setting up against the emulator:
+#   emu_config [SETTING...]  write the config: the test app's client_id,
+#                          authority_url and graph_url on the emulator, SETTINGs
+#   emu_setup SCENARIO [SETTING...]  emu_start on test/scenarios/SCENARIO.json
+#                          (the case ends if it does not start), then emu_config
+#   first_sync [PULL]      log in through the fake browser (TAP "login"), make
+#                          the calendars PULL (e.g. 1,2) the pull calendars if
+#                          given, run the first sync (TAP "first sync")
+# The emulator's side:
+#   outlook JSON           a change "in Outlook" (POST /_emu/outlook)
+#   evid SUBJECT           the emulator id of the (first) event with SUBJECT
+#   idof                   the "id" of the emulator's JSON answer on stdin
+#   change [DAY0]          one pending Outlook change: add the busy event
+#                          "Added N" on day +(N % 20 + DAY0) (DAY0 default 7),
+#                          10:00-11:00, delete "Added N-1", clear the request
+#                          log; N counts in $n, the new event's id is $last
+#   fault SPECS            add fault specs (JSON objects, comma-separated) to the
+#                          emulator's list
+#   set_fault SPECS        the same after nofault: these faults only
+#   nofault                clear the emulator's fault list
+#   nreq [COND]            logged requests for which the Python condition COND
+#                          on r (a log entry) holds; without COND all of them
+#   grants GRANT_TYPE      logged requests with that grant_type
+#   nlog METHOD IN_BATCH REGEX  logged Graph requests (not /oauth2/) with
+#                          METHOD (a regex, e.g. 'PATCH|DELETE'; '*': any),
+#                          in a $batch (1), not (0) or either ('*'), whose
+#                          decoded path (and ?query, if any) matches REGEX
+#   writes                 logged writes: POST, PATCH, DELETE (and $batch)
+#   counter NAME           the emulator's counter NAME, summed over mailboxes
+#   settle [SECONDS]       wait (at most SECONDS, default 15) until the
+#                          emulator has answered every logged request
+#   remote_problems CALS [TEMPLATE [SHOWAS]]  what is wrong between the book
+#                          and the emulator, a line each (none: they agree):
+#                          every booked appointment exactly once on each push
+#                          calendar of CALS (comma-separated, group:NAME for a
+#                          group's), as the push_subject TEMPLATE (default
+#                          {subject}) makes its subject, with its times and,
+#                          if SHOWAS is given, that showAs; nothing of ours
+#                          (marker $MARK or transactionId timetap-...) on
+#                          another calendar or for an appointment not booked
+# The book's side:
+#   d N                    the date N days from today (UTC), YYYY-MM-DD: the
+#                          day of the emulator's "+Nd"
+#   nblk [PROFILE]         the number of [ext] blocks (of PROFILE)
+#   has SUBJECT [PROFILE]  exactly one [ext] block (of PROFILE) has SUBJECT
+#   snap NAME              the [ext] blocks (event|start|end|subject) to $T/NAME
+#   kept OLD NEW           snapshot OLD is not empty and NEW has all its blocks
+#   converged [CALS]       the book's [ext] blocks equal the busy/oof events,
+#                          not cancelled, of the user's calendars CALS
+#                          (comma-separated names; default all), subject|start|
+#                          end (written to $T/book and $T/truth)
+#   fv SUBJECT KEY         KEY of the feed rows with SUBJECT in $T/feed.json,
+#                          as JSON, '|'-joined (MISSING if there is none)
+# Randomness:
+#   rnd N                  R = a pseudo-random number in [0, N) from $seed (a
+#                          31-bit LCG; call it directly, not in $(...))
 set -u
 : "${BIN:?BIN must point at the binary}"
 : "${TOP:?TOP must point at the source tree}"
@@ -41,6 +101,15 @@ last_cmd=""
 run() {
 	last_cmd="timetap-sync $*"
 	"$BIN" "$@" >"$T/out" 2>"$T/err"
+	rc=$?
+}
+trun() {
+	last_cmd="timetap-sync $*"
+	if [ -n "${TRUN_STDIN:-}" ]; then
+		timeout 60 "$BIN" "$@" >"$T/out" 2>"$T/err" <"$TRUN_STDIN"
+	else
+		timeout 60 "$BIN" "$@" >"$T/out" 2>"$T/err"
+	fi
 	rc=$?
 }
 expect_rc() {
@@ -97,4 +166,172 @@ for a in json.load(sys.stdin):
     print("\t".join(str(x) for x in (a["kind"], a["status"], a["subject"],
         a["starts_at"], a["ends_at"], a["online"], a["join_url"] is not None)))
 ' | sort
+}
+
+# ---- against the emulator ----
+# The extended property (the marker) that holds the appointment id on every
+# event the tool pushes.
+MARK="String {2f6b5ae5-9c1d-4a57-9f2e-5b3d7c1e8a40} Name TimeTapApptId"
+ctl() {
+	if [ $# -gt 2 ]; then
+		curl -sf -X "$1" -H 'Content-Type: application/json' --data-binary "$3" "$EMU$2"
+	else
+		curl -sf -X "$1" "$EMU$2"
+	fi
+}
+emu_config() {
+	config "client_id = 11111111-2222-3333-4444-555555555555" \
+	    "authority_url = $EMU" "graph_url = $EMU/v1.0" "$@"
+}
+emu_setup() {
+	emu_start --scenario "$TOP/test/scenarios/$1.json" || exit 1
+	shift
+	emu_config "$@"
+}
+first_sync() {
+	BROWSER="$TOP/test/fake-browser.sh" run login
+	expect_rc 0 "login"
+	[ $# -gt 0 ] && run calendars --pull "$1"
+	run sync
+	expect_rc 0 "first sync"
+}
+outlook() { emu POST /_emu/outlook "$1" >/dev/null || echo "# outlook op failed: $1"; }
+evid() {
+	emu GET /_emu/state | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print(next(e["id"] for u in s["users"] for c in u["calendars"] for e in c["events"] if e.get("subject") == sys.argv[1]))' "$1"
+}
+idof() { sed -n 's/^{"id":"\([^"]*\)".*/\1/p'; }
+n=0 last=""
+change() {
+	n=$((n + 1))
+	new=$(ctl POST /_emu/outlook "{\"op\": \"add\", \"event\": {\"subject\": \"Added $n\", \"start\": \"+$((n % 20 + ${1:-7}))d10:00\", \"end\": \"+$((n % 20 + ${1:-7}))d11:00\", \"showAs\": \"busy\"}}" | idof)
+	[ -n "$last" ] && ctl POST /_emu/outlook "{\"op\": \"delete\", \"id\": \"$last\"}" >/dev/null
+	last=$new
+	ctl DELETE /_emu/requests >/dev/null
+}
+fault() { ctl POST /_emu/faults "{\"faults\": [$1]}" >/dev/null || echo "# bad fault: $1"; }
+set_fault() {
+	nofault
+	fault "$1"
+}
+nofault() { ctl DELETE /_emu/faults >/dev/null; }
+nreq() {
+	ctl GET /_emu/requests | python3 -c '
+import json, sys
+print(sum(1 for r in json.load(sys.stdin)["requests"] if eval(sys.argv[1])))' "${1:-True}"
+}
+grants() {
+	emu GET /_emu/requests | python3 -c '
+import json, sys
+print(sum(1 for r in json.load(sys.stdin)["requests"] if r["grant_type"] == sys.argv[1]))
+' "$1"
+}
+nlog() {
+	emu GET /_emu/requests | python3 -c '
+import json, re, sys
+from urllib.parse import unquote
+m, ib, rx = sys.argv[1:4]
+print(sum(1 for r in json.load(sys.stdin)["requests"]
+          if (m == "*" or re.fullmatch(m, r["method"])) and (ib == "*" or r["in_batch"] == (ib == "1"))
+          and "/oauth2/" not in r["path"]
+          and re.search(rx, unquote(r["path"] + ("?" + r["query"] if r["query"] else "")))))' "$@"
+}
+writes() { nlog 'POST|PATCH|DELETE' '*' .; }
+counter() {
+	emu GET /_emu/state | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print(sum(mb["counters"][sys.argv[1]] for k in ("users", "groups") for mb in s[k]))' "$1"
+}
+settle() {
+	settle_i=0
+	while [ $settle_i -lt $((${1:-15} * 10)) ]; do
+		emu GET /_emu/requests | python3 -c '
+import json, sys
+sys.exit(any(r["status"] is None for r in json.load(sys.stdin)["requests"]))' && return 0
+		sleep 0.1
+		settle_i=$((settle_i + 1))
+	done
+	return 1
+}
+remote_problems() {
+	emu GET /_emu/state >"$T/state.json"
+	python3 - "$TIMETAP_SYNC_DB" "$T/state.json" "$1" "${2:-}" "${3:-}" "$MARK" <<'EOF'
+import json, sqlite3, sys
+from datetime import datetime, timezone
+dbp, statep, cals, tmpl, showas, M = sys.argv[1:7]
+cals = cals.split(",")
+tmpl = tmpl or "{subject}"
+db = sqlite3.connect(dbp)
+z = lambda t: datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+want = {}
+for i, s, c, a, b in db.execute("SELECT id, subject, client, start_utc, end_utc FROM appointments"
+                                " WHERE kind = 'booked' AND status = 'booked'"):
+    want[str(i)] = (tmpl.replace("{subject}", s).replace("{client}", c or "").replace("{id}", str(i)),
+                    z(a), z(b)) + ((showas,) if showas else ())
+st = json.load(open(statep))
+have = {}
+for kind in ("users", "groups"):
+    for mb in st[kind]:
+        for c in mb["calendars"]:
+            name = c["name"] if kind == "users" else "group:" + mb["displayName"]
+            for e in c["events"]:
+                mk = [p.get("value") for p in e.get("singleValueExtendedProperties") or [] if p["id"].lower() == M.lower()]
+                if mk or (e.get("transactionId") or "").startswith("timetap-"):
+                    have.setdefault(name, []).append((mk[0] if mk else "?", e.get("subject"), e["start"], e["end"])
+                                                     + ((e.get("showAs"),) if showas else ()))
+for name, evs in have.items():
+    if name not in cals:
+        print("%s: %d events of ours on a calendar without the push role" % (name, len(evs)))
+for name in cals:
+    evs = have.get(name, [])
+    for a, w in sorted(want.items(), key=lambda x: int(x[0])):
+        got = [x for x in evs if x[0] == a]
+        if len(got) != 1:
+            print("%s: appointment %s: %d events" % (name, a, len(got)))
+        elif got[0][1:] != w:
+            print("%s: appointment %s: %r, want %r" % (name, a, got[0][1:], w))
+    for x in evs:
+        if x[0] not in want:
+            print("%s: event of ours for appointment %s, which is not booked" % (name, x[0]))
+EOF
+}
+
+# ---- the book ----
+d() { date -u -d "+$1 day" +%F; }
+nblk() { db "SELECT count(*) FROM appointments WHERE kind = 'ext'${1:+ AND profile_id = (SELECT id FROM profiles WHERE name = '$1')}"; }
+has() { [ "$(db "SELECT count(*) FROM appointments WHERE kind = 'ext' AND subject = '$1'${2:+ AND profile_id = (SELECT id FROM profiles WHERE name = '$2')}")" = 1 ]; }
+snap() {
+	db "SELECT source_event_id || '|' || start_utc || '|' || end_utc || '|' || subject
+	    FROM appointments WHERE kind = 'ext' ORDER BY 1" >"$T/$1"
+}
+kept() { [ -s "$T/$1" ] && [ -z "$(comm -23 "$T/$1" "$T/$2")" ]; }
+converged() {
+	db "SELECT subject || '|' || strftime('%Y-%m-%dT%H:%M:%SZ', start_utc, 'unixepoch') || '|'
+	    || strftime('%Y-%m-%dT%H:%M:%SZ', end_utc, 'unixepoch') FROM appointments
+	    WHERE kind = 'ext' ORDER BY 1" >"$T/book"
+	ctl GET /_emu/state | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+pulled = sys.argv[1].split(",") if sys.argv[1] else None
+rows = sorted("%s|%s|%s" % (e["subject"], e["start"], e["end"]) for c in s["users"][0]["calendars"]
+              if pulled is None or c["name"] in pulled
+              for e in c["events"] if e["showAs"] in ("busy", "oof") and not e.get("isCancelled"))
+print("\n".join(rows))' "${1:-}" >"$T/truth"
+	cmp -s "$T/book" "$T/truth"
+}
+fv() {
+	python3 - "$T/feed.json" "$1" "$2" <<'EOF'
+import json, sys
+rows = [r for r in json.load(open(sys.argv[1])) if r["subject"] == sys.argv[2]]
+print("|".join(json.dumps(r[sys.argv[3]]) for r in rows) if rows else "MISSING")
+EOF
+}
+
+# ---- randomness ----
+rnd() {
+	seed=$(( (seed * 1103515245 + 12345) % 2147483648 ))
+	R=$(( (seed / 65536) % $1 ))
 }

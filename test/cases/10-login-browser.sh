@@ -3,17 +3,9 @@
 # scopes asked for; default roles; file modes; state and error answers.
 . "$TOP/test/lib.sh"
 
-emu_start --scenario "$TOP/test/scenarios/demo.json" || exit 1
-config "client_id = 11111111-2222-3333-4444-555555555555" \
-    "authority_url = $EMU" "graph_url = $EMU/v1.0"
+emu_setup demo
 export BROWSER="$TOP/test/fake-browser.sh"
 
-# A login never waits longer than this here (the tool itself waits 300 s).
-trun() {
-	last_cmd="timetap-sync $*"
-	timeout 60 "$BIN" "$@" >"$T/out" 2>"$T/err"
-	rc=$?
-}
 # The emulator's request log, one line per request, query decoded:
 # METHOD PATH?QUERY STATUS GRANT_TYPE
 reqlog() {

@@ -8,12 +8,6 @@ export BROWSER="$TOP/test/fake-browser.sh"
 unset DISPLAY WAYLAND_DISPLAY
 CID="client_id = 11111111-2222-3333-4444-555555555555"
 
-trun() {
-	last_cmd="timetap-sync $*"
-	timeout 60 "$BIN" "$@" >"$T/out" 2>"$T/err"
-	rc=$?
-}
-nreq() { emu GET /_emu/requests | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["requests"]))'; }
 naccounts() { [ -f "$TIMETAP_SYNC_DB" ] && db "select count(*) from accounts" || echo 0; }
 
 # ---- no client_id ----
@@ -62,7 +56,7 @@ trun calendars
 expect_rc 78 "calendars with a non-loopback http:// authority exits 78"
 
 # ---- usage errors ----
-config "$CID" "authority_url = $EMU" "graph_url = $EMU/v1.0"
+emu_config
 emu DELETE /_emu/requests >/dev/null
 trun login --password
 expect_rc 64 "unknown login option"

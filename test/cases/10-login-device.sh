@@ -3,23 +3,9 @@
 # elsewhere, declined and expired codes.
 . "$TOP/test/lib.sh"
 
-emu_start --scenario "$TOP/test/scenarios/demo.json" || exit 1
-config "client_id = 11111111-2222-3333-4444-555555555555" \
-    "authority_url = $EMU" "graph_url = $EMU/v1.0"
+emu_setup demo
 unset BROWSER DISPLAY WAYLAND_DISPLAY
 
-trun() {
-	last_cmd="timetap-sync $*"
-	timeout 60 "$BIN" "$@" >"$T/out" 2>"$T/err"
-	rc=$?
-}
-# Number of logged requests with that grant_type.
-grants() {
-	emu GET /_emu/requests | python3 -c '
-import json, sys
-print(sum(1 for r in json.load(sys.stdin)["requests"] if r["grant_type"] == sys.argv[1]))
-' "$1"
-}
 DC=urn:ietf:params:oauth:grant-type:device_code
 acct() { db "select count(*) from accounts a join profiles p on p.id = a.profile_id where p.name = '$1'"; }
 

@@ -4,26 +4,11 @@
 # cut connections -> 75 with the tokens kept; Retry-After honoured.
 . "$TOP/test/lib.sh"
 
-emu_start --scenario "$TOP/test/scenarios/demo.json" || exit 1
-config "client_id = 11111111-2222-3333-4444-555555555555" \
-    "authority_url = $EMU" "graph_url = $EMU/v1.0" "retry_budget = 1"
+emu_setup demo "retry_budget = 1"
 export BROWSER="$TOP/test/fake-browser.sh"
 # Access tokens live 60 s: every run refreshes.
 emu POST /_emu/config '{"token_lifetime": 60}' >/dev/null
 
-trun() {
-	last_cmd="timetap-sync $*"
-	timeout 60 "$BIN" "$@" >"$T/out" 2>"$T/err"
-	rc=$?
-}
-grants() {
-	emu GET /_emu/requests | python3 -c '
-import json, sys
-print(sum(1 for r in json.load(sys.stdin)["requests"] if r["grant_type"] == sys.argv[1]))
-' "$1"
-}
-nreq() { emu GET /_emu/requests | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["requests"]))'; }
-fault() { emu POST /_emu/faults "{\"faults\":[$1]}" >/dev/null; }
 DEF="profile_id = (select id from profiles where name = 'default')"
 tokens() { db "select access_token || '|' || refresh_token || '|' || access_expires || '|' || coalesce(needs_login, '-') from accounts where $DEF"; }
 TOKEN='"match":{"method":"POST","path":"/oauth2/v2.0/token$"}'
@@ -124,8 +109,7 @@ check '[ "$(grants refresh_token)" -eq 1 ]' "it refreshed once"
 check '[ "$(db "select refresh_token from accounts where $DEF")" != "$before" ]' "and stored the rotated refresh token"
 
 # ---- Retry-After on the token endpoint: decimal seconds, honoured ----
-config "client_id = 11111111-2222-3333-4444-555555555555" \
-    "authority_url = $EMU" "graph_url = $EMU/v1.0" "retry_budget = 5"
+emu_config "retry_budget = 5"
 fault "{\"kind\":\"status\",\"status\":503,\"retry_after\":\"0.6\",$TOKEN,\"times\":1}"
 emu DELETE /_emu/requests >/dev/null
 trun calendars

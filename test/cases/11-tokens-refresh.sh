@@ -3,23 +3,10 @@
 # a rejected access token is not used forever.
 . "$TOP/test/lib.sh"
 
-emu_start --scenario "$TOP/test/scenarios/demo.json" || exit 1
-config "client_id = 11111111-2222-3333-4444-555555555555" \
-    "authority_url = $EMU" "graph_url = $EMU/v1.0"
+emu_setup demo
 export BROWSER="$TOP/test/fake-browser.sh"
 
-trun() {
-	last_cmd="timetap-sync $*"
-	timeout 60 "$BIN" "$@" >"$T/out" 2>"$T/err"
-	rc=$?
-}
-grants() {
-	emu GET /_emu/requests | python3 -c '
-import json, sys
-print(sum(1 for r in json.load(sys.stdin)["requests"] if r["grant_type"] == sys.argv[1]))
-' "$1"
-}
-counter() {
+token_counter() {
 	emu GET /_emu/state | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens"].get(sys.argv[1], 0))' "$1"
 }
 
@@ -28,7 +15,7 @@ emu POST /_emu/config '{"strict_refresh": true, "token_lifetime": 60}' >/dev/nul
 trun login
 expect_rc 0 "login (access tokens live 60 s, refresh tokens are single-use)"
 emu DELETE /_emu/requests >/dev/null
-used0=$(counter refresh_used)
+used0=$(token_counter refresh_used)
 fails=0 same=0 reused=0 needs=0
 seen="$T/seen"
 db "select refresh_token from accounts" >"$seen"
@@ -53,8 +40,8 @@ check '[ $same -eq 0 ]' "the stored refresh token changed on every run ($same un
 check '[ $reused -eq 0 ]' "no stored refresh token was ever one seen before"
 check '[ $needs -eq 0 ]' "the account never needed a new login"
 check '[ "$(grants refresh_token)" -eq 25 ]' "exactly one refresh per run (25)"
-check '[ "$(counter refresh_rejected)" -eq 0 ]' "the emulator rejected no refresh token"
-check '[ $(( $(counter refresh_used) - used0 )) -eq 25 ]' "the emulator saw 25 refresh tokens used once each"
+check '[ "$(token_counter refresh_rejected)" -eq 0 ]' "the emulator rejected no refresh token"
+check '[ $(( $(token_counter refresh_used) - used0 )) -eq 25 ]' "the emulator saw 25 refresh tokens used once each"
 check '[ "$(db "select last_refresh >= strftime('"'%s','now'"') - 60 from accounts")" = 1 ]' "the last refresh time is recorded"
 trun -v calendars
 expect_rc 0 "a 26th run still works"

@@ -3,9 +3,7 @@
 # page; stop forgets them (not even left in the database file).
 . "$TOP/test/lib.sh"
 
-emu_start --scenario "$TOP/test/scenarios/demo.json" || exit 1
-config "client_id = 11111111-2222-3333-4444-555555555555" \
-    "authority_url = $EMU" "graph_url = $EMU/v1.0" "retry_budget = 1"
+emu_setup demo "retry_budget = 1"
 export BROWSER="$TOP/test/fake-browser.sh"
 emu POST /_emu/config '{"token_lifetime": 60}' >/dev/null
 
@@ -24,7 +22,6 @@ srun() {
 		    union select refresh_token from accounts where refresh_token is not null" >>"$TOK"
 	fi
 }
-fault() { emu POST /_emu/faults "{\"faults\":[$1]}" >/dev/null; }
 TOKEN='"match":{"method":"POST","path":"/oauth2/v2.0/token$"}'
 
 srun -v login

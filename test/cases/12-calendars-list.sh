@@ -4,16 +4,9 @@
 # not connected; Graph errors while listing.
 . "$TOP/test/lib.sh"
 
-emu_start --scenario "$TOP/test/scenarios/demo.json" || exit 1
-config "client_id = 11111111-2222-3333-4444-555555555555" \
-    "authority_url = $EMU" "graph_url = $EMU/v1.0" "retry_budget = 1"
+emu_setup demo "retry_budget = 1"
 export BROWSER="$TOP/test/fake-browser.sh"
 
-trun() {
-	last_cmd="timetap-sync $*"
-	timeout 60 "$BIN" "$@" >"$T/out" 2>"$T/err"
-	rc=$?
-}
 # The remote id of one of ada's calendars in the emulator.
 calid() {
 	emu GET /_emu/state | python3 -c '

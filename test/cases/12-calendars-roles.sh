@@ -5,16 +5,9 @@
 # read-only "Public holidays" and a second calendar named "Calendar").
 . "$TOP/test/lib.sh"
 
-emu_start --scenario "$TOP/test/scenarios/calendars.json" || exit 1
-config "client_id = 11111111-2222-3333-4444-555555555555" \
-    "authority_url = $EMU" "graph_url = $EMU/v1.0" "retry_budget = 1"
+emu_setup calendars "retry_budget = 1"
 export BROWSER="$TOP/test/fake-browser.sh"
 
-trun() {
-	last_cmd="timetap-sync $*"
-	timeout 60 "$BIN" "$@" >"$T/out" 2>"$T/err"
-	rc=$?
-}
 # pull||push of every calendar, in number order: "11 00 00 00 00"
 all() { echo $(db "select pull || push from calendars order by id"); }
 num() { db "select id from calendars where path = '$1'"; }

@@ -3,18 +3,11 @@
 # change nothing; status still reads; afterwards everything works.
 . "$TOP/test/lib.sh"
 
-emu_start --scenario "$TOP/test/scenarios/demo.json" || exit 1
-config "client_id = 11111111-2222-3333-4444-555555555555" \
-    "authority_url = $EMU" "graph_url = $EMU/v1.0"
+emu_setup demo
 export BROWSER="$TOP/test/fake-browser.sh"
+TRUN_STDIN=/dev/null
 
-trun() {
-	last_cmd="timetap-sync $*"
-	timeout 60 "$BIN" "$@" >"$T/out" 2>"$T/err" </dev/null
-	rc=$?
-}
 ms() { date +%s%3N; }
-nreq() { emu GET /_emu/requests | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["requests"]))'; }
 
 trun login
 [ $rc -eq 0 ] || not_ok "login (exit $rc)"

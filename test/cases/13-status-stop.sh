@@ -5,17 +5,11 @@
 # keeps booked appointments and other profiles, prints a receipt.
 . "$TOP/test/lib.sh"
 
-emu_start --scenario "$TOP/test/scenarios/demo.json" || exit 1
-config "client_id = 11111111-2222-3333-4444-555555555555" \
-    "authority_url = $EMU" "graph_url = $EMU/v1.0" "retry_budget = 1"
+emu_setup demo "retry_budget = 1"
 export BROWSER="$TOP/test/fake-browser.sh"
 HOSTPORT=${EMU#http://}
+TRUN_STDIN=/dev/null
 
-trun() {
-	last_cmd="timetap-sync $*"
-	timeout 60 "$BIN" "$@" >"$T/out" 2>"$T/err" </dev/null
-	rc=$?
-}
 pid() { db "select id from profiles where name = '$1'"; }
 count() { db "select count(*) from $1"; }
 

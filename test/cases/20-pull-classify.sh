@@ -7,30 +7,18 @@
 . "$TOP/test/lib.sh"
 
 emu_start --scenario "$TOP/test/scenarios/pull-classify.json" || exit 1
-CID="client_id = 11111111-2222-3333-4444-555555555555"
-base_config() { config "$CID" "authority_url = $EMU" "graph_url = $EMU/v1.0" "retry_budget = 3" "$@"; }
-d() { date -u -d "+$1 day" +%F; }	# the emulator's "+Nd" is today (UTC) + N
 # One line per [ext] block of one subject: start|end|all_day (UTC)
 blk() {
 	db "SELECT datetime(start_utc, 'unixepoch') || '|' || datetime(end_utc, 'unixepoch')
 	    || '|' || all_day FROM appointments WHERE kind = 'ext' AND subject = '$1'
 	    ORDER BY start_utc"
 }
-nblk() { db "SELECT count(*) FROM appointments WHERE kind = 'ext'"; }
-# A field of the feed rows (from $T/feed.json) with a subject, '|'-joined.
-fv() {
-	python3 - "$T/feed.json" "$1" "$2" <<'EOF'
-import json, sys
-rows = [r for r in json.load(open(sys.argv[1])) if r["subject"] == sys.argv[2]]
-print("|".join(json.dumps(r[sys.argv[3]]) for r in rows) if rows else "MISSING")
-EOF
-}
 feed_json() { run feed --all --json; cp "$T/out" "$T/feed.json"; }
 # Connect a fresh database (own config) and pull both user calendars.
 fresh() {
 	export TIMETAP_SYNC_DB="$T/$1/timetap.db" TIMETAP_SYNC_CONFIG="$T/$1.config"
 	shift
-	base_config "$@"
+	emu_config "retry_budget = 3" "$@"
 	BROWSER="$TOP/test/fake-browser.sh" run login
 	run calendars --pull 1,2
 }
@@ -149,10 +137,10 @@ expect_no_out "Busy meeting|Holiday|Night shift|Standup|Tentative" "pull_subject
 # applies the new policy (a user edits the config, runs sync, and expects
 # the tentative demo to block now).
 export TIMETAP_SYNC_DB="$T/main/timetap.db" TIMETAP_SYNC_CONFIG="$T/main.config"
-base_config "block_showas = busy,oof,tentative"
+emu_config "retry_budget = 3" "block_showas = busy,oof,tentative"
 run sync
 expect_rc 0 "sync after adding tentative to block_showas"
 check '[ -n "$(blk "Tentative demo")" ]' "a changed block_showas applies on the next pass (tentative now blocks)"
-base_config
+emu_config "retry_budget = 3"
 run sync
 check '[ -z "$(blk "Tentative demo")" ]' "and removing it again frees the slot on the next pass"

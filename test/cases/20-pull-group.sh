@@ -4,23 +4,13 @@
 # refused (emulator config group_delta = false).
 . "$TOP/test/lib.sh"
 
-emu_start --scenario "$TOP/test/scenarios/demo.json" || exit 1
-base_config() {
-	config "client_id = 11111111-2222-3333-4444-555555555555" "authority_url = $EMU" \
-	    "graph_url = $EMU/v1.0" "retry_budget = 3" "$@"
-}
-d() { date -u -d "+$1 day" +%F; }
+emu_setup demo "retry_budget = 3"
 blk() {
 	db "SELECT datetime(a.start_utc, 'unixepoch') || '|' || datetime(a.end_utc, 'unixepoch')
 	    || '|' || c.path FROM appointments a JOIN calendars c ON c.id = a.source_calendar_id
 	    WHERE a.kind = 'ext' AND a.subject = '$1' ORDER BY a.start_utc"
 }
 ngrp() { db "SELECT count(*) FROM appointments a JOIN calendars c ON c.id = a.source_calendar_id WHERE a.kind = 'ext' AND c.kind = 'group'"; }
-nreq() {
-	emu GET /_emu/requests | python3 -c '
-import json, sys
-print(sum(1 for r in json.load(sys.stdin)["requests"] if eval(sys.argv[1])))' "$1"
-}
 gid=$(emu GET /_emu/state | python3 -c '
 import json, sys
 print(next(g["id"] for g in json.load(sys.stdin)["groups"] if g["displayName"] == "Front Desk Team"))')
@@ -35,7 +25,6 @@ connect() {
 	run calendars --pull "1,$n"
 	expect_rc 0 "$1: pull the default and the group calendar"
 }
-base_config
 
 # With delta on the group calendar.
 connect delta

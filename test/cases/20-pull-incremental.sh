@@ -5,46 +5,14 @@
 # A change of the window settings re-bases (full read and reconciliation).
 . "$TOP/test/lib.sh"
 
-emu_start --scenario "$TOP/test/scenarios/pull-incremental.json" || exit 1
-base_config() {
-	config "client_id = 11111111-2222-3333-4444-555555555555" "authority_url = $EMU" \
-	    "graph_url = $EMU/v1.0" "retry_budget = 3" "$@"
-}
-d() { date -u -d "+$1 day" +%F; }
+emu_setup pull-incremental "retry_budget = 3"
 blk() {
 	db "SELECT datetime(start_utc, 'unixepoch') || '|' || datetime(end_utc, 'unixepoch')
 	    FROM appointments WHERE kind = 'ext' AND subject = '$1' ORDER BY start_utc"
 }
 bid() { db "SELECT group_concat(id) FROM appointments WHERE kind = 'ext' AND subject = '$1'"; }
-nblk() { db "SELECT count(*) FROM appointments WHERE kind = 'ext'"; }
-# The emulator id of the (first) stored event with this subject.
-evid() {
-	emu GET /_emu/state | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-print(next(e["id"] for u in s["users"] for c in u["calendars"] for e in c["events"] if e.get("subject") == sys.argv[1]))' "$1"
-}
-outlook() { emu POST /_emu/outlook "$1" >/dev/null || echo "# outlook op failed: $1"; }
-# Count logged requests matching a Python condition on r (a log entry).
-nreq() {
-	emu GET /_emu/requests | python3 -c '
-import json, sys
-print(sum(1 for r in json.load(sys.stdin)["requests"] if eval(sys.argv[1])))' "$1"
-}
-fv() {
-	python3 - "$T/feed.json" "$1" "$2" <<'EOF'
-import json, sys
-rows = [r for r in json.load(open(sys.argv[1])) if r["subject"] == sys.argv[2]]
-print("|".join(json.dumps(r[sys.argv[3]]) for r in rows) if rows else "MISSING")
-EOF
-}
 
-base_config
-BROWSER="$TOP/test/fake-browser.sh" run login
-expect_rc 0 "login"
-run calendars --pull 1,2
-run sync
-expect_rc 0 "first sync"
+first_sync 1,2
 check '[ "$(nblk)" = 17 ]' "first sync: 17 blocks"
 keep=$(bid "Keep me") edit=$(bid "Edit me") move=$(bid "Move me")
 
@@ -159,14 +127,14 @@ check '[ "$(nreq "\"deltatoken\" in r[\"query\"]")" = 2 ] && [ "$(nreq True)" = 
 
 # A window change re-bases: full read, reconciliation.
 check '[ -n "$(blk "Far away")" ]' "an event 100 days ahead is blocked with the default window"
-base_config "window_future_days = 30"
+emu_config "retry_budget = 3" "window_future_days = 30"
 emu DELETE /_emu/requests >/dev/null
 run sync
 expect_rc 0 "sync after shrinking the window"
 check '[ "$(nreq "\"startDateTime\" in r[\"query\"] and \"/delta\" in r[\"path\"]")" = 2 ]' "a window change means a new initial round on each calendar"
 check '[ -z "$(blk "Far away")" ]' "the block now outside the window is removed"
 check '[ "$(nblk)" = 13 ] && [ "$(bid "Keep me")" = "$keep" ]' "the blocks inside the window stay, same ids"
-base_config
+emu_config "retry_budget = 3"
 run sync
 expect_rc 0 "sync after widening the window again"
 check '[ "$(blk "Far away")" = "$(d 100) 09:00:00|$(d 100) 10:00:00" ]' "widening the window brings the block back"

@@ -5,16 +5,7 @@
 # names the field; once the item is readable again, its block follows it.
 . "$TOP/test/lib.sh"
 
-emu_start --scenario "$TOP/test/scenarios/pull-faults.json" || exit 1
-config "client_id = 11111111-2222-3333-4444-555555555555" "authority_url = $EMU" \
-    "graph_url = $EMU/v1.0" "retry_budget = 3"
-d() { date -u -d "+$1 day" +%F; }
-evid() {
-	emu GET /_emu/state | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-print(next(e["id"] for u in s["users"] for c in u["calendars"] for e in c["events"] if e.get("subject") == sys.argv[1]))' "$1"
-}
+emu_setup pull-faults "retry_budget = 3"
 blk() { db "SELECT id FROM appointments WHERE kind = 'ext' AND source_event_id = '$1'"; }
 frow() {	# reason|info|id of the feed row of an event id
 	run feed --all --json
@@ -24,10 +15,7 @@ r = [x for x in json.load(open(sys.argv[1])) if x["event_id"] == sys.argv[2]]
 print("%s|%s|%s" % (r[0]["reason"], r[0]["info"], r[0]["id"]) if r else "MISSING")' "$T/out" "$1"
 }
 
-BROWSER="$TOP/test/fake-browser.sh" run login
-expect_rc 0 "login"
-run sync
-expect_rc 0 "first sync"
+first_sync
 e1=$(evid "Event 1") e2=$(evid "Event 2")
 b1=$(blk "$e1") b2=$(blk "$e2")
 check '[ -n "$b1" ] && [ -n "$b2" ]' "Event 1 and Event 2 are blocks"

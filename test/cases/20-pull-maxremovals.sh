@@ -5,11 +5,7 @@
 # and for reconciliation after a full read (here: a window re-base).
 . "$TOP/test/lib.sh"
 
-emu_start --scenario "$TOP/test/scenarios/pull-many.json" || exit 1
-base_config() {
-	config "client_id = 11111111-2222-3333-4444-555555555555" "authority_url = $EMU" \
-	    "graph_url = $EMU/v1.0" "retry_budget = 3" "$@"
-}
+emu_setup pull-many "retry_budget = 3"
 ncal() { db "SELECT count(*) FROM appointments a JOIN calendars c ON c.id = a.source_calendar_id WHERE a.kind = 'ext' AND c.name = '$1'"; }
 nremoved() { db "SELECT count(*) FROM feed WHERE reason = 'removed'"; }
 ids=$(emu GET /_emu/state | python3 -c '
@@ -25,12 +21,7 @@ delete_meetings() {	# delete_meetings FROM TO (1-based, inclusive)
 	done
 }
 
-base_config
-BROWSER="$TOP/test/fake-browser.sh" run login
-expect_rc 0 "login"
-run calendars --pull 1,2
-run sync
-expect_rc 0 "first sync"
+first_sync 1,2
 check '[ "$(ncal Calendar)" = 24 ] && [ "$(ncal "Clinic rota")" = 20 ]' "24 + 20 blocks"
 
 delete_meetings 1 3
@@ -61,20 +52,20 @@ run sync
 expect_silent "the pass after --force is silent"
 
 # Absolute cap.
-base_config "max_removals = 2"
+emu_config "retry_budget = 3" "max_removals = 2"
 delete_meetings 19 21
 run sync
 expect_rc 75 "max_removals = 2: 3 removals stop the pass"
 expect_err 'would remove 3 of 6' "the message counts them"
 check '[ "$(ncal Calendar)" = 6 ]' "nothing removed"
-base_config
+emu_config "retry_budget = 3"
 run sync
 expect_rc 0 "with the default share, 3 removals pass"
 check '[ "$(ncal Calendar)" = 3 ]' "the 3 blocks are removed"
 
 # Reconciliation after a full read: a smaller window would drop all 20
 # blocks of the sub-calendar.
-base_config "window_future_days = 30"
+emu_config "retry_budget = 3" "window_future_days = 30"
 run sync
 expect_rc 75 "window re-base dropping 20 of 20 blocks stops with exit 75"
 expect_err 'calendar "Other calendars/Clinic rota": would remove 20 of 20 blocks' "the message names the calendar and the counts"

@@ -3,16 +3,7 @@
 # serious one, the message names the profile; -s runs one profile only.
 . "$TOP/test/lib.sh"
 
-emu_start --scenario "$TOP/test/scenarios/demo.json" || exit 1
-config "client_id = 11111111-2222-3333-4444-555555555555" "authority_url = $EMU" \
-    "graph_url = $EMU/v1.0" "retry_budget = 2"
-nblk() { db "SELECT count(*) FROM appointments a JOIN profiles p ON p.id = a.profile_id WHERE a.kind = 'ext' AND p.name = '$1'"; }
-has() { [ "$(db "SELECT count(*) FROM appointments a JOIN profiles p ON p.id = a.profile_id WHERE a.kind = 'ext' AND p.name = '$1' AND a.subject = '$2'")" = 1 ]; }
-nreq() {
-	emu GET /_emu/requests | python3 -c '
-import json, sys
-print(sum(1 for r in json.load(sys.stdin)["requests"] if eval(sys.argv[1])))' "$1"
-}
+emu_setup demo "retry_budget = 2"
 
 BROWSER="$TOP/test/fake-browser.sh" run login
 expect_rc 0 "login of the default profile (ada)"
@@ -24,9 +15,9 @@ expect_out "grace@contoso.example" "profile grace is grace's account"
 run sync
 expect_rc 0 "sync of both profiles"
 expect_silent "silent"
-check '[ "$(nblk default)" -gt 5 ] && has default "Budget review with finance"' "ada's blocks are in ada's profile"
-check '[ "$(nblk grace)" = 1 ] && has grace "Supplier call"' "grace's block is in grace's profile"
-check '! has grace "Budget review with finance"' "profiles do not mix"
+check '[ "$(nblk default)" -gt 5 ] && has "Budget review with finance" default' "ada's blocks are in ada's profile"
+check '[ "$(nblk grace)" = 1 ] && has "Supplier call" grace' "grace's block is in grace's profile"
+check '! has "Budget review with finance" grace' "profiles do not mix"
 
 # Ada's mailbox refuses every request; grace's change still arrives.
 emu POST /_emu/outlook '{"user": "grace@contoso.example", "op": "add", "event": {"subject": "Grace new", "start": "+2d10:00", "end": "+2d11:00", "showAs": "busy"}}' >/dev/null
@@ -36,7 +27,7 @@ run sync
 expect_rc 75 "one profile throttled away: exit 75"
 expect_err '^timetap-sync: profile default: ' "the message names the failing profile"
 check '! grep -q "profile grace" "$T/err"' "nothing is reported for the healthy profile"
-check 'has grace "Grace new"' "the other profile was synced"
+check 'has "Grace new" grace' "the other profile was synced"
 check '[ "$(nblk default)" = "$n_ada" ]' "the failing profile kept its blocks"
 emu POST /_emu/config '{"budget": {}, "reset_requests": true}' >/dev/null
 
@@ -45,11 +36,11 @@ emu POST /_emu/outlook '{"user": "grace@contoso.example", "op": "add", "event": 
 emu DELETE /_emu/requests >/dev/null
 run -s default sync
 expect_rc 0 "sync -s default"
-check '! has grace "Grace later"' "-s default does not sync grace"
+check '! has "Grace later" grace' "-s default does not sync grace"
 check '[ "$(nreq "r[\"mailbox\"] == \"grace@contoso.example\"")" = 0 ]' "-s default sends nothing to grace's mailbox"
 run -s grace sync
 expect_rc 0 "sync -s grace"
-check 'has grace "Grace later"' "-s grace syncs grace"
+check 'has "Grace later" grace' "-s grace syncs grace"
 run -s nobody sync
 expect_rc 77 "sync -s of an unknown profile: login needed (77)"
 expect_err 'nobody' "the message names the profile"

@@ -6,16 +6,7 @@
 # requests.
 . "$TOP/test/lib.sh"
 
-emu_start --scenario "$TOP/test/scenarios/pull-concurrency.json" || exit 1
-config "client_id = 11111111-2222-3333-4444-555555555555" "authority_url = $EMU" \
-    "graph_url = $EMU/v1.0" "retry_budget = 10" "page_size = 2"
-ctl() {
-	if [ $# -gt 2 ]; then
-		curl -sf -X "$1" -H 'Content-Type: application/json' --data-binary "$3" "$EMU$2"
-	else
-		curl -sf -X "$1" "$EMU$2"
-	fi
-}
+emu_setup pull-concurrency "retry_budget = 10" "page_size = 2"
 # "throttled max n": 429 ApplicationThrottled count, the largest number of
 # overlapping Graph requests of the user's mailbox, and the request count.
 inflight() {
@@ -30,7 +21,6 @@ for _, d in ev:
     top = max(top, cur)
 print(thr, top, len(rs))'
 }
-nblk() { db "SELECT count(*) FROM appointments WHERE kind = 'ext'"; }
 
 BROWSER="$TOP/test/fake-browser.sh" run login
 expect_rc 0 "login"

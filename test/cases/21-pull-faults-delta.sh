@@ -7,73 +7,20 @@
 # keeps every block.
 . "$TOP/test/lib.sh"
 
-emu_start --scenario "$TOP/test/scenarios/pull-faults.json" || exit 1
-base_config() {
-	config "client_id = 11111111-2222-3333-4444-555555555555" "authority_url = $EMU" \
-	    "graph_url = $EMU/v1.0" "retry_budget = 2" "page_size = 3" "$@"
-}
-ctl() {
-	if [ $# -gt 2 ]; then
-		curl -sf -X "$1" -H 'Content-Type: application/json' --data-binary "$3" "$EMU$2"
-	else
-		curl -sf -X "$1" "$EMU$2"
-	fi
-}
-fault() {
-	ctl DELETE /_emu/faults >/dev/null
-	ctl POST /_emu/faults "{\"faults\": [$1]}" >/dev/null || echo "# bad fault: $1"
-}
-idof() { sed -n 's/^{"id":"\([^"]*\)".*/\1/p'; }
-snap() {
-	db "SELECT source_event_id || '|' || start_utc || '|' || end_utc || '|' || subject
-	    FROM appointments WHERE kind = 'ext' ORDER BY 1" >"$T/$1"
-}
-kept() { [ -s "$T/$1" ] && [ -z "$(comm -23 "$T/$1" "$T/$2")" ]; }
-has() { [ "$(db "SELECT count(*) FROM appointments WHERE kind = 'ext' AND subject = '$1'")" = 1 ]; }
-converged() {
-	db "SELECT subject || '|' || strftime('%Y-%m-%dT%H:%M:%SZ', start_utc, 'unixepoch') || '|'
-	    || strftime('%Y-%m-%dT%H:%M:%SZ', end_utc, 'unixepoch') FROM appointments
-	    WHERE kind = 'ext' ORDER BY 1" >"$T/book"
-	ctl GET /_emu/state | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-rows = sorted("%s|%s|%s" % (e["subject"], e["start"], e["end"]) for c in s["users"][0]["calendars"]
-              for e in c["events"] if e["showAs"] in ("busy", "oof"))
-print("\n".join(rows))' >"$T/truth"
-	cmp -s "$T/book" "$T/truth"
-}
-nreq() {
-	ctl GET /_emu/requests | python3 -c '
-import json, sys
-print(sum(1 for r in json.load(sys.stdin)["requests"] if eval(sys.argv[1])))' "$1"
-}
+emu_setup pull-faults "retry_budget = 2" "page_size = 3"
 idsnap() { db "SELECT id || '|' || source_event_id FROM appointments WHERE kind = 'ext' ORDER BY 1" >"$T/$1"; }
-n=0 last=""
-# Pending: add "Added N" (and D more on the default calendar), delete "Added N-1".
-change() {
-	n=$((n + 1))
-	new=$(ctl POST /_emu/outlook "{\"op\": \"add\", \"event\": {\"subject\": \"Added $n\", \"start\": \"+$((n + 8))d10:00\", \"end\": \"+$((n + 8))d11:00\", \"showAs\": \"busy\"}}" | idof)
-	[ -n "$last" ] && ctl POST /_emu/outlook "{\"op\": \"delete\", \"id\": \"$last\"}" >/dev/null
-	last=$new
-	ctl DELETE /_emu/requests >/dev/null
-}
 DEFAULT_DELTA='^/v1.0/me/calendarView/delta\\?.*deltatoken'
 
-base_config
-BROWSER="$TOP/test/fake-browser.sh" run login
-expect_rc 0 "login"
-run calendars --pull 1,2
-run sync
-expect_rc 0 "first sync"
-change
+first_sync 1,2
+change 8
 run sync
 expect_rc 0 "second sync (the deltaLinks are stored)"
 check 'converged' "the book matches the mailbox"
 
 for v in syncStateNotFound resyncRequired InvalidDeltaToken gone; do
-	change
+	change 8
 	idsnap ids.before
-	fault "{\"kind\": \"delta_expired\", \"variant\": \"$v\", \"match\": {\"path\": \"$DEFAULT_DELTA\"}}"
+	set_fault "{\"kind\": \"delta_expired\", \"variant\": \"$v\", \"match\": {\"path\": \"$DEFAULT_DELTA\"}}"
 	run sync
 	expect_rc 0 "$v on the stored deltaLink: exit 0"
 	expect_silent "$v: silent (not an error)"
@@ -97,21 +44,21 @@ assert r and r[0][\"reason\"] == \"removed\" and not r[0][\"loaded\"], r
 done
 
 # The token expires on a later page of a delta round.
-change
+change 8
 for i in 1 2 3; do
 	ctl POST /_emu/outlook "{\"op\": \"add\", \"event\": {\"subject\": \"Extra $i\", \"start\": \"+$((i + 30))d10:00\", \"end\": \"+$((i + 30))d11:00\", \"showAs\": \"busy\"}}" >/dev/null
 done
 ctl DELETE /_emu/requests >/dev/null
-fault '{"kind": "delta_expired", "variant": "syncStateNotFound", "match": {"path": "^/v1.0/me/calendarView/delta\\?.*skiptoken"}}'
+set_fault '{"kind": "delta_expired", "variant": "syncStateNotFound", "match": {"path": "^/v1.0/me/calendarView/delta\\?.*skiptoken"}}'
 run sync
 expect_rc 0 "syncStateNotFound on page 2 of a delta round: exit 0"
 check '[ "$(nreq "r[\"fault\"] == \"delta_expired\"")" = 1 ]' "page 2: the fault was served"
 check 'converged' "page 2: full read, the book matches the mailbox"
 
 # An invalid state that persists (the full read is refused too).
-change
+change 8
 snap before
-fault "{\"kind\": \"delta_expired\", \"variant\": \"gone\", \"times\": 100, \"match\": {\"path\": \"^/v1.0/me/calendarView/delta\"}}"
+set_fault "{\"kind\": \"delta_expired\", \"variant\": \"gone\", \"times\": 100, \"match\": {\"path\": \"^/v1.0/me/calendarView/delta\"}}"
 run sync
 check '[ $rc -ne 0 ]' "410 on every request: not a success"
 expect_err 'calendar "Calendar": .*410' "410 on every request: the message names the calendar and the status"

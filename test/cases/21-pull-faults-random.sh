@@ -10,17 +10,7 @@
 
 SEED=${SEED:-20261125}
 echo "# seed $SEED"
-emu_start --scenario "$TOP/test/scenarios/pull-faults.json" || exit 1
-CFG1="client_id = 11111111-2222-3333-4444-555555555555"
-config "$CFG1" "authority_url = $EMU" "graph_url = $EMU/v1.0" "retry_budget = 2" \
-    "timeout = 2" "page_size = 6"
-ctl() {
-	if [ $# -gt 2 ]; then
-		curl -sf -X "$1" -H 'Content-Type: application/json' --data-binary "$3" "$EMU$2"
-	else
-		curl -sf -X "$1" "$EMU$2"
-	fi
-}
+emu_setup pull-faults "retry_budget = 2" "timeout = 2" "page_size = 6"
 FROM=$(date -u -d '-8 day' +%F) TO=$(date -u -d '+200 day' +%F)
 
 # One step: Outlook changes and faults for pass N (seeded), then print the
@@ -123,11 +113,7 @@ rows = sorted("%s|%s|%s" % (a["subject"], a["starts_at"], a["ends_at"]) for a in
 print("\n".join(rows))'
 }
 
-BROWSER="$TOP/test/fake-browser.sh" run login
-expect_rc 0 "login"
-run calendars --pull 1,2
-run sync
-expect_rc 0 "first sync"
+first_sync 1,2
 
 bad_rc=0 noisy_ok=0 lost=0 i=1
 while [ $i -le 20 ]; do

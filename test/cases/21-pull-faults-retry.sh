@@ -7,45 +7,7 @@
 # exit 75 and the next pass continues.
 . "$TOP/test/lib.sh"
 
-emu_start --scenario "$TOP/test/scenarios/pull-faults.json" || exit 1
-base_config() {
-	config "client_id = 11111111-2222-3333-4444-555555555555" "authority_url = $EMU" \
-	    "graph_url = $EMU/v1.0" "retry_budget = ${RB:-3}" "timeout = 2" "$@"
-}
-snap() {
-	db "SELECT source_event_id || '|' || start_utc || '|' || end_utc || '|' || subject
-	    FROM appointments WHERE kind = 'ext' ORDER BY 1" >"$T/$1"
-}
-kept() { [ -s "$T/$1" ] && [ -z "$(comm -23 "$T/$1" "$T/$2")" ]; }
-has() { [ "$(db "SELECT count(*) FROM appointments WHERE kind = 'ext' AND subject = '$1'")" = 1 ]; }
-# The emulator's control interface, without a Python start-up per call.
-ctl() {
-	if [ $# -gt 2 ]; then
-		curl -sf -X "$1" -H 'Content-Type: application/json' --data-binary "$3" "$EMU$2"
-	else
-		curl -sf -X "$1" "$EMU$2"
-	fi
-}
-fault() {
-	ctl DELETE /_emu/faults >/dev/null
-	ctl POST /_emu/faults "{\"faults\": [$1]}" >/dev/null || echo "# bad fault: $1"
-}
-nofault() { ctl DELETE /_emu/faults >/dev/null; }
-idof() { sed -n 's/^{"id":"\([^"]*\)".*/\1/p'; }
-# The book's blocks equal the emulator's busy/oof events of the pulled calendars.
-converged() {
-	db "SELECT subject || '|' || strftime('%Y-%m-%dT%H:%M:%SZ', start_utc, 'unixepoch') || '|'
-	    || strftime('%Y-%m-%dT%H:%M:%SZ', end_utc, 'unixepoch') FROM appointments
-	    WHERE kind = 'ext' ORDER BY 1" >"$T/book"
-	ctl GET /_emu/state | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-pulled = sys.argv[1].split(",")
-rows = sorted("%s|%s|%s" % (e["subject"], e["start"], e["end"]) for c in s["users"][0]["calendars"]
-              if c["name"] in pulled for e in c["events"] if e["showAs"] in ("busy", "oof") and not e.get("isCancelled"))
-print("\n".join(rows))' "$1" >"$T/truth"
-	cmp -s "$T/book" "$T/truth"
-}
+emu_setup pull-faults "retry_budget = 3" "timeout = 2"
 # Seconds between the end of each request that got fault KIND and the start
 # of the next request for the same URL; prints the smallest (or "none").
 gap() {
@@ -62,15 +24,6 @@ for f in rs:
 print("%.3f" % min(gaps) if gaps else "none")' "$1"
 }
 ge() { python3 -c 'import sys; sys.exit(0 if sys.argv[1] != "none" and float(sys.argv[1]) >= float(sys.argv[2]) else 1)' "$1" "$2"; }
-n=0 last=""
-# One pending change per step: add "Added N", delete "Added N-1".
-change() {
-	n=$((n + 1))
-	new=$(ctl POST /_emu/outlook "{\"op\": \"add\", \"event\": {\"subject\": \"Added $n\", \"start\": \"+$((n % 20 + 7))d10:00\", \"end\": \"+$((n % 20 + 7))d11:00\", \"showAs\": \"busy\"}}" | idof)
-	[ -n "$last" ] && ctl POST /_emu/outlook "{\"op\": \"delete\", \"id\": \"$last\"}" >/dev/null
-	last=$new
-	ctl DELETE /_emu/requests >/dev/null
-}
 applied() { has "Added $n" && { [ $n -eq 1 ] || ! has "Added $((n - 1))"; }; }
 # After a failed pass: nothing lost; then the next pass completes.
 recovers() {
@@ -87,7 +40,6 @@ P='"match": {"path": "calendarView"}'
 E8=$(ctl GET /_emu/state | python3 -c '
 import json, sys
 print(next(e["id"] for c in json.load(sys.stdin)["users"][0]["calendars"] for e in c["events"] if e["subject"] == "Event 8"))')
-base_config
 BROWSER="$TOP/test/fake-browser.sh" run login
 expect_rc 0 "login"
 run sync
@@ -96,7 +48,7 @@ check 'converged Calendar' "first sync: the book matches the mailbox"
 
 # 429 with decimal Retry-After.
 change
-fault "{\"kind\": \"throttle\", \"retry_after\": \"1.5\", $P}"
+set_fault "{\"kind\": \"throttle\", \"retry_after\": \"1.5\", $P}"
 run sync
 expect_rc 0 "429 Retry-After 1.5: the pass completes"
 expect_silent "429 Retry-After 1.5: silent"
@@ -105,7 +57,7 @@ check 'applied && converged Calendar' "429 Retry-After 1.5: the change arrived"
 
 # 429 with an HTTP-date Retry-After.
 change
-fault "{\"kind\": \"status\", \"status\": 429, \"retry_after_date\": 2, $P}"
+set_fault "{\"kind\": \"status\", \"status\": 429, \"retry_after_date\": 2, $P}"
 run sync
 expect_rc 0 "429 Retry-After HTTP-date: the pass completes"
 check 'ge "$(gap status)" 0.9' "429 Retry-After HTTP-date (+2 s): the retry waited for the date"
@@ -113,7 +65,7 @@ check 'applied && converged Calendar' "429 Retry-After HTTP-date: the change arr
 
 # 503 with Retry-After.
 change
-fault "{\"kind\": \"status\", \"status\": 503, \"retry_after\": \"1\", $P}"
+set_fault "{\"kind\": \"status\", \"status\": 503, \"retry_after\": \"1\", $P}"
 run sync
 expect_rc 0 "503 Retry-After 1: the pass completes"
 check 'ge "$(gap status)" 0.95' "503 Retry-After 1: the retry waited 1 s"
@@ -122,15 +74,15 @@ check 'applied && converged Calendar' "503 Retry-After: the change arrived"
 # 5xx without Retry-After: exponential backoff.
 for st in 500 502 504; do
 	change
-	fault "{\"kind\": \"status\", \"status\": $st, $P}"
+	set_fault "{\"kind\": \"status\", \"status\": $st, $P}"
 	run sync
 	expect_rc 0 "$st once: retried, the pass completes"
 	expect_silent "$st once: silent"
 	check 'applied && converged Calendar' "$st once: the change arrived"
 done
 change
-fault "{\"kind\": \"status\", \"status\": 503, \"times\": 3, $P}"
-RB=10 base_config
+set_fault "{\"kind\": \"status\", \"status\": 503, \"times\": 3, $P}"
+emu_config "retry_budget = 10" "timeout = 2"
 run sync
 expect_rc 0 "503 three times, no Retry-After: the pass completes"
 check 'ctl GET /_emu/requests | python3 -c "
@@ -141,12 +93,12 @@ g = [b - a for a, b in zip(t, t[1:])]
 assert len(rs) == 4 and g[0] > 0.2 and g[1] > 1.5 * g[0] and g[2] > 1.5 * g[1], g
 "' "backoff without Retry-After grows exponentially"
 check 'applied && converged Calendar' "503 three times: the change arrived"
-base_config
+emu_config "retry_budget = 3" "timeout = 2"
 
 # Retries run out.
 change
 snap before
-fault "{\"kind\": \"status\", \"status\": 503, \"times\": 100, $P}"
+set_fault "{\"kind\": \"status\", \"status\": 503, \"times\": 100, $P}"
 run sync
 expect_rc 75 "503 until the retry budget (3 s) is spent: exit 75"
 expect_err '^timetap-sync: profile default: calendar "Calendar": .*retry budget of 3 s spent.*503' "the message names the calendar, the budget and the last error"
@@ -156,7 +108,7 @@ recovers "503 until the budget is spent"
 
 change
 snap before
-fault "{\"kind\": \"throttle\", \"retry_after\": \"30\", $P}"
+set_fault "{\"kind\": \"throttle\", \"retry_after\": \"30\", $P}"
 start=$(date +%s)
 run sync
 expect_rc 75 "429 Retry-After 30 > retry_budget: exit 75 at once"
@@ -167,44 +119,44 @@ recovers "429 Retry-After beyond the budget"
 
 change
 snap before
-RB=60 base_config
-fault "{\"kind\": \"status\", \"status\": 503, \"retry_after\": \"0.1\", \"times\": 100, $P}"
+emu_config "retry_budget = 60" "timeout = 2"
+set_fault "{\"kind\": \"status\", \"status\": 503, \"retry_after\": \"0.1\", \"times\": 100, $P}"
 run sync
 expect_rc 69 "503 on every attempt (budget left): service unavailable after retries, exit 69"
 expect_err 'calendar "Calendar": .*503' "the message names the calendar and the status"
 snap after
-base_config
+emu_config "retry_budget = 3" "timeout = 2"
 recovers "503 on every attempt"
 
 # A slow response past `timeout = 2`.
 change
-fault "{\"kind\": \"slow\", \"delay_ms\": 3000, $P}"
+set_fault "{\"kind\": \"slow\", \"delay_ms\": 3000, $P}"
 run sync
 expect_rc 0 "one response slower than the timeout: retried, the pass completes"
 check 'applied && converged Calendar' "slow once: the change arrived"
 change
 snap before
-fault "{\"kind\": \"slow\", \"delay_ms\": 3000, \"times\": 100, $P}"
-RB=1 base_config
+set_fault "{\"kind\": \"slow\", \"delay_ms\": 3000, \"times\": 100, $P}"
+emu_config "retry_budget = 1" "timeout = 2"
 start=$(date +%s)
 run sync
 expect_rc 75 "every response slower than the timeout: exit 75"
 expect_err 'calendar "Calendar": .*(imeout|timed out)' "the message says it timed out"
 check '[ $(($(date +%s) - start)) -lt 10 ]' "slow: the pass ends in bounded time"
-base_config
+emu_config "retry_budget = 3" "timeout = 2"
 snap after
 recovers "slow responses"
 sleep 1		# let the emulator's sleeping handlers finish
 
 # A cut connection.
 change
-fault "{\"kind\": \"cut\", $P}"
+set_fault "{\"kind\": \"cut\", $P}"
 run sync
 expect_rc 0 "one cut connection: retried, the pass completes"
 check 'applied && converged Calendar' "cut once: the change arrived"
 change
 snap before
-fault "{\"kind\": \"cut\", \"times\": 100, $P}"
+set_fault "{\"kind\": \"cut\", \"times\": 100, $P}"
 run sync
 expect_rc 75 "every connection cut: exit 75"
 expect_err 'calendar "Calendar": ' "the message names the calendar"

@@ -5,10 +5,7 @@
 # appt list, table and JSON).
 . "$TOP/test/lib.sh"
 
-emu_start --scenario "$TOP/test/scenarios/pull-feed.json" || exit 1
-config "client_id = 11111111-2222-3333-4444-555555555555" "authority_url = $EMU" \
-    "graph_url = $EMU/v1.0" "retry_budget = 3"
-d() { date -u -d "+$1 day" +%F; }
+emu_setup pull-feed "retry_budget = 3"
 ESC=$(printf '\033') BEL=$(printf '\007')
 # stdout of the last run has no terminal control bytes (ESC, BEL, C1 CSI,
 # bidi override) and no escaped form of them in JSON.

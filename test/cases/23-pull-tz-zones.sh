@@ -88,9 +88,7 @@ ZONES="America/New_York:NY Asia/Tokyo:TYO Europe/Berlin:BER Australia/Sydney:SYD
 for zt in $ZONES; do
 	zone=${zt%:*} tag=${zt#*:}
 	export TZ="$zone" TIMETAP_SYNC_DB="$T/$tag/timetap.db"
-	config "client_id = 11111111-2222-3333-4444-555555555555" "authority_url = $EMU" \
-	    "graph_url = $EMU/v1.0" "retry_budget = 3" "window_past_days = $PAST" \
-	    "window_future_days = $FUTURE"
+	emu_config "retry_budget = 3" "window_past_days = $PAST" "window_future_days = $FUTURE"
 	eval "$(python3 "$T/zone.py" "$EMU" "$zone" "$tag" "$PAST" "$FUTURE")"
 	BROWSER="$TOP/test/fake-browser.sh" run login
 	expect_rc 0 "$zone: login"

@@ -7,48 +7,8 @@
 # without a duplicate.
 . "$TOP/test/lib.sh"
 
-emu_start --scenario "$TOP/test/scenarios/demo.json" || exit 1
-base="client_id = 11111111-2222-3333-4444-555555555555"
-config "$base" "authority_url = $EMU" "graph_url = $EMU/v1.0"
-MARK="String {2f6b5ae5-9c1d-4a57-9f2e-5b3d7c1e8a40} Name TimeTapApptId"
+emu_setup demo
 
-remote_problems() {
-	emu GET /_emu/state >"$T/state.json"
-	python3 - "$TIMETAP_SYNC_DB" "$T/state.json" "$1" "$MARK" <<'EOF'
-import json, sqlite3, sys
-from datetime import datetime, timezone
-dbp, statep, cals, M = sys.argv[1:5]
-cals = cals.split(",")
-db = sqlite3.connect(dbp)
-z = lambda t: datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-want = {str(i): (s, z(a), z(b)) for i, s, a, b in db.execute(
-    "SELECT id, subject, start_utc, end_utc FROM appointments WHERE kind = 'booked' AND status = 'booked'")}
-st = json.load(open(statep))
-have = {}
-for kind in ("users", "groups"):
-    for mb in st[kind]:
-        for c in mb["calendars"]:
-            name = c["name"] if kind == "users" else "group:" + mb["displayName"]
-            for e in c["events"]:
-                mk = [p.get("value") for p in e.get("singleValueExtendedProperties") or [] if p["id"].lower() == M.lower()]
-                if mk or (e.get("transactionId") or "").startswith("timetap-"):
-                    have.setdefault(name, []).append((mk[0] if mk else "?", e.get("subject"), e["start"], e["end"]))
-for name, evs in have.items():
-    if name not in cals:
-        print("%s: %d events of ours on a calendar without the push role" % (name, len(evs)))
-for name in cals:
-    evs = have.get(name, [])
-    for a, w in sorted(want.items()):
-        got = [x for x in evs if x[0] == a]
-        if len(got) != 1:
-            print("%s: appointment %s: %d events" % (name, a, len(got)))
-        elif got[0][1:] != w:
-            print("%s: appointment %s: %r, want %r" % (name, a, got[0][1:], w))
-    for x in evs:
-        if x[0] not in want:
-            print("%s: event of ours for appointment %s, which is not booked" % (name, x[0]))
-EOF
-}
 # Facts from the request log, as shell assignments.
 logfacts() {
 	emu GET /_emu/requests | python3 -c '
@@ -76,12 +36,6 @@ later = [r["t_start"] for r in env if first429 and r["t_start"] > first429]
 print("nbatch=%d maxitems=%d nitems=%d appthrottled=%d peak=%d n429=%d ncreate=%d gap=%.2f" % (
     len(env), max(per.values(), default=0), len(items), len(app), peak, len(t429), len(creates),
     (min(later) - first429) if later else -1))'
-}
-counter() {
-	emu GET /_emu/state | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-print(sum(mb["counters"][sys.argv[1]] for k in ("users", "groups") for mb in s[k]))' "$1"
 }
 
 BROWSER="$TOP/test/fake-browser.sh" run login --groups
@@ -142,7 +96,7 @@ check '[ "$(counter tx_dedup_hits)" -eq 0 ]' "429 in a batch: no create was sent
 emu DELETE /_emu/faults >/dev/null
 
 # With no retry budget: exit 75, and the next pass finishes without duplicates.
-config "$base" "authority_url = $EMU" "graph_url = $EMU/v1.0" "retry_budget = 0"
+emu_config "retry_budget = 0"
 i=0
 while [ $i -lt 5 ]; do
 	d=$(date -u -d "+21 day" +%F)

@@ -8,8 +8,7 @@
 
 emu_start --scenario "$TOP/test/scenarios/demo.json" --state "$T/emu.state"
 port=${EMU##*:}
-config "client_id = 11111111-2222-3333-4444-555555555555" \
-    "authority_url = $EMU" "graph_url = $EMU/v1.0" "window_future_days = 30"
+emu_config "window_future_days = 30"
 BROWSER="$TOP/test/fake-browser.sh" run login --groups
 expect_rc 0 "login"
 grp=$(db "SELECT id FROM calendars WHERE kind = 'group'")
