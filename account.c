@@ -1207,8 +1207,8 @@ purge_remote(struct tt_ctx *ctx, int64_t profile, struct purge *pu,
 	int rc = -1;
 
 	why[0] = '\0';
-	if (store_push_plan(ctx->st, profile, 0, INT64_MAX, purge_mapped, pu,
-	    &err)) {
+	if (store_push_plan(ctx->st, profile, 0, INT64_MAX, PLAN_ALL,
+	    purge_mapped, pu, &err)) {
 		strlcpy(why, err.msg, whylen);
 		return -1;
 	}

@@ -1603,13 +1603,30 @@ store_feed_list(struct store *st, int64_t profile, int limit,
 
 int
 store_push_plan(struct store *st, int64_t profile, tt_time ws, tt_time we,
-    int (*cb)(void *, const struct push_item *), void *arg, struct tt_err *err)
+    enum plan_mode mode, int (*cb)(void *, const struct push_item *),
+    void *arg, struct tt_err *err)
 {
 	sqlite3_stmt *s;
 	struct push_item it;
 	int rc;
 
-	s = prep(st,
+	/*
+	 * Only the pairs with something to do: a pass with nothing changed
+	 * reads the indexes and calls cb for none.  PLAN_LOOKUPS: the intents
+	 * whose outcome is unknown; PLAN_ALL: every pushed pair.  PLAN_WORK:
+	 * wanted pairs not pushed, not created, or of another version; then
+	 * pushed pairs no longer wanted.
+	 */
+	s = prep(st, mode != PLAN_WORK ?
+	    "SELECT p.appt_id, coalesce(a.status = 'booked', 0), a.start_utc,"
+	    " a.end_utc, a.subject, a.client, a.join_url, a.online, a.version,"
+	    " c.id, c.remote_id, c.container, c.path, c.kind = 'group',"
+	    " c.is_default, c.push AND c.present, 1, p.txn_id, p.event_id,"
+	    " p.version, p.attempted"
+	    " FROM pushed p JOIN calendars c ON c.id = p.calendar_id"
+	    " LEFT JOIN appointments a ON a.id = p.appt_id"
+	    " WHERE c.profile_id = ?1 AND ((p.event_id IS NULL AND p.attempted)"
+	    " OR ?4) AND ?2 = ?2 AND ?3 = ?3" :
 	    "SELECT a.id, 1, a.start_utc, a.end_utc, a.subject, a.client,"
 	    " a.join_url, a.online, a.version, c.id, c.remote_id, c.container,"
 	    " c.path, c.kind = 'group', c.is_default, 1,"
@@ -1620,6 +1637,8 @@ store_push_plan(struct store *st, int64_t profile, tt_time ws, tt_time we,
 	    "  AND a.start_utc < ?3 AND a.end_utc > ?2"
 	    " LEFT JOIN pushed p ON p.appt_id = a.id AND p.calendar_id = c.id"
 	    " WHERE c.profile_id = ?1 AND c.push AND c.present"
+	    "  AND (p.appt_id IS NULL OR p.event_id IS NULL"
+	    "   OR p.version != a.version)"
 	    " UNION ALL "
 	    "SELECT p.appt_id, coalesce(a.status = 'booked', 0), a.start_utc,"
 	    " a.end_utc, a.subject, a.client, a.join_url, a.online, a.version,"
@@ -1636,6 +1655,8 @@ store_push_plan(struct store *st, int64_t profile, tt_time ws, tt_time we,
 	sqlite3_bind_int64(s, 1, profile);
 	sqlite3_bind_int64(s, 2, ws);
 	sqlite3_bind_int64(s, 3, we);
+	if (mode != PLAN_WORK)
+		sqlite3_bind_int(s, 4, mode == PLAN_ALL);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		memset(&it, 0, sizeof(it));
 		it.appt_id = sqlite3_column_int64(s, 0);

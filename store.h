@@ -281,10 +281,17 @@ struct push_item {
 	int64_t pushed_version;	/* -1: edited elsewhere, set it back */
 	int attempted;		/* a create was sent (outcome maybe unknown) */
 };
-/* Every pair wanted on a push calendar (booked, overlapping the window)
- * and every pair already pushed; strings borrowed during cb. */
+/*
+ * The pairs the push has work for.  PLAN_WORK: the pairs wanted on a push
+ * calendar (booked, overlapping the window) that are not there or not
+ * current, and the pushed pairs no longer wanted; PLAN_LOOKUPS: the
+ * creates whose outcome is unknown; PLAN_ALL: every pushed pair (stop).
+ * Strings borrowed during cb.
+ */
+enum plan_mode { PLAN_WORK, PLAN_LOOKUPS, PLAN_ALL };
 int store_push_plan(struct store *st, int64_t profile, tt_time ws,
-    tt_time we, int (*cb)(void *, const struct push_item *), void *arg,
+    tt_time we, enum plan_mode mode,
+    int (*cb)(void *, const struct push_item *), void *arg,
     struct tt_err *err);
 /* The intent to create: committed before the request (attempted = 1). */
 int store_push_intent(struct store *st, int64_t appt, int64_t calendar,

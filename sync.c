@@ -797,7 +797,7 @@ push_phase(struct pass_ctx *p, int lookup)
 	pl.p = p;
 	pl.phase_lookup = lookup;
 	if (store_push_plan(p->ctx->st, p->profile, p->cc.ws, p->cc.we,
-	    plan_cb, &pl, &err) || pl.oom) {
+	    lookup ? PLAN_LOOKUPS : PLAN_WORK, plan_cb, &pl, &err) || pl.oom) {
 		problem(p, err.code ? err.code : TT_SOFTWARE, "planning the "
 		    "push: %s", err.msg[0] ? err.msg : "out of memory");
 		plan_free(&pl);

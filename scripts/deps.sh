@@ -3,7 +3,7 @@
 # Runs apt-get as root; otherwise names the packages to install and fails.
 set -u
 pkgs="gcc make pkg-config libcurl4-openssl-dev libjansson-dev libsqlite3-dev
-libbsd-dev mandoc sqlite3 openssl tzdata ca-certificates curl util-linux"
+libbsd-dev mandoc sqlite3 openssl tzdata ca-certificates curl util-linux time"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
