@@ -1734,6 +1734,7 @@ int
 store_push_updated(struct store *st, int64_t appt, int64_t calendar,
     const char *change_key, int64_t version, struct tt_err *err)
 {
+	/* ?3 is unused (bound NULL): push_exec numbers ?4 and ?5 after it. */
 	return push_exec(st, "UPDATE pushed SET change_key = ?4, version = ?5"
 	    " WHERE appt_id = ?1 AND calendar_id = ?2 AND ?3 IS NULL", appt,
 	    calendar, NULL, change_key, version, err);
