@@ -1601,6 +1601,16 @@ store_feed_list(struct store *st, int64_t profile, int limit,
 	return 0;
 }
 
+/* The pushed pairs, in the columns of struct push_item. */
+#define PUSHED_PAIRS \
+	"SELECT p.appt_id, coalesce(a.status = 'booked', 0), a.start_utc," \
+	" a.end_utc, a.subject, a.client, a.join_url, a.online, a.version," \
+	" c.id, c.remote_id, c.container, c.path, c.kind = 'group'," \
+	" c.is_default, c.push AND c.present, 1, p.txn_id, p.event_id," \
+	" p.version, p.attempted" \
+	" FROM pushed p JOIN calendars c ON c.id = p.calendar_id" \
+	" LEFT JOIN appointments a ON a.id = p.appt_id"
+
 int
 store_push_plan(struct store *st, int64_t profile, tt_time ws, tt_time we,
     enum plan_mode mode, int (*cb)(void *, const struct push_item *),
@@ -1618,14 +1628,8 @@ store_push_plan(struct store *st, int64_t profile, tt_time ws, tt_time we,
 	 * pushed pairs no longer wanted.
 	 */
 	s = prep(st, mode != PLAN_WORK ?
-	    "SELECT p.appt_id, coalesce(a.status = 'booked', 0), a.start_utc,"
-	    " a.end_utc, a.subject, a.client, a.join_url, a.online, a.version,"
-	    " c.id, c.remote_id, c.container, c.path, c.kind = 'group',"
-	    " c.is_default, c.push AND c.present, 1, p.txn_id, p.event_id,"
-	    " p.version, p.attempted"
-	    " FROM pushed p JOIN calendars c ON c.id = p.calendar_id"
-	    " LEFT JOIN appointments a ON a.id = p.appt_id"
-	    " WHERE c.profile_id = ?1 AND ((p.event_id IS NULL AND p.attempted)"
+	    PUSHED_PAIRS " WHERE c.profile_id = ?1"
+	    " AND ((p.event_id IS NULL AND p.attempted)"
 	    " OR ?4) AND ?2 = ?2 AND ?3 = ?3" :
 	    "SELECT a.id, 1, a.start_utc, a.end_utc, a.subject, a.client,"
 	    " a.join_url, a.online, a.version, c.id, c.remote_id, c.container,"
@@ -1640,14 +1644,8 @@ store_push_plan(struct store *st, int64_t profile, tt_time ws, tt_time we,
 	    "  AND (p.appt_id IS NULL OR p.event_id IS NULL"
 	    "   OR p.version != a.version)"
 	    " UNION ALL "
-	    "SELECT p.appt_id, coalesce(a.status = 'booked', 0), a.start_utc,"
-	    " a.end_utc, a.subject, a.client, a.join_url, a.online, a.version,"
-	    " c.id, c.remote_id, c.container, c.path, c.kind = 'group',"
-	    " c.is_default, c.push AND c.present, 1, p.txn_id, p.event_id,"
-	    " p.version, p.attempted"
-	    " FROM pushed p JOIN calendars c ON c.id = p.calendar_id"
-	    " LEFT JOIN appointments a ON a.id = p.appt_id"
-	    " WHERE c.profile_id = ?1 AND NOT coalesce(c.push AND c.present"
+	    PUSHED_PAIRS " WHERE c.profile_id = ?1"
+	    " AND NOT coalesce(c.push AND c.present"
 	    "  AND a.status = 'booked' AND a.start_utc < ?3"
 	    "  AND a.end_utc > ?2, 0)", err);
 	if (s == NULL)
