@@ -199,12 +199,11 @@ struct graph_round_cb {
 
 /*
  * The URL of the first request of a round over [ws, we): delta when
- * `delta`, else a plain calendarView.  kind/container/id name the
- * calendar as in struct graph_calendar.  New string.
+ * `delta`, else a plain calendarView.  id is the user calendar's id, or
+ * the group's for a group calendar.  New string.
  */
 char *graph_view_url(struct graph *g, enum graph_cal_kind kind,
-    const char *id, const char *container, int is_default, int delta,
-    tt_time ws, tt_time we);
+    const char *id, int is_default, int delta, tt_time ws, tt_time we);
 /*
  * Start a round at url (from graph_view_url, or a stored deltaLink) on
  * the given mailbox.  The callbacks run inside graph_run().  A nextLink

@@ -56,12 +56,11 @@ fmt_window(tt_time t, char *buf, size_t len)
 
 char *
 graph_view_url(struct graph *g, enum graph_cal_kind kind, const char *id,
-    const char *container, int is_default, int delta, tt_time ws, tt_time we)
+    int is_default, int delta, tt_time ws, tt_time we)
 {
 	char s[32], e[32], *eid = NULL, *path = NULL, *url;
 	const char *prefix, *leaf;
 
-	(void)container;
 	fmt_window(ws, s, sizeof(s));
 	fmt_window(we, e, sizeof(e));
 	if ((eid = curl_easy_escape(NULL, id, 0)) == NULL)

@@ -494,8 +494,7 @@ start_round(struct pass_ctx *p, struct cal_round *cr)
 	if (cr->full)
 		url = graph_view_url(p->g, cr->cal.kind == CAL_GROUP ?
 		    GRAPH_CAL_GROUP : GRAPH_CAL_USER, cr->cal.kind == CAL_GROUP ?
-		    cr->cal.container : cr->cal.remote_id, cr->cal.container,
-		    cr->cal.is_default, cr->delta, p->cc.ws, p->cc.we);
+		    cr->cal.container : cr->cal.remote_id, cr->cal.is_default, cr->delta, p->cc.ws, p->cc.we);
 	else
 		url = strdup(cr->cal.delta_link);
 	if (url == NULL) {

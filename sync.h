@@ -1,9 +1,10 @@
 /*
  * sync.h -- the sync pass and its pure parts.
  *
- * sync_main() runs one pass for the selected profile, or for every
- * connected profile; one failing profile does not stop the others and the
- * exit code is the most serious one.  The algorithm sees the remote only
+ * sync_main() (declared in cmd.h, with the other commands) runs one pass
+ * for the selected profile, or for every connected profile; one failing
+ * profile does not stop the others and the exit code is the most serious
+ * one.  The algorithm sees the remote only
  * through graph.h and the book only through store.h.
  *
  * Errors: as everywhere (0, or -1 with err); problems that do not stop a
@@ -51,7 +52,5 @@ void sync_window(int past_days, int future_days, tt_time now, tt_time *ws,
 /* Whether `n` removals out of `total` exceed the max_removals setting
  * (a share applies only above 10 removals). */
 int sync_too_many(int n, int total, int max, int pct);
-
-int sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
 
 #endif
