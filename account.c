@@ -6,7 +6,8 @@
  * Persistent state: the account row (tokens) and the calendars rows, in
  * the store.  Recovery rule: a rotated refresh token is committed before
  * the new access token is used, so a crash can at worst waste an access
- * token, never lose the grant.
+ * token, never lose the grant.  Stored tokens go only to the hosts that
+ * issued them (the account row records both).
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -33,10 +34,14 @@
 
 extern char **environ;
 
-#define BASE_SCOPES "offline_access Calendars.ReadWrite User.Read"
+/* offline_access on every request: without it a refresh returns no new
+ * refresh token (entra-docs v2-oauth2-auth-code-flow).  openid brings the
+ * id_token whose tenant tells a personal account from a work account. */
+#define BASE_SCOPES "offline_access openid profile User.Read Calendars.ReadWrite"
 #define GROUP_SCOPE "Group.ReadWrite.All"
 #define REFRESH_MARGIN 300	/* refresh within 5 minutes of expiry */
 #define LOGIN_WAIT 300		/* seconds to wait for the browser */
+#define REDIRECT_MAX 65536	/* bytes of the browser's redirect request */
 
 static int
 has_scope(const char *scopes, const char *want)
@@ -44,13 +49,28 @@ has_scope(const char *scopes, const char *want)
 	size_t n = strlen(want);
 	const char *p = scopes;
 
-	while (p != NULL && (p = strstr(p, want)) != NULL) {
+	while (p != NULL && (p = strcasestr(p, want)) != NULL) {
 		if ((p == scopes || p[-1] == ' ' || p[-1] == '/') &&
 		    (p[n] == '\0' || p[n] == ' '))
 			return 1;
 		p += n;
 	}
 	return 0;
+}
+
+/* The scopes to ask for: the base set, and the group permission when
+ * the account holds it (or wants it). */
+static const char *
+scopes_for(int group)
+{
+	return group ? BASE_SCOPES " " GROUP_SCOPE : BASE_SCOPES;
+}
+
+int
+account_personal(const struct account *a)
+{
+	return a->tenant_id != NULL &&
+	    strcmp(a->tenant_id, GRAPH_CONSUMER_TENANT) == 0;
 }
 
 int
@@ -74,7 +94,9 @@ account_graph(struct tt_ctx *ctx, struct graph **g, struct tt_err *err)
 
 /*
  * The exit code for a Graph error (SPEC section 6): the one place where
- * error classes become exit codes.
+ * error classes become exit codes.  69 is for answers that retrying
+ * cannot fix, or a service still failing after every retry; a network
+ * outage and an unavailable token endpoint are temporary (75).
  */
 int
 account_exit_code(const struct graph_err *ge)
@@ -90,6 +112,8 @@ account_exit_code(const struct graph_err *ge)
 	case GRAPH_LOCAL:
 		return TT_SOFTWARE;
 	case GRAPH_TRANSIENT:
+		if (ge->network || ge->token_endpoint)
+			return TT_TEMPFAIL;
 		/* Still failing after every retry, with time left to wait:
 		 * the service is down.  Otherwise: try again later. */
 		return ge->exhausted && !ge->budget_spent && !ge->ambiguous ?
@@ -113,14 +137,73 @@ account_fail(struct tt_err *err, const char *profile, const char *step,
 	    ge->msg, code == TT_TEMPFAIL ? " (the next run continues)" : "");
 }
 
+/* The same for an interactive login: nothing "continues" on its own. */
+static int
+login_fail(struct tt_err *err, const char *profile, const char *step,
+    const struct graph_err *ge)
+{
+	int code = account_exit_code(ge);
+
+	return tt_fail(err, code, "login of profile %s failed: %s: %s%s",
+	    profile, step, ge->msg, code == TT_TEMPFAIL ? " (try again "
+	    "later)" : "");
+}
+
+/*
+ * Whether the configuration still names the hosts the profile's tokens
+ * were issued by and for.  Tokens never follow a changed authority_url or
+ * graph_url: the tool refuses and asks for a login instead.
+ */
+static int
+same_hosts(struct tt_ctx *ctx, const struct account *a, const char *name,
+    struct tt_err *err)
+{
+	char *o[4];
+	int i, same;
+
+	o[0] = tt_url_origin(a->authority_url);
+	o[1] = tt_url_origin(ctx->cfg.authority_url);
+	o[2] = tt_url_origin(a->graph_url);
+	o[3] = tt_url_origin(ctx->cfg.graph_url);
+	same = o[0] && o[1] && o[2] && o[3] && strcmp(o[0], o[1]) == 0 &&
+	    strcmp(o[2], o[3]) == 0;
+	if (!same && o[0] && o[1] && o[2] && o[3])
+		tt_fail(err, TT_NOPERM, "profile %s: its tokens were issued by %s "
+		    "for %s, but the configuration names %s and %s; they are not "
+		    "sent there: run `timetap-sync -s %s login`", name, o[0],
+		    o[2], o[1], o[3], name);
+	else if (!same)
+		tt_fail(err, TT_SOFTWARE, "out of memory");
+	for (i = 0; i < 4; i++)
+		free(o[i]);
+	return same ? 0 : -1;
+}
+
+/* Commit a token response, then use its access token. */
+static int
+use_tokens(struct tt_ctx *ctx, struct graph *g, int64_t profile,
+    const char *name, const struct graph_tokens *t, const char *scopes,
+    struct tt_err *err)
+{
+	if (store_tokens_save(ctx->st, profile, t->access_token, t->expires_at,
+	    t->refresh_token, scopes, err))
+		return -1;
+	if (graph_set_token(g, t->access_token) != 0)
+		return tt_fail(err, TT_UNAVAILABLE, "profile %s: the access token "
+		    "cannot be sent", name);
+	return 0;
+}
+
 /*
  * Make sure g carries a valid access token for the profile, refreshing it
- * when it is within five minutes of expiry.  The rotated refresh token is
- * committed to the store before the new access token is used.
+ * when it is within five minutes of expiry, or always when `force` (the
+ * service refused the one it had).  The rotated refresh token is
+ * committed to the store before the new access token is used; a response
+ * without one keeps the old.
  */
 int
 account_token(struct tt_ctx *ctx, struct graph *g, int64_t profile,
-    const char *name, struct tt_err *err)
+    const char *name, int force, struct tt_err *err)
 {
 	struct account a;
 	struct graph_tokens t = { 0 };
@@ -137,9 +220,12 @@ account_token(struct tt_ctx *ctx, struct graph *g, int64_t profile,
 		store_account_free(&a);
 		return -1;
 	}
-	if (a.access_token != NULL && a.access_expires - tt_now() >
-	    REFRESH_MARGIN) {
-		graph_set_token(g, a.access_token);
+	if (same_hosts(ctx, &a, name, err) != 0) {
+		store_account_free(&a);
+		return -1;
+	}
+	if (!force && a.access_token != NULL && a.access_expires - tt_now() >
+	    REFRESH_MARGIN && graph_set_token(g, a.access_token) == 0) {
 		store_account_free(&a);
 		return 0;
 	}
@@ -148,26 +234,26 @@ account_token(struct tt_ctx *ctx, struct graph *g, int64_t profile,
 		return tt_fail(err, TT_NOPERM, "profile %s has no refresh token; "
 		    "run `timetap-sync -s %s login`", name, name);
 	}
-	if (graph_refresh(g, a.refresh_token, a.scopes, &t, &ge) != 0) {
+	if (graph_refresh(g, a.refresh_token, scopes_for(has_scope(a.scopes,
+	    GROUP_SCOPE)), &t, &ge) != 0) {
 		if (ge.cls == GRAPH_LOGIN)
 			store_account_mark(ctx->st, profile, ge.msg, NULL);
 		store_account_free(&a);
 		return account_fail(err, name, "token refresh", &ge);
 	}
 	store_account_free(&a);
-	r = store_tokens_save(ctx->st, profile, t.access_token, t.expires_at,
-	    t.refresh_token, err);
-	if (r == 0)
-		graph_set_token(g, t.access_token);
+	r = use_tokens(ctx, g, profile, name, &t, NULL, err);
 	graph_tokens_free(&t);
 	return r;
 }
 
-/* The calendar discovery after login and for `calendars`. */
+/* ------------------------------------------------------- discovery */
+
 struct discover {
 	struct tt_ctx *ctx;
 	int64_t profile;
 	int n;
+	int failed;		/* the store failed: err is filled */
 	struct tt_err *err;
 };
 
@@ -183,52 +269,77 @@ discovered(void *arg, const struct graph_calendar *gc)
 	c.container = gc->container;
 	c.name = gc->name;
 	c.path = gc->path;
+	c.owner = gc->owner;
 	c.can_edit = gc->can_edit;
 	c.is_default = gc->is_default;
-	if (store_calendar_seen(d->ctx->st, &c, d->err) != 0)
+	c.shared = gc->shared;
+	c.limited = gc->limited;
+	if (store_calendar_seen(d->ctx->st, &c, d->err) != 0) {
+		d->failed = 1;
 		return -1;
+	}
 	d->n++;
 	return 0;
 }
 
+/* Replace the profile's calendars of one kind by what the service lists,
+ * in one transaction: a failed listing changes nothing. */
 static int
-discover_once(struct tt_ctx *ctx, struct graph *g, int64_t profile,
-    const char *name, int with_groups, int *rejected, struct tt_err *err)
+discover_kind(struct tt_ctx *ctx, struct graph *g, int64_t profile, int kind,
+    struct graph_err *ge, struct tt_err *err)
 {
-	struct discover d = { ctx, profile, 0, err };
-	struct graph_err ge = { 0 };
+	struct discover d = { ctx, profile, 0, 0, err };
 
+	memset(ge, 0, sizeof(*ge));
 	if (store_begin(ctx->st, err))
-		return -1;
-	if (store_calendars_absent(ctx->st, profile, err) ||
-	    graph_list_calendars(g, with_groups, discovered, &d, &ge) != 0) {
+		return -2;
+	if (store_calendars_absent(ctx->st, profile, kind, err)) {
 		store_rollback(ctx->st);
-		*rejected = ge.token_rejected;
-		return ge.cls != GRAPH_OK ? account_fail(err, name,
-		    "listing calendars", &ge) : -1;
+		return -2;
 	}
-	return store_commit(ctx->st, err);
+	if ((kind == CAL_GROUP ? graph_list_groups : graph_list_calendars)(g,
+	    discovered, &d, ge) != 0 || d.failed) {
+		store_rollback(ctx->st);
+		return d.failed ? -2 : -1;
+	}
+	return store_commit(ctx->st, err) ? -2 : 0;
 }
 
 /*
- * Read the calendars into the store.  An access token the service
- * refuses before its time (revoked, or the clock is off) is dropped and
- * refreshed once.
+ * Read the calendars into the store: the user's own and shared ones, then
+ * the Microsoft 365 groups (none for a personal account).  An access
+ * token the service refuses before its time (revoked, a policy change,
+ * the clock) is refreshed once.  A failure to list the groups is told and
+ * leaves the group calendars as they were; it never loses the user's.
  */
 static int
 discover(struct tt_ctx *ctx, struct graph *g, int64_t profile,
-    const char *name, int with_groups, struct tt_err *err)
+    const char *name, int personal, struct tt_err *err)
 {
-	int rejected = 0;
+	struct graph_err ge;
+	struct tt_err e2 = { 0 };
+	int tries, r;
 
-	if (discover_once(ctx, g, profile, name, with_groups, &rejected,
-	    err) == 0)
+	for (tries = 0;; tries++) {
+		if ((r = discover_kind(ctx, g, profile, CAL_USER, &ge, err)) == 0)
+			break;
+		if (r == -2)
+			return -1;
+		if (!ge.token_rejected || tries > 0)
+			return account_fail(err, name, "listing calendars", &ge);
+		if (account_token(ctx, g, profile, name, 1, err))
+			return -1;
+	}
+	if (personal)
 		return 0;
-	if (!rejected || store_access_drop(ctx->st, profile, err) ||
-	    account_token(ctx, g, profile, name, err))
-		return -1;
-	rejected = 0;
-	return discover_once(ctx, g, profile, name, with_groups, &rejected, err);
+	if ((r = discover_kind(ctx, g, profile, CAL_GROUP, &ge, &e2)) != 0) {
+		if (r == -2)
+			return tt_fail(err, e2.code, "%s", e2.msg);
+		tt_fail(&e2, 0, "profile %s: listing Microsoft 365 groups: %s; "
+		    "the group calendars are shown as last seen", name, ge.msg);
+		ctx->note(ctx, TT_WARNING, e2.msg);
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------ login */
@@ -269,34 +380,54 @@ account_pkce(char verifier[64], char challenge[64])
 	explicit_bzero(raw, sizeof(raw));
 }
 
-/* Decode one query parameter into out; returns 1 when found. */
-static int
-query_param(const char *q, const char *key, char *out, size_t len)
+/*
+ * One query parameter, percent-decoded, as a new string (whatever its
+ * length); NULL when absent.  The query ends at a space (the request
+ * line's " HTTP/1.1"), CR or LF.
+ */
+static char *
+query_param(const char *q, const char *key)
 {
-	size_t kl = strlen(key), o = 0;
+	size_t kl = strlen(key), o = 0, n;
 	const char *p = q;
+	char *out;
 
-	while (p != NULL && *p != '\0') {
+	while (p != NULL && *p != '\0' && *p != ' ' && *p != '\r' &&
+	    *p != '\n') {
 		if (strncmp(p, key, kl) == 0 && p[kl] == '=') {
-			for (p += kl + 1; *p && *p != '&' && *p != ' ' &&
-			    o + 1 < len; p++) {
-				if (*p == '%' && isxdigit((unsigned char)p[1]) &&
+			p += kl + 1;
+			n = strcspn(p, "& \r\n");
+			if ((out = malloc(n + 1)) == NULL)
+				return NULL;
+			for (; n > 0; p++, n--) {
+				if (*p == '%' && n >= 3 &&
+				    isxdigit((unsigned char)p[1]) &&
 				    isxdigit((unsigned char)p[2])) {
 					char hex[3] = { p[1], p[2], 0 };
 
 					out[o++] = (char)strtol(hex, NULL, 16);
 					p += 2;
+					n -= 2;
 				} else
 					out[o++] = *p == '+' ? ' ' : *p;
 			}
 			out[o] = '\0';
-			return 1;
+			return out;
 		}
-		p = strchr(p, '&');
-		if (p)
+		p += strcspn(p, "& \r\n");
+		if (*p == '&')
 			p++;
 	}
-	return 0;
+	return NULL;
+}
+
+static void
+wipe_str(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
 }
 
 /* Open the URL in a browser when there is one: $BROWSER, else xdg-open
@@ -346,12 +477,50 @@ listen_loopback(int *port, struct tt_err *err)
 }
 
 /*
+ * Read one request head from c (bounded in size and time) into a new
+ * string; NULL when the browser sent nothing usable.
+ */
+static char *
+read_head(int c)
+{
+	size_t n = 0, cap = 8192;
+	char *req = malloc(cap), *nr;
+	ssize_t k;
+
+	while (req != NULL) {
+		struct pollfd q = { c, POLLIN, 0 };
+
+		if (n + 1 >= cap) {
+			if (cap >= REDIRECT_MAX)
+				break;
+			if ((nr = realloc(req, cap * 2)) == NULL)
+				break;
+			req = nr;
+			cap *= 2;
+		}
+		if (poll(&q, 1, 5000) <= 0 ||
+		    (k = read(c, req + n, cap - 1 - n)) <= 0)
+			break;
+		n += (size_t)k;
+		req[n] = '\0';
+		if (strstr(req, "\r\n\r\n"))
+			return req;
+	}
+	if (req != NULL && n > 0 && memchr(req, '\n', n) != NULL)
+		return req;	/* at least the request line */
+	if (req != NULL)
+		explicit_bzero(req, cap);
+	free(req);
+	return NULL;
+}
+
+/*
  * Wait for the browser's redirect: GET /?code=...&state=...  Other
- * requests (a favicon) get a 404 and the wait goes on.
+ * requests (a favicon) get a 404 and the wait goes on.  The code is
+ * returned as a new string, of whatever length the service chose.
  */
 static int
-await_code(int lfd, const char *state, char *code, size_t codelen,
-    struct tt_err *err)
+await_code(int lfd, const char *state, char **code, struct tt_err *err)
 {
 	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Type: text/html;"
 	    " charset=utf-8\r\nConnection: close\r\n\r\n<!doctype html><title>"
@@ -364,64 +533,59 @@ await_code(int lfd, const char *state, char *code, size_t codelen,
 	    "\r\n\r\n";
 	time_t deadline = time(NULL) + LOGIN_WAIT;
 
+	*code = NULL;
 	while (time(NULL) < deadline) {
 		struct pollfd p = { lfd, POLLIN, 0 };
-		char req[8192], got_state[256], e[256], desc[512];
-		size_t n = 0;
-		ssize_t k;
-		int c;
+		char *req, *q, *e, *desc, *got;
+		int c, rc;
 
 		if (poll(&p, 1, 1000) <= 0)
 			continue;
 		if ((c = accept(lfd, NULL, NULL)) < 0)
 			continue;
-		/* Read the request head, bounded in size and time. */
-		while (n + 1 < sizeof(req)) {
-			struct pollfd q = { c, POLLIN, 0 };
-
-			if (poll(&q, 1, 5000) <= 0)
-				break;
-			if ((k = read(c, req + n, sizeof(req) - 1 - n)) <= 0)
-				break;
-			n += (size_t)k;
-			req[n] = '\0';
-			if (strstr(req, "\r\n\r\n"))
-				break;
-		}
-		req[n] = '\0';
-		if (strncmp(req, "GET /", 5) != 0 || strchr(req, '?') == NULL ||
-		    strchr(req, '?') > strchr(req, '\n')) {
+		req = read_head(c);
+		q = req != NULL && strncmp(req, "GET /", 5) == 0 ?
+		    strchr(req, '?') : NULL;
+		if (q == NULL || q > strchr(req, '\n')) {
 			(void)!write(c, nf, sizeof(nf) - 1);
 			close(c);
+			wipe_str(req);
 			continue;
 		}
-		if (query_param(strchr(req, '?') + 1, "error", e, sizeof(e))) {
-			if (!query_param(strchr(req, '?') + 1,
-			    "error_description", desc, sizeof(desc)))
-				desc[0] = '\0';
+		q++;
+		e = query_param(q, "error");
+		desc = e != NULL ? query_param(q, "error_description") : NULL;
+		got = query_param(q, "state");
+		*code = query_param(q, "code");
+		if (e != NULL) {
+			char *se = tt_sanitize_dup(e), *sd = tt_sanitize_dup(desc ?
+			    desc : "");
+
+			rc = tt_fail(err, TT_NOPERM, "sign-in refused: %s %s",
+			    se ? se : "?", sd ? sd : "");
+			free(se);
+			free(sd);
+		} else if (got == NULL || strcmp(got, state) != 0)
+			rc = tt_fail(err, TT_NOPERM, "sign-in answer with a wrong "
+			    "state; refusing it (start login again)");
+		else if (*code == NULL || **code == '\0')
+			rc = tt_fail(err, TT_NOPERM, "sign-in answer without a "
+			    "code");
+		else
+			rc = 0;
+		if (rc == 0)
+			(void)!write(c, ok, sizeof(ok) - 1);
+		else {
 			(void)!write(c, bad, sizeof(bad) - 1);
-			close(c);
-			return tt_fail(err, TT_NOPERM, "sign-in refused: %s %s",
-			    e, desc);
+			wipe_str(*code);
+			*code = NULL;
 		}
-		if (!query_param(strchr(req, '?') + 1, "state", got_state,
-		    sizeof(got_state)) || strcmp(got_state, state) != 0) {
-			(void)!write(c, bad, sizeof(bad) - 1);
-			close(c);
-			return tt_fail(err, TT_NOPERM, "sign-in answer with a "
-			    "wrong state; refusing it (start login again)");
-		}
-		if (!query_param(strchr(req, '?') + 1, "code", code, codelen) ||
-		    code[0] == '\0') {
-			(void)!write(c, bad, sizeof(bad) - 1);
-			close(c);
-			return tt_fail(err, TT_NOPERM, "sign-in answer without "
-			    "a code");
-		}
-		(void)!write(c, ok, sizeof(ok) - 1);
 		close(c);
-		explicit_bzero(req, sizeof(req));
-		return 0;
+		free(e);
+		free(desc);
+		free(got);
+		wipe_str(req);
+		return rc;
 	}
 	return tt_fail(err, TT_TEMPFAIL, "no answer from the browser within "
 	    "%d seconds; try again, or use --device-code", LOGIN_WAIT);
@@ -431,7 +595,7 @@ static int
 login_browser(struct tt_ctx *ctx, struct graph *g, const char *scopes,
     struct graph_tokens *t, struct tt_err *err)
 {
-	char verifier[64], challenge[64], state[64], redirect[64], code[4096];
+	char verifier[64], challenge[64], state[64], redirect[64], *code = NULL;
 	uint8_t raw[24];
 	struct graph_err ge = { 0 };
 	char *url;
@@ -453,13 +617,13 @@ login_browser(struct tt_ctx *ctx, struct graph *g, const char *scopes,
 	fflush(stdout);
 	open_browser(url);
 	free(url);
-	rc = await_code(lfd, state, code, sizeof(code), err);
+	rc = await_code(lfd, state, &code, err);
 	close(lfd);
 	if (rc == 0 && graph_redeem_code(g, code, redirect, verifier, scopes,
 	    t, &ge) != 0)
-		rc = account_fail(err, ctx->profile, "redeeming the sign-in code",
+		rc = login_fail(err, ctx->profile, "redeeming the sign-in code",
 		    &ge);
-	explicit_bzero(code, sizeof(code));
+	wipe_str(code);
 	explicit_bzero(verifier, sizeof(verifier));
 	return rc;
 }
@@ -474,7 +638,7 @@ login_device(struct tt_ctx *ctx, struct graph *g, const char *scopes,
 	int interval, r;
 
 	if (graph_devicecode_start(g, scopes, &d, &ge) != 0)
-		return account_fail(err, ctx->profile, "device code", &ge);
+		return login_fail(err, ctx->profile, "device code", &ge);
 	if (d.message)
 		printf("%s\n", d.message);
 	else
@@ -499,7 +663,7 @@ login_device(struct tt_ctx *ctx, struct graph *g, const char *scopes,
 			interval += 5;	/* RFC 8628: slow_down adds 5 s */
 		if (r < 0) {
 			graph_devicecode_free(&d);
-			return account_fail(err, ctx->profile, "device code "
+			return login_fail(err, ctx->profile, "device code "
 			    "sign-in", &ge);
 		}
 	}
@@ -526,6 +690,40 @@ roles_cb(void *arg, const struct calendar *c)
 	return 0;
 }
 
+/*
+ * Whether this sign-in may go to the profile: a profile holding another
+ * Microsoft account keeps it unless `switch_account` (then the old
+ * account's blocks, feed and mappings go, as `stop` clears them).
+ */
+static int
+same_account(struct tt_ctx *ctx, int64_t profile, const struct graph_me *me,
+    int switch_account, struct tt_err *err)
+{
+	struct stop_receipt rc;
+	struct account old;
+	int r;
+
+	if ((r = store_account_get(ctx->st, profile, &old, err)) <= 0)
+		return r;
+	if (old.user_id != NULL ? strcmp(old.user_id, me->id) == 0 :
+	    strcasecmp(old.upn, me->upn) == 0)
+		r = 0;
+	else if (!switch_account)
+		r = tt_fail(err, TT_DATAERR, "profile %s is connected to %s, but "
+		    "this sign-in was %s; nothing changed.  Sign in as %s, use "
+		    "another profile (-s NAME), or run `timetap-sync -s %s login "
+		    "--switch-account` to replace it (that clears its blocks, "
+		    "feed and pushed-event records, as stop does)", ctx->profile,
+		    old.upn, me->upn, old.upn, ctx->profile);
+	else if ((r = store_stop(ctx->st, profile, &rc, err)) == 0)
+		printf("Replaced %s on profile %s: removed %d [ext] block%s; %d "
+		    "pushed event%s stay on %s's calendars.\n", old.upn,
+		    ctx->profile, rc.blocks, rc.blocks == 1 ? "" : "s", rc.pushed,
+		    rc.pushed == 1 ? "" : "s", old.upn);
+	store_account_free(&old);
+	return r;
+}
+
 int
 login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 {
@@ -533,6 +731,7 @@ login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		{ "device-code", no_argument, NULL, 'd' },
 		{ "browser", no_argument, NULL, 'b' },
 		{ "groups", no_argument, NULL, 'g' },
+		{ "switch-account", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct graph_tokens t = { 0 };
@@ -541,9 +740,10 @@ login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	struct account a = { 0 };
 	struct has_roles h = { 0 };
 	struct graph *g = NULL;
-	char scopes[256];
+	const char *scopes;
+	char *twin = NULL;
 	int64_t profile;
-	int c, device = 0, groups = 0, rc = -1, lock;
+	int c, device = 0, groups = 0, sw = 0, rc = -1, lock, group_scope;
 
 	optind = 0;
 	opterr = 0;
@@ -554,6 +754,8 @@ login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 			device = 0;
 		else if (c == 'g')
 			groups = 1;
+		else if (c == 's')
+			sw = 1;
 		else
 			return tt_fail(err, TT_USAGE, "login: unknown option "
 			    "'%s'", argv[optind - 1]);
@@ -564,6 +766,10 @@ login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	if (ctx->cfg.client_id == NULL)
 		return tt_fail(err, TT_CONFIG, "login needs client_id in the "
 		    "configuration file (the app registration's application id)");
+	if (groups && strcasecmp(ctx->cfg.tenant, "consumers") == 0)
+		return tt_fail(err, TT_USAGE, "login --groups: personal Microsoft "
+		    "accounts (tenant = consumers) have no Microsoft 365 group "
+		    "calendars");
 	if ((lock = store_lock(ctx->dbpath, err)) < 0)
 		return -1;
 	if (store_profile(ctx->st, ctx->profile, 1, &profile, err) < 0)
@@ -571,38 +777,57 @@ login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	/* A profile that already syncs a group calendar keeps that scope. */
 	if (store_calendar_list(ctx->st, profile, roles_cb, &h, err))
 		goto out;
-	snprintf(scopes, sizeof(scopes), "%s%s", BASE_SCOPES,
-	    groups || h.group_role ? " " GROUP_SCOPE : "");
+	scopes = scopes_for(groups || h.group_role);
 	if (account_graph(ctx, &g, err))
 		goto out;
 	if ((device ? login_device : login_browser)(ctx, g, scopes, &t, err))
 		goto out;
-	graph_set_token(g, t.access_token);
-	if (graph_get_me(g, &me, &ge) != 0) {
-		account_fail(err, ctx->profile, "reading the account", &ge);
+	if (t.refresh_token == NULL) {
+		tt_fail(err, TT_NOPERM, "login of profile %s failed: the sign-in "
+		    "gave no refresh token (is offline_access consented?)",
+		    ctx->profile);
 		goto out;
 	}
+	if (graph_set_token(g, t.access_token) != 0 ||
+	    graph_get_me(g, &me, &ge) != 0) {
+		login_fail(err, ctx->profile, "reading the account", &ge);
+		goto out;
+	}
+	if (same_account(ctx, profile, &me, sw, err) != 0)
+		goto out;
+	/* The scopes held: the group permission only when the service says
+	 * it was granted (a response without `scope` grants what was asked). */
+	group_scope = has_scope(t.scope ? t.scope : scopes, GROUP_SCOPE) &&
+	    has_scope(scopes, GROUP_SCOPE);
 	a.profile_id = profile;
 	a.upn = me.upn;
 	a.user_id = me.id;
 	a.tenant = ctx->cfg.tenant;
+	a.tenant_id = t.tenant_id;
 	a.authority_url = ctx->cfg.authority_url;
 	a.graph_url = ctx->cfg.graph_url;
-	a.scopes = t.scope && has_scope(t.scope, "Calendars.ReadWrite") ?
-	    t.scope : scopes;
+	a.scopes = (char *)(uintptr_t)scopes_for(group_scope);
 	a.refresh_token = t.refresh_token;
 	a.access_token = t.access_token;
 	a.access_expires = t.expires_at;
 	a.last_refresh = a.connected_at = tt_now();
-	if (t.refresh_token == NULL) {
-		tt_fail(err, TT_NOPERM, "the sign-in gave no refresh token "
-		    "(is offline_access consented?)");
-		goto out;
-	}
 	if (store_account_save(ctx->st, &a, err))
 		goto out;
-	if (discover(ctx, g, profile, ctx->profile, has_scope(a.scopes,
-	    GROUP_SCOPE), err))
+	if (store_account_twin(ctx->st, profile, me.id, &twin, err) < 0)
+		goto out;
+	if (twin != NULL) {
+		struct tt_err w = { 0 };
+
+		tt_fail(&w, 0, "profile %s: profile %s is connected to the same "
+		    "account (%s); both sync its calendars", ctx->profile, twin,
+		    me.upn);
+		ctx->note(ctx, TT_WARNING, w.msg);
+	}
+	if (groups && !group_scope)
+		ctx->note(ctx, TT_WARNING, "login --groups: the sign-in did not "
+		    "grant Group.ReadWrite.All; group calendars stay unavailable "
+		    "until an administrator grants consent");
+	if (discover(ctx, g, profile, ctx->profile, account_personal(&a), err))
 		goto out;
 	memset(&h, 0, sizeof(h));
 	if (store_calendar_list(ctx->st, profile, roles_cb, &h, err))
@@ -610,12 +835,15 @@ login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	if (!h.any_role && h.default_id > 0 &&
 	    store_calendar_roles(ctx->st, h.default_id, 1, 1, err))
 		goto out;
-	printf("Connected profile %s to %s.\n", ctx->profile, me.upn);
+	printf("Connected profile %s to %s%s.\n", ctx->profile, me.upn,
+	    account_personal(&a) ? " (a personal Microsoft account: no group "
+	    "calendars, no Teams meetings)" : "");
 	printf("Run `timetap-sync%s%s calendars` to see the calendars and "
 	    "their roles.\n", ctx->profile_given ? " -s " : "",
 	    ctx->profile_given ? ctx->profile : "");
 	rc = 0;
 out:
+	free(twin);
 	graph_me_free(&me);
 	graph_tokens_free(&t);
 	graph_free(g);
@@ -629,38 +857,69 @@ struct cal_print {
 	json_t *json;
 	int rows;
 	int has_group_scope;
-	int groups_seen;
+	int needs_consent, limited;	/* group calendars listed so */
 };
+
+static const char *
+cal_kind(const struct calendar *c)
+{
+	return c->kind == CAL_GROUP ? "group" : c->shared ? "shared" : "user";
+}
+
+/*
+ * One calendar as JSON, the same for `calendars --json` and `status
+ * --json`: every key present, null when empty.  delta is null until a
+ * read has shown whether delta works for the calendar.
+ */
+static json_t *
+cal_json(const struct calendar *c, int has_group_scope)
+{
+	json_t *roles = json_array();
+
+	if (c->pull)
+		json_array_append_new(roles, json_string("pull"));
+	if (c->push)
+		json_array_append_new(roles, json_string("push"));
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s?, s:b, s:b, s:o, s:b, "
+	    "s:b, s:b, s:o, s:b, s:b}",
+	    "number", (json_int_t)c->id, "calendar_id", c->remote_id,
+	    "name", c->name, "path", c->path, "kind", cal_kind(c),
+	    "owner", c->owner, "writable", c->can_edit,
+	    "default", c->is_default, "roles", roles, "pull", c->pull,
+	    "push", c->push, "present", c->present,
+	    "delta", c->no_delta ? json_false() : c->delta_link ? json_true() :
+	    json_null(),
+	    "needs_permission", c->kind == CAL_GROUP && !has_group_scope,
+	    "limited", c->limited);
+}
 
 static int
 cal_print_cb(void *arg, const struct calendar *c)
 {
 	struct cal_print *cp = arg;
-	char path[300], roles[32];
+	char roles[32];
+	int consent = c->kind == CAL_GROUP && !cp->has_group_scope;
 
-	if (c->kind == CAL_GROUP)
-		cp->groups_seen = 1;
 	snprintf(roles, sizeof(roles), "%s%s%s", c->pull ? "pull" : "",
 	    c->pull && c->push ? "," : "", c->push ? "push" : "");
 	if (cp->json) {
-		json_array_append_new(cp->json, json_pack("{s:I, s:s, s:s, s:s,"
-		    " s:s, s:b, s:b, s:b, s:b, s:b}",
-		    "number", (json_int_t)c->id, "id", c->remote_id,
-		    "name", c->name, "path", c->path,
-		    "kind", c->kind == CAL_GROUP ? "group" : "user",
-		    "writable", c->can_edit, "default", c->is_default,
-		    "pull", c->pull, "push", c->push, "present", c->present));
+		json_array_append_new(cp->json, cal_json(c,
+		    cp->has_group_scope));
 		return 0;
 	}
 	if (cp->rows++ == 0)
 		printf("#    Calendar                         Kind   Writable  "
 		    "Roles      Id\n");
-	tt_sanitize(path, sizeof(path), c->path);
 	printf("%-4" PRId64 " ", c->id);
-	tt_cell(stdout, path, 32);
-	printf(" %-6s %-9s %-10s %s%s\n", c->kind == CAL_GROUP ? "group" :
-	    "user", c->can_edit ? "yes" : "no", roles[0] ? roles : "-",
-	    c->remote_id, c->present ? "" : "  (gone)");
+	tt_cell(stdout, c->path, 32);
+	printf(" %-6s %-9s %-10s ", cal_kind(c), c->can_edit ? "yes" : "no",
+	    roles[0] ? roles : "-");
+	tt_cell(stdout, c->remote_id, 0);
+	printf("%s%s%s\n", consent ? "  (needs permission)" : "",
+	    c->limited ? "  (name not readable yet)" : "",
+	    c->present ? "" : "  (gone)");
+	cp->needs_consent |= consent && c->present;
+	cp->limited |= c->limited && c->present;
 	return 0;
 }
 
@@ -668,8 +927,8 @@ cal_print_cb(void *arg, const struct calendar *c)
 struct cal_find {
 	const char *want;
 	int64_t id;
-	int can_edit, present;
-	char path[300];
+	int can_edit, present, group;
+	const char *path;	/* borrowed from want's match, for messages */
 	int matches;
 };
 
@@ -688,7 +947,7 @@ cal_find_cb(void *arg, const struct calendar *c)
 		f->id = c->id;
 		f->can_edit = c->can_edit;
 		f->present = c->present;
-		strlcpy(f->path, c->path, sizeof(f->path));
+		f->group = c->kind == CAL_GROUP;
 	}
 	return 0;
 }
@@ -697,6 +956,7 @@ struct role_set {
 	int64_t *ids;
 	size_t n;
 	int editable_only;
+	int groups;		/* group calendars among them */
 };
 
 static int
@@ -705,6 +965,7 @@ parse_cal_list(struct tt_ctx *ctx, int64_t profile, const char *list,
 {
 	char *copy = strdup(list), *tok, *save = NULL;
 	struct cal_find f;
+	int64_t *n;
 
 	if (copy == NULL)
 		return tt_fail(err, TT_SOFTWARE, "out of memory");
@@ -721,12 +982,16 @@ parse_cal_list(struct tt_ctx *ctx, int64_t profile, const char *list,
 		}
 		if (rs->editable_only && !f.can_edit) {
 			tt_fail(err, TT_USAGE, "--push: calendar '%s' is not "
-			    "writable", f.path);
+			    "writable", tok);
 			goto fail;
 		}
-		rs->ids = reallocarray(rs->ids, rs->n + 1, sizeof(*rs->ids));
-		if (rs->ids == NULL)
+		rs->groups += f.group;
+		if ((n = reallocarray(rs->ids, rs->n + 1,
+		    sizeof(*rs->ids))) == NULL) {
+			tt_fail(err, TT_SOFTWARE, "out of memory");
 			goto fail;
+		}
+		rs->ids = n;
 		rs->ids[rs->n++] = f.id;
 	}
 	free(copy);
@@ -768,6 +1033,51 @@ role_apply_cb(void *arg, const struct calendar *c)
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * Obtain the group permission for a calendar just chosen, by incremental
+ * consent: a refresh grant asking for Group.ReadWrite.All too.  It works
+ * where an administrator has consented for the tenant; otherwise the
+ * identity platform refuses (AADSTS65001 consent_required) and one line
+ * says what to do.  The account keeps its grant either way.
+ */
+static int
+group_consent(struct tt_ctx *ctx, struct graph *g, int64_t profile,
+    const struct account *a, struct tt_err *err)
+{
+	struct graph_tokens t = { 0 };
+	struct graph_err ge = { 0 };
+	const char *want = scopes_for(1);
+	int rc;
+
+	if (account_personal(a))
+		return tt_fail(err, TT_DATAERR, "profile %s is a personal "
+		    "Microsoft account, which has no Microsoft 365 group "
+		    "calendars", ctx->profile);
+	if (graph_refresh(g, a->refresh_token, want, &t, &ge) != 0) {
+		if (ge.cls != GRAPH_LOGIN)
+			return account_fail(err, ctx->profile, "asking for the "
+			    "group permission", &ge);
+		return tt_fail(err, TT_NOPERM, "profile %s: a group calendar "
+		    "needs the Group.ReadWrite.All permission, which %s has not "
+		    "been granted (%s).  Run `timetap-sync -s %s login --groups` "
+		    "to consent, or have an administrator grant admin consent "
+		    "for the app; the calendar roles are unchanged",
+		    ctx->profile, a->upn, ge.code[0] ? ge.code : ge.msg,
+		    ctx->profile);
+	}
+	if (t.scope != NULL && !has_scope(t.scope, GROUP_SCOPE)) {
+		graph_tokens_free(&t);
+		return tt_fail(err, TT_NOPERM, "profile %s: the identity platform "
+		    "did not grant Group.ReadWrite.All; have an administrator "
+		    "grant admin consent for the app, or run `timetap-sync -s %s "
+		    "login --groups`; the calendar roles are unchanged",
+		    ctx->profile, ctx->profile);
+	}
+	rc = use_tokens(ctx, g, profile, ctx->profile, &t, want, err);
+	graph_tokens_free(&t);
+	return rc;
 }
 
 int
@@ -816,9 +1126,8 @@ calendars_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		goto out;
 	/* Refresh the list from the service unless asked not to. */
 	if (!cached && (account_graph(ctx, &g, err) ||
-	    account_token(ctx, g, profile, ctx->profile, err) ||
-	    discover(ctx, g, profile, ctx->profile, has_scope(a.scopes,
-	    GROUP_SCOPE), err)))
+	    account_token(ctx, g, profile, ctx->profile, 0, err) ||
+	    discover(ctx, g, profile, ctx->profile, account_personal(&a), err)))
 		goto out;
 	if (pull || push) {
 		ss.editable_only = 1;
@@ -826,6 +1135,16 @@ calendars_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		    err)) || (push && parse_cal_list(ctx, profile, push, &ss,
 		    "push", err)))
 			goto out;
+		/* A group calendar chosen without the group permission: ask
+		 * for it now, then name the groups it lets us read. */
+		if (ps.groups + ss.groups > 0 && !has_scope(a.scopes,
+		    GROUP_SCOPE)) {
+			if ((g == NULL && (account_graph(ctx, &g, err) ||
+			    account_token(ctx, g, profile, ctx->profile, 0,
+			    err))) || group_consent(ctx, g, profile, &a, err) ||
+			    discover(ctx, g, profile, ctx->profile, 0, err))
+				goto out;
+		}
 		{
 			struct role_apply ra = { ctx, &ps, &ss, pull != NULL,
 			    push != NULL, err, 0 };
@@ -840,6 +1159,11 @@ calendars_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 			if (store_commit(ctx->st, err))
 				goto out;
 		}
+		if (ss.groups > 0)
+			ctx->note(ctx, TT_WARNING, "a Microsoft 365 group calendar "
+			    "pushes meetings: the group becomes an attendee and "
+			    "its members may be sent invitations and updates "
+			    "(see CAVEATS in timetap-sync(1))");
 		rc = 0;
 		goto out;
 	}
@@ -851,10 +1175,10 @@ calendars_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	if (json) {
 		json_dumpf(cp.json, stdout, JSON_INDENT(2));
 		putchar('\n');
-	} else if (!cp.has_group_scope)
-		printf("(Microsoft 365 group calendars: run `timetap-sync%s%s "
-		    "login --groups` to list them.)\n", ctx->profile_given ?
-		    " -s " : "", ctx->profile_given ? ctx->profile : "");
+	} else if (cp.needs_consent)
+		printf("(Group calendars need the Group.ReadWrite.All permission: "
+		    "choosing one with --pull or --push asks for it%s.)\n",
+		    cp.limited ? "; their names show once it is granted" : "");
 	rc = 0;
 out:
 	json_decref(cp.json);
@@ -871,6 +1195,7 @@ out:
 struct status_cal {
 	json_t *json;
 	int n;
+	int has_group_scope;
 };
 
 static int
@@ -882,14 +1207,15 @@ status_cal_cb(void *arg, const struct calendar *c)
 	if (!c->present && !c->pull && !c->push)
 		return 0;
 	if (sc->json) {
-		json_array_append_new(sc->json, json_pack("{s:I, s:s, s:s, s:b, "
-		    "s:b, s:b, s:b, s:s?, s:s?}", "number", (json_int_t)c->id,
-		    "path", c->path, "kind", c->kind == CAL_GROUP ? "group" :
-		    "user", "pull", c->pull, "push", c->push, "present",
-		    c->present, "delta", c->delta_link != NULL,
-		    "window_start", c->window_start ? tt_fmt_utc(c->window_start,
-		    ws, sizeof(ws)) : NULL, "window_end", c->window_end ?
-		    tt_fmt_utc(c->window_end, we, sizeof(we)) : NULL));
+		json_t *o = cal_json(c, sc->has_group_scope);
+
+		json_object_set_new(o, "window_start", c->window_start ?
+		    json_string(tt_fmt_utc(c->window_start, ws, sizeof(ws))) :
+		    json_null());
+		json_object_set_new(o, "window_end", c->window_end ?
+		    json_string(tt_fmt_utc(c->window_end, we, sizeof(we))) :
+		    json_null());
+		json_array_append_new(sc->json, o);
 		return 0;
 	}
 	if (!c->pull && !c->push)
@@ -948,6 +1274,10 @@ status_profile(void *arg, int64_t profile, const char *name)
 			    a.authority_url, host, sizeof(host))));
 			json_object_set_new(o, "needs_login", a.needs_login ?
 			    json_string(a.needs_login) : json_null());
+			json_object_set_new(o, "personal", json_boolean(
+			    account_personal(&a)));
+			json_object_set_new(o, "group_permission", json_boolean(
+			    has_scope(a.scopes, GROUP_SCOPE)));
 			json_object_set_new(o, "last_token_refresh",
 			    a.last_refresh ? json_string(tt_fmt_utc(
 			    a.last_refresh, t1, sizeof(t1))) : json_null());
@@ -970,6 +1300,7 @@ status_profile(void *arg, int64_t profile, const char *name)
 			    sizeof(t1)), tt_fmt_local(a.access_expires, t2,
 			    sizeof(t2)));
 	}
+	sc.has_group_scope = connected && has_scope(a.scopes, GROUP_SCOPE);
 	if (connected && store_calendar_list(ss->ctx->st, profile,
 	    status_cal_cb, &sc, ss->err)) {
 		json_decref(o);
@@ -1213,7 +1544,7 @@ purge_remote(struct tt_ctx *ctx, int64_t profile, struct purge *pu,
 		return -1;
 	}
 	if (account_graph(ctx, &g, &err) ||
-	    account_token(ctx, g, profile, ctx->profile, &err)) {
+	    account_token(ctx, g, profile, ctx->profile, 0, &err)) {
 		strlcpy(why, err.msg, whylen);
 		pu->code = err.code;
 		goto out;

@@ -183,6 +183,26 @@ fill_times(const struct appt_args *args, struct appt *a, struct tt_err *err)
 	return 0;
 }
 
+/* Personal Microsoft accounts cannot create Teams meetings: an online
+ * appointment for such a profile is refused, not pushed without its link. */
+static int
+online_ok(struct tt_ctx *ctx, int64_t profile, struct tt_err *err)
+{
+	struct account acc = { 0 };
+	int r = store_account_get(ctx->st, profile, &acc, err), personal;
+
+	personal = r > 0 && account_personal(&acc);
+	store_account_free(&acc);
+	if (r < 0)
+		return -1;
+	if (personal)
+		return tt_fail(err, TT_DATAERR, "--online: profile %s is "
+		    "connected to a personal Microsoft account, which cannot "
+		    "create Teams meetings; book it without --online",
+		    ctx->profile);
+	return 0;
+}
+
 static int
 appt_add(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 {
@@ -208,7 +228,8 @@ appt_add(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	a.subject = strdup(args.subject);
 	a.client = args.client && *args.client ? strdup(args.client) : NULL;
 	a.online = args.online == 1;
-	if (check_overlap(ctx, &a, args.force, err) ||
+	if ((a.online && online_ok(ctx, a.profile_id, err)) ||
+	    check_overlap(ctx, &a, args.force, err) ||
 	    store_appt_add(ctx->st, &a, &id, err)) {
 		store_appt_free(&a);
 		return -1;
@@ -280,6 +301,8 @@ appt_edit(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	}
 	if (args.online >= 0)
 		a.online = args.online;
+	if (args.online == 1 && online_ok(ctx, a.profile_id, err))
+		goto out;
 	if (check_overlap(ctx, &a, args.force, err) == 0 &&
 	    store_appt_update(ctx->st, &a, err) == 0)
 		rc = 0;

@@ -24,8 +24,9 @@ struct tt_ctx {
 	int verbose;
 	int quiet;
 	struct store *st;
-	/* Report a problem that does not end the command (code != 0), or a
-	 * -v summary (code 0): one line on stderr, printed by the edge. */
+	/* Report a problem that does not end the command (code > 0), a
+	 * warning (TT_WARNING), or a -v summary (code 0): one line on
+	 * stderr, printed by the edge. */
 	void (*note)(struct tt_ctx *ctx, int code, const char *msg);
 	/* Progress of a long pass, shown only on a terminal (NULL when
 	 * stderr is not one, or with -q); msg NULL clears the line. */
@@ -50,9 +51,13 @@ struct graph;
 struct graph_err;
 /* A Graph handle from the configuration (new; graph_free it). */
 int account_graph(struct tt_ctx *ctx, struct graph **g, struct tt_err *err);
-/* Give g a valid access token for the profile, refreshing when due. */
+/* Give g a valid access token for the profile, refreshing when due, or
+ * now when `force` (the service refused the token it had). */
 int account_token(struct tt_ctx *ctx, struct graph *g, int64_t profile,
-    const char *name, struct tt_err *err);
+    const char *name, int force, struct tt_err *err);
+/* Whether the account is a personal Microsoft account (no groups, no
+ * Teams meetings). */
+int account_personal(const struct account *a);
 /* The exit code of a Graph error (SPEC section 6), from one place. */
 int account_exit_code(const struct graph_err *ge);
 /* Fill err from a Graph error: exit code by class, profile and step named. */

@@ -24,6 +24,10 @@
 #define USER_AGENT "timetap-sync/" VERSION_STRING
 #define DEFAULT_MAX_RESPONSE (64u << 20)
 #define MAX_ATTEMPTS 8
+/* A request that cannot reach the service (refused, no DNS, TLS cut) is
+ * tried this often, quickly: a network outage is for the next run. */
+#define NET_ATTEMPTS 2
+#define NET_DELAY 0.5
 
 #ifndef VERSION
 #define VERSION_STRING "0"
@@ -70,7 +74,7 @@ gerr(struct graph_err *err, enum graph_class cls, int http, const char *fmt,
 /* ------------------------------------------------------------- engine */
 
 struct mailbox {
-	char key[160];
+	char *key;
 	int inflight;
 };
 
@@ -87,7 +91,10 @@ struct graph {
 	int nboxes;
 	char *token;
 	struct graph_stats stats;
-	char origin[256];		/* scheme://host[:port] of graph_url */
+	char *origin;			/* scheme://host[:port] of graph_url */
+	/* The network failure that ended a request after its tries, per
+	 * side (Graph, identity platform): later requests fail at once. */
+	struct graph_err down[2];
 };
 
 static size_t
@@ -117,36 +124,44 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* Keep the headers we act on: Retry-After, request-id, Location. */
+/* A header value of len bytes, trimmed; NULL when name does not match. */
+static char *
+header_value(const char *p, size_t len, const char *name)
+{
+	size_t n = strlen(name), e;
+
+	if (len <= n || strncasecmp(p, name, n) != 0 || p[n] != ':')
+		return NULL;
+	p += n + 1;
+	len -= n + 1;
+	while (len > 0 && (*p == ' ' || *p == '\t'))
+		p++, len--;
+	for (e = 0; e < len && p[e] != '\r' && p[e] != '\n'; e++)
+		;
+	return strndup(p, e);
+}
+
+/* Keep the headers we act on: Retry-After and request-id.  Lines are
+ * read in place, whatever their length. */
 static size_t
 on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct greq *r = arg;
-	size_t len = size * n, k;
-	char line[512], *v;
+	size_t len = size * n;
+	char *v;
 
-	if (len >= sizeof(line))
-		return len;
-	memcpy(line, p, len);
-	line[len] = '\0';
-	if (strncmp(line, "HTTP/", 5) == 0) {	/* a new response (100, ...) */
+	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {	/* a new response */
 		r->retry_after = 0;
-		r->request_id[0] = r->location[0] = '\0';
+		r->request_id[0] = '\0';
 		return len;
 	}
-	if ((v = strchr(line, ':')) == NULL)
-		return len;
-	*v++ = '\0';
-	while (*v == ' ' || *v == '\t')
-		v++;
-	k = strcspn(v, "\r\n");
-	v[k] = '\0';
-	if (strcasecmp(line, "Retry-After") == 0)
+	if ((v = header_value(p, len, "Retry-After")) != NULL) {
 		r->retry_after = graph_parse_retry_after(v, time(NULL));
-	else if (strcasecmp(line, "request-id") == 0)
+		free(v);
+	} else if ((v = header_value(p, len, "request-id")) != NULL) {
 		tt_sanitize(r->request_id, sizeof(r->request_id), v);
-	else if (strcasecmp(line, "Location") == 0)
-		strlcpy(r->location, v, sizeof(r->location));
+		free(v);
+	}
 	return len;
 }
 
@@ -186,8 +201,10 @@ mailbox(struct graph *g, const char *key)
 	if (b == NULL)
 		return NULL;
 	g->boxes = b;
-	b = &g->boxes[g->nboxes++];
-	strlcpy(b->key, key, sizeof(b->key));
+	b = &g->boxes[g->nboxes];
+	if ((b->key = strdup(key)) == NULL)
+		return NULL;
+	g->nboxes++;
 	b->inflight = 0;
 	return b;
 }
@@ -208,9 +225,6 @@ graph_new(const struct graph_settings *s, struct graph **out,
     struct graph_err *err)
 {
 	struct graph *g;
-	const char *p;
-	size_t n;
-
 	*out = NULL;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		return gerr(err, GRAPH_LOCAL, 0, "cannot initialise libcurl");
@@ -235,10 +249,10 @@ graph_new(const struct graph_settings *s, struct graph **out,
 	curl_multi_setopt(g->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
 	curl_multi_setopt(g->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
 	    (long)GRAPH_MAX_INFLIGHT);
-	p = strstr(g->s.graph_url, "://");
-	n = p ? (size_t)(p + 3 - g->s.graph_url) : 0;
-	n += strcspn(g->s.graph_url + n, "/?");
-	snprintf(g->origin, sizeof(g->origin), "%.*s", (int)n, g->s.graph_url);
+	if ((g->origin = tt_url_origin(g->s.graph_url)) == NULL) {
+		graph_free(g);
+		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
+	}
 	*out = g;
 	return 0;
 }
@@ -261,7 +275,10 @@ graph_free(struct graph *g)
 	free(g->idle);
 	if (g->multi)
 		curl_multi_cleanup(g->multi);
+	for (i = 0; i < g->nboxes; i++)
+		free(g->boxes[i].key);
 	free(g->boxes);
+	free(g->origin);
 	wipe_free(g->token);
 	for (i = 0; i < 5; i++)
 		free(g->own[i]);
@@ -274,11 +291,30 @@ graph_stats(const struct graph *g, struct graph_stats *st)
 	*st = g->stats;
 }
 
-void
+int
+graph_token_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (s == NULL || len == 0)
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+int
 graph_set_token(struct graph *g, const char *access_token)
 {
 	wipe_free(g->token);
-	g->token = access_token ? strdup(access_token) : NULL;
+	g->token = NULL;
+	if (access_token == NULL)
+		return 0;
+	if (!graph_token_ok(access_token, strlen(access_token)))
+		return -1;
+	g->token = strdup(access_token);
+	return g->token != NULL ? 0 : -1;
 }
 
 void
@@ -304,12 +340,36 @@ greq_new(struct graph *g, const char *method, const char *url)
 	r->g = g;
 	strlcpy(r->method, method, sizeof(r->method));
 	r->url = strdup(url);
-	strlcpy(r->mailbox, "me", sizeof(r->mailbox));
 	if (r->url == NULL) {
 		free(r);
 		return NULL;
 	}
 	return r;
+}
+
+int
+greq_mailbox(struct greq *r, const char *key)
+{
+	free(r->mailbox);
+	r->mailbox = strdup(key);
+	return r->mailbox != NULL ? 0 : -1;
+}
+
+static const char *
+box_of(const struct greq *r)
+{
+	return r->mailbox != NULL ? r->mailbox : "me";
+}
+
+/* Free a header list, wiping it first: it may hold the bearer token. */
+static void
+headers_free(struct curl_slist *h)
+{
+	struct curl_slist *l;
+
+	for (l = h; l != NULL; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
+	curl_slist_free_all(h);
 }
 
 void
@@ -318,12 +378,13 @@ greq_free(struct greq *r)
 	if (r == NULL)
 		return;
 	free(r->url);
+	free(r->mailbox);
 	if (r->secret_body)
 		wipe_free(r->req_body);
 	else
 		free(r->req_body);
 	free(r->body);
-	curl_slist_free_all(r->headers);
+	headers_free(r->headers);
 	free(r);
 }
 
@@ -366,28 +427,38 @@ static int
 start(struct graph *g, struct greq *r)
 {
 	struct curl_slist *h = NULL;
-	char hdr[512];
+	char hdr[512], *auth = NULL;
 	CURL *e;
 
 	if (!r->is_token && !same_origin(g, r->url))
 		return -1;
 	if ((e = easy_get(g)) == NULL)
-		return -1;
+		return -2;
 	r->easy = e;
 	r->len = 0;
 	r->too_large = 0;
 	r->retry_after = 0;
-	r->request_id[0] = r->location[0] = '\0';
-	curl_slist_free_all(r->headers);
+	r->request_id[0] = '\0';
+	headers_free(r->headers);
 	h = curl_slist_append(h, "Accept: application/json");
 	if (!r->is_token) {
+		/* The token is of any length: the header is built on the
+		 * heap, and both copies are wiped (headers_free). */
 		if (g->token != NULL) {
-			/* The header copy is wiped with the list below. */
-			snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s",
-			    g->token);
-			h = curl_slist_append(h, hdr);
-			explicit_bzero(hdr, sizeof(hdr));
+			if (asprintf(&auth, "Authorization: Bearer %s",
+			    g->token) < 0)
+				auth = NULL;
+			if (auth == NULL) {
+				curl_slist_free_all(h);
+				easy_put(g, e);
+				r->easy = NULL;
+				return -2;
+			}
+			h = curl_slist_append(h, auth);
+			wipe_free(auth);
 		}
+		if (r->eventual)
+			h = curl_slist_append(h, "ConsistencyLevel: eventual");
 		if (r->page_size > 0)
 			snprintf(hdr, sizeof(hdr), "Prefer: IdType=\"ImmutableId\", "
 			    "outlook.timezone=\"UTC\", "
@@ -436,7 +507,7 @@ start(struct graph *g, struct greq *r)
 	if (curl_multi_add_handle(g->multi, e) != CURLM_OK) {
 		easy_put(g, e);
 		r->easy = NULL;
-		return -1;
+		return -2;
 	}
 	g->running++;
 	g->stats.requests++;
@@ -493,6 +564,7 @@ finish(struct graph *g, struct greq *r, CURLcode cc)
 	double delay;
 
 	memset(err, 0, sizeof(*err));
+	err->token_endpoint = r->is_token;
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
 	strlcpy(err->request_id, r->request_id, sizeof(err->request_id));
 	if (r->too_large) {
@@ -509,10 +581,24 @@ finish(struct graph *g, struct greq *r, CURLcode cc)
 			err->cls = GRAPH_CONFIG;
 			return 0;
 		}
-		/* Did the request reach the server?  Connect failures are safe. */
-		if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST)
-			retryable = 1;
-		else if (is_create)
+		/*
+		 * Did the request reach the server?  Connect, DNS and TLS
+		 * handshake failures are safe to repeat, but they mean an
+		 * outage: a couple of quick tries, then the next run.
+		 */
+		if (cc == CURLE_COULDNT_CONNECT ||
+		    cc == CURLE_COULDNT_RESOLVE_HOST ||
+		    cc == CURLE_COULDNT_RESOLVE_PROXY ||
+		    cc == CURLE_SSL_CONNECT_ERROR) {
+			err->network = 1;
+			if (r->attempts >= NET_ATTEMPTS) {
+				g->down[r->is_token ? 1 : 0] = *err;
+				return 0;
+			}
+			g->stats.retries++;
+			r->not_before = mono_now() + NET_DELAY;
+			return 1;
+		} else if (is_create)
 			err->ambiguous = 1;
 		else
 			retryable = 1;
@@ -659,11 +745,11 @@ graph_wait(struct graph *g)
 		struct greq *r, *prev = NULL, *next;
 		double now = mono_now(), soonest;
 		CURLMsg *m;
-		int left, still, timeout_ms;
+		int left, still, timeout_ms, rc;
 
 		/* Start what may start, in queue order. */
 		for (r = g->queue; r != NULL; r = next) {
-			struct mailbox *b = mailbox(g, r->mailbox);
+			struct mailbox *b = mailbox(g, box_of(r));
 
 			next = r->next;
 			if (b == NULL)
@@ -685,11 +771,21 @@ graph_wait(struct graph *g)
 				g->queue_tail = prev;
 			r->next = NULL;
 			r->attempts++;
-			if (start(g, r) != 0) {
+			/* The service is unreachable: fail at once. */
+			if (g->down[r->is_token ? 1 : 0].network) {
+				r->err = g->down[r->is_token ? 1 : 0];
+				r->done(r, &r->err);
+				continue;
+			}
+			if ((rc = start(g, r)) != 0) {
 				memset(&r->err, 0, sizeof(r->err));
-				gerr(&r->err, GRAPH_PROTOCOL, 0, "refusing to "
-				    "send a request to %s (not the Graph root)",
-				    r->url);
+				if (rc == -1)
+					gerr(&r->err, GRAPH_PROTOCOL, 0, "refusing "
+					    "to send a request to %s (not the "
+					    "Graph root)", r->url);
+				else
+					gerr(&r->err, GRAPH_LOCAL, 0, "cannot "
+					    "start a request: out of memory");
 				r->done(r, &r->err);
 				continue;
 			}
@@ -706,7 +802,7 @@ graph_wait(struct graph *g)
 			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &r);
 			curl_multi_remove_handle(g->multi, m->easy_handle);
 			g->running--;
-			if ((b = mailbox(g, r->mailbox)) != NULL)
+			if ((b = mailbox(g, box_of(r))) != NULL)
 				b->inflight -= weight(r);
 			if (finish(g, r, m->data.result) == 1) {
 				easy_put(g, r->easy);
@@ -727,7 +823,7 @@ graph_wait(struct graph *g)
 		soonest = -1;
 		now = mono_now();
 		for (r = g->queue; r != NULL; r = r->next) {
-			struct mailbox *b = mailbox(g, r->mailbox);
+			struct mailbox *b = mailbox(g, box_of(r));
 
 			if (r->not_before <= now && b != NULL && room(b, r))
 				soonest = now;
@@ -858,7 +954,10 @@ token_post(struct graph *g, const char *leaf, char *body, struct greq **out,
 	r->is_token = 1;
 	r->secret_body = 1;
 	r->req_body = body;
-	strlcpy(r->mailbox, "login", sizeof(r->mailbox));
+	if (greq_mailbox(r, "login") != 0) {
+		greq_free(r);
+		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
+	}
 	snprintf(r->what, sizeof(r->what), "identity platform %s", leaf);
 	*out = r;
 	if (greq_run(g, r, err) != 0)
@@ -874,6 +973,7 @@ graph_tokens_free(struct graph_tokens *t)
 	wipe_free(t->access_token);
 	wipe_free(t->refresh_token);
 	free(t->scope);
+	free(t->tenant_id);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -889,10 +989,88 @@ wipe_json_string(json_t *v)
 	explicit_bzero(w, json_string_length(v));
 }
 
+/* Access tokens live 60-90 minutes (24-28 h with CAE); anything beyond
+ * two days, or negative, is not a lifetime we believe. */
+#define MAX_EXPIRES_IN (2 * 86400)
+
+/* expires_in as a number of seconds in [0, MAX_EXPIRES_IN], or -1. */
+static long long
+expires_in(json_t *v)
+{
+	long long n;
+	char *end;
+
+	if (json_is_integer(v))
+		n = (long long)json_integer_value(v);
+	else if (json_is_string(v)) {
+		errno = 0;
+		n = strtoll(json_string_value(v), &end, 10);
+		if (errno != 0 || end == json_string_value(v) || *end != '\0')
+			return -1;
+	} else
+		return -1;
+	if (n < 0)
+		return -1;
+	return n > MAX_EXPIRES_IN ? MAX_EXPIRES_IN : n;
+}
+
+/* A token member: a string that can be sent in a header, or NULL. */
+static const char *
+token_member(json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	return s != NULL && graph_token_ok(s, json_string_length(v)) &&
+	    strlen(s) == json_string_length(v) ? s : NULL;
+}
+
+/*
+ * The tenant of an id_token (a JWT: header.claims.signature, base64url):
+ * its "tid" claim, new string, or NULL.  The token came straight from the
+ * token endpoint over TLS; its signature is not checked because nothing
+ * is authorised by it: it only tells a personal account from a work one.
+ */
+static char *
+id_token_tid(const char *jwt)
+{
+	const char *p = jwt ? strchr(jwt, '.') : NULL, *q;
+	unsigned char *raw;
+	size_t n, i, o = 0;
+	unsigned acc = 0;
+	int bits = 0;
+	json_t *j;
+	char *tid = NULL;
+
+	if (p == NULL || (q = strchr(++p, '.')) == NULL ||
+	    (n = (size_t)(q - p)) > 65536 || (raw = malloc(n + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		const char *tab = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+		const char *c = p[i] != '\0' ? strchr(tab, p[i]) : NULL;
+
+		if (c == NULL)
+			break;
+		acc = (acc << 6) | (unsigned)(c - tab);
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			raw[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	j = i == n ? json_loadb((const char *)raw, o, 0, NULL) : NULL;
+	free(raw);
+	if (json_is_string(json_object_get(j, "tid")))
+		tid = tt_sanitize_dup(json_string_value(json_object_get(j,
+		    "tid")));
+	json_decref(j);
+	return tid;
+}
+
 static int
 parse_tokens(struct greq *r, struct graph_tokens *out, struct graph_err *err)
 {
-	json_t *j = greq_json(r, err), *at, *rt, *exp, *sc;
+	json_t *j = greq_json(r, err), *at, *rt, *exp, *sc, *it;
+	const char *atv, *rtv = NULL, *missing = NULL;
+	long long life;
 
 	memset(out, 0, sizeof(*out));
 	if (j == NULL)
@@ -901,24 +1079,37 @@ parse_tokens(struct greq *r, struct graph_tokens *out, struct graph_err *err)
 	rt = json_object_get(j, "refresh_token");
 	exp = json_object_get(j, "expires_in");
 	sc = json_object_get(j, "scope");
-	if (!json_is_string(at) || json_string_length(at) == 0 ||
-	    !(json_is_integer(exp) || json_is_string(exp))) {
+	it = json_object_get(j, "id_token");
+	atv = token_member(at);
+	if (rt != NULL && (rtv = token_member(rt)) == NULL)
+		missing = "a usable refresh_token";
+	if (atv == NULL)
+		missing = json_is_string(at) ? "a usable access_token (it holds "
+		    "bytes a header cannot carry)" : "'access_token'";
+	life = expires_in(exp);
+	if (missing == NULL && life < 0)
+		missing = "a usable 'expires_in'";
+	if (missing != NULL) {
+		/* The message is a constant: nothing of j outlives it. */
+		wipe_json_string(at);
+		wipe_json_string(rt);
 		json_decref(j);
-		return gerr(err, GRAPH_PROTOCOL, 200, "token response lacks "
-		    "'%s'", !json_is_string(at) ? "access_token" : "expires_in");
+		return gerr(err, GRAPH_PROTOCOL, 200, "token response lacks %s",
+		    missing);
 	}
-	out->access_token = strdup(json_string_value(at));
-	out->refresh_token = json_is_string(rt) ?
-	    strdup(json_string_value(rt)) : NULL;
-	out->scope = json_is_string(sc) ? strdup(json_string_value(sc)) : NULL;
-	out->expires_at = tt_now() + (json_is_integer(exp) ?
-	    (tt_time)json_integer_value(exp) :
-	    (tt_time)strtol(json_string_value(exp), NULL, 10));
+	out->access_token = strdup(atv);
+	out->refresh_token = rtv != NULL ? strdup(rtv) : NULL;
+	out->scope = json_is_string(sc) ? tt_sanitize_dup(json_string_value(sc))
+	    : NULL;
+	out->tenant_id = id_token_tid(json_string_value(it));
+	out->expires_at = tt_now() + (tt_time)life;
 	/* The body held the tokens: wipe jansson's copies too. */
 	wipe_json_string(at);
 	wipe_json_string(rt);
+	wipe_json_string(it);
 	json_decref(j);
-	if (out->access_token == NULL) {
+	if (out->access_token == NULL || (rtv != NULL &&
+	    out->refresh_token == NULL)) {
 		graph_tokens_free(out);
 		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
 	}
@@ -1027,23 +1218,27 @@ graph_devicecode_start(struct graph *g, const char *scopes,
 			json_t *iv = json_object_get(j, "interval");
 			json_t *ex = json_object_get(j, "expires_in");
 			json_t *ms = json_object_get(j, "message");
-			char buf[1024];
 
 			out->device_code = strdup(json_string_value(dc));
-			out->user_code = strdup(tt_sanitize(buf, sizeof(buf),
-			    json_string_value(uc)));
-			out->verification_uri = strdup(tt_sanitize(buf,
-			    sizeof(buf), json_string_value(vu)));
-			out->message = json_is_string(ms) ? strdup(tt_sanitize(
-			    buf, sizeof(buf), json_string_value(ms))) : NULL;
-			out->interval = json_is_integer(iv) ?
-			    (int)json_integer_value(iv) : 5;
-			out->expires_in = json_is_integer(ex) ?
-			    (int)json_integer_value(ex) : 900;
-			if (out->interval < 0 || out->interval > 60)
-				out->interval = 5;
-			if (out->expires_in <= 0 || out->expires_in > 3600)
-				out->expires_in = 900;
+			out->user_code = tt_sanitize_dup(json_string_value(uc));
+			out->verification_uri = tt_sanitize_dup(
+			    json_string_value(vu));
+			out->message = json_is_string(ms) ? tt_sanitize_dup(
+			    json_string_value(ms)) : NULL;
+			json_int_t ivn = json_is_integer(iv) ?
+			    json_integer_value(iv) : 5;
+			json_int_t exn = json_is_integer(ex) ?
+			    json_integer_value(ex) : 900;
+
+			/* Bounded before narrowing: the service decides. */
+			out->interval = ivn >= 0 && ivn <= 60 ? (int)ivn : 5;
+			out->expires_in = exn > 0 && exn <= 3600 ? (int)exn : 900;
+			if (out->device_code == NULL || out->user_code == NULL ||
+			    out->verification_uri == NULL || (json_is_string(ms)
+			    && out->message == NULL)) {
+				graph_devicecode_free(out);
+				rc = gerr(err, GRAPH_LOCAL, 0, "out of memory");
+			}
 		}
 	}
 	json_decref(j);
@@ -1090,8 +1285,8 @@ graph_url(struct graph *g, const char *path)
 }
 
 /* GET an absolute Graph URL and parse the object; new reference. */
-json_t *
-graph_get_json(struct graph *g, const char *url, const char *what,
+static json_t *
+get_json(struct graph *g, const char *url, const char *what, int eventual,
     struct graph_err *err)
 {
 	struct greq *r = greq_new(g, "GET", url);
@@ -1101,11 +1296,19 @@ graph_get_json(struct graph *g, const char *url, const char *what,
 		gerr(err, GRAPH_LOCAL, 0, "out of memory");
 		return NULL;
 	}
+	r->eventual = eventual;
 	snprintf(r->what, sizeof(r->what), "%s", what);
 	if (greq_run(g, r, err) == 0)
 		j = greq_json(r, err);
 	greq_free(r);
 	return j;
+}
+
+json_t *
+graph_get_json(struct graph *g, const char *url, const char *what,
+    struct graph_err *err)
+{
+	return get_json(g, url, what, 0, err);
 }
 
 void
@@ -1115,22 +1318,38 @@ graph_me_free(struct graph_me *m)
 		return;
 	free(m->id);
 	free(m->upn);
+	free(m->mail);
 	free(m->display_name);
 	memset(m, 0, sizeof(*m));
 }
 
-/* A string member, sanitised and bounded; NULL when missing. */
+/* A string member, sanitised, whole; NULL when missing or empty. */
 char *
-jstrdup(json_t *o, const char *key, size_t max)
+jstrdup(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
-	char *s;
 
-	if (!json_is_string(v))
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    strlen(json_string_value(v)) != json_string_length(v))
 		return NULL;
-	if ((s = malloc(max + 1)) == NULL)
+	return tt_sanitize_dup(json_string_value(v));
+}
+
+/*
+ * An identifier member (an id, a changeKey): verbatim and whole, or NULL
+ * when missing, empty, or holding what no identifier holds (NUL, control
+ * characters, invalid UTF-8): such an id is refused, never altered.
+ */
+char *
+jid(json_t *o, const char *key)
+{
+	char *s = jstrdup(o, key);
+
+	if (s != NULL && strcmp(s, json_string_value(json_object_get(o,
+	    key))) != 0) {
+		free(s);
 		return NULL;
-	tt_sanitize(s, max + 1, json_string_value(v));
+	}
 	return s;
 }
 
@@ -1147,9 +1366,10 @@ graph_get_me(struct graph *g, struct graph_me *out, struct graph_err *err)
 	free(url);
 	if (j == NULL)
 		return -1;
-	out->id = jstrdup(j, "id", 200);
-	out->upn = jstrdup(j, "userPrincipalName", 200);
-	out->display_name = jstrdup(j, "displayName", 200);
+	out->id = jid(j, "id");
+	out->upn = jstrdup(j, "userPrincipalName");
+	out->mail = jstrdup(j, "mail");
+	out->display_name = jstrdup(j, "displayName");
 	json_decref(j);
 	if (out->id == NULL || out->upn == NULL) {
 		graph_me_free(out);
@@ -1164,15 +1384,18 @@ graph_get_me(struct graph *g, struct graph_me *out, struct graph_err *err)
  * pages), calling each(arg, item) for every object in `value`; each
  * returns non-zero to stop (negative: an error it filled in err).
  */
-int
-graph_each(struct graph *g, const char *first, const char *what,
+static int
+each_page(struct graph *g, const char *first, const char *what, int eventual,
     int (*each)(void *, json_t *), void *arg, struct graph_err *err)
 {
 	char *url = strdup(first);
 	int pages = 0, rc = 0;
 
+	if (url == NULL)
+		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
 	while (url != NULL && rc == 0) {
-		json_t *j = graph_get_json(g, url, what, err), *v, *item, *next;
+		json_t *j = get_json(g, url, what, eventual, err), *v, *item,
+		    *next;
 		size_t i;
 
 		free(url);
@@ -1193,28 +1416,45 @@ graph_each(struct graph *g, const char *first, const char *what,
 			if (++pages > 1000)
 				rc = gerr(err, GRAPH_PROTOCOL, 200, "%s: more "
 				    "than 1000 pages", what);
-			else
-				url = strdup(json_string_value(next));
+			else if ((url = strdup(json_string_value(next))) == NULL)
+				rc = gerr(err, GRAPH_LOCAL, 0, "out of memory");
 		}
 		json_decref(j);
 	}
 	return rc < 0 ? -1 : 0;
 }
 
+int
+graph_each(struct graph *g, const char *first, const char *what,
+    int (*each)(void *, json_t *), void *arg, struct graph_err *err)
+{
+	return each_page(g, first, what, 0, each, arg, err);
+}
+
+int
+graph_each_eventual(struct graph *g, const char *first, const char *what,
+    int (*each)(void *, json_t *), void *arg, struct graph_err *err)
+{
+	return each_page(g, first, what, 1, each, arg, err);
+}
+
 struct calgroup {
 	char *id, *name;
-	int is_default;
+	int is_default;		/* holds the default calendar */
+};
+
+/* One calendar as listed, and the calendar group it was listed in. */
+struct calitem {
+	json_t *item;
+	size_t grp;		/* index into groups, or (size_t)-1 */
 };
 
 struct cal_ctx {
-	struct graph *g;
-	int (*cb)(void *, const struct graph_calendar *);
-	void *arg;
 	struct calgroup *groups;
 	size_t ngroups;
-	char **seen;		/* calendar ids already reported */
-	size_t nseen;
-	int stopped;
+	struct calitem *items;
+	size_t nitems;
+	size_t cur;		/* the group being listed */
 	struct graph_err *err;
 };
 
@@ -1226,10 +1466,10 @@ add_group(void *arg, json_t *item)
 
 	n = reallocarray(c->groups, c->ngroups + 1, sizeof(*n));
 	if (n == NULL)
-		return -1;
+		return gerr(c->err, GRAPH_LOCAL, 0, "out of memory");
 	c->groups = n;
-	n[c->ngroups].id = jstrdup(item, "id", 512);
-	n[c->ngroups].name = jstrdup(item, "name", 255);
+	n[c->ngroups].id = jid(item, "id");
+	n[c->ngroups].name = jstrdup(item, "name");
 	n[c->ngroups].is_default = 0;
 	if (n[c->ngroups].id == NULL || n[c->ngroups].name == NULL) {
 		free(n[c->ngroups].id);
@@ -1241,123 +1481,107 @@ add_group(void *arg, json_t *item)
 	return 0;
 }
 
+/* Keep every calendar until all are known: the path of a sub-calendar
+ * depends on whether its group holds the default calendar, and whether a
+ * calendar is shared depends on the default calendar's owner. */
 static int
-emit_calendar(struct cal_ctx *c, json_t *item, const struct calgroup *grp)
-{
-	struct graph_calendar cal = { 0 };
-	json_t *ce = json_object_get(item, "canEdit");
-	char *path = NULL;
-	size_t i;
-	int rc;
-
-	cal.kind = GRAPH_CAL_USER;
-	cal.id = jstrdup(item, "id", 512);
-	cal.name = jstrdup(item, "name", 255);
-	if (cal.id == NULL || cal.name == NULL) {
-		free(cal.id);
-		free(cal.name);
-		return gerr(c->err, GRAPH_PROTOCOL, 200, "calendar lacks id or "
-		    "name");
-	}
-	for (i = 0; i < c->nseen; i++)
-		if (strcmp(c->seen[i], cal.id) == 0) {
-			free(cal.id);
-			free(cal.name);
-			return 0;
-		}
-	c->seen = reallocarray(c->seen, c->nseen + 1, sizeof(*c->seen));
-	if (c->seen == NULL)
-		return -1;
-	c->seen[c->nseen++] = strdup(cal.id);
-	cal.can_edit = json_is_true(ce) || ce == NULL;
-	cal.is_default = json_is_true(json_object_get(item, "isDefaultCalendar"));
-	cal.container = grp ? grp->id : NULL;
-	if (grp != NULL && !grp->is_default) {
-		if (asprintf(&path, "%s/%s", grp->name, cal.name) < 0)
-			path = NULL;
-	} else
-		path = strdup(cal.name);
-	cal.path = path;
-	rc = c->cb(c->arg, &cal);
-	free(cal.id);
-	free(cal.name);
-	free(path);
-	if (rc != 0)
-		c->stopped = 1;
-	return rc != 0;
-}
-
-static int
-plain_calendar(void *arg, json_t *item)
-{
-	return emit_calendar(arg, item, NULL);
-}
-
-/* Keep a group's calendars until we know whether it holds the default
- * calendar (whose group needs no prefix in the path). */
-static int
-collect_calendar(void *arg, json_t *item)
-{
-	json_t *list = arg;
-
-	return json_array_append(list, item) == 0 ? 0 : -1;
-}
-
-static int
-m365_group(void *arg, json_t *item)
+add_item(void *arg, json_t *item)
 {
 	struct cal_ctx *c = arg;
-	struct graph_calendar cal = { 0 };
-	char *gid = jstrdup(item, "id", 512), *name = jstrdup(item,
-	    "displayName", 255), *path = NULL;
-	int rc = 0;
+	struct calitem *n;
 
-	if (gid == NULL || name == NULL) {
-		free(gid);
-		free(name);
-		return gerr(c->err, GRAPH_PROTOCOL, 200, "group lacks id or "
-		    "displayName");
+	n = reallocarray(c->items, c->nitems + 1, sizeof(*n));
+	if (n == NULL)
+		return gerr(c->err, GRAPH_LOCAL, 0, "out of memory");
+	c->items = n;
+	n[c->nitems].item = json_incref(item);
+	n[c->nitems].grp = c->cur;
+	c->nitems++;
+	if (c->cur != (size_t)-1 && json_is_true(json_object_get(item,
+	    "isDefaultCalendar")))
+		c->groups[c->cur].is_default = 1;
+	return 0;
+}
+
+static const char *
+owner_address(json_t *item)
+{
+	return json_string_value(json_object_get(json_object_get(item,
+	    "owner"), "address"));
+}
+
+/* Report one listed calendar; 1 when cb asked to stop, -1 on error. */
+static int
+emit_calendar(struct cal_ctx *c, size_t k, const char *me,
+    int (*cb)(void *, const struct graph_calendar *), void *arg)
+{
+	json_t *item = c->items[k].item, *ce = json_object_get(item, "canEdit");
+	const struct calgroup *grp = c->items[k].grp == (size_t)-1 ? NULL :
+	    &c->groups[c->items[k].grp];
+	struct graph_calendar cal = { 0 };
+	const char *owner = owner_address(item);
+	size_t i;
+	int rc = -1;
+
+	cal.kind = GRAPH_CAL_USER;
+	cal.id = jid(item, "id");
+	cal.name = jstrdup(item, "name");
+	if (cal.id == NULL || cal.name == NULL) {
+		gerr(c->err, GRAPH_PROTOCOL, 200, "calendar lacks id or name");
+		goto out;
 	}
-	cal.kind = GRAPH_CAL_GROUP;
-	cal.id = gid;
-	cal.container = gid;
-	cal.name = name;
-	if (asprintf(&path, "%s (group)", name) < 0)
-		path = NULL;
-	cal.path = path;
-	cal.can_edit = 1;	/* members may add events to the group calendar */
-	if (path == NULL || c->cb(c->arg, &cal) != 0)
-		rc = 1;
-	free(gid);
-	free(name);
-	free(path);
-	if (rc)
-		c->stopped = 1;
+	/* A calendar listed in a group and again in /me/calendars. */
+	for (i = 0; i < k; i++)
+		if (json_equal(json_object_get(c->items[i].item, "id"),
+		    json_object_get(item, "id"))) {
+			rc = 0;
+			goto out;
+		}
+	cal.can_edit = json_is_true(ce) || ce == NULL;
+	cal.is_default = json_is_true(json_object_get(item, "isDefaultCalendar"));
+	cal.owner = owner != NULL ? tt_sanitize_dup(owner) : NULL;
+	cal.shared = !cal.is_default && owner != NULL && me != NULL &&
+	    strcasecmp(owner, me) != 0;
+	cal.container = grp ? grp->id : NULL;
+	if (grp != NULL && !grp->is_default) {
+		if (asprintf(&cal.path, "%s/%s", grp->name, cal.name) < 0)
+			cal.path = NULL;
+	} else
+		cal.path = strdup(cal.name);
+	if (cal.path == NULL || (owner != NULL && cal.owner == NULL)) {
+		gerr(c->err, GRAPH_LOCAL, 0, "out of memory");
+		goto out;
+	}
+	if ((rc = cb(arg, &cal)) < 0)
+		gerr(c->err, GRAPH_LOCAL, 0, "stopped by the caller");
+	rc = rc < 0 ? -1 : rc > 0;
+out:
+	free(cal.id);
+	free(cal.name);
+	free(cal.owner);
+	free(cal.path);
 	return rc;
 }
 
 int
-graph_list_calendars(struct graph *g, int with_groups,
+graph_list_calendars(struct graph *g,
     int (*cb)(void *, const struct graph_calendar *), void *arg,
     struct graph_err *err)
 {
 	struct cal_ctx c = { 0 };
+	const char *me = NULL;
 	char *url = NULL;
 	size_t i;
 	int rc = -1;
 
-	c.g = g;
-	c.cb = cb;
-	c.arg = arg;
 	c.err = err;
 	url = graph_url(g, "/me/calendarGroups?$top=100");
 	if (url == NULL || graph_each(g, url, "GET /me/calendarGroups",
 	    add_group, &c, err) != 0)
 		goto out;
 	/* Calendars by group, so that sub-calendars get their path. */
-	for (i = 0; i < c.ngroups && !c.stopped; i++) {
+	for (i = 0; i < c.ngroups; i++) {
 		char *gid = curl_easy_escape(NULL, c.groups[i].id, 0), *p = NULL;
-		int r;
 
 		if (gid == NULL || asprintf(&p, "/me/calendarGroups/%s/calendars"
 		    "?$top=100", gid) < 0)
@@ -1366,51 +1590,106 @@ graph_list_calendars(struct graph *g, int with_groups,
 		free(url);
 		url = p ? graph_url(g, p) : NULL;
 		free(p);
-		if (url == NULL)
-			goto out;
-		{
-			json_t *list = json_array(), *item;
-			size_t k;
-
-			r = list ? graph_each(g, url, "GET /me/calendarGroups/{id}/"
-			    "calendars", collect_calendar, list, err) : -1;
-			json_array_foreach(list, k, item)
-				if (json_is_true(json_object_get(item,
-				    "isDefaultCalendar")))
-					c.groups[i].is_default = 1;
-			json_array_foreach(list, k, item)
-				if (r == 0 && !c.stopped)
-					r = emit_calendar(&c, item, &c.groups[i]);
-			json_decref(list);
-		}
-		if (r < 0)
+		c.cur = i;
+		if (url == NULL || graph_each(g, url, "GET /me/calendarGroups/"
+		    "{id}/calendars", add_item, &c, err) != 0)
 			goto out;
 	}
 	/* Any calendar outside every group (seen in some mailboxes). */
 	free(url);
 	url = graph_url(g, "/me/calendars?$top=100");
-	if (!c.stopped && (url == NULL || graph_each(g, url,
-	    "GET /me/calendars", plain_calendar, &c, err) != 0))
+	c.cur = (size_t)-1;
+	if (url == NULL || graph_each(g, url, "GET /me/calendars", add_item, &c,
+	    err) != 0)
 		goto out;
-	if (with_groups && !c.stopped) {
-		free(url);
-		url = graph_url(g, "/me/memberOf/microsoft.graph.group?$filter="
-		    "groupTypes/any(a:a%20eq%20'Unified')&$select=id,displayName"
-		    "&$top=100");
-		if (url == NULL || graph_each(g, url, "GET /me/memberOf",
-		    m365_group, &c, err) != 0)
-			goto out;
-	}
-	rc = 0;
+	/* The default calendar's owner is the user. */
+	for (i = 0; i < c.nitems && me == NULL; i++)
+		if (json_is_true(json_object_get(c.items[i].item,
+		    "isDefaultCalendar")))
+			me = owner_address(c.items[i].item);
+	for (i = 0, rc = 0; i < c.nitems && rc == 0; i++)
+		rc = emit_calendar(&c, i, me, cb, arg);
+	rc = rc < 0 ? -1 : 0;
 out:
+	if (url == NULL && rc != 0 && err->cls == GRAPH_OK)
+		gerr(err, GRAPH_LOCAL, 0, "out of memory");
 	free(url);
 	for (i = 0; i < c.ngroups; i++) {
 		free(c.groups[i].id);
 		free(c.groups[i].name);
 	}
 	free(c.groups);
-	for (i = 0; i < c.nseen; i++)
-		free(c.seen[i]);
-	free(c.seen);
+	for (i = 0; i < c.nitems; i++)
+		json_decref(c.items[i].item);
+	free(c.items);
+	return rc;
+}
+
+struct group_ctx {
+	int (*cb)(void *, const struct graph_calendar *);
+	void *arg;
+	struct graph_err *err;
+};
+
+/*
+ * One Microsoft 365 group.  Without a permission to read groups, the
+ * directory returns it "with limited information": @odata.type and id
+ * only (graph-docs includes/limited-info.md); it is reported by id.
+ */
+static int
+m365_group(void *arg, json_t *item)
+{
+	struct group_ctx *c = arg;
+	struct graph_calendar cal = { 0 };
+	int rc = -1;
+
+	cal.kind = GRAPH_CAL_GROUP;
+	if ((cal.id = jid(item, "id")) == NULL)
+		return gerr(c->err, GRAPH_PROTOCOL, 200, "a group lacks 'id'");
+	cal.name = jstrdup(item, "displayName");
+	cal.limited = cal.name == NULL;
+	if (cal.name == NULL)
+		cal.name = strdup(cal.id);
+	cal.owner = jstrdup(item, "mail");
+	cal.container = cal.id;
+	if (cal.name == NULL || asprintf(&cal.path, "%s (group)", cal.name) < 0)
+		cal.path = NULL;
+	cal.can_edit = 1;	/* members may add events to the group calendar */
+	if (cal.path == NULL)
+		gerr(c->err, GRAPH_LOCAL, 0, "out of memory");
+	else if ((rc = c->cb(c->arg, &cal)) < 0)
+		gerr(c->err, GRAPH_LOCAL, 0, "stopped by the caller");
+	else
+		rc = rc > 0;
+	free(cal.id);
+	free(cal.name);
+	free(cal.owner);
+	free(cal.path);
+	return rc;
+}
+
+int
+graph_list_groups(struct graph *g,
+    int (*cb)(void *, const struct graph_calendar *), void *arg,
+    struct graph_err *err)
+{
+	struct group_ctx c = { cb, arg, err };
+	char *url;
+	int rc;
+
+	/*
+	 * The cast and the filter are "advanced queries": without
+	 * ConsistencyLevel: eventual and $count=true the directory answers
+	 * 400 Request_UnsupportedQuery (graph-docs user-list-memberof.md,
+	 * aad-advanced-queries.md).
+	 */
+	url = graph_url(g, "/me/memberOf/microsoft.graph.group?$filter="
+	    "groupTypes/any(a:a%20eq%20'Unified')&$count=true"
+	    "&$select=id,displayName,mail&$top=100");
+	if (url == NULL)
+		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
+	rc = graph_each_eventual(g, url, "GET /me/memberOf", m365_group, &c,
+	    err);
+	free(url);
 	return rc;
 }

@@ -57,6 +57,15 @@ struct graph_err {
 	int budget_spent;	/* the retry budget ran out */
 	int exhausted;		/* still failing after every retry */
 	int token_rejected;	/* 401: the access token was refused */
+	int network;		/* the request never reached the service
+				 * (connect, DNS, TLS handshake) */
+	int token_endpoint;	/* the identity platform answered (or not) */
+	/*
+	 * Bounded copies for messages and classification.  A service code
+	 * longer than 63 bytes matches no known code either way, and the
+	 * request id (a GUID) is only shown; both are cut, never parsed.
+	 * msg is one sanitised line, cut at a character boundary.
+	 */
 	char code[64];		/* service error code, or "" */
 	char request_id[64];
 	char msg[400];
@@ -91,12 +100,21 @@ void graph_stats(const struct graph *g, struct graph_stats *st);
 
 /* ---- identity platform ---- */
 
+/*
+ * A token response.  Tokens are opaque strings of any length (real access
+ * tokens are 1-2.5 KB, 10 KB and more with group claims); a token holding
+ * bytes an HTTP header cannot carry is refused, never sent.
+ */
 struct graph_tokens {
 	char *access_token;
 	char *refresh_token;	/* NULL when the server sent none */
 	char *scope;
+	char *tenant_id;	/* the id_token's tid, NULL without one */
 	tt_time expires_at;
 };
+/* The tenant id of personal Microsoft accounts (entra-docs). */
+#define GRAPH_CONSUMER_TENANT "9188040d-6c67-4c5b-b112-36a304b66dad"
+
 void graph_tokens_free(struct graph_tokens *t);	/* wipes */
 
 /* The device code grant. */
@@ -125,14 +143,19 @@ int graph_redeem_code(struct graph *g, const char *code,
 int graph_refresh(struct graph *g, const char *refresh_token,
     const char *scopes, struct graph_tokens *out, struct graph_err *err);
 
-/* The access token used from now on (copied; the old copy is wiped). */
-void graph_set_token(struct graph *g, const char *access_token);
+/* The access token used from now on (copied; the old copy is wiped).
+ * Returns -1 (and keeps no token) when it holds anything but visible
+ * ASCII: CR, LF or NUL would become extra request headers. */
+int graph_set_token(struct graph *g, const char *access_token);
+/* Whether s can be sent as a bearer token (visible ASCII, not empty). */
+int graph_token_ok(const char *s, size_t len);
 
 /* ---- directory and calendars ---- */
 
 struct graph_me {
 	char *id;
 	char *upn;
+	char *mail;		/* NULL when the account has none */
 	char *display_name;
 };
 void graph_me_free(struct graph_me *m);
@@ -141,7 +164,11 @@ int graph_get_me(struct graph *g, struct graph_me *out, struct graph_err *err);
 /*
  * A calendar the account can reach.  `path` is how a person names it:
  * "Calendar", "Other calendars/Clinic rota", "Front Desk Team (group)".
- * Group calendars have kind GRAPH_CAL_GROUP and `container` = group id.
+ * Group calendars have kind GRAPH_CAL_GROUP and `container` = group id;
+ * `limited` is set when the directory gave the group "with limited
+ * information" (only its id: the app may not read groups yet), and then
+ * name is the id.  A user calendar whose owner is someone else (shared
+ * with the user) has `shared` set.
  */
 enum graph_cal_kind { GRAPH_CAL_USER, GRAPH_CAL_GROUP };
 struct graph_calendar {
@@ -150,13 +177,24 @@ struct graph_calendar {
 	char *container;	/* calendar group id, or the M365 group id */
 	char *name;
 	char *path;
+	char *owner;		/* owner's address, NULL when not given */
 	int can_edit;
 	int is_default;
+	int shared;
+	int limited;
 };
-/* Lists own calendars, calendars in calendar groups and, when
- * `with_groups`, Microsoft 365 group calendars.  cb returns non-zero to
- * stop. */
-int graph_list_calendars(struct graph *g, int with_groups,
+/* The user's own calendars, sub-calendars and calendars shared with the
+ * user.  cb returns non-zero to stop. */
+int graph_list_calendars(struct graph *g,
+    int (*cb)(void *, const struct graph_calendar *), void *arg,
+    struct graph_err *err);
+/*
+ * The user's Microsoft 365 groups, each as its group calendar, through
+ * /me/memberOf (User.Read suffices; the filter needs ConsistencyLevel:
+ * eventual and $count=true).  Without a permission to read groups they
+ * come "with limited information" (limited set).
+ */
+int graph_list_groups(struct graph *g,
     int (*cb)(void *, const struct graph_calendar *), void *arg,
     struct graph_err *err);
 
@@ -171,7 +209,7 @@ struct graph_event {
 	const char *id;
 	int removed;		/* an @removed entry: only the id is set */
 	const char *invalid;	/* NULL, or the field that could not be read */
-	char subject[256];
+	char *subject;		/* sanitised; owned by the page */
 	tt_time start, end;	/* timed events: instants */
 	int all_day;		/* all-day: floating dates, [sdate, edate) */
 	int sy, sm, sd, ey, em, ed;
@@ -183,6 +221,8 @@ struct graph_event {
 	const char *transaction_id;
 	const char *type;	/* singleInstance, occurrence, exception */
 };
+/* Release what graph_parse_event allocated in ev. */
+void graph_event_clear(struct graph_event *ev);
 
 struct graph_round_cb {
 	/*

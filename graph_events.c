@@ -22,7 +22,7 @@
 
 struct round {
 	struct graph_round_cb cb;
-	char mailbox[160];
+	char *mailbox;
 	uint64_t *seen;		/* hashes of the nextLinks followed */
 	size_t nseen, capseen;
 	int pages;
@@ -130,9 +130,10 @@ graph_parse_event(json_t *item, struct graph_event *ev)
 	}
 	v = json_object_get(item, "subject");
 	if (json_is_string(v))
-		tt_sanitize(ev->subject, sizeof(ev->subject),
-		    json_string_value(v));
+		ev->subject = tt_sanitize_dup(json_string_value(v));
 	else if (v != NULL && !json_is_null(v))
+		ev->invalid = "subject";
+	if (ev->subject == NULL && (ev->subject = strdup("")) == NULL)
 		ev->invalid = "subject";
 	v = json_object_get(item, "isAllDay");
 	if (v != NULL && !json_is_boolean(v))
@@ -172,6 +173,25 @@ graph_parse_event(json_t *item, struct graph_event *ev)
 		ev->invalid = "end";
 }
 
+void
+graph_event_clear(struct graph_event *ev)
+{
+	if (ev == NULL)
+		return;
+	free(ev->subject);
+	ev->subject = NULL;
+}
+
+static void
+events_free(struct graph_event *evs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; evs != NULL && i < n; i++)
+		graph_event_clear(&evs[i]);
+	free(evs);
+}
+
 static void round_next(struct greq *r, const struct graph_err *e);
 
 static void
@@ -180,6 +200,7 @@ round_free(struct round *rd)
 	if (rd == NULL)
 		return;
 	free(rd->seen);
+	free(rd->mailbox);
 	free(rd);
 }
 
@@ -217,7 +238,10 @@ round_submit(struct graph *g, struct round *rd, const char *url,
 		return gerr(err, GRAPH_PROTOCOL, 200, "more than %d pages in one "
 		    "round", MAX_PAGES);
 	}
-	strlcpy(r->mailbox, rd->mailbox, sizeof(r->mailbox));
+	if (greq_mailbox(r, rd->mailbox) != 0) {
+		greq_free(r);
+		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
+	}
 	snprintf(r->what, sizeof(r->what), "reading events (page %d)",
 	    rd->pages);
 	r->page_size = graph_settings(g)->page_size;
@@ -242,7 +266,7 @@ round_next(struct greq *r, const struct graph_err *e)
 	struct graph_err err = { 0 };
 	struct graph_event *evs = NULL;
 	json_t *j = NULL, *value, *next, *delta;
-	size_t n, i;
+	size_t n = 0, i;
 
 	if (e != NULL) {
 		err = *e;
@@ -289,18 +313,18 @@ round_next(struct greq *r, const struct graph_err *e)
 	if (next != NULL) {
 		if (round_submit(g, rd, json_string_value(next), &err) != 0)
 			goto fail;
-		free(evs);
+		events_free(evs, n);
 		json_decref(j);
 		greq_free(r);
 		return;
 	}
-	free(evs);
+	events_free(evs, n);
 	json_decref(j);
 	greq_free(r);
 	round_end(rd, NULL);
 	return;
 fail:
-	free(evs);
+	events_free(evs, n);
 	json_decref(j);
 	greq_free(r);
 	round_end(rd, &err);
@@ -315,7 +339,10 @@ graph_round(struct graph *g, const char *mailbox, const char *url,
 	if (rd == NULL)
 		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
 	rd->cb = *cb;
-	strlcpy(rd->mailbox, mailbox, sizeof(rd->mailbox));
+	if ((rd->mailbox = strdup(mailbox)) == NULL) {
+		free(rd);
+		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
+	}
 	if (round_submit(g, rd, url, err) != 0) {
 		round_free(rd);
 		return -1;

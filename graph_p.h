@@ -25,7 +25,8 @@ struct greq {
 	int idempotent;			/* a POST that is safe to repeat */
 	int no_retry;
 	int page_size;			/* > 0: Prefer odata.maxpagesize */
-	char mailbox[160];		/* concurrency key */
+	int eventual;			/* ConsistencyLevel: eventual */
+	char *mailbox;			/* concurrency key; NULL: "me" */
 	int weight;			/* concurrent requests it counts for */
 	char what[128];			/* for messages */
 	int attempts;
@@ -38,8 +39,7 @@ struct greq {
 	size_t len, cap;
 	int too_large;
 	double retry_after;
-	char request_id[64];
-	char location[1024];
+	char request_id[64];		/* shown only: see graph_err */
 	struct graph_err err;
 	int finished;
 	/* completion: err is NULL on a 2xx */
@@ -52,6 +52,8 @@ int gerr(struct graph_err *err, enum graph_class cls, int http,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 struct greq *greq_new(struct graph *g, const char *method, const char *url);
 void greq_free(struct greq *r);
+/* Set r's mailbox (the concurrency key); 0, or -1 out of memory. */
+int greq_mailbox(struct greq *r, const char *key);
 void greq_submit(struct graph *g, struct greq *r);
 int greq_run(struct graph *g, struct greq *r, struct graph_err *err);
 json_t *greq_json(struct greq *r, struct graph_err *err);
@@ -59,9 +61,17 @@ int graph_wait(struct graph *g);
 char *graph_url(struct graph *g, const char *path);
 json_t *graph_get_json(struct graph *g, const char *url, const char *what,
     struct graph_err *err);
-char *jstrdup(json_t *o, const char *key, size_t max);
+/* A text member sanitised whole; an identifier member verbatim or NULL.
+ * New strings. */
+char *jstrdup(json_t *o, const char *key);
+char *jid(json_t *o, const char *key);
 int graph_each(struct graph *g, const char *first, const char *what,
     int (*each)(void *, json_t *), void *arg, struct graph_err *err);
+/* The same, every request with ConsistencyLevel: eventual (directory
+ * advanced queries). */
+int graph_each_eventual(struct graph *g, const char *first,
+    const char *what, int (*each)(void *, json_t *), void *arg,
+    struct graph_err *err);
 char *graph_form(const char *const *kv, size_t n);
 const struct graph_settings *graph_settings(const struct graph *g);
 /* Charge a wait to the retry budget. */

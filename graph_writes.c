@@ -167,24 +167,24 @@ settle_item(struct graph_write *w, json_t *resp)
 			w->found = (int)json_array_size(v);
 			first = json_array_get(v, 0);
 			if (first != NULL) {
-				w->new_id = jstrdup(first, "id", 1024);
-				w->change_key = jstrdup(first, "changeKey", 256);
+				w->new_id = jid(first, "id");
+				w->change_key = jid(first, "changeKey");
 			}
 			return;
 		}
 		if (w->op == GW_DELETE)
 			return;
-		if (!json_is_object(body) || (w->new_id = jstrdup(body, "id",
-		    1024)) == NULL) {
+		if (!json_is_object(body) || (w->new_id = jid(body, "id")) ==
+		    NULL) {
 			gerr(&w->err, GRAPH_PROTOCOL, (int)status, "the event "
 			    "written lacks 'id'");
 			w->err.ambiguous = w->op == GW_CREATE;
 			return;
 		}
-		w->change_key = jstrdup(body, "changeKey", 256);
+		w->change_key = jid(body, "changeKey");
 		jm = json_object_get(body, "onlineMeeting");
 		if (json_is_object(jm))
-			w->join_url = jstrdup(jm, "joinUrl", 1024);
+			w->join_url = jstrdup(jm, "joinUrl");
 		return;
 	}
 	/* An error: same classification as a plain response. */

@@ -170,8 +170,23 @@ static const char *const schema1[] = {
  * one transaction; migrations[i] takes the schema from version i to
  * i + 1.  Never edit a released entry: append a new one.
  */
+/*
+ * 2: the account's tenant (the id_token's tid: personal accounts have the
+ * consumer tenant); each calendar's owner, whether it is shared with the
+ * user by someone else, and whether the directory listed it with limited
+ * information (a group known only by its id).
+ */
+static const char *const schema2[] = {
+	"ALTER TABLE accounts ADD COLUMN tenant_id TEXT;",
+	"ALTER TABLE calendars ADD COLUMN owner TEXT;",
+	"ALTER TABLE calendars ADD COLUMN shared INTEGER NOT NULL DEFAULT 0;",
+	"ALTER TABLE calendars ADD COLUMN limited INTEGER NOT NULL DEFAULT 0;",
+	NULL
+};
+
 static const char *const *const migrations[] = {
 	schema1,
+	schema2,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -715,6 +730,7 @@ store_account_free(struct account *a)
 	free(a->authority_url);
 	free(a->graph_url);
 	free(a->scopes);
+	free(a->tenant_id);
 	wipe_str(a->refresh_token);
 	wipe_str(a->access_token);
 	free(a->needs_login);
@@ -730,7 +746,7 @@ store_account_get(struct store *st, int64_t profile, struct account *a,
 
 	s = prep(st, "SELECT upn, user_id, tenant, authority_url, graph_url,"
 	    " scopes, refresh_token, access_token, access_expires,"
-	    " last_refresh, connected_at, needs_login FROM accounts"
+	    " last_refresh, connected_at, needs_login, tenant_id FROM accounts"
 	    " WHERE profile_id = ?", err);
 	if (s == NULL)
 		return -1;
@@ -751,6 +767,7 @@ store_account_get(struct store *st, int64_t profile, struct account *a,
 		a->last_refresh = sqlite3_column_int64(s, 9);
 		a->connected_at = sqlite3_column_int64(s, 10);
 		a->needs_login = col_text(s, 11);
+		a->tenant_id = col_text(s, 12);
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -767,8 +784,8 @@ store_account_save(struct store *st, const struct account *a,
 	s = prep(st, "INSERT OR REPLACE INTO accounts (profile_id, upn, user_id,"
 	    " tenant, authority_url, graph_url, scopes, refresh_token,"
 	    " access_token, access_expires, last_refresh, needs_login,"
-	    " connected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-	    err);
+	    " connected_at, tenant_id)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)", err);
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, a->profile_id);
@@ -783,26 +800,54 @@ store_account_save(struct store *st, const struct account *a,
 	sqlite3_bind_int64(s, 10, a->access_expires);
 	sqlite3_bind_int64(s, 11, a->last_refresh);
 	sqlite3_bind_int64(s, 12, a->connected_at);
+	bind_text(s, 13, a->tenant_id);
 	return done(st, s, run(st, s), err);
 }
 
 int
 store_tokens_save(struct store *st, int64_t profile, const char *access,
-    tt_time expires, const char *refresh, struct tt_err *err)
+    tt_time expires, const char *refresh, const char *scopes,
+    struct tt_err *err)
 {
 	sqlite3_stmt *s;
 
 	s = prep(st, "UPDATE accounts SET access_token = ?, access_expires = ?,"
 	    " refresh_token = coalesce(?, refresh_token), last_refresh = ?,"
-	    " needs_login = NULL WHERE profile_id = ?", err);
+	    " scopes = coalesce(?, scopes), needs_login = NULL"
+	    " WHERE profile_id = ?", err);
 	if (s == NULL)
 		return -1;
 	bind_text(s, 1, access);
 	sqlite3_bind_int64(s, 2, expires);
 	bind_text(s, 3, refresh);
 	sqlite3_bind_int64(s, 4, tt_now());
-	sqlite3_bind_int64(s, 5, profile);
+	bind_text(s, 5, scopes);
+	sqlite3_bind_int64(s, 6, profile);
 	return done(st, s, run(st, s), err);
+}
+
+int
+store_account_twin(struct store *st, int64_t profile, const char *user_id,
+    char **name, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*name = NULL;
+	s = prep(st, "SELECT p.name FROM accounts a JOIN profiles p"
+	    " ON p.id = a.profile_id WHERE a.user_id = ? AND a.profile_id <> ?"
+	    " ORDER BY p.name LIMIT 1", err);
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, user_id);
+	sqlite3_bind_int64(s, 2, profile);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*name = col_text(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dberr(st, err, "reading the accounts");
+	return *name != NULL;
 }
 
 int
@@ -882,18 +927,22 @@ store_calendar_free(struct calendar *c)
 	free(c->path);
 	free(c->delta_link);
 	free(c->rules);
+	free(c->owner);
 	memset(c, 0, sizeof(*c));
 }
 
 int
-store_calendars_absent(struct store *st, int64_t profile, struct tt_err *err)
+store_calendars_absent(struct store *st, int64_t profile, int kind,
+    struct tt_err *err)
 {
 	sqlite3_stmt *s;
 
-	s = prep(st, "UPDATE calendars SET present = 0 WHERE profile_id = ?", err);
+	s = prep(st, "UPDATE calendars SET present = 0 WHERE profile_id = ?"
+	    " AND kind = ?", err);
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, profile);
+	bind_text(s, 2, kind == CAL_GROUP ? "group" : "user");
 	return done(st, s, run(st, s), err);
 }
 
@@ -904,13 +953,16 @@ store_calendar_seen(struct store *st, const struct calendar *c,
 	sqlite3_stmt *s;
 
 	s = prep(st, "INSERT INTO calendars (profile_id, remote_id, kind,"
-	    " container, name, path, can_edit, is_default, present)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)"
+	    " container, name, path, can_edit, is_default, present, owner,"
+	    " shared, limited)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)"
 	    " ON CONFLICT (profile_id, remote_id) DO UPDATE SET"
 	    " kind = excluded.kind, container = excluded.container,"
 	    " name = excluded.name, path = excluded.path,"
 	    " can_edit = excluded.can_edit, is_default = excluded.is_default,"
-	    " present = 1, push = push AND excluded.can_edit", err);
+	    " present = 1, push = push AND excluded.can_edit,"
+	    " owner = excluded.owner, shared = excluded.shared,"
+	    " limited = excluded.limited", err);
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, c->profile_id);
@@ -921,6 +973,9 @@ store_calendar_seen(struct store *st, const struct calendar *c,
 	bind_text(s, 6, c->path);
 	sqlite3_bind_int(s, 7, c->can_edit);
 	sqlite3_bind_int(s, 8, c->is_default);
+	bind_text(s, 9, c->owner);
+	sqlite3_bind_int(s, 10, c->shared);
+	sqlite3_bind_int(s, 11, c->limited);
 	return done(st, s, run(st, s), err);
 }
 
@@ -934,8 +989,8 @@ store_calendar_list(struct store *st, int64_t profile,
 
 	s = prep(st, "SELECT id, profile_id, remote_id, kind = 'group',"
 	    " container, name, path, can_edit, is_default, pull, push, present,"
-	    " delta_link, window_start, window_end, last_full, no_delta, rules"
-	    " FROM calendars"
+	    " delta_link, window_start, window_end, last_full, no_delta, rules,"
+	    " owner, shared, limited FROM calendars"
 	    " WHERE profile_id = ? ORDER BY present DESC, kind = 'group', id", err);
 	if (s == NULL)
 		return -1;
@@ -962,6 +1017,9 @@ store_calendar_list(struct store *st, int64_t profile,
 		c.last_full = sqlite3_column_int64(s, 15);
 		c.no_delta = sqlite3_column_int(s, 16);
 		c.rules = col_text(s, 17);
+		c.owner = col_text(s, 18);
+		c.shared = sqlite3_column_int(s, 19);
+		c.limited = sqlite3_column_int(s, 20);
 		stop = cb(arg, &c);
 		store_calendar_free(&c);
 		if (stop)

@@ -97,6 +97,7 @@ struct account {
 	char *refresh_token, *access_token;	/* secrets: wiped on free */
 	tt_time access_expires, last_refresh, connected_at;
 	char *needs_login;	/* why a login is needed, or NULL */
+	char *tenant_id;	/* the id_token's tid, or NULL */
 };
 void store_account_free(struct account *a);
 /* Returns 1 and fills a, or 0 when the profile is not connected. */
@@ -107,11 +108,16 @@ int store_account_save(struct store *st, const struct account *a,
     struct tt_err *err);
 /*
  * Record a successful token response in one statement: the new access
- * token and expiry, and the rotated refresh token (NULL keeps the old
- * one); clears needs_login.
+ * token and expiry, the rotated refresh token and the scopes now held
+ * (NULL keeps the old ones); clears needs_login.
  */
 int store_tokens_save(struct store *st, int64_t profile, const char *access,
-    tt_time expires, const char *refresh, struct tt_err *err);
+    tt_time expires, const char *refresh, const char *scopes,
+    struct tt_err *err);
+/* Another profile connected to the same Microsoft account (user id):
+ * 1 and its name (new string), 0 none, -1 error. */
+int store_account_twin(struct store *st, int64_t profile, const char *user_id,
+    char **name, struct tt_err *err);
 /* Mark the account as needing a login (why), or clear it (NULL); also
  * forgets the access token when why is set. */
 int store_account_mark(struct store *st, int64_t profile, const char *why,
@@ -139,14 +145,18 @@ struct calendar {
 	char *name, *path;
 	int can_edit, is_default, pull, push, present;
 	int no_delta;		/* the calendar has no delta: plain reads */
+	char *owner;		/* owner's address, or NULL */
+	int shared;		/* a user calendar someone else shared */
+	int limited;		/* a group known only by its id so far */
 	char *delta_link;	/* NULL: next round is a full read */
 	char *rules;		/* the classification settings of the state */
 	tt_time window_start, window_end, last_full;
 };
 void store_calendar_free(struct calendar *c);
-/* Discovery: mark every calendar of the profile absent, then upsert the
- * ones seen (keeping roles and sync state); call within a transaction. */
-int store_calendars_absent(struct store *st, int64_t profile,
+/* Discovery: mark every calendar of the profile of one kind (CAL_USER:
+ * own and shared, CAL_GROUP) absent, then upsert the ones seen (keeping
+ * roles and sync state); call within a transaction. */
+int store_calendars_absent(struct store *st, int64_t profile, int kind,
     struct tt_err *err);
 int store_calendar_seen(struct store *st, const struct calendar *c,
     struct tt_err *err);

@@ -131,7 +131,13 @@ struct pass_ctx {
 	int force;
 	int worst;		/* exit code so far */
 	char first[512];	/* the first problem, for status */
-	int token_rejected;
+	int token_rejected;	/* a 401 that the one refresh did not cure */
+	int refreshed;		/* the one forced refresh of the pass is used */
+	struct cal_round **retry;	/* rounds refused with a 401, to redo */
+	size_t nretry;
+	int push_rejected;	/* writes refused with a 401, to redo */
+	int personal;		/* a personal account: no Teams meetings */
+	int offline_dropped;	/* online appointments pushed without link */
 	int write_problems;	/* failed writes, told or counted */
 	char rules[64];		/* the classification settings, as text */
 };
@@ -268,7 +274,8 @@ one_event(struct cal_round *cr, const struct graph_event *ev,
 	f.start = b.start;
 	f.end = b.end;
 	f.all_day = ev->all_day;
-	f.subject = cfg->pull_subjects ? ev->subject : "Busy";
+	f.subject = !cfg->pull_subjects ? "Busy" : ev->subject ? ev->subject :
+	    "";
 	f.gen = p->gen;
 	f.loaded = r == R_LOADED;
 	f.reason = sync_reason_code(r);
@@ -466,6 +473,18 @@ on_done(void *arg, const struct graph_err *e)
 		if (start_round(p, cr) == 0)
 			return;
 	}
+	/* A 401 on a token believed valid (revoked, a policy change, the
+	 * clock): redone once after a forced refresh (one_profile). */
+	if (e->token_rejected && !p->refreshed) {
+		struct cal_round **n = reallocarray(p->retry, p->nretry + 1,
+		    sizeof(*n));
+
+		if (n != NULL) {
+			p->retry = n;
+			p->retry[p->nretry++] = cr;
+			return;
+		}
+	}
 	if (e->token_rejected)
 		p->token_rejected = 1;
 	problem(p, account_exit_code(e), "calendar \"%s\": reading events: "
@@ -479,7 +498,7 @@ start_round(struct pass_ctx *p, struct cal_round *cr)
 {
 	struct graph_round_cb cb = { on_page, on_done, cr };
 	struct graph_err ge = { 0 };
-	char mailbox[160], *url;
+	char *mailbox = NULL, *url;
 	int rc;
 
 	/* A new day, other window settings or other classification rules
@@ -501,10 +520,15 @@ start_round(struct pass_ctx *p, struct cal_round *cr)
 		problem(p, TT_SOFTWARE, "out of memory");
 		return -1;
 	}
-	snprintf(mailbox, sizeof(mailbox), "%s%s", cr->cal.kind == CAL_GROUP ?
-	    "group:" : "me", cr->cal.kind == CAL_GROUP ? cr->cal.container : "");
+	if (asprintf(&mailbox, "%s%s", cr->cal.kind == CAL_GROUP ? "group:" :
+	    "me", cr->cal.kind == CAL_GROUP ? cr->cal.container : "") < 0) {
+		free(url);
+		problem(p, TT_SOFTWARE, "out of memory");
+		return -1;
+	}
 	rc = graph_round(p->g, mailbox, url, &cb, &ge);
 	free(url);
+	free(mailbox);
 	if (rc != 0) {
 		problem(p, TT_UNAVAILABLE, "calendar \"%s\": %s", cr->cal.path,
 		    ge.msg);
@@ -615,7 +639,11 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 		o->w.start = it->start;
 		o->w.end = it->end;
 		o->w.is_private = p->ctx->cfg.push_private;
-		o->w.online = it->online;
+		/* Personal accounts get no Teams meeting (graph-docs
+		 * onlinemeetingproviderType); told once per pass. */
+		o->w.online = it->online && !p->personal;
+		if (it->online && p->personal && op == GW_CREATE)
+			p->offline_dropped++;
 	}
 	if (op == GW_CREATE && it->txn_id != NULL && *it->txn_id != '\0') {
 		/* A create that may have reached the service keeps its
@@ -686,6 +714,13 @@ write_problem(struct push_op *o, const char *verb)
 	struct pass_ctx *p = o->p;
 	int code = account_exit_code(e);
 
+	/* Refused with a 401: the phase is redone after one refresh. */
+	if (e->token_rejected && !p->refreshed) {
+		p->push_rejected = 1;
+		return;
+	}
+	if (e->token_rejected)
+		p->token_rejected = 1;
 	/* One line per problem, but not a thousand lines for one outage:
 	 * the first few are told, the rest counted at the end. */
 	if (++p->write_problems > WRITE_PROBLEMS_SHOWN) {
@@ -870,6 +905,7 @@ copy_calendar(struct calendar *dst, const struct calendar *src)
 	dst->path = strdup(src->path);
 	dst->delta_link = src->delta_link ? strdup(src->delta_link) : NULL;
 	dst->rules = src->rules ? strdup(src->rules) : NULL;
+	dst->owner = src->owner ? strdup(src->owner) : NULL;
 	return dst->remote_id && dst->name && dst->path ? 0 : -1;
 }
 
@@ -891,6 +927,42 @@ pull_cb(void *arg, const struct calendar *c)
 	if (start_round(p, cr) != 0)
 		round_free(cr);
 	return 0;
+}
+
+/* Whether the profile's account is a personal Microsoft account. */
+static int
+profile_personal(struct tt_ctx *ctx, int64_t profile)
+{
+	struct account a = { 0 };
+	int personal = 0;
+
+	if (store_account_get(ctx->st, profile, &a, NULL) > 0)
+		personal = account_personal(&a);
+	store_account_free(&a);
+	return personal;
+}
+
+/*
+ * The service refused an access token it should have taken: refresh it
+ * once in the pass (the caller then redoes what was refused).  A refusal
+ * of the refresh ends the pass as any token error does.
+ */
+static int
+refresh_once(struct pass_ctx *p)
+{
+	struct tt_err err = { 0 };
+
+	p->refreshed = 1;
+	if (account_token(p->ctx, p->g, p->profile, p->name, 1, &err) == 0)
+		return 0;
+	p->ctx->note(p->ctx, err.code, err.msg);
+	p->worst = tt_worse(p->worst, err.code);
+	if (p->first[0] == '\0')
+		strlcpy(p->first, err.msg, sizeof(p->first));
+	while (p->nretry > 0)
+		round_free(p->retry[--p->nretry]);
+	p->push_rejected = 0;
+	return -1;
 }
 
 static int
@@ -919,24 +991,51 @@ one_profile(struct tt_ctx *ctx, int64_t profile, const char *name, int force)
 	}
 	p.counts.id = p.gen;
 	if (account_graph(ctx, &p.g, &err) ||
-	    account_token(ctx, p.g, profile, name, &err)) {
+	    account_token(ctx, p.g, profile, name, 0, &err)) {
 		p.worst = err.code;
 		ctx->note(ctx, err.code, err.msg);
 		strlcpy(p.first, err.msg, sizeof(p.first));
 		goto out;
 	}
+	p.personal = profile_personal(ctx, profile);
 	if (store_calendar_list(ctx->st, profile, pull_cb, &p, &err)) {
 		problem(&p, err.code, "%s", err.msg);
 		goto out;
 	}
 	graph_run(p.g);
+	if (p.nretry > 0 && refresh_once(&p) == 0) {
+		size_t i, n = p.nretry;
+
+		p.nretry = 0;
+		for (i = 0; i < n; i++)
+			if (start_round(&p, p.retry[i]) != 0)
+				round_free(p.retry[i]);
+		graph_run(p.g);
+	}
 	if (ctx->progress != NULL)
 		ctx->progress(ctx, NULL);
-	if (!p.token_rejected)
+	if (!p.token_rejected) {
 		push_profile(&p);
-	if (p.token_rejected)
+		if (p.push_rejected && refresh_once(&p) == 0) {
+			p.push_rejected = 0;
+			push_profile(&p);
+		}
+	}
+	if (p.offline_dropped > 0) {
+		struct tt_err w = { 0 };
+
+		tt_fail(&w, 0, "profile %s: %d online appointment%s pushed "
+		    "without a Teams link: personal Microsoft accounts cannot "
+		    "create Teams meetings", name, p.offline_dropped,
+		    p.offline_dropped == 1 ? "" : "s");
+		ctx->note(ctx, TT_WARNING, w.msg);
+	}
+	if (p.token_rejected || p.push_rejected)
 		store_access_drop(ctx->st, profile, NULL);
 out:
+	while (p.nretry > 0)
+		round_free(p.retry[--p.nretry]);
+	free(p.retry);
 	if (p.g != NULL) {
 		graph_stats(p.g, &gs);
 		p.counts.requests = gs.requests;

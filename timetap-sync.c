@@ -114,7 +114,7 @@ progress(struct tt_ctx *ctx, const char *msg)
 static void
 note(struct tt_ctx *ctx, int code, const char *msg)
 {
-	if (code == 0 && !ctx->verbose)
+	if ((code == 0 && !ctx->verbose) || (code == TT_WARNING && ctx->quiet))
 		return;
 	progress(ctx, NULL);
 	fprintf(stderr, "timetap-sync: %s\n", msg);

@@ -441,3 +441,32 @@ tt_crash_points(void)
 {
 	return crash_n;
 }
+
+char *
+tt_sanitize_dup(const char *src)
+{
+	size_t n = strlen(src ? src : "") + 1;
+	char *d = malloc(n);
+
+	/* Sanitising never makes text longer: the copy is always whole. */
+	return d != NULL ? tt_sanitize(d, n, src) : NULL;
+}
+
+char *
+tt_url_origin(const char *url)
+{
+	const char *p = strstr(url, "://");
+	size_t n, i;
+	char *o;
+
+	if (p == NULL)
+		return strdup("");
+	n = (size_t)(p + 3 - url);
+	n += strcspn(url + n, "/?#");
+	if ((o = strndup(url, n)) == NULL)
+		return NULL;
+	/* Scheme and host compare without case; a user-info part stays. */
+	for (i = 0; o[i] != '\0'; i++)
+		o[i] = (char)tolower((unsigned char)o[i]);
+	return o;
+}

@@ -31,7 +31,10 @@ enum {
 	TT_IOERR = EX_IOERR,		/* 74 local I/O */
 	TT_TEMPFAIL = EX_TEMPFAIL,	/* 75 try again later */
 	TT_NOPERM = EX_NOPERM,		/* 77 login needed */
-	TT_CONFIG = EX_CONFIG		/* 78 configuration */
+	TT_CONFIG = EX_CONFIG,		/* 78 configuration */
+	/* Not an exit code: a note that warns (shown unless -q) and leaves
+	 * the exit status alone. */
+	TT_WARNING = -1
 };
 
 struct tt_err {
@@ -82,6 +85,13 @@ tt_time tt_now(void);
  * UTF-8 by '?', keeps ordinary UTF-8, truncates to fit.  Returns dst.
  */
 char *tt_sanitize(char *dst, size_t dstlen, const char *src);
+
+/* The same into a new string, always whole (NULL: out of memory). */
+char *tt_sanitize_dup(const char *src);
+
+/* "scheme://host[:port]" of a URL, lower-cased (new string; "" when the
+ * URL has no scheme; NULL: out of memory). */
+char *tt_url_origin(const char *url);
 
 /* Whether the locale can show UTF-8 (for the check marks). */
 int tt_utf8_locale(void);
