@@ -23,7 +23,7 @@ static const char usage_text[] =
 "commands:\n"
 "  sync [--force]             (the default)\n"
 "  feed [-n N] [--all] [--json]\n"
-"  login [--browser | --device-code] [--groups]\n"
+"  login [--browser | --device-code] [--groups] [--switch-account]\n"
 "  calendars [--pull ID,...] [--push ID,...] [--json] [--cached]\n"
 "  status [--json]\n"
 "  stop [-y] [--purge-remote]\n"

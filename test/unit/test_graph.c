@@ -322,5 +322,19 @@ main(void)
 	test_classify_graph();
 	test_sha256();
 	test_pkce();
+	{
+		char tok[12289];
+
+		memset(tok, 'A', sizeof(tok) - 1);
+		tok[sizeof(tok) - 1] = '\0';
+		CHECK(graph_token_ok(tok, strlen(tok)), "a 12 KB token is sendable");
+		CHECK(!graph_token_ok("abc\r\nX-Evil: 1", 15),
+		    "a token with CR LF is refused");
+		CHECK(!graph_token_ok("ab\0cd", 5), "a token with NUL is refused");
+		CHECK(!graph_token_ok("ab cd", 5), "a token with a space is refused");
+		CHECK(!graph_token_ok("", 0), "an empty token is refused");
+		CHECK(!graph_token_ok("t\xc3\xa9", 3), "a non-ASCII token is refused");
+		CHECK(graph_token_ok("eyJ0.eyJ1-_~+/=", 15), "JWT characters pass");
+	}
 	return DONE();
 }

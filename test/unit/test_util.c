@@ -166,6 +166,41 @@ main(void)
 	tt_sanitize(small, sizeof(small), "abcde\xc3\xa9\xc3\xa9");
 	CHECK(strcmp(small, "abcde\xc3\xa9") == 0,
 	    "truncation keeps whole characters");
+	{
+		char big[20001], *dup;
+
+		memset(big, 'x', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		big[5000] = '\x1b';	/* ESC x: a two-byte escape, dropped */
+		dup = tt_sanitize_dup(big);
+		CHECK(dup != NULL && strlen(dup) == sizeof(big) - 3,
+		    "sanitize_dup keeps all of a 20 KB text");
+		free(dup);
+		dup = tt_sanitize_dup("a\x1b[1mb\xff");
+		CHECK(dup != NULL && strcmp(dup, "ab?") == 0,
+		    "sanitize_dup sanitises like tt_sanitize");
+		free(dup);
+	}
+	{
+		static const struct { const char *url, *origin; } o[] = {
+			{ "https://Graph.Microsoft.com/v1.0", "https://graph.microsoft.com" },
+			{ "https://login.microsoftonline.com", "https://login.microsoftonline.com" },
+			{ "http://127.0.0.1:8080/v1.0?x=1", "http://127.0.0.1:8080" },
+			{ "https://evil.example#/graph.microsoft.com", "https://evil.example" },
+			{ "https://h.example?a=/b", "https://h.example" },
+			{ "nothing", "" },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(o) / sizeof(o[0]); i++) {
+			char *g = tt_url_origin(o[i].url);
+
+			CHECK(g != NULL && strcmp(g, o[i].origin) == 0,
+			    "origin of %s is %s (got %s)", o[i].url,
+			    o[i].origin, g ? g : "NULL");
+			free(g);
+		}
+	}
 	CHECK(tt_worse(TT_TEMPFAIL, TT_NOPERM) == TT_NOPERM, "77 beats 75");
 	CHECK(tt_worse(0, TT_TEMPFAIL) == TT_TEMPFAIL, "75 beats 0");
 	CHECK(tt_worse(TT_IOERR, TT_NOPERM) == TT_IOERR, "74 beats 77");
