@@ -242,7 +242,9 @@ account_token(struct tt_ctx *ctx, struct graph *g, int64_t profile,
 		return account_fail(err, name, "token refresh", &ge);
 	}
 	store_account_free(&a);
-	r = use_tokens(ctx, g, profile, name, &t, NULL, err);
+	/* An administrator's consent shows in any token: keep asking. */
+	r = use_tokens(ctx, g, profile, name, &t, t.scope != NULL &&
+	    has_scope(t.scope, GROUP_SCOPE) ? scopes_for(1) : NULL, err);
 	graph_tokens_free(&t);
 	return r;
 }
@@ -795,10 +797,10 @@ login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	}
 	if (same_account(ctx, profile, &me, sw, err) != 0)
 		goto out;
-	/* The scopes held: the group permission only when the service says
-	 * it was granted (a response without `scope` grants what was asked). */
-	group_scope = has_scope(t.scope ? t.scope : scopes, GROUP_SCOPE) &&
-	    has_scope(scopes, GROUP_SCOPE);
+	/* The scopes held: the group permission when the service says it is
+	 * granted (a token carries every consented scope, asked or not; a
+	 * response without `scope` grants what was asked). */
+	group_scope = has_scope(t.scope ? t.scope : scopes, GROUP_SCOPE);
 	a.profile_id = profile;
 	a.upn = me.upn;
 	a.user_id = me.id;

@@ -40,11 +40,16 @@ bold "timetap-sync demo -- Microsoft 365 is the emulator at $EMU (HTTPS)"
 echo "Config:"; sed 's/^/    /' "$D/config"
 
 bold "1. Connect Ada's Office 365 / Teams account (the browser sign-in is approved by a stand-in)"
-tt login --groups
+echo "(Realistic tokens: access tokens of 1.2 to 12 KB; the Teams calendar is found"
+echo " through Ada's group memberships, which a plain login may read.)"
+tt login
 tt calendars
-grp=$(sqlite3 "$TIMETAP_SYNC_DB" "SELECT id FROM calendars WHERE kind = 'group'")
+grp=$(sqlite3 "$TIMETAP_SYNC_DB" "SELECT id FROM calendars WHERE kind = 'group' AND name = 'Front Desk Team'")
 bold "Pull Busy time from the calendar, the Clinic rota sub-calendar and the Teams calendar; push to Calendar and the Teams calendar"
-tt calendars --cached --pull 1,2,"$grp" --push 1,"$grp"
+echo "(The Teams calendar needs Group.ReadWrite.All: choosing it asks for it by"
+echo " incremental consent, which works because Contoso's administrator consented.)"
+tt calendars --pull 1,2,"$grp" --push 1,"$grp"
+tt calendars
 tt status
 
 bold "2. The first sync (TimeTap's own takes about 30 minutes)"

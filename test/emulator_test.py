@@ -6,6 +6,9 @@ and exercises every endpoint and fault kind; response shapes are checked against
 names in Microsoft's documentation examples (microsoft-graph-docs-contrib: event-delta.md,
 calendar-list-calendarview.md, user-list-calendars.md, calendar-post-events.md,
 json-batching.md, errors.md; entra-docs: v2-oauth2-device-code.md, v2-oauth2-auth-code-flow.md).
+test_realism* run test/scenarios/realism.json against the REALISM section of the emulator's
+docstring (token shapes, consent, memberOf advanced queries, personal accounts, CAE, shared
+calendars, request-log fields), each hard default and, where one exists, its kinder switch.
 Python 3 standard library only.
 """
 import base64
@@ -249,8 +252,9 @@ def test_identity(emu):
     ok(r2.status == 200 and t["token_type"] == "Bearer" and {"scope", "expires_in", "ext_expires_in", "access_token",
                                                            "refresh_token"} <= set(t),
        "device poll after approval: token response", r2)
-    ok(t["access_token"].startswith("eyJ0eX") and len(t["access_token"]) >= 40 and t["refresh_token"].startswith("0.ARA")
-       and len(t["refresh_token"]) >= 40, "tokens are recognisable opaque strings")
+    ok(t["access_token"].startswith("eyJ0eX") and t["access_token"].count(".") == 2
+       and t["refresh_token"].startswith("1.AR") and 1000 <= len(t["refresh_token"]) <= 2000
+       and re.match(r"^[A-Za-z0-9._-]+$", t["refresh_token"]), "access token JWT-shaped, refresh token opaque 1.AR...")
     r3 = emu.form("token", poll)
     ok(r3.status == 400 and r3.json()["error"] in ("invalid_grant", "bad_verification_code"), "device code is single-use")
     no_rt = emu.form("devicecode", {"client_id": CLIENT_ID, "scope": "Calendars.ReadWrite"}).json()
@@ -395,12 +399,14 @@ def test_directory(emu, tok):
     gid = groups["Other calendars"]["id"]
     r = emu.g("GET", "/me/calendarGroups/%s/calendars" % q(gid), tok)
     ok(r.status == 200 and [c["name"] for c in r.json()["value"]] == ["Clinic rota"], "/me/calendarGroups/{id}/calendars")
-    r = emu.g("GET", "/me/memberOf/microsoft.graph.group?$filter=groupTypes/any(a:a%20eq%20'Unified')", tok)
+    ev = {"ConsistencyLevel": "eventual"}
+    r = emu.g("GET", "/me/memberOf/microsoft.graph.group?$filter=groupTypes/any(a:a%20eq%20'Unified')&$count=true", tok,
+              headers=ev)
     mg = r.json()["value"]
     ok(r.status == 200 and [g["displayName"] for g in mg] == ["Front Desk Team"] and mg[0]["groupTypes"] == ["Unified"],
        "memberOf with groupTypes filter returns only Microsoft 365 groups", r)
-    r = emu.g("GET", "/me/memberOf/microsoft.graph.group", tok)
-    ok(len(r.json()["value"]) == 2, "memberOf without filter returns all groups")
+    r = emu.g("GET", "/me/memberOf/microsoft.graph.group?$count=true", tok, headers=ev)
+    ok(len(r.json()["value"]) == 2 and r.json()["@odata.count"] == 2, "memberOf without filter returns all groups")
     grp = mg[0]["id"]
     r = emu.g("GET", "/groups/" + grp, tok)
     ok(r.status == 200 and r.json()["displayName"] == "Front Desk Team", "/groups/{id}")
@@ -503,7 +509,14 @@ def test_views(emu, tok, cals, gid, grp):
     emu.ctl("POST", "/_emu/config", {"group_delta": True})
     small = emu.device_login("offline_access Calendars.ReadWrite")
     r = emu.g("GET", "/groups/%s/calendarView?%s" % (grp, w), small["access_token"])
-    ok(graph_error_shape(r, 403, "ErrorAccessDenied"), "group calendar without Group scope -> 403 ErrorAccessDenied")
+    ok(r.status == 200 and "Group.ReadWrite.All" in small["scope"].split(),
+       "a token carries every consented scope (admin-consented Group.ReadWrite.All) even when not asked", small["scope"])
+    emu.ctl("POST", "/_emu/config", {"consented_scopes_in_token": False})
+    small = emu.device_login("offline_access Calendars.ReadWrite")
+    emu.ctl("POST", "/_emu/config", {"consented_scopes_in_token": True})
+    r = emu.g("GET", "/groups/%s/calendarView?%s" % (grp, w), small["access_token"])
+    ok(graph_error_shape(r, 403, "ErrorAccessDenied") and "Group.ReadWrite.All" not in small["scope"],
+       "consented_scopes_in_token=false: group calendar without Group scope -> 403 ErrorAccessDenied")
     return w
 
 
@@ -922,7 +935,8 @@ def test_perf():
         tok = t["access_token"]
         ws, we = window(8, 182)
         cals = emu.g("GET", "/me/calendars", tok).json()["value"]
-        grp = emu.g("GET", "/me/memberOf/microsoft.graph.group", tok).json()["value"][0]["id"]
+        grp = emu.g("GET", "/me/memberOf/microsoft.graph.group?$count=true", tok,
+                    headers={"ConsistencyLevel": "eventual"}).json()["value"][0]["id"]
         paths = ["/me/calendarView/delta", "/me/calendars/%s/calendarView/delta" % q(cals[1]["id"]),
                  "/groups/%s/calendarView/delta" % grp]
         cpu0 = emu.ctl("GET", "/_emu/cpu")[1]["process_time"]
@@ -937,6 +951,364 @@ def test_perf():
         comment("served %d events in pages of 500 using %.2fs emulator CPU (%d pages, %.2fs wall)" % (total, used, pages, time.time() - w0))
         ok(total == 10000, "generated mailbox serves exactly 10000 events", total)
         ok(used < 1.0, "10000 events cost well under 1 s of emulator CPU (%.2fs)" % used)
+    finally:
+        emu.stop()
+
+
+# ----------------------------------------------------------------------------- realism (test/scenarios/realism.json)
+
+REALISM = os.path.join(HERE, "scenarios", "realism.json")
+ADA, ROOT, PAT = "ada@fabrikam.example", "root@fabrikam.example", "pat@outlook.example"
+CONSUMER_TID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+EVENTUAL = {"ConsistencyLevel": "eventual"}
+
+
+def jwt_part(tok, i):
+    try:
+        return json.loads(base64.urlsafe_b64decode(tok.split(".")[i] + "=="))
+    except Exception:
+        return {}
+
+
+def dlogin(emu, scope, user=ADA):
+    """Device login as `user` (the control interface picks the user and approves)."""
+    d = emu.form("devicecode", {"client_id": CLIENT_ID, "scope": scope}).json()
+    emu.ctl("POST", "/_emu/device/approve", {"user": user})
+    return emu.form("token", {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": CLIENT_ID,
+                              "device_code": d["device_code"]}), d
+
+
+def authorize(emu, scope, user=ADA, extra=""):
+    a = hreq("GET", emu.base + "/common/oauth2/v2.0/authorize?client_id=%s&response_type=code&redirect_uri=%s"
+             "&response_mode=query&scope=%s&state=st8&login_hint=%s%s"
+             % (CLIENT_ID, q("http://localhost:5123"), q(scope), q(user), extra), ctx=emu.ctx)
+    return a, {k: v[0] for k, v in parse_qs(urlsplit(a.h("location") or "").query).items()}
+
+
+def refresh(emu, rt, scope=None):
+    f = {"grant_type": "refresh_token", "client_id": CLIENT_ID, "refresh_token": rt}
+    if scope is not None:
+        f["scope"] = scope
+    return emu.form("token", f)
+
+
+def test_realism_tokens(emu):
+    emu.ctl("POST", "/_emu/config", {"token_size": [12288, 12288]})
+    r, d = dlogin(emu, "offline_access openid profile Calendars.ReadWrite")
+    t = r.json()
+    at = t.get("access_token", "")
+    hd, cl = jwt_part(at, 0), jwt_part(at, 1)
+    me = emu.g("GET", "/me", at).json()
+    ok(r.status == 200 and len(at) == 12288 and at.count(".") == 2 and hd.get("typ") == "JWT" and hd.get("alg") == "RS256"
+       and "nonce" in hd and "kid" in hd, "token_size pinned: a 12288-byte JWT access token (typ/nonce/alg/x5t/kid header)",
+       (len(at), hd))
+    ok(cl.get("aud") == "00000003-0000-0000-c000-000000000000" and cl.get("iss") == "https://sts.windows.net/%s/" % cl.get("tid")
+       and cl.get("oid") == me.get("id") and cl.get("upn") == ADA and "Calendars.ReadWrite" in cl.get("scp", "").split()
+       and cl.get("ver") == "1.0" and cl["exp"] - cl["iat"] == t["expires_in"] and cl["nbf"] == cl["iat"],
+       "access-token claims shaped like an Entra token for Graph (aud, iss, tid, oid, upn, scp, iat/nbf/exp)",
+       {k: v for k, v in cl.items() if k not in ("groups", "aio")})
+    guid = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    ok(isinstance(cl.get("groups"), list) and 100 <= len(cl["groups"]) <= 200 and all(guid.match(g) for g in cl["groups"]),
+       "a big token is padded with a groups claim of GUIDs (at most 200)", len(cl.get("groups") or []))
+    it = jwt_part(t.get("id_token", ""), 1)
+    ok(it.get("tid") == cl.get("tid") and it.get("oid") == cl.get("oid") and it.get("preferred_username") == ADA
+       and it.get("iss") == "https://login.microsoftonline.com/%s/v2.0" % cl.get("tid"),
+       "id_token carries tid, oid, preferred_username of the tenant user", it)
+    rt = t.get("refresh_token", "")
+    ok(rt.startswith("1.AR") and 1000 <= len(rt) <= 2000 and re.match(r"^[A-Za-z0-9._-]+$", rt),
+       "refresh token opaque, 1.AR..., 1000..2000 chars of [A-Za-z0-9._-]", len(rt))
+    ok(d["device_code"].startswith("DAQABIQEAAAD") and len(d["device_code"]) >= 200, "device code DAQAB..., a few hundred chars")
+    emu.ctl("POST", "/_emu/config", {"token_size": [3001, 3001]})
+    ok(len(refresh(emu, rt).json()["access_token"]) == 3001, "token_size [3001, 3001] -> exactly 3001 bytes")
+    emu.ctl("POST", "/_emu/config", {"token_size": [1200, 12288]})
+    sizes = [len(refresh(emu, rt).json()["access_token"]) for _ in range(8)]
+    ok(len(set(sizes)) >= 4 and all(1200 <= n <= 12288 for n in sizes), "default token_size: lengths vary in [1200, 12288]", sizes)
+    st, _ = emu.ctl("POST", "/_emu/config", {"token_size": [5, 1]})
+    ok(st == 400, "token_size must be [min, max]")
+    a, lq = authorize(emu, "offline_access Calendars.ReadWrite")
+    ok(a.status == 302 and lq.get("code", "").startswith("1.AR") and 700 <= len(lq["code"]) <= 1000,
+       "authorization codes 1.AR..., 700..1000 chars", len(lq.get("code", "")))
+    log = emu.requests()
+    ok(at not in json.dumps(log) and rt not in json.dumps(log) and lq["code"] not in json.dumps(log),
+       "request log holds no token or code values")
+    st = emu.state()
+    ok(at not in json.dumps(st) and rt not in json.dumps(st), "state dump holds no token values")
+    return t
+
+
+def test_realism_scope(emu, t):
+    ok(t["scope"] == "Calendars.ReadWrite User.Read profile openid email",
+       "token scope: short names, openid/profile/email listed, offline_access not", t["scope"])
+    r, _ = dlogin(emu, "offline_access calendars.readwrite https://graph.microsoft.com/user.read")
+    ok(r.json().get("scope") == "Calendars.ReadWrite User.Read", "scope names come back in canonical casing", r.json().get("scope"))
+    emu.ctl("POST", "/_emu/config", {"token_scope_format": "uri"})
+    n = refresh(emu, t["refresh_token"]).json()
+    emu.ctl("POST", "/_emu/config", {"token_scope_format": "short"})
+    ok(n.get("scope") == "https://graph.microsoft.com/Calendars.ReadWrite https://graph.microsoft.com/User.Read profile openid email",
+       "token_scope_format=uri: https://graph.microsoft.com/ URIs", n.get("scope"))
+    r = refresh(emu, t["refresh_token"], "Calendars.ReadWrite User.Read")
+    ok(r.status == 200 and "refresh_token" not in r.json() and "access_token" in r.json(),
+       "refresh asking a scope without offline_access: no refresh_token", r)
+    r = refresh(emu, t["refresh_token"], "offline_access Calendars.ReadWrite")
+    ok(r.status == 200 and r.json().get("refresh_token"), "refresh with offline_access: a new refresh_token")
+    r = refresh(emu, t["refresh_token"])
+    ok(r.status == 200 and r.json().get("refresh_token"), "refresh without scope: the original scopes (offline_access) apply")
+
+
+def test_realism_consent(emu, t):
+    cid = CLIENT_ID
+    r, _ = dlogin(emu, "offline_access Calendars.ReadWrite Group.Read.All")
+    e = r.json()
+    ok(r.status == 400 and e.get("error") == "authorization_declined" and e.get("error_codes") == [65004]
+       and e["error_description"].startswith("AADSTS65004:"),
+       "device code for an admin-only scope without admin consent -> authorization_declined AADSTS65004", r)
+    a, lq = authorize(emu, "offline_access Calendars.ReadWrite Group.ReadWrite.All")
+    ok(a.status == 302 and lq.get("error") == "access_denied" and lq.get("error_subcode") == "cancel"
+       and lq.get("error_description", "").startswith("AADSTS65004:") and lq.get("state") == "st8"
+       and lq.get("error_uri") == "https://login.microsoftonline.com/error?code=65004" and "code" not in lq,
+       "authorize for an admin-only scope ('Need admin approval') -> redirect access_denied/cancel AADSTS65004", lq)
+    rt = t["refresh_token"]
+    for scope, what in (("offline_access Calendars.ReadWrite Mail.Read", "an unconsented scope"),
+                        ("offline_access Group.Read.All", "an admin-only scope")):
+        r = refresh(emu, rt, scope)
+        e = r.json()
+        ok(r.status == 400 and e.get("error") == "invalid_grant" and e.get("error_codes") == [65001]
+           and e.get("suberror") == "consent_required" and OAUTH_ERR_KEYS <= set(e)
+           and e["error_description"].startswith("AADSTS65001: The user or administrator has not consented to use the "
+                                                 "application with ID '%s' named 'timetap-sync'." % cid),
+           "refresh asking %s -> 400 invalid_grant AADSTS65001 consent_required" % what, e)
+    emu.ctl("POST", "/_emu/config", {"admin_consent": ["Group.Read.All"]})
+    r = refresh(emu, rt, "offline_access Group.Read.All")
+    n = r.json()
+    ok(r.status == 200 and "Group.Read.All" in n["scope"].split() and "Group.Read.All" in jwt_part(n["access_token"], 1)["scp"],
+       "with admin consent (config admin_consent) the grant works and the token carries the scope", n.get("scope"))
+    r, _ = dlogin(emu, "offline_access Group.Read.All")
+    ok(r.status == 200, "device login for an admin-consented scope works")
+    emu.ctl("POST", "/_emu/config", {"admin_consent": []})
+    r, _ = dlogin(emu, "offline_access GroupMember.Read.All", user=ROOT)
+    ok(r.status == 200 and "GroupMember.Read.All" in r.json()["scope"], "an administrator consents to admin-only scopes for themself")
+    r, _ = dlogin(emu, "offline_access GroupMember.Read.All")
+    ok(r.status == 400 and r.json()["error_codes"] == [65004], "... which does not help another user")
+    a, lq = authorize(emu, "offline_access Mail.Send", extra="&prompt=none")
+    ok(lq.get("error") == "interaction_required" and lq.get("error_description", "").startswith("AADSTS65001:"),
+       "prompt=none without consent -> interaction_required", lq)
+    st, c = emu.ctl("POST", "/_emu/consent", {"user": ADA, "revoke": ["Calendars.ReadWrite"]})
+    r = refresh(emu, rt, "offline_access Calendars.ReadWrite")
+    ok(st == 200 and r.status == 400 and r.json()["error_codes"] == [65001],
+       "consent withdrawn (POST /_emu/consent revoke) -> refresh fails AADSTS65001", (c, r))
+    st, c = emu.ctl("POST", "/_emu/consent", {"user": ADA, "grant": ["Calendars.ReadWrite"]})
+    ok(refresh(emu, rt, "offline_access Calendars.ReadWrite").status == 200 and ADA + "|*" in c["users"],
+       "consent granted again (any client) -> refresh works")
+    emu.fault(kind="token_error", error_codes=[65001], match={"path": "/oauth2/v2.0/token$"})
+    e = refresh(emu, rt).json()
+    ok(e.get("suberror") == "consent_required" and "with ID '%s' named 'timetap-sync'" % cid in e["error_description"],
+       "token_error fault with AADSTS65001: suberror consent_required, the client id in the text", e)
+    st, c = emu.ctl("GET", "/_emu/consent")
+    ok(st == 200 and "Calendars.ReadWrite" in c["users"][ADA + "|" + cid] and c["admin"] == [], "GET /_emu/consent", c)
+
+
+def test_realism_memberof(emu):
+    small = dlogin(emu, "offline_access Calendars.ReadWrite")[0].json()["access_token"]
+    flt = "$filter=groupTypes/any(a:a%20eq%20'Unified')"
+    r = emu.g("GET", "/me/memberOf", small)
+    v = r.json().get("value", [])
+    groups = [x for x in v if x["@odata.type"] == "#microsoft.graph.group"]
+    roles = [x for x in v if x["@odata.type"] == "#microsoft.graph.directoryRole"]
+    ok(r.status == 200 and len(groups) == 8 and len(roles) == 1, "/me/memberOf with User.Read only: 200, groups and roles", r)
+    ok(all(g["displayName"] is None and g["mail"] is None and g["groupTypes"] == [] and g["mailEnabled"] is None
+           and g["id"] for g in groups) and roles[0]["displayName"] is None,
+       "without a group/directory permission: limited information (only @odata.type and id)", groups[:1])
+    for query, hdr, msg in (
+            (flt, None, "The specified filter to the reference property query is currently not supported."),
+            (flt, EVENTUAL, "The specified filter to the reference property query is currently not supported."),
+            (flt + "&$count=true", None, "The specified filter to the reference property query is currently not supported."),
+            ("$orderby=displayName", None, "Sorting not supported for current query."),
+            ('$search="displayName:team"', None, "Request with $search query parameter only works through MSGraph "
+                                                 "with a special request header: 'ConsistencyLevel: eventual'")):
+        r = emu.g("GET", "/me/memberOf?" + query, small, headers=hdr)
+        ok(graph_error_shape(r, 400, "Request_UnsupportedQuery") and r.json()["error"]["message"] == msg,
+           "memberOf %s %s-> 400 Request_UnsupportedQuery" % (query.split("=")[0], "with header only " if hdr else ""), r)
+    r = emu.g("GET", "/me/memberOf/microsoft.graph.group", small)
+    ok(graph_error_shape(r, 400, "Request_UnsupportedQuery"), "OData cast without advanced query -> 400", r)
+    emu.ctl("POST", "/_emu/config", {"memberof_cast_needs_advanced": False})
+    r = emu.g("GET", "/me/memberOf/microsoft.graph.group", small)
+    emu.ctl("POST", "/_emu/config", {"memberof_cast_needs_advanced": True})
+    ok(r.status == 200 and len(r.json()["value"]) == 8, "memberof_cast_needs_advanced=false: a bare cast works")
+    r = emu.g("GET", '/me/memberOf?$search="displayName:team"', small, headers=EVENTUAL)
+    ok(r.status == 200 and len(r.json()["value"]) == 7 and "@odata.count" not in r.json(),
+       "$search needs only the header; $count absent -> no @odata.count", r)
+    r = emu.g("GET", "/me/memberOf?$count=true", small)
+    ok(r.status == 200 and "@odata.count" not in r.json(), "$count=true without the header is silently ignored")
+    # paging with the advanced query, server-side filtering on limited objects
+    url = "/me/memberOf/microsoft.graph.group?%s&$count=true&$top=3" % flt
+    seen, pages, counts, links = [], 0, set(), []
+    while url and pages < 10:
+        r = emu.g("GET", url, small, headers=EVENTUAL)
+        j = r.json()
+        if r.status != 200:
+            break
+        seen += [x["id"] for x in j["value"]]
+        counts.add(j.get("@odata.count"))
+        pages += 1
+        url = j.get("@odata.nextLink")
+        if url:
+            links.append(url)
+    ok(pages == 3 and len(seen) == 7 == len(set(seen)) and counts == {7} and all("$skiptoken=" in l for l in links),
+       "memberOf honours $top and pages by @odata.nextLink ($skiptoken); groupTypes filter works on limited objects",
+       (pages, len(seen), counts))
+    r = emu.g("GET", links[0], small)
+    ok(graph_error_shape(r, 400, "Request_UnsupportedQuery"), "a nextLink followed without ConsistencyLevel -> 400 again")
+    r = emu.g("GET", "/me/memberOf/$count", small)
+    ok(graph_error_shape(r, 400, "Request_BadRequest"), "$count segment without ConsistencyLevel -> 400")
+    r = emu.g("GET", "/me/memberOf/microsoft.graph.group/$count", small, headers=EVENTUAL)
+    ok(r.status == 200 and r.body == b"8" and (r.h("content-type") or "").startswith("text/plain"), "$count segment -> text/plain")
+    emu.ctl("POST", "/_emu/config", {"admin_consent": ["GroupMember.Read.All"]})
+    full = dlogin(emu, "offline_access Calendars.ReadWrite")[0].json()["access_token"]
+    emu.ctl("POST", "/_emu/config", {"admin_consent": []})
+    r = emu.g("GET", "/me/memberOf/microsoft.graph.group?$count=true&$orderby=displayName&$select=id,displayName,groupTypes",
+              full, headers=EVENTUAL)
+    v = r.json().get("value", [])
+    ok(r.status == 200 and [g["displayName"] for g in v][:2] == ["Badge readers", "Team 1"]
+       and set(v[0]) == {"@odata.type", "id", "displayName", "groupTypes"} and v[1]["groupTypes"] == ["Unified"]
+       and v[0]["groupTypes"] == [], "with GroupMember.Read.All: full objects, $orderby and $select honoured", v[:2])
+    log = [x for x in emu.requests() if "memberOf" in x["path"]]
+    ok(log and log[-1]["consistency_level"] == "eventual" and any(x["consistency_level"] is None for x in log)
+       and log[-1]["auth_len"] == len("Bearer " + full), "request log: consistency_level and auth_len", log[-1])
+
+
+def test_realism_personal(emu):
+    r, _ = dlogin(emu, "offline_access openid profile Calendars.ReadWrite", user=PAT)
+    t = r.json()
+    at = t.get("access_token", "")
+    ok(r.status == 200 and at.startswith("EwB") and "." not in at and 1000 <= len(at) <= 1600,
+       "personal account: opaque access token (EwB..., no dots)", at[:20])
+    it = jwt_part(t["id_token"], 1)
+    ok(it.get("tid") == CONSUMER_TID and it.get("preferred_username") == PAT and it.get("oid", "").startswith("00000000-0000-0000-")
+       and it.get("iss") == "https://login.microsoftonline.com/%s/v2.0" % CONSUMER_TID,
+       "personal id_token: tid = consumer tenant 9188040d-...", it)
+    ok(t["refresh_token"].startswith("M.C5"), "personal refresh token M.C5...")
+    me = emu.g("GET", "/me", at)
+    ok(me.status == 200 and re.match(r"^[0-9a-f]{16}$", me.json()["id"]), "personal /me works with the opaque token", me)
+    emu.ctl("POST", "/_emu/config", {"personal_token_format": "jwt"})
+    j = refresh(emu, t["refresh_token"]).json()
+    emu.ctl("POST", "/_emu/config", {"personal_token_format": "opaque"})
+    cl = jwt_part(j["access_token"], 1)
+    ok(cl.get("tid") == CONSUMER_TID and cl.get("iss") == "https://sts.windows.net/%s/" % CONSUMER_TID and "groups" not in cl,
+       "personal_token_format=jwt: a JWT with tid = consumer tenant, no groups", cl.get("tid"))
+    r, _ = dlogin(emu, "offline_access Calendars.ReadWrite Group.Read.All", user=PAT)
+    ok(r.status == 400 and r.json().get("error") == "invalid_scope" and r.json()["error_codes"] == [70011],
+       "personal account asking Group.Read.All -> invalid_scope AADSTS70011", r)
+    a, lq = authorize(emu, "offline_access Group.ReadWrite.All", user=PAT)
+    ok(lq.get("error") == "invalid_scope" and "AADSTS70011" in lq.get("error_description", ""), "... also on /authorize", lq)
+    r = refresh(emu, t["refresh_token"], "offline_access Group.ReadWrite.All")
+    ok(r.status == 400 and r.json()["error"] == "invalid_scope", "... and on a refresh grant")
+    r = emu.g("GET", "/me/memberOf", at)
+    ok(r.status == 404 and "No HTTP resource was found" in r.json()["error"]["message"], "personal /me/memberOf -> 404", r)
+    grp = emu.state()["groups"][0]["id"]
+    ok(emu.g("GET", "/groups/%s/calendar" % grp, at).status == 403, "personal /groups/{id}/calendar -> 403")
+    cals = emu.g("GET", "/me/calendars", at).json()["value"]
+    ok(cals[0]["allowedOnlineMeetingProviders"] == ["skypeForConsumer"] and cals[0]["defaultOnlineMeetingProvider"] == "skypeForConsumer",
+       "personal calendars offer no Teams (skypeForConsumer)", cals[0])
+    day = (datetime.utcnow() + timedelta(days=4)).strftime("%Y-%m-%d")
+    r = emu.g("POST", "/me/events", at, {"subject": "Pat call", "isOnlineMeeting": True, "onlineMeetingProvider": "teamsForBusiness",
+                                         "start": {"dateTime": day + "T09:00:00", "timeZone": "UTC"},
+                                         "end": {"dateTime": day + "T09:30:00", "timeZone": "UTC"}})
+    e = r.json()
+    ok(r.status == 201 and e["isOnlineMeeting"] is False and e["onlineMeeting"] is None and e["onlineMeetingProvider"] == "unknown",
+       "personal: isOnlineMeeting/teamsForBusiness is ignored, no Teams join link", {k: e.get(k) for k in ("isOnlineMeeting", "onlineMeeting")})
+
+
+def test_realism_cae(emu):
+    t = dlogin(emu, "offline_access Calendars.ReadWrite")[0].json()
+    tok = t["access_token"]
+    emu.fault(kind="unauthorized", match={"path": "/me/calendars$"})
+    r = emu.g("GET", "/me/calendars", tok)
+    www = r.h("www-authenticate") or ""
+    m = re.search(r'claims="([^"]+)"', www)
+    try:
+        claims = json.loads(base64.b64decode(m.group(1)))
+    except Exception:
+        claims = {}
+    ok(graph_error_shape(r, 401, "InvalidAuthenticationToken") and 'error="insufficient_claims"' in www
+       and www.startswith("Bearer ") and 'client_id="00000003-0000-0000-c000-000000000000"' in www
+       and claims.get("access_token", {}).get("nbf", {}).get("essential") is True
+       and "Continuous access evaluation" in r.json()["error"]["message"],
+       "unauthorized fault: 401 with a CAE claims challenge (error=insufficient_claims, base64 claims)", (www, claims))
+    ok(emu.g("GET", "/me", tok).status == 401, "the challenged token stays revoked although it has not expired")
+    r = emu.g("POST", "/$batch", tok, {"requests": [{"id": "1", "method": "GET", "url": "/me"}]})
+    ok(r.status == 401 and "insufficient_claims" in (r.h("www-authenticate") or ""), "a $batch envelope with it -> 401 challenge")
+    t2 = refresh(emu, t["refresh_token"]).json()
+    ok(emu.g("GET", "/me/calendars", t2["access_token"]).status == 200, "a fresh token (refresh) works again")
+    emu.fault(kind="unauthorized", revoke=False, cae_code="LocationConditionEvaluationSatisfied", match={"path": "/me$"})
+    r1, r2 = emu.g("GET", "/me", t2["access_token"]), emu.g("GET", "/me", t2["access_token"])
+    ok(r1.status == 401 and "LocationConditionEvaluationSatisfied" in r1.json()["error"]["message"] and r2.status == 200,
+       "revoke=false: only the matched request is refused")
+    emu.fault(kind="unauthorized", match={"path": "/me/calendars$"})
+    r = emu.g("POST", "/$batch", t2["access_token"], {"requests": [{"id": "1", "method": "GET", "url": "/me/calendars"}]})
+    ok(r.status == 200 and r.json()["responses"][0]["status"] == 200, "unauthorized never hits a $batch item")
+    ok(emu.g("GET", "/me/calendars", t2["access_token"]).status == 401, "... but the direct request")
+    t3 = refresh(emu, t["refresh_token"]).json()
+    st, j = emu.ctl("POST", "/_emu/tokens/cae", {})
+    r = emu.g("GET", "/me", t3["access_token"])
+    ok(st == 200 and j["revoked"] >= 1 and r.status == 401 and "TokenIssuedBeforeRevocationTimestamp" in r.json()["error"]["message"],
+       "POST /_emu/tokens/cae: every current access token gets the challenge", r)
+    t4 = refresh(emu, t["refresh_token"]).json()
+    emu.ctl("POST", "/_emu/tokens/expire")
+    r = emu.g("GET", "/me", t4["access_token"])
+    ok(r.status == 401 and "expired" in r.json()["error"]["message"], "POST /_emu/tokens/expire still expires access tokens")
+    emu.ctl("DELETE", "/_emu/faults")
+
+
+def test_realism_shared(emu):
+    tok = dlogin(emu, "offline_access Calendars.ReadWrite")[0].json()["access_token"]
+    cals = {c["name"]: c for c in emu.g("GET", "/me/calendars", tok).json()["value"]}
+    bob, carol = cals["Bob's calendar"], cals["Carol's calendar"]
+    ok(bob["owner"] == {"name": "Bob Kahn", "address": "bob@fabrikam.example"} and bob["isDefaultCalendar"] is False
+       and bob["canShare"] is False and bob["isRemovable"] is True and bob["canEdit"] is True and carol["canEdit"] is False,
+       "a shared calendar in /me/calendars: its owner, not default, canShare false, isRemovable true", bob)
+    grp = {g["name"]: g for g in emu.g("GET", "/me/calendarGroups", tok).json()["value"]}["Other calendars"]
+    names = [c["name"] for c in emu.g("GET", "/me/calendarGroups/%s/calendars" % q(grp["id"]), tok).json()["value"]]
+    ok(names == ["Bob's calendar", "Carol's calendar"], "shared calendars sit in the calendar group the scenario names", names)
+    ws, we = window(1, 10)
+    v = emu.g("GET", "/me/calendars/%s/calendarView?startDateTime=%s&endDateTime=%s" % (q(bob["id"]), ws, we), tok).json()["value"]
+    eid = v[0]["id"]
+    ok(len(v) == 1 and v[0]["subject"] == "Bob: dentist", "its calendarView works")
+    r = emu.g("GET", "/me/calendars/%s/events/%s" % (q(bob["id"]), q(eid)), tok)
+    ok(r.status == 200 and r.json()["id"] == eid, "GET /me/calendars/{id}/events/{eid} works")
+    for meth, body in (("GET", None), ("PATCH", {"subject": "x"}), ("DELETE", None)):
+        r = emu.g(meth, "/me/events/" + q(eid), tok, body)
+        ok(graph_error_shape(r, 404, "ErrorItemNotFound"), "%s /me/events/{eid} of a shared calendar -> 404 ErrorItemNotFound" % meth, r)
+    r = emu.g("PATCH", "/me/calendars/%s/events/%s" % (q(bob["id"]), q(eid)), tok, {"subject": "Bob: dentist (moved)"})
+    ok(r.status == 200 and r.json()["subject"] == "Bob: dentist (moved)", "PATCH through the calendar path works (canEdit)")
+    mine = [e["subject"] for e in emu.g("GET", "/me/events?$top=100", tok).json()["value"]]
+    ok("Own meeting" in mine and not any(s.startswith(("Bob", "Carol")) for s in mine), "/me/events lists no shared events", mine)
+    day = (datetime.utcnow() + timedelta(days=3)).strftime("%Y-%m-%d")
+    body = {"subject": "x", "start": {"dateTime": day + "T09:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": day + "T10:00:00", "timeZone": "UTC"}}
+    r = emu.g("POST", "/me/calendars/%s/events" % q(carol["id"]), tok, body)
+    ok(graph_error_shape(r, 403, "ErrorAccessDenied"), "creating on a shared calendar with canEdit false -> 403 ErrorAccessDenied")
+    ce = emu.g("GET", "/me/calendars/%s/events" % q(carol["id"]), tok).json()["value"][0]["id"]
+    r1 = emu.g("PATCH", "/me/calendars/%s/events/%s" % (q(carol["id"]), q(ce)), tok, {"subject": "y"})
+    r2 = emu.g("DELETE", "/me/calendars/%s/events/%s" % (q(carol["id"]), q(ce)), tok)
+    ok(r1.status == 403 and r2.status == 403, "PATCH/DELETE on it -> 403 too")
+    r = emu.g("POST", "/me/calendars/%s/events" % q(bob["id"]), tok, body)
+    ok(r.status == 201, "creating on a shared calendar with canEdit true works")
+
+
+def test_realism(tmp):
+    emu = Emu("--scenario", REALISM)
+    try:
+        t = test_realism_tokens(emu)
+        test_realism_scope(emu, t)
+        test_realism_consent(emu, t)
+        test_realism_memberof(emu)
+        test_realism_personal(emu)
+        test_realism_cae(emu)
+        test_realism_shared(emu)
+        log = emu.requests()
+        tk = [x for x in log if x["grant_type"] == "refresh_token" and x["scope"] == "offline_access Group.Read.All"]
+        ok(tk and all(x["consistency_level"] is None for x in tk) and
+           all(x["auth_len"] == 0 for x in log if not x["has_auth"]), "request log: scope of token requests, auth_len 0 without auth")
     finally:
         emu.stop()
 
@@ -967,6 +1339,7 @@ def main():
     finally:
         emu.stop()
     try:
+        test_realism(tmp)
         test_tls(tmp)
         test_perf()
     except Exception:

@@ -38,6 +38,11 @@ is > since: in-window ones as full events, out-of-window ones (moved out, or cha
 outside) as {"@odata.type":"#microsoft.graph.event","id":..,"@removed":{"reason":"deleted"}},
 plus tombstones > since as @removed.
 
+Identity.  Access tokens are JWT-shaped (personal accounts: opaque), refresh tokens and codes
+opaque; all are stored by SHA-256 digest only.  Consent is modelled: tenant-wide admin consent
+(scenario + config "admin_consent") and per-user consent recorded by interactive sign-ins; grants
+for unconsented scopes fail as Entra does.  See REALISM.
+
 Tokens.  $skiptoken/$deltatoken are base64url(JSON{mailbox, calendar, window start/end,
 since, upto, cursor}) + an HMAC (secret persisted with --state, so deltaLinks survive a
 restart).  Items of a round are sorted by id and a page returns ids > cursor, so
@@ -51,8 +56,9 @@ skip, kind, ...}.  For every non-control request (including each $batch item, wh
 is "/v1.0"+url) the first matching fault is applied; "path" is a Python regex searched in
 path+"?"+query (both raw and percent-decoded).  Kinds: status, throttle, delta_expired,
 token_error, slow, cut_after_commit, cut, truncate, malformed, oversized, nextlink_loop,
-device.  Socket-level kinds (cut*, truncate, malformed, oversized) never match $batch
-items.  nextlink_loop remembers the URL so following the looping nextLink loops forever
+device, unauthorized.  Socket-level kinds (cut*, truncate, malformed, oversized) and
+unauthorized never match $batch items (the envelope carries the connection and the token).
+nextlink_loop remembers the URL so following the looping nextLink loops forever
 (until DELETE /_emu/faults).
 
 Concurrency / budget.  More than 4 requests in flight for one mailbox -> 429
@@ -66,17 +72,25 @@ SCENARIO FORMAT (JSON)
 ======================
 {
   "tenant": "contoso.example",                      (optional)
+  "admin_consent": ["Group.ReadWrite.All"],         (optional: scopes an admin granted for everyone)
   "users": [ {
       "upn": "ada@contoso.example", "displayName": "Ada Lovelace", "id": "<guid, optional>",
+      "personal": false,          (true: a personal Microsoft account; its id is a 16-hex CID)
+      "admin": false,             (true: may consent to admin-only scopes for themself)
+      "directoryRoles": ["Global Reader"],           (optional: shown in /me/memberOf)
       "calendars": [ {"name": "Calendar", "default": true},
-                     {"name": "Clinic rota", "calendarGroup": "Other calendars", "canEdit": true} ],
+                     {"name": "Clinic rota", "calendarGroup": "Other calendars", "canEdit": true},
+                     {"name": "Bob's calendar", "owner": "bob@contoso.example", "ownerName": "Bob",
+                      "canEdit": false, "calendarGroup": "Other calendars"} ],   (shared with ada)
       "events": [ EVENT, ... ] } ],
   "groups": [ { "id": "<guid, optional>", "displayName": "Front Desk Team",
                 "mail": "frontdesk@contoso.example", "members": ["ada@contoso.example"],
-                "groupTypes": ["Unified"], "events": [ EVENT, ... ] } ]
+                "groupTypes": ["Unified"] ([] = a security group), "securityEnabled": .., "mailEnabled": ..,
+                "events": [ EVENT, ... ] } ]
 }
 A user without "calendars" gets one default calendar "Calendar"; the calendar group of
-the default calendar is "My Calendars".
+the default calendar is "My Calendars".  A calendar with "owner" is shared by that owner:
+never default, canShare false, isRemovable true, canEdit from the scenario (default false).
 EVENT = { "calendar": "<calendar name, default: the default calendar>",
   "subject": "...", "start": T, "end": T, "isAllDay": false, "showAs": "busy",
   "isCancelled": false, "categories": [], "body": "text", "location": "Room 1",
@@ -99,7 +113,12 @@ GET|POST /_emu/config      current config / merge {key: value}: token_lifetime (
         strict_refresh (false), device_interval (1), device_pending_polls (1; null = only by
         control), device_expires_in (900), login_user (UPN), latency_ms (0), group_delta (true),
         budget {upn|groupId|groupName: N}, budget_window (600 s), max_page (cap on page size),
-        client_id (if set, the only accepted client_id), reset_requests (true: zero counters).
+        client_id (if set, the only accepted client_id), reset_requests (true: zero counters),
+        token_size ([1200, 12288]: JWT access-token length in bytes, uniform; pin with [n, n]),
+        personal_token_size ([1000, 1600]), personal_token_format ("opaque" | "jwt"),
+        token_scope_format ("short" | "uri"), consented_scopes_in_token (true),
+        admin_consent ([]: added to the scenario's), memberof_cast_needs_advanced (true),
+        app_name ("timetap-sync", named in AADSTS65001).
 GET|POST|DELETE /_emu/faults   list / append {"faults":[FAULT...]} / clear (also ends loops).
         FAULT = {"kind": K, "match": {"method": "GET", "path": "<regex on path?query>",
                  "in_batch": true|false}, "times": 1, "skip": 0, ...kind options}
@@ -110,6 +129,10 @@ GET|POST|DELETE /_emu/faults   list / append {"faults":[FAULT...]} / clear (also
                 + Location = request URL with startDateTime/endDateTime and an empty $deltatoken)
         token_error: error (invalid_grant), error_codes ([70008]), status (400), description, suberror
         device: variant slow_down|authorization_declined|expired_token|bad_verification_code
+        unauthorized: CAE claims challenge: 401 InvalidAuthenticationToken + WWW-Authenticate
+                Bearer ..., error="insufficient_claims", claims="<base64 JSON>"; cae_code
+                ("TokenCreatedWithOutdatedPolicies"), claims ({...} to send instead), revoke (true:
+                the presented access token stays revoked, every later use gets the challenge)
         slow: delay_ms (1000)          cut: close without performing
         cut_after_commit: perform, then close without answering
         truncate: full Content-Length, half the body   malformed: 200 + non-JSON body
@@ -120,18 +143,144 @@ POST /_emu/outlook   {"user": upn, "op": add|edit|move|delete|showas|cancel|dele
         "index"/"original_start" (occurrence of the series "id"), "event": EVENT fields,
         "shift_minutes": N, "showAs": v} -> {"id": ...} ("occurrences": [...] for a new series)
 GET|DELETE /_emu/requests  request log {"requests":[{seq, method, path, query, status, mailbox,
-        in_batch, batch_id, prefer[], has_auth, grant_type, client_request_id, fault, t_start,
+        in_batch, batch_id, prefer[], has_auth, auth_len (length of the Authorization value, 0 if
+        none), consistency_level (ConsistencyLevel header or null), grant_type, scope (scope asked
+        on /token, /devicecode, /authorize, else null), client_request_id, fault, t_start,
         t_end}]} (no token values) / clear
-GET /_emu/state      {"users":[{upn,id,calendars:[{id,name,group,events:[stored events]}],counters}],
-        "groups":[...], "tokens":{refresh_issued, refresh_used, ...}, "seq"}
-POST /_emu/device/approve|decline|expire   all pending device codes ({"user": upn} to pick the user)
-POST /_emu/tokens/expire (all access tokens)   POST /_emu/tokens/revoke (all refresh tokens, AADSTS50173)
+GET /_emu/state      {"users":[{upn,id,personal,admin,directoryRoles,calendars:[{id,name,group,owner,
+        events:[stored events]}],counters}], "groups":[...], "tokens":{refresh_issued, refresh_used, ...},
+        "consent":{"admin":[...],"users":{"upn|client_id":[...]}}, "seq"}
+POST /_emu/device/approve|decline|expire   all pending device codes ({"user": upn} to pick the user;
+        approve runs the consent prompt: admin-only scopes without admin consent are refused)
+POST /_emu/tokens/expire (all access tokens, server-side: 401 "expired")
+POST /_emu/tokens/revoke (all refresh tokens, AADSTS50173)
+POST /_emu/tokens/cae {"cae_code": "TokenIssuedBeforeRevocationTimestamp"}  every unexpired access
+        token gets the CAE claims challenge from now on (a policy change / session revocation)
+GET|POST /_emu/consent   {"admin": [...], "users": {"upn|client_id": [...]}} / change it:
+        {"user": upn, "client_id": (optional; without: every client of that user and "upn|*"),
+         "grant": [scopes], "revoke": [scopes] | ["*"], "admin_grant": [...], "admin_revoke": [...]}
 POST /_emu/reset {"scenario": {...}} | {"generate": N [, "single": true]}   new mailbox
     (tokens kept; "single" puts all N events in the default calendar), clears log/faults
 GET /_emu/cpu {"process_time": s}    POST /_emu/save (write --state now)
 
 To keep stored nextLink/deltaLink URLs valid across an emulator restart, restart it with
 --state and the same port (--listen 127.0.0.1:PORT).
+
+REALISM (the hard behaviour is the default; sources looked up in the stored public corpora)
+=======
+- Access tokens are JWTs: base64url(header).base64url(claims).base64url(RS256 signature),
+  header {typ, nonce, alg, x5t, kid}, claims of a v1.0 Graph token (aud 00000003-..., iss
+  https://sts.windows.net/<tid>/, iat/nbf/exp, appid, oid, upn, unique_name, scp, tid, ver 1.0,
+  ...) and a "groups" claim of GUIDs (at most 200) plus "aio" as padding.  The length is drawn
+  from config token_size; the smallest token the claims allow is ~1.5 KB (a draw below it gives
+  that).  Sources: graph-api.md s.11.1 (microsoft-graph-docs #5846: length unspecified;
+  Azure/azure-managed-grafana #62: 10-11 KB with group claims); a decoded Graph token in the
+  code corpus ("scp": "User.Read profile openid email"); entra-docs access-token claims.
+- Personal accounts get an OPAQUE Graph access token ("EwB...", no dots, ~1.1-1.6 KB), not a
+  JWT: microsoft-graph-explorer-v4 #1936 / PR #2254 ("The access token for an MSA is not a JWT
+  token"), msgraph-sdk-powershell #2386/#2388, danosb/onenote-mcp #4 ("opaque compact ticket
+  that starts with EwB"), msgraph-metadata #541 (shorter, not JWT).  Switch:
+  personal_token_format "jwt" (then its tid is the consumer tenant).
+- Refresh tokens: opaque, 1000-2000 chars of [A-Za-z0-9._-], "1.AR..." (personal: "M.C5...",
+  UNCONFIRMED).  Authorization codes 700-1000 chars "1.AR..."; device codes "DAQABIQEAAAD..."
+  220-320 chars (lengths UNCONFIRMED); user codes 9 characters.
+- Token response "scope": short Graph names in canonical casing, plus "profile openid email"
+  when openid was asked, never offline_access: entra-docs v2-oauth2-device-code.md example
+  ("scope": "User.Read profile openid email" for a request of user.read openid profile) and a
+  logged real response in the code corpus.  The auth-code doc example shows the URI form
+  ("https://graph.microsoft.com/mail.read"); a client test suite in the corpus accepts both:
+  config token_scope_format "uri".
+- A token carries every scope consented for the resource, not only the asked ones
+  (microsoft-graph-docs #9952: scp larger than requested; msgraph-sdk-powershell #1056: "always
+  has the previously consent scopes").  Switch: consented_scopes_in_token false.
+- refresh_token only if offline_access was asked (entra-docs v2-oauth2-auth-code-flow.md: "Only
+  provided if offline_access scope was requested"); for a refresh grant with a scope parameter
+  that is the scope asked now (no longer added by the emulator); without one, the original.
+- Admin-only permissions: Group.Read.All, Group.ReadWrite.All, GroupMember.Read(Write).All,
+  Directory.Read(Write).All, User.Read.All, ... (graph-docs permissions-reference
+  AdminConsentRequired; merill/graph-permissions-explorer GroupMember.Read.All "Consent Type:
+  Admin"; graph-api.md s.4.4).  They come only from admin consent (scenario/config
+  "admin_consent"); a scenario user with "admin": true may consent for themself.
+- Grants for unconsented scopes: 400 {"error":"invalid_grant", "error_codes":[65001],
+  "suberror":"consent_required", error_description "AADSTS65001: The user or administrator has
+  not consented to use the application with ID '<client>' named '<app>'. Send an interactive
+  authorization request for this user and resource."}: O365/python-o365 #323 and
+  MicrosoftDocs/azure-docs #39189 (full JSON), stevenmaguire/oauth2-microsoft #31,
+  PrefectHQ/fastmcp #2468 (on refresh).  Also when consent was withdrawn (POST /_emu/consent).
+- "Need admin approval" (AADSTS90094, entra-docs application-sign-in-unexpected-user-consent-
+  error.md) for a non-admin asking an admin-only scope: /authorize redirects back with
+  error=access_denied&error_subcode=cancel&error_description=AADSTS65004: User declined to
+  consent to access the app.&error_uri=...&state (shape: MicrosoftDocs/azure-docs #114009;
+  error_subcode=cancel: MSAL test data in the code corpus).  That the page's "return without
+  consent" produces exactly this is UNCONFIRMED.  Device code: the poll answers
+  authorization_declined with AADSTS65004 (UNCONFIRMED; no source found), on every later poll.
+- prompt=none with missing consent: redirect error=interaction_required (AADSTS65001 text):
+  entra-docs v2-oauth2-auth-code-flow.md (prompt=none); the code pairing is UNCONFIRMED.
+- Personal accounts asking work-only scopes (Group.*, Directory.*, *.Shared): invalid_scope
+  AADSTS70011 "The provided value for the input parameter 'scope' is not valid. The scope '...'
+  does not exist." on /authorize, device poll and token grants: shape from
+  MicrosoftDocs/azure-docs #37071 and AzureAD/microsoft-authentication-library-for-js #2852 (MSA
+  + unsupported scope); that Group.* gives exactly this is UNCONFIRMED.  Admin consent of the
+  work tenant never applies to them.
+- id_token (openid): tid, oid, preferred_username, iss https://login.microsoftonline.com/<tid>/v2.0;
+  personal: tid 9188040d-6c67-4c5b-b112-36a304b66dad and oid 00000000-0000-0000-<cid>
+  (entra-docs v2-protocols-oidc / graph-api.md s.7.1; a logged MSAL client_info in the corpus:
+  uid 00000000-0000-0000-..., utid 9188040d-...).  Personal /me id = 16-hex CID (UNCONFIRMED).
+- /me/memberOf needs only User.Read (graph-docs includes/permissions/user-list-memberof-
+  permissions.md); objects the token may not read come back "with limited information"
+  (api-reference/includes/limited-info.md, permissions-overview): @odata.type and id, every
+  other property null and collections [] (the Microsoft support article "Microsoft Graph API
+  memberOf returns null values for some properties" shows "groupTypes": [] and displayName
+  null).  Full objects with any of Group.Read.All, Group.ReadWrite.All, GroupMember.Read.All,
+  GroupMember.ReadWrite.All, Directory.Read.All, Directory.ReadWrite.All.  The server filters on
+  the real values either way.  Directory roles (scenario "directoryRoles") and security groups
+  appear unless cast/filtered away.
+- memberOf advanced queries (user-list-memberof.md request headers: ConsistencyLevel eventual
+  and $count "required when using the $search, $filter, $orderby, or OData cast";
+  concepts/aad-advanced-queries.md): 400 Request_UnsupportedQuery with "The specified filter to
+  the reference property query is currently not supported." ($filter: msgraph-sdk-java #1841,
+  microsoft-graph-docs-contrib #8757, #4074, #3972), "Sorting not supported for current query."
+  ($orderby: microsoft-graph-docs-contrib #4187, #3145), "Request with $search query parameter
+  only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'"
+  ($search needs only the header: aad-advanced-queries.md "with the exception of $search");
+  cast: message UNCONFIRMED (wording of the aad-advanced-queries endsWith example); many
+  clients call the bare cast without the header, so whether the live service refuses it is
+  UNCONFIRMED: switch memberof_cast_needs_advanced false.  $count=true without the header is
+  silently ignored; /$count without it: 400 Request_BadRequest "$count is not currently
+  supported." (aad-advanced-queries.md).  With both: "@odata.count".  $top (default 100, 1..999)
+  and @odata.nextLink with $skiptoken; each page needs the header again.  Unknown $filter
+  clauses: "Unsupported or invalid query filter clause specified for property ..." (same doc).
+- Personal accounts and /me/memberOf: "Not supported" (permissions include); the live answer
+  is 404 "No HTTP resource was found that matches the request URI 'https://outlook.office365.com:
+  444/profile/v1.0/users('CID:...')/profile/memberOf?api-version=AGSV1-internal'."
+  (microsoft-graph-explorer-v4 #1134).  /groups/...: their tokens can carry no Group scope, so
+  403 ErrorAccessDenied (exact live answer UNCONFIRMED).
+- Personal calendars: an event created with isOnlineMeeting true / onlineMeetingProvider
+  teamsForBusiness comes back with isOnlineMeeting false, onlineMeeting null, provider unknown;
+  calendars offer allowedOnlineMeetingProviders ["skypeForConsumer"] (elie222/inbox-zero #3442:
+  "silently ignored on consumer calendars", "skypeForConsumer at most"; enum values unknown,
+  skypeForBusiness, skypeForConsumer, teamsForBusiness - there is no teamsForConsumer in v1.0).
+  defaultOnlineMeetingProvider "skypeForConsumer" is UNCONFIRMED; an older report
+  (microsoft-graph-explorer-v4 #970, 2021) got a Skype link instead.
+- Continuous access evaluation: a 401 InvalidAuthenticationToken on an unexpired token with
+  WWW-Authenticate: Bearer realm="", authorization_uri=".../common/oauth2/authorize",
+  client_id="00000003-...", error="insufficient_claims", claims="<base64 of
+  {"access_token":{"nbf":{"essential":true,"value":"<time>"}}}>" (entra-docs
+  app-resilience-continuous-access-evaluation.md, azure-docs claims-challenge.md; the '='
+  padding breaks naive parsers: OfficeDev/Office-Add-in-samples PR #1033); message "Continuous
+  access evaluation resulted in challenge with result: InteractionRequired and code:
+  TokenCreatedWithOutdatedPolicies" (msgraph-sdk-java #2355, FriedrichWeinmann/EntraAuth #47,
+  Yvand/EntraCP #356).  The token stays revoked.  Fault kind "unauthorized", POST
+  /_emu/tokens/cae.  The live service sends these only to CAE-capable clients (xms_cc cp1);
+  the emulator sends them to everyone.
+- Calendars shared by others: in /me/calendars with the owner in "owner", not default,
+  canShare false, isRemovable true; their events only through /me/calendars/{id}/events/{eid}
+  and calendarView; /me/events/{eid} -> 404 ErrorItemNotFound "The specified object was not
+  found in the store." (microsoft-graph-docs #6765, also -contrib #6050/#6077); the sharee's
+  copy has its own ids (microsoft-graph-docs #6723).  Create/PATCH/DELETE with canEdit false
+  -> 403 ErrorAccessDenied (now also DELETE on any calendar with canEdit false).  #8373 and
+  #12519 named in the brief: #12519 is about onlineMeetingProvider turning into
+  skypeForBusiness, not shared calendars; #8373 could not be found (UNCONFIRMED).
 """
 
 import argparse
@@ -187,7 +336,40 @@ DEFAULT_CONFIG = {
     "budget_window": 600,
     "max_page": None,
     "client_id": None,
+    # --- realism (see REALISM in the module docstring) ---
+    "token_size": [1200, 12288],          # JWT access-token length, uniform in [min, max] bytes
+    "personal_token_size": [1000, 1600],  # opaque personal-account access-token length
+    "personal_token_format": "opaque",    # "opaque" (EwB..., no dots) | "jwt" (tid = consumer tenant)
+    "token_scope_format": "short",        # response "scope": "short" (Calendars.ReadWrite) | "uri"
+    "consented_scopes_in_token": True,    # tokens carry every consented scope, not just the asked ones
+    "admin_consent": [],                  # tenant-wide admin consent, added to the scenario's
+    "memberof_cast_needs_advanced": True,  # /me/memberOf/microsoft.graph.group needs advanced query
+    "app_name": "timetap-sync",           # the app name in AADSTS65001 descriptions
 }
+
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+CONSUMER_TID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
+# Delegated Graph permissions that only an administrator can grant (permissions-reference:
+# AdminConsentRequired; merill/graph-permissions-explorer "Consent Type: Admin").
+ADMIN_ONLY_SCOPES = {
+    "group.read.all", "group.readwrite.all", "groupmember.read.all", "groupmember.readwrite.all",
+    "directory.read.all", "directory.readwrite.all", "directory.accessasuser.all", "user.read.all",
+    "user.readwrite.all", "rolemanagement.read.directory", "member.read.hidden",
+}
+# Work/school-only delegated permissions: asking for them as a personal account fails (AADSTS70011).
+WORK_ONLY_SCOPES = ADMIN_ONLY_SCOPES | {"calendars.read.shared", "calendars.readwrite.shared"}
+# Canonical casing the token endpoint answers with, whatever casing was asked for.
+CANON_SCOPES = {s.lower(): s for s in (
+    "User.Read", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Calendars.Read",
+    "Calendars.ReadWrite", "Calendars.Read.Shared", "Calendars.ReadWrite.Shared", "Group.Read.All",
+    "Group.ReadWrite.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All", "Directory.Read.All",
+    "Directory.ReadWrite.All", "Directory.AccessAsUser.All", "MailboxSettings.Read",
+    "MailboxSettings.ReadWrite", "Mail.Read", "Mail.Send", "RoleManagement.Read.Directory",
+    "Member.Read.Hidden")}
+# Permissions that let a token read the full group objects in /me/memberOf.
+GROUP_READ_SCOPES = ("Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All",
+                     "Directory.Read.All", "Directory.ReadWrite.All")
 
 # Windows zone names accepted in Prefer: outlook.timezone / dateTimeTimeZone.timeZone.
 WINDOWS_TZ = {
@@ -220,7 +402,11 @@ AADSTS = {
     50173: "The provided grant has expired due to it being revoked, a fresh auth token is needed.",
     50076: "Due to a configuration change made by your administrator, or because you moved to a "
            "new location, you must use multi-factor authentication to access the resource.",
-    65001: "The user or administrator has not consented to use the application.",
+    65001: "The user or administrator has not consented to use the application with ID '%s' named '%s'. "
+           "Send an interactive authorization request for this user and resource.",
+    65004: "User declined to consent to access the app.",
+    70011: "The provided value for the input parameter 'scope' is not valid. The scope '%s' does not exist.",
+    90094: "The grant requires admin permission.",
     53003: "Access has been blocked by Conditional Access policies.",
     50196: "The server terminated an operation because it encountered a client request loop.",
     90006: "The server encountered an internal error. Please retry.",
@@ -369,6 +555,44 @@ def new_guid():
     return str(uuid.uuid4())
 
 
+def b64u(b):
+    return base64.urlsafe_b64encode(b).decode().rstrip("=")
+
+
+def b64u_json(obj):
+    """base64url of compact ASCII JSON (bytes == characters, so lengths are exact)."""
+    return b64u(json.dumps(obj, separators=(",", ":")).encode())
+
+
+def urlsafe_chars(n):
+    """n random characters from [A-Za-z0-9_-] (one os.urandom call)."""
+    return secrets.token_urlsafe(n)[:n] if n > 0 else ""
+
+
+def token_digest(tok):
+    """Tokens are stored by digest: the state file never holds a usable token."""
+    return hashlib.sha256(tok.encode("utf-8", "replace")).hexdigest()
+
+
+def draw_size(spec, default):
+    try:
+        lo, hi = int(spec[0]), int(spec[1])
+    except (TypeError, ValueError, IndexError, KeyError):
+        lo, hi = default
+    if hi < lo:
+        lo, hi = hi, lo
+    return random.randint(max(16, lo), max(16, hi))
+
+
+def opaque_token(prefix, n, dots=2):
+    """An opaque token of exactly n characters from [A-Za-z0-9._-] starting with prefix."""
+    body = list(urlsafe_chars(max(0, n - len(prefix))))
+    for i in range(dots):
+        if len(body) > 40:
+            body[(len(body) * (i + 1)) // (dots + 1)] = "."
+    return prefix + "".join(body)
+
+
 # ----------------------------------------------------------------------------- errors
 
 class GraphError(Exception):
@@ -379,12 +603,14 @@ class GraphError(Exception):
 
 
 class OAuthError(Exception):
-    def __init__(self, error, code, detail=None, status=400):
+    def __init__(self, error, code, detail=None, status=400, suberror=None):
         super().__init__(error)
-        self.error, self.code, self.status = error, code, status
+        self.error, self.code, self.status, self.suberror = error, code, status, suberror
         text = AADSTS.get(code, "Error.")
         if "%s" in text:
-            text = text % (detail or "")
+            args = detail if isinstance(detail, tuple) else (detail or "",)
+            n = text.count("%s")
+            text = text % tuple((list(args) + [""] * n)[:n])
         if not code:
             text = "The client is polling too frequently and should slow down." if error == "slow_down" else error
         self.description = "AADSTS%d: %s" % (code, text) if code else text
@@ -555,14 +781,17 @@ class Emulator:
         self.users = {}      # upn lower -> mailbox
         self.groups = {}     # group id -> mailbox
         self.cache = {}      # delta/calendarView list cache
+        self.scn_admin = []  # the scenario's "admin_consent"
         if keep_tokens:
             return
         self.seq = 1
         self.secret = secrets.token_hex(16)
         self.tenant = "contoso.example"
         self.tenant_id = new_guid()
-        self.access = {}     # access token -> {upn, scopes, exp, client_id}
-        self.refresh = {}    # refresh token -> {upn, scopes, client_id, used, revoked}
+        self.access = {}     # token_digest(access token) -> {upn, scopes, exp, client_id, revoked}
+        self.refresh = {}    # token_digest(refresh token) -> {upn, scopes, client_id, used, revoked}
+        self.consent = {}    # "upn lower|client_id" -> [scopes the user consented to]
+        self.x5t = b64u(hashlib.sha256(self.secret.encode()).digest()[:20])
         self.codes = {}      # authorization code -> {...}
         self.device = {}     # device_code -> {...}
         self.token_counters = {"access_issued": 0, "refresh_issued": 0, "refresh_used": 0,
@@ -579,7 +808,8 @@ class Emulator:
     def _new_mailbox(self, kind, ident, display, mail, upn=None):
         return {"kind": kind, "id": ident, "displayName": display, "mail": mail, "upn": upn,
                 "calendars": [], "calendarGroups": [], "events": {}, "tombstones": [], "tx": {},
-                "members": [], "groupTypes": ["Unified"],
+                "members": [], "groupTypes": ["Unified"], "personal": False, "isAdmin": False,
+                "directoryRoles": [], "mailEnabled": True, "securityEnabled": False,
                 "counters": {"requests": 0, "throttled_concurrency": 0, "throttled_budget": 0,
                              "invitations_sent": 0, "cancellations_sent": 0, "tx_dedup_hits": 0,
                              "events_created": 0, "events_updated": 0, "events_deleted": 0},
@@ -588,10 +818,10 @@ class Emulator:
     def mb_key(self, mb):
         return mb["upn"] if mb["kind"] == "user" else mb["id"]
 
-    def _new_calendar(self, mb, name, default=False, group_id=None, can_edit=True):
-        cal = {"id": new_container_id(), "name": name, "isDefaultCalendar": bool(default),
+    def _new_calendar(self, mb, name, default=False, group_id=None, can_edit=True, owner=None):
+        cal = {"id": new_container_id(), "name": name, "isDefaultCalendar": bool(default) and not owner,
                "canEdit": bool(can_edit), "calendarGroupId": group_id, "changeKey": new_change_key(),
-               "hexColor": "", "color": "auto", "_ver": self.seq}
+               "hexColor": "", "color": "auto", "owner": owner, "_ver": self.seq}
         mb["calendars"].append(cal)
         return cal
 
@@ -620,11 +850,20 @@ class Emulator:
         with self.lock:
             self._reset_world(keep_tokens)
             self.tenant = scn.get("tenant", self.tenant)
+            self.scn_admin = [str(x) for x in scn.get("admin_consent", [])]
             today = utcnow().date()
             for u in scn.get("users", []):
                 upn = u["upn"]
-                mb = self._new_mailbox("user", u.get("id") or new_guid(), u.get("displayName", upn),
-                                       u.get("mail", upn), upn=upn)
+                personal = bool(u.get("personal"))
+                # personal accounts: a 16-hex CID as the Graph id (UNCONFIRMED format)
+                mb = self._new_mailbox("user", u.get("id") or (os.urandom(8).hex() if personal else new_guid()),
+                                       u.get("displayName", upn), u.get("mail", upn), upn=upn)
+                mb["personal"], mb["isAdmin"] = personal, bool(u.get("admin"))
+                for r in u.get("directoryRoles", []):
+                    r = {"displayName": r} if isinstance(r, str) else dict(r)
+                    mb["directoryRoles"].append({"id": r.get("id") or new_guid(), "displayName": r["displayName"],
+                                                 "description": r.get("description", ""),
+                                                 "roleTemplateId": r.get("roleTemplateId") or new_guid()})
                 self.users[upn.lower()] = mb
                 cals = u.get("calendars") or [{"name": "Calendar", "default": True}]
                 if not any(c.get("default") for c in cals):
@@ -633,7 +872,12 @@ class Emulator:
                 for c in cals:
                     gname = c.get("calendarGroup")
                     g = self._calendar_group(mb, gname) if gname else mycals
-                    self._new_calendar(mb, c["name"], c.get("default", False), g["id"], c.get("canEdit", True))
+                    owner = None
+                    if c.get("owner"):
+                        addr = c["owner"]
+                        owner = {"name": c.get("ownerName") or addr.split("@")[0].title(), "address": addr}
+                    self._new_calendar(mb, c["name"], c.get("default", False), g["id"],
+                                       c.get("canEdit", not owner), owner)
             for g in scn.get("groups", []):
                 gid = g.get("id") or new_guid()
                 mail = g.get("mail") or re.sub(r"[^a-z0-9]", "", g["displayName"].lower()) + "@" + self.tenant
@@ -641,6 +885,9 @@ class Emulator:
                 mb["members"] = [m.lower() for m in g.get("members", [])]
                 mb["groupTypes"] = g.get("groupTypes", ["Unified"])
                 mb["description"] = g.get("description", "")
+                unified = "Unified" in mb["groupTypes"]
+                mb["mailEnabled"] = bool(g.get("mailEnabled", unified or bool(g.get("mail"))))
+                mb["securityEnabled"] = bool(g.get("securityEnabled", not unified))
                 self.groups[gid] = mb
                 self._new_calendar(mb, "Calendar", True, None, True)
             for u in scn.get("users", []):
@@ -722,7 +969,7 @@ class Emulator:
         }
         if ev["isCancelled"] and not ev["subject"].startswith("Canceled:"):
             ev["subject"] = "Canceled: " + ev["subject"]
-        self._online_meeting(ev)
+        self._online_meeting(ev, mb.get("personal", False))
         return ev
 
     def _norm_recurrence(self, rec, start, today=None):
@@ -756,7 +1003,10 @@ class Emulator:
         return a
 
     @staticmethod
-    def _online_meeting(ev):
+    def _online_meeting(ev, personal=False):
+        if personal and ev.get("isOnlineMeeting"):
+            # personal accounts: the request is ignored, no join link (elie222/inbox-zero #3442)
+            ev["isOnlineMeeting"] = False
         if ev.get("isOnlineMeeting"):
             if not ev.get("onlineMeeting"):
                 tid = secrets.token_hex(16)
@@ -773,7 +1023,7 @@ class Emulator:
         """A mailbox with n calendarView instances within -7..+180 days of now
         (spread over three calendars, or all in the default one when single)."""
         rnd = random.Random(seed if seed is not None else n)
-        scn = {"tenant": "contoso.example",
+        scn = {"tenant": "contoso.example", "admin_consent": ["Group.ReadWrite.All"],
                "users": [{"upn": "ada@contoso.example", "displayName": "Ada Lovelace",
                           "calendars": [{"name": "Calendar", "default": True},
                                         {"name": "Clinic rota", "calendarGroup": "Other calendars"}]},
@@ -838,20 +1088,25 @@ class Emulator:
                 return out
 
             users = [{"upn": mb["upn"], "id": mb["id"], "displayName": mb["displayName"], "mail": mb["mail"],
+                      "personal": mb["personal"], "admin": mb["isAdmin"], "directoryRoles": mb["directoryRoles"],
                       "calendarGroups": mb["calendarGroups"], "calendars": cals(mb),
                       "tombstones": mb["tombstones"], "counters": dict(mb["counters"], in_flight=mb["_inflight"])}
                      for mb in self.users.values()]
             groups = [{"id": mb["id"], "displayName": mb["displayName"], "mail": mb["mail"],
-                       "members": mb["members"], "groupTypes": mb["groupTypes"], "calendars": cals(mb),
+                       "members": mb["members"], "groupTypes": mb["groupTypes"], "mailEnabled": mb["mailEnabled"],
+                       "securityEnabled": mb["securityEnabled"], "calendars": cals(mb),
                        "tombstones": mb["tombstones"], "counters": dict(mb["counters"], in_flight=mb["_inflight"])}
                       for mb in self.groups.values()]
             out = {"users": users, "groups": groups,
                    "tokens": {"refresh_issued": self.token_counters["refresh_issued"],
                               "refresh_used": self.token_counters["refresh_used"],
-                              **self.token_counters}, "seq": self.seq}
+                              **self.token_counters}, "seq": self.seq,
+                   "consent": {"admin": sorted(self._admin_consent(None), key=str.lower),
+                               "users": {k: list(v) for k, v in self.consent.items()}}}
             if full:
                 out.update({"tenant": self.tenant, "tenant_id": self.tenant_id, "secret": self.secret,
-                            "config": self.config, "access": self.access, "refresh": self.refresh})
+                            "config": self.config, "access": self.access, "refresh": self.refresh,
+                            "scn_admin": self.scn_admin, "user_consent": self.consent})
             return out
 
     def save_state(self, force=False):
@@ -874,6 +1129,9 @@ class Emulator:
             self.tenant, self.tenant_id = st["tenant"], st["tenant_id"]
             self.config.update(st.get("config", {}))
             self.access, self.refresh = st.get("access", {}), st.get("refresh", {})
+            self.consent = st.get("user_consent", {})
+            self.scn_admin = st.get("scn_admin", [])
+            self.x5t = b64u(hashlib.sha256(self.secret.encode()).digest()[:20])
             self.token_counters.update({k: v for k, v in st.get("tokens", {}).items() if k in self.token_counters})
             for kind, lst in (("user", st["users"]), ("group", st["groups"])):
                 for u in lst:
@@ -883,8 +1141,12 @@ class Emulator:
                     mb["calendarGroups"] = u.get("calendarGroups", [])
                     if kind == "group":
                         mb["members"], mb["groupTypes"] = u["members"], u.get("groupTypes", ["Unified"])
+                        mb["mailEnabled"] = u.get("mailEnabled", True)
+                        mb["securityEnabled"] = u.get("securityEnabled", False)
                         self.groups[u["id"]] = mb
                     else:
+                        mb["personal"], mb["isAdmin"] = u.get("personal", False), u.get("admin", False)
+                        mb["directoryRoles"] = u.get("directoryRoles", [])
                         self.users[u["upn"].lower()] = mb
                     for c in u["calendars"]:
                         evs = c.pop("events")
@@ -1209,6 +1471,8 @@ class Emulator:
                      "status": None, "mailbox": None, "in_batch": req.in_batch, "batch_id": req.batch_id,
                      "prefer": [p.strip() for p in req.headers.get("prefer", "").split(",") if p.strip()],
                      "has_auth": bool(req.headers.get("authorization")), "grant_type": None,
+                     "auth_len": len(req.headers.get("authorization") or ""),
+                     "consistency_level": req.headers.get("consistencylevel"), "scope": None,
                      "client_request_id": req.headers.get("client-request-id"),
                      "fault": None, "t_start": time.time(), "t_end": None}
             self.requests.append(entry)
@@ -1218,10 +1482,11 @@ class Emulator:
 
     # ------------------------------------------------------------------ fault engine
     SOCKET_KINDS = {"cut", "cut_after_commit", "truncate", "malformed", "oversized"}
+    ENVELOPE_KINDS = SOCKET_KINDS | {"unauthorized"}  # never applied to a $batch item
     IDENTITY_KINDS = {"status", "throttle", "token_error", "slow", "cut_after_commit", "cut", "truncate",
                       "malformed", "oversized", "device"}
     GRAPH_KINDS = {"status", "throttle", "delta_expired", "slow", "cut_after_commit", "cut", "truncate",
-                   "malformed", "oversized", "nextlink_loop"}
+                   "malformed", "oversized", "nextlink_loop", "unauthorized"}
 
     def take_fault(self, req, kinds=None):
         raw, dec = req.match_text()
@@ -1232,7 +1497,7 @@ class Emulator:
                     continue
                 if "in_batch" in m and m["in_batch"] is not None and bool(m["in_batch"]) != req.in_batch:
                     continue
-                if req.in_batch and f.get("kind") in self.SOCKET_KINDS:
+                if req.in_batch and f.get("kind") in self.ENVELOPE_KINDS:
                     continue
                 if kinds and f.get("kind") not in kinds:
                     continue
@@ -1275,6 +1540,8 @@ class Emulator:
                 "timestamp": now.strftime("%Y-%m-%d %H:%M:%SZ"), "trace_id": trace, "correlation_id": corr,
                 "error_uri": "https://login.microsoftonline.com/error?code=%d" % err.code if err.code else
                              "https://login.microsoftonline.com/error"}
+        if getattr(err, "suberror", None):
+            body["suberror"] = err.suberror
         return Resp(err.status, jdump(body).encode(), [("Content-Type", "application/json; charset=utf-8"),
                                                        ("Cache-Control", "no-store, no-cache"), ("Pragma", "no-cache")])
 
@@ -1371,7 +1638,12 @@ class Emulator:
                                      "data must be synchronized again.")
         elif kind == "token_error":
             codes = f.get("error_codes") or [70008]
-            err = OAuthError(f.get("error", "invalid_grant"), int(codes[0]), status=int(f.get("status", 400)))
+            form = dict(parse_qsl(req.body.decode("utf-8", "replace"), keep_blank_values=True)) if req.body else {}
+            err = OAuthError(f.get("error", "invalid_grant"), int(codes[0]),
+                             (form.get("client_id", ""), self.config.get("app_name", "")),
+                             status=int(f.get("status", 400)))
+            if int(codes[0]) == 65001 and "suberror" not in f:
+                f["suberror"] = "consent_required"  # as the live service sends it
             if f.get("description"):
                 err.description = f["description"]
             r = self.oauth_error(err)
@@ -1380,6 +1652,16 @@ class Emulator:
             if f.get("suberror"):
                 body["suberror"] = f["suberror"]
             r.body = jdump(body).encode()
+        elif kind == "unauthorized":
+            code = f.get("cae_code", "TokenCreatedWithOutdatedPolicies")
+            h = req.headers.get("authorization", "")
+            if f.get("revoke", True) and h.lower().startswith("bearer "):
+                with self.lock:
+                    info = self.access.get(token_digest(h[7:].strip()))
+                    if info is not None:
+                        info["revoked"] = code
+            e = self.cae_error(req, code, f.get("claims"))
+            r = self.graph_error(req, e.status, e.code, e.message, e.headers)
         elif kind == "cut":
             r = Resp(0, b"", action="cut")
         elif kind == "malformed":
@@ -1423,6 +1705,8 @@ class Emulator:
             entry["grant_type"] = form.get("grant_type")
         else:
             form = dict(parse_qsl(req.body.decode("utf-8", "replace"), keep_blank_values=True)) if req.body else {}
+        if m:  # scope strings are not secret: log what was asked for
+            entry["scope"] = (req.query.get("scope") if m.group(2).lower() == "authorize" else form.get("scope"))
         f = self.take_fault(req, self.IDENTITY_KINDS)
         if f:
             kind = f["kind"]
@@ -1490,12 +1774,17 @@ class Emulator:
         if not form.get("scope"):
             raise OAuthError("invalid_request", 900144, "scope")
         with self.lock:
-            dc = "DAQABAAEAAAD" + secrets.token_urlsafe(120)
+            # device_code shape: "DAQABIQEAAAD..." (length UNCONFIRMED; observed codes are a few hundred chars)
+            dc = opaque_token("DAQABIQEAAAD", random.randint(220, 320), dots=0)
             uc = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(9))
             self.device[dc] = {"client_id": form["client_id"], "scope": form["scope"], "user_code": uc,
                                "status": "pending", "polls": 0, "upn": self._login_user(),
                                "expires": time.time() + int(self.config.get("device_expires_in", 900))}
             self.token_counters["device_codes_issued"] += 1
+            if len(self.device) > 2000:  # bounded: drop finished / expired codes
+                now = time.time()
+                for k in [k for k, v in self.device.items() if v["status"] == "redeemed" or v["expires"] < now]:
+                    del self.device[k]
             vuri = req.base + "/devicelogin"
             body = {"user_code": uc, "device_code": dc, "verification_uri": vuri,
                     "expires_in": int(self.config.get("device_expires_in", 900)),
@@ -1504,18 +1793,39 @@ class Emulator:
                                "to authenticate." % (vuri, uc)}
         return Resp(200, jdump(body).encode(), [("Content-Type", "application/json; charset=utf-8")])
 
+    def _device_approve(self, d):
+        """The user signs in at the device login page and answers the consent prompt."""
+        scopes = self._scopes(d["scope"])
+        outcome = self._interactive_consent(d["upn"], d["client_id"], scopes)
+        if outcome is None:
+            d["status"] = "approved"
+        else:
+            d["status"], d["outcome"] = "refused", outcome
+
     def devicelogin(self, req, form):
         with self.lock:
             if req.method == "POST":
                 uc = form.get("user_code", "").strip().upper()
                 for d in self.device.values():
                     if d["user_code"] == uc and d["status"] == "pending":
-                        d["status"] = "approved"
+                        self._device_approve(d)
+                        if d["status"] != "approved":
+                            err = OAuthError(*d["outcome"])
+                            return Resp(200, ("<html><body><h1>%s</h1><p>%s</p></body></html>" % (
+                                "Need admin approval" if err.code == 65004 else "Sign-in failed",
+                                html.escape(AADSTS[90094] if err.code == 65004 else err.description))).encode(),
+                                [("Content-Type", "text/html")])
                         return Resp(200, b"<html><body>You have signed in. You can close this window.</body></html>",
                                     [("Content-Type", "text/html")])
                 return Resp(400, b"<html><body>Unknown code.</body></html>", [("Content-Type", "text/html")])
         return Resp(200, b'<html><body><form method="post">Code: <input name="user_code">'
                          b'<input type="submit"></form></body></html>', [("Content-Type", "text/html")])
+
+    @staticmethod
+    def _trace_desc(err):
+        now = utcnow()
+        return "%s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s" % (
+            err.description, new_guid(), new_guid(), now.strftime("%Y-%m-%d %H:%M:%SZ"))
 
     def authorize(self, req, tenant):
         q = req.query
@@ -1553,12 +1863,30 @@ class Emulator:
             return back({"error": "invalid_request",
                          "error_description": "AADSTS900144: The request body must contain the following parameter: 'scope'."})
         with self.lock:
-            code = "1.AR" + secrets.token_urlsafe(200)
+            upn = self._login_user(q.get("login_hint"))
+            scopes = self._scopes(q.get("scope"))
+            if q.get("prompt") == "none" and self._uncovered(upn, client_id, scopes):
+                err = OAuthError("interaction_required", 65001, (client_id, self.config.get("app_name", "")))
+                return back({"error": "interaction_required", "error_description": self._trace_desc(err),
+                             "error_uri": "https://login.microsoftonline.com/error?code=65001"})
+            outcome = self._interactive_consent(upn, client_id, scopes, q.get("scope"))
+            if outcome is not None:
+                err = OAuthError(*outcome)
+                params = {"error": err.error}
+                if err.code == 65004:  # "Need admin approval" -> "Return to the application without granting consent"
+                    params["error_subcode"] = "cancel"
+                params["error_description"] = self._trace_desc(err)
+                params["error_uri"] = "https://login.microsoftonline.com/error?code=%d" % err.code
+                return back(params)
+            code = opaque_token("1.AR", random.randint(700, 1000))
             self.codes[code] = {"client_id": client_id, "redirect_uri": redirect, "scope": q.get("scope", ""),
                                 "challenge": q.get("code_challenge"), "method": method,
-                                "upn": self._login_user(q.get("login_hint")), "exp": time.time() + 600,
-                                "used": False}
+                                "upn": upn, "exp": time.time() + 600, "used": False}
             self.token_counters["auth_codes_issued"] += 1
+            if len(self.codes) > 2000:  # bounded
+                now = time.time()
+                for k in [k for k, v in self.codes.items() if v["used"] or v["exp"] < now]:
+                    del self.codes[k]
         return back({"code": code, "session_state": new_guid()})
 
     @staticmethod
@@ -1566,48 +1894,183 @@ class Emulator:
         out = []
         for x in (s or "").split():
             x = re.sub(r"^https://graph\.microsoft\.com/", "", x, flags=re.I)
-            if x not in out:
+            if x.lower() not in [o.lower() for o in out]:
                 out.append(x)
         return out
 
-    def _issue(self, upn, scopes, client_id):
-        """Issue an access (+ refresh if offline_access) token; caller holds the lock."""
+    @staticmethod
+    def _resource_scopes(scopes):
+        return [s for s in scopes if s.lower() not in OIDC_SCOPES and s.lower() != ".default"]
+
+    def _admin_consent(self, mb):
+        """Tenant-wide admin consent (scenario + config); none for personal accounts."""
+        if mb is not None and mb.get("personal"):
+            return []
+        out = []
+        for x in list(self.scn_admin) + list(self.config.get("admin_consent") or []):
+            x = re.sub(r"^https://graph\.microsoft\.com/", "", str(x), flags=re.I)
+            if x.lower() not in [o.lower() for o in out]:
+                out.append(CANON_SCOPES.get(x.lower(), x))
+        return out
+
+    def _consented(self, upn, client_id):
+        """Canonical names of every resource scope covered by user or admin consent."""
+        mb = self.users.get(upn.lower())
+        out = list(self.consent.get(upn.lower() + "|" + (client_id or ""), []))
+        for x in self.consent.get(upn.lower() + "|*", []):
+            if x.lower() not in [o.lower() for o in out]:
+                out.append(x)
+        for x in self._admin_consent(mb):
+            if x.lower() not in [o.lower() for o in out]:
+                out.append(x)
+        return out
+
+    def _uncovered(self, upn, client_id, scopes):
+        have = {x.lower() for x in self._consented(upn, client_id)}
+        return [s for s in self._resource_scopes(scopes) if s.lower() not in have]
+
+    def _interactive_consent(self, upn, client_id, scopes, raw=None):
+        """An interactive sign-in with a consent prompt.  None (consent recorded) or OAuthError args."""
+        mb = self.users.get(upn.lower())
+        res = self._resource_scopes(scopes)
+        if mb is not None and mb.get("personal") and any(s.lower() in WORK_ONLY_SCOPES for s in res):
+            return ("invalid_scope", 70011, raw or " ".join(scopes))
+        admin = {x.lower() for x in self._admin_consent(mb)}
+        need_admin = [s for s in res if s.lower() in ADMIN_ONLY_SCOPES and s.lower() not in admin]
+        if need_admin and not (mb is not None and mb.get("isAdmin")):
+            return ("access_denied", 65004)
+        key = upn.lower() + "|" + (client_id or "")
+        cur = list(self.consent.get(key, []))
+        for s in res:
+            if s.lower() in admin:  # covered by admin consent: no prompt, no per-user grant
+                continue
+            c = CANON_SCOPES.get(s.lower(), s)
+            if c.lower() not in [o.lower() for o in cur]:
+                cur.append(c)
+        self.consent[key] = cur
+        return None
+
+    def _check_consent(self, upn, client_id, scopes, raw=None):
+        """Non-interactive grants: every asked scope must already be consented (AADSTS65001)."""
+        mb = self.users.get(upn.lower())
+        res = self._resource_scopes(scopes)
+        if mb is not None and mb.get("personal") and any(s.lower() in WORK_ONLY_SCOPES for s in res):
+            raise OAuthError("invalid_scope", 70011, raw or " ".join(scopes))
+        if self._uncovered(upn, client_id, scopes):
+            raise OAuthError("invalid_grant", 65001, (client_id, self.config.get("app_name", "")),
+                             suberror="consent_required")
+
+    def _mint_jwt(self, claims, target):
+        """header.claims.signature of exactly `target` characters when the claims fit (else the
+        smallest token).  claims must hold the keys "aio" and "groups"; both are used as padding."""
+        sig = b64u(os.urandom(256))  # RS256 over a 2048-bit key: 342 characters
+        nonce_len = 43
+        for _ in range(4):  # an unpadded base64 length is never 4k+1: nudge the header instead
+            h = b64u_json({"typ": "JWT", "nonce": urlsafe_chars(nonce_len), "alg": "RS256",
+                           "x5t": self.x5t, "kid": self.x5t})
+            m = target - len(h) - len(sig) - 2
+            if m % 4 != 1:
+                break
+            nonce_len += 1
+        n = (3 * m) // 4  # JSON bytes whose unpadded base64 is exactly m characters
+        claims["aio"], groups_ok = "", isinstance(claims.get("groups"), list)
+        if groups_ok:
+            claims["groups"] = []
+        base = len(json.dumps(claims, separators=(",", ":")))
+        min_aio = 40
+        if n >= base + min_aio:
+            room = n - base - min_aio
+            k = min(200, 1 + (room - 38) // 39) if groups_ok and room >= 38 else 0
+            if k:
+                claims["groups"] = [str(uuid.uuid4()) for _ in range(k)]
+            claims["aio"] = urlsafe_chars(n - len(json.dumps(claims, separators=(",", ":"))))
+        else:
+            claims["aio"] = urlsafe_chars(min_aio)
+        return h + "." + b64u_json(claims) + "." + sig
+
+    def _user_ids(self, upn):
+        """(mailbox, tenant id, object id) as the identity platform states them."""
+        mb = self.users.get(upn.lower())
+        if mb is None:
+            return None, self.tenant_id, hashlib.md5(upn.encode()).hexdigest()[:8] + "-0000-4000-8000-000000000000"
+        if mb.get("personal"):
+            cid = re.sub(r"[^0-9a-f]", "", mb["id"].lower()).rjust(16, "0")[-16:]
+            return mb, CONSUMER_TID, "00000000-0000-0000-%s-%s" % (cid[:4], cid[4:])
+        return mb, self.tenant_id, mb["id"]
+
+    def _mint_access(self, upn, client_id, scp, iat, exp):
+        mb, tid, oid = self._user_ids(upn)
+        if mb is not None and mb.get("personal") and self.config.get("personal_token_format", "opaque") != "jwt":
+            # personal accounts get an opaque "compact ticket" for Graph, not a JWT
+            n = draw_size(self.config.get("personal_token_size"), (1000, 1600))
+            body = base64.b64encode(os.urandom((n * 3) // 4 + 3)).decode().replace("=", "")
+            return "EwB" + body[:max(0, n - 4)] + "="
+        name = mb["displayName"] if mb else upn
+        first, _, last = name.partition(" ")
+        claims = {"aud": GRAPH_APP_ID, "iss": "https://sts.windows.net/%s/" % tid, "iat": iat, "nbf": iat,
+                  "exp": exp, "acct": 0, "acr": "1", "aio": "", "amr": ["pwd", "mfa"], "appid": client_id,
+                  "appidacr": "0", "family_name": last or first, "given_name": first}
+        if not (mb is not None and mb.get("personal")):
+            claims["groups"] = []
+        claims.update({"idtyp": "user", "ipaddr": "127.0.0.1", "name": name, "oid": oid, "platf": "3",
+                       "scp": scp, "sub": b64u(hashlib.sha256((oid + client_id).encode()).digest()),
+                       "tid": tid, "unique_name": upn, "upn": upn, "uti": urlsafe_chars(22), "ver": "1.0"})
+        return self._mint_jwt(claims, draw_size(self.config.get("token_size"), (1200, 12288)))
+
+    def _issue(self, upn, requested, client_id):
+        """Issue an access token (+ refresh token if offline_access was asked); caller holds the lock."""
         life = int(self.config.get("token_lifetime", 3600))
-        at = "eyJ0eXAiOiJKV1QiLCJub25jZSI6" + secrets.token_urlsafe(90)
-        granted = [s for s in scopes if s.lower() not in ("offline_access",)]
-        if not any(s.lower() == "user.read" for s in granted):
-            granted.append("User.Read")
-        self.access[at] = {"upn": upn, "scopes": granted, "exp": time.time() + life, "client_id": client_id}
+        low = [s.lower() for s in requested]
+        res = [CANON_SCOPES.get(s.lower(), s) for s in self._resource_scopes(requested)]
+        if self.config.get("consented_scopes_in_token", True):
+            for s in self._consented(upn, client_id):  # tokens carry every consented scope of the resource
+                if s.lower() not in [r.lower() for r in res]:
+                    res.append(s)
+        if not any(s.lower() == "user.read" for s in res):
+            res.append("User.Read")
+        oidc = ["profile", "openid", "email"] if "openid" in low else [x for x in ("profile", "email") if x in low]
+        granted = res + ([".default"] if ".default" in low else [])
+        now = int(time.time())
+        at = self._mint_access(upn, client_id, " ".join(res + oidc), now, now + life)
+        self.access[token_digest(at)] = {"upn": upn, "scopes": granted, "exp": time.time() + life,
+                                         "client_id": client_id, "revoked": None}
         self.token_counters["access_issued"] += 1
-        body = {"token_type": "Bearer", "scope": " ".join(granted), "expires_in": life,
+        shown = res if self.config.get("token_scope_format", "short") != "uri" else \
+            ["https://graph.microsoft.com/" + s for s in res]
+        body = {"token_type": "Bearer", "scope": " ".join(shown + oidc), "expires_in": life,
                 "ext_expires_in": life, "access_token": at}
-        if any(s.lower() == "openid" for s in scopes):
-            body["id_token"] = self._id_token(upn, client_id)
-        if any(s.lower() == "offline_access" for s in scopes):
-            rt = "0.ARAA" + secrets.token_urlsafe(160)
-            self.refresh[rt] = {"upn": upn, "scopes": scopes, "client_id": client_id, "used": False,
-                                "revoked": False, "issued": time.time()}
+        if "offline_access" in low:
+            mb = self.users.get(upn.lower())
+            personal = mb is not None and mb.get("personal")
+            # personal refresh tokens look like "M.C5..." (UNCONFIRMED); work ones "1.AR..."
+            rt = opaque_token("M.C5" if personal else "1.AR", random.randint(1000, 2000), dots=3)
+            self.refresh[token_digest(rt)] = {"upn": upn, "scopes": list(requested), "client_id": client_id,
+                                              "used": False, "revoked": False, "issued": time.time()}
             self.token_counters["refresh_issued"] += 1
             body["refresh_token"] = rt
+        if "openid" in low:
+            body["id_token"] = self._id_token(upn, client_id)
         if len(self.access) > 5000:  # bounded: drop expired
             now = time.time()
             for k in [k for k, v in self.access.items() if v["exp"] < now]:
                 del self.access[k]
+        if len(self.refresh) > 20000:  # bounded: drop the oldest used ones
+            for k in sorted((k for k, v in self.refresh.items() if v["used"]),
+                            key=lambda k: self.refresh[k]["issued"])[:5000]:
+                del self.refresh[k]
         return body
 
     def _id_token(self, upn, client_id):
-        """An id_token shaped like Entra's (claims as documented); the signature is not verifiable."""
-        mb = self.users.get(upn.lower()) or {"id": new_guid(), "displayName": upn}
+        """An id_token shaped like Entra's v2.0 id_token; the signature is not verifiable."""
+        mb, tid, oid = self._user_ids(upn)
         now = int(time.time())
-
-        def enc(obj):
-            return base64.urlsafe_b64encode(jdump(obj).encode()).decode().rstrip("=")
-        claims = {"aud": client_id, "iss": "https://login.microsoftonline.com/%s/v2.0" % self.tenant_id,
-                  "iat": now, "nbf": now, "exp": now + 3600, "name": mb["displayName"], "oid": mb["id"],
-                  "preferred_username": upn, "sub": hashlib.sha256((upn + client_id).encode()).hexdigest()[:43],
-                  "tid": self.tenant_id, "ver": "2.0"}
-        return enc({"typ": "JWT", "alg": "RS256", "kid": "emulator"}) + "." + enc(claims) + "." + \
-            base64.urlsafe_b64encode(os.urandom(64)).decode().rstrip("=")
+        claims = {"aud": client_id, "iss": "https://login.microsoftonline.com/%s/v2.0" % tid,
+                  "iat": now, "nbf": now, "exp": now + 3600, "name": mb["displayName"] if mb else upn,
+                  "oid": oid, "preferred_username": upn,
+                  "sub": b64u(hashlib.sha256((upn + client_id).encode()).digest()),
+                  "tid": tid, "uti": urlsafe_chars(22), "ver": "2.0"}
+        return b64u_json({"typ": "JWT", "alg": "RS256", "kid": self.x5t}) + "." + b64u_json(claims) + "." + \
+            b64u(os.urandom(256))
 
     def token(self, req, form, device_fault):
         gt = form.get("grant_type")
@@ -1649,12 +2112,19 @@ class Emulator:
         if d["status"] == "pending":
             need = self.config.get("device_pending_polls", 1)
             if need is not None and need >= 0 and d["polls"] >= need:
-                d["status"] = "approved"
+                self._device_approve(d)
             else:
                 d["polls"] += 1
                 raise OAuthError("authorization_pending", 70016)
+        if d["status"] == "refused":  # sticky: every later poll gets the same answer
+            out = d["outcome"]
+            if out[0] == "access_denied":  # the user could not consent ("Need admin approval")
+                raise OAuthError("authorization_declined", 65004)
+            raise OAuthError(*out)
         d["status"] = "redeemed"
-        return self._issue(d["upn"], self._scopes(d["scope"]), d["client_id"])
+        scopes = self._scopes(d["scope"])
+        self._check_consent(d["upn"], d["client_id"], scopes, d["scope"])
+        return self._issue(d["upn"], scopes, d["client_id"])
 
     def _code_grant(self, form):
         code = form.get("code")
@@ -1679,15 +2149,18 @@ class Emulator:
                 raise OAuthError("invalid_grant", 501481)
         c["used"] = True
         scopes = self._scopes(form.get("scope")) or self._scopes(c["scope"])
-        if any(s.lower() == "offline_access" for s in self._scopes(c["scope"])) and "offline_access" not in scopes:
+        # the refresh token follows offline_access on the /authorize leg (the "original" request)
+        if any(s.lower() == "offline_access" for s in self._scopes(c["scope"])) and \
+                "offline_access" not in [s.lower() for s in scopes]:
             scopes.append("offline_access")
+        self._check_consent(c["upn"], c["client_id"], scopes, form.get("scope") or c["scope"])
         return self._issue(c["upn"], scopes, c["client_id"])
 
     def _refresh_grant(self, form):
         rt = form.get("refresh_token")
         if not rt:
             raise OAuthError("invalid_request", 900144, "refresh_token")
-        r = self.refresh.get(rt)
+        r = self.refresh.get(token_digest(rt))
         if not r or r["client_id"] != form.get("client_id"):
             self.token_counters["refresh_rejected"] += 1
             raise OAuthError("invalid_grant", 9002313)
@@ -1697,11 +2170,15 @@ class Emulator:
         if r["used"] and self.config.get("strict_refresh"):
             self.token_counters["refresh_rejected"] += 1
             raise OAuthError("invalid_grant", 70008)
+        scopes = self._scopes(form.get("scope")) or list(r["scopes"])
+        try:
+            self._check_consent(r["upn"], r["client_id"], scopes, form.get("scope"))
+        except OAuthError:
+            self.token_counters["refresh_rejected"] += 1
+            raise
         r["used"] = True
         self.token_counters["refresh_used"] += 1
-        scopes = self._scopes(form.get("scope")) or list(r["scopes"])
-        if "offline_access" not in [s.lower() for s in scopes]:
-            scopes.append("offline_access")  # a refresh grant always rotates the refresh token
+        # no kindness: without offline_access in the asked scope there is no new refresh token
         return self._issue(r["upn"], scopes, r["client_id"])
 
     # ------------------------------------------------------------------ Graph
@@ -1713,12 +2190,26 @@ class Emulator:
             raise GraphError(401, "InvalidAuthenticationToken", "Access token is empty.", www)
         tok = h[7:].strip()
         with self.lock:
-            info = self.access.get(tok)
+            info = self.access.get(token_digest(tok))
         if not info:
-            raise GraphError(401, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed, there are no dots (.).", www)
+            if "." not in tok:
+                raise GraphError(401, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed, there are no dots (.).", www)
+            raise GraphError(401, "InvalidAuthenticationToken", "Access token validation failure.", www)
+        if info.get("revoked"):
+            raise self.cae_error(req, info["revoked"])
         if time.time() >= info["exp"]:
             raise GraphError(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.", www)
         return info
+
+    def cae_error(self, req, code, claims=None):
+        """Continuous access evaluation: 401 with a claims challenge in WWW-Authenticate."""
+        claims = claims or {"access_token": {"nbf": {"essential": True, "value": str(int(time.time()))}}}
+        enc = base64.b64encode(jdump(claims).encode()).decode()  # standard base64, '=' padding kept
+        www = [("WWW-Authenticate", 'Bearer realm="", authorization_uri="%s/common/oauth2/authorize", '
+                                    'client_id="%s", error="insufficient_claims", claims="%s"'
+                % (req.base, GRAPH_APP_ID, enc))]
+        return GraphError(401, "InvalidAuthenticationToken", "Continuous access evaluation resulted in challenge "
+                          "with result: InteractionRequired and code: %s" % code, www)
 
     def graph(self, req, entry, lat):
         segs = [unquote(s) for s in req.path[len(GRAPH_PREFIX):].split("/") if s != ""]
@@ -1732,6 +2223,13 @@ class Emulator:
                     return r
             if f and f["kind"] == "slow":
                 time.sleep(float(f.get("delay_ms", 1000)) / 1000.0)
+            h = req.headers.get("authorization", "")
+            if h.lower().startswith("bearer "):  # the envelope carries the token: CAE answers here
+                with self.lock:
+                    info = self.access.get(token_digest(h[7:].strip()))
+                if info is not None and info.get("revoked"):
+                    e = self.cae_error(req, info["revoked"])
+                    return self.graph_error(req, e.status, e.code, e.message, e.headers)
             try:
                 resp = self.batch(req, entry)
             except GraphError as e:
@@ -1858,23 +2356,7 @@ class Emulator:
                     "userPrincipalName": user["upn"], "id": user["id"]})
             k = rest[0].lower()
             if k == "memberof":
-                self._only(meth, "GET")
-                if not self._has(tok, "Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "Directory.Read.All"):
-                    raise GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
-                if len(rest) > 2 or (len(rest) == 2 and rest[1].lower() != "microsoft.graph.group"):
-                    raise GraphError(400, "BadRequest", "Resource not found for the segment '%s'." % rest[-1])
-                flt = req.qlower.get("$filter", "")
-                unified = bool(re.search(r"groupTypes/any\(\s*\w+\s*:\s*\w+\s+eq\s+'Unified'\s*\)", flt, re.I))
-                vals = []
-                for g in self.groups.values():
-                    if user["upn"].lower() in g["members"] and (not unified or "Unified" in g["groupTypes"]):
-                        vals.append({"@odata.type": "#microsoft.graph.group", "id": g["id"], "deletedDateTime": None,
-                                     "description": g.get("description", ""), "displayName": g["displayName"],
-                                     "groupTypes": g["groupTypes"], "mail": g["mail"], "mailEnabled": True,
-                                     "mailNickname": g["mail"].split("@")[0], "securityEnabled": False,
-                                     "visibility": "Private"})
-                return self.graph_json(req, 200, {"@odata.context": ctx + "directoryObjects/microsoft.graph.group",
-                                                  "value": vals})
+                return self.member_of(req, tok, user, rest)
             self._need_cal(tok, write)
             if k == "calendar":
                 return self.container(req, tok, user, mb, self.default_calendar(mb), rest[1:], "me/calendar")
@@ -1924,11 +2406,9 @@ class Emulator:
             if not rest:
                 self._need_group(tok, False, None, user)
                 self._only(meth, "GET")
-                return self.graph_json(req, 200, {"@odata.context": ctx + "groups/$entity", "id": mb["id"],
-                                                  "displayName": mb["displayName"], "mail": mb["mail"],
-                                                  "mailEnabled": True, "mailNickname": mb["mail"].split("@")[0],
-                                                  "securityEnabled": False, "groupTypes": mb["groupTypes"],
-                                                  "visibility": "Private", "description": mb.get("description", "")})
+                d = self.group_dict(mb)
+                d.pop("@odata.type")
+                return self.graph_json(req, 200, dict({"@odata.context": ctx + "groups/$entity"}, **d))
             self._need_group(tok, write, mb, user)
             k = rest[0].lower()
             if k == "calendar":
@@ -1939,20 +2419,205 @@ class Emulator:
             raise GraphError(400, "BadRequest", "Resource not found for the segment '%s'." % rest[0])
         raise GraphError(400, "BadRequest", "Resource not found for the segment '%s'." % segs[0])
 
+    # memberOf ---------------------------------------------------------------
+    GROUP_PROPS = ("deletedDateTime", "classification", "createdDateTime", "creationOptions", "description",
+                   "displayName", "expirationDateTime", "groupTypes", "isAssignableToRole", "mail", "mailEnabled",
+                   "mailNickname", "membershipRule", "membershipRuleProcessingState", "onPremisesDomainName",
+                   "onPremisesLastSyncDateTime", "onPremisesNetBiosName", "onPremisesSamAccountName",
+                   "onPremisesSecurityIdentifier", "onPremisesSyncEnabled", "preferredDataLocation",
+                   "preferredLanguage", "proxyAddresses", "renewedDateTime", "resourceBehaviorOptions",
+                   "resourceProvisioningOptions", "securityEnabled", "securityIdentifier", "theme", "visibility",
+                   "onPremisesProvisioningErrors", "serviceProvisioningErrors")
+    GROUP_LISTS = ("creationOptions", "groupTypes", "proxyAddresses", "resourceBehaviorOptions",
+                   "resourceProvisioningOptions", "onPremisesProvisioningErrors", "serviceProvisioningErrors")
+
+    def group_dict(self, g, full=True):
+        """A directory group object; full=False: "limited information" (only type and id, the rest null/[])."""
+        d = {"@odata.type": "#microsoft.graph.group", "id": g["id"]}
+        for k in self.GROUP_PROPS:
+            d[k] = [] if k in self.GROUP_LISTS else None
+        if full:
+            unified = "Unified" in g["groupTypes"]
+            nick = g["mail"].split("@")[0]
+            d.update({"createdDateTime": "2024-01-15T09:00:00Z", "description": g.get("description", ""),
+                      "displayName": g["displayName"], "groupTypes": list(g["groupTypes"]),
+                      "isAssignableToRole": None, "mail": g["mail"] if g["mailEnabled"] else None,
+                      "mailEnabled": g["mailEnabled"], "mailNickname": nick,
+                      "proxyAddresses": ["SMTP:" + g["mail"]] if g["mailEnabled"] else [],
+                      "renewedDateTime": "2024-01-15T09:00:00Z", "securityEnabled": g["securityEnabled"],
+                      "securityIdentifier": "S-1-12-1-" + "-".join(str(int(g["id"].replace("-", "")[i:i + 8], 16))
+                                                                  for i in range(0, 32, 8))
+                      if re.match(r"^[0-9a-f-]{36}$", g["id"]) else None,
+                      "visibility": "Private" if unified else None,
+                      "resourceProvisioningOptions": ["Team"] if unified else []})
+        return d
+
+    @staticmethod
+    def role_dict(r, full=True):
+        return {"@odata.type": "#microsoft.graph.directoryRole", "id": r["id"], "deletedDateTime": None,
+                "description": r.get("description") if full else None,
+                "displayName": r["displayName"] if full else None,
+                "roleTemplateId": r.get("roleTemplateId") if full else None}
+
+    def _memberof_filter(self, flt):
+        """A small $filter evaluator for groups: clauses joined by 'and'."""
+        preds = []
+        for clause in re.split(r"\s+and\s+", flt.strip(), flags=re.I):
+            c = clause.strip()
+            neg = False
+            m = re.match(r"^not\s*\(?\s*(.*?)\s*\)?$", c, re.I)
+            if m and m.group(1).lower().startswith("grouptypes/any"):
+                neg, c = True, m.group(1)
+            m = re.match(r"^groupTypes/any\(\s*(\w+)\s*:\s*\1\s+eq\s+'([^']*)'\s*\)$", c, re.I)
+            if m:
+                want = m.group(2)
+                preds.append(lambda o, w=want, n=neg: (any(t.lower() == w.lower() for t in o.get("groupTypes") or [])) != n
+                             if o["@odata.type"].endswith(".group") else False)
+                continue
+            m = re.match(r"^(securityEnabled|mailEnabled)\s+eq\s+(true|false)$", c, re.I)
+            if m:
+                prop = "securityEnabled" if m.group(1).lower().startswith("s") else "mailEnabled"
+                preds.append(lambda o, p=prop, v=m.group(2).lower() == "true": o.get("_" + p) == v)
+                continue
+            m = re.match(r"^startswith\(\s*displayName\s*,\s*'([^']*)'\s*\)$", c, re.I)
+            if m:
+                preds.append(lambda o, v=m.group(1).lower(): (o.get("_displayName") or "").lower().startswith(v))
+                continue
+            m = re.match(r"^(displayName|id|mail)\s+eq\s+'([^']*)'$", c, re.I)
+            if m:
+                prop = {"displayname": "_displayName", "id": "id", "mail": "_mail"}[m.group(1).lower()]
+                preds.append(lambda o, p=prop, v=m.group(2).lower(): (o.get(p) or "").lower() == v)
+                continue
+            pm = re.match(r"^\W*(\w+)", c)
+            raise GraphError(400, "Request_UnsupportedQuery", "Unsupported or invalid query filter clause "
+                             "specified for property '%s' of resource 'Group'." % (pm.group(1) if pm else c))
+        return lambda o: all(p(o) for p in preds)
+
+    def member_of(self, req, tok, user, rest):
+        """GET /me/memberOf[/microsoft.graph.group|directoryRole][/$count]."""
+        self._only(req.method, "GET")
+        if user.get("personal"):  # not supported for personal accounts (user-list-memberof-permissions)
+            raise GraphError(404, "", "No HTTP resource was found that matches the request URI "
+                             "'https://outlook.office365.com:444/profile/v1.0/users('CID:%s')/profile/memberOf"
+                             "?api-version=AGSV1-internal'." % user["id"])
+        segs = [x.lower() for x in rest[1:]]
+        count_seg = bool(segs) and segs[-1] == "$count"
+        if count_seg:
+            segs = segs[:-1]
+        cast = segs[0] if segs else None
+        if len(segs) > 1 or cast not in (None, "microsoft.graph.group", "microsoft.graph.directoryrole"):
+            raise GraphError(400, "BadRequest", "Resource not found for the segment '%s'." % rest[-1])
+        q = req.qlower
+        eventual = (req.headers.get("consistencylevel") or "").strip().lower() == "eventual"
+        counted = q.get("$count", "").lower() == "true"
+        advanced = eventual and counted
+        if count_seg and not eventual:
+            raise GraphError(400, "Request_BadRequest", "$count is not currently supported.")
+        if q.get("$filter") and not advanced:
+            raise GraphError(400, "Request_UnsupportedQuery",
+                             "The specified filter to the reference property query is currently not supported.")
+        if q.get("$orderby") and not advanced:
+            raise GraphError(400, "Request_UnsupportedQuery", "Sorting not supported for current query.")
+        if q.get("$search") and not eventual:
+            raise GraphError(400, "Request_UnsupportedQuery", "Request with $search query parameter only works "
+                             "through MSGraph with a special request header: 'ConsistencyLevel: eventual'")
+        if cast and not count_seg and not advanced and self.config.get("memberof_cast_needs_advanced", True):
+            # UNCONFIRMED wording; the documented rule is the header table of user-list-memberof.md
+            raise GraphError(400, "Request_UnsupportedQuery", "OData cast is not supported because the required "
+                             "parameters might be missing. Try adding $count=true query parameter and "
+                             "ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries "
+                             "for more information")
+        full_groups = self._has(tok, *GROUP_READ_SCOPES)
+        full_roles = self._has(tok, "Directory.Read.All", "Directory.ReadWrite.All", "RoleManagement.Read.Directory")
+        objs = []
+        if cast in (None, "microsoft.graph.group"):
+            for g in self.groups.values():
+                if user["upn"].lower() in g["members"]:
+                    o = self.group_dict(g, full_groups)
+                    # the server filters on the real values, whatever the caller may read
+                    o.update({"_displayName": g["displayName"], "_mail": g["mail"], "groupTypes_": g["groupTypes"],
+                              "_securityEnabled": g["securityEnabled"], "_mailEnabled": g["mailEnabled"]})
+                    objs.append(o)
+        if cast in (None, "microsoft.graph.directoryrole"):
+            for r in user.get("directoryRoles") or []:
+                o = self.role_dict(r, full_roles)
+                o.update({"_displayName": r["displayName"]})
+                objs.append(o)
+        if q.get("$filter"):
+            pred = self._memberof_filter(q["$filter"])
+            objs = [o for o in objs if pred(dict(o, groupTypes=o.get("groupTypes_", o.get("groupTypes"))))]
+        if q.get("$search"):
+            terms = re.findall(r'"?(\w+):([^"]*)"?', q["$search"])
+            for prop, val in terms:
+                if prop.lower() == "displayname":
+                    objs = [o for o in objs if val.lower() in (o.get("_displayName") or "").lower()]
+        if q.get("$orderby"):
+            ob = q["$orderby"].strip()
+            if not re.match(r"^displayName(\s+asc)?$", ob, re.I):
+                raise GraphError(400, "Request_UnsupportedQuery", "Sorting not supported for current query.")
+            objs.sort(key=lambda o: ((o.get("_displayName") or "").lower(), o["id"]))
+        else:
+            objs.sort(key=lambda o: o["id"])
+        total = len(objs)
+        if count_seg:
+            return Resp(200, str(total).encode(), [("Content-Type", "text/plain"), ("request-id", new_guid())])
+        try:
+            top = int(q.get("$top", "100"))
+        except ValueError:
+            raise GraphError(400, "Request_BadRequest", "Invalid page size specified: '%s'. Must be between 1 and 999 "
+                             "inclusive." % q.get("$top"))
+        if not 1 <= top <= 999:
+            raise GraphError(400, "Request_BadRequest", "Invalid page size specified: '%d'. Must be between 1 and 999 "
+                             "inclusive." % top)
+        if self.config.get("max_page"):
+            top = min(top, int(self.config["max_page"]))
+        start = 0
+        if q.get("$skiptoken"):
+            st = self.unsign(q["$skiptoken"].replace("RFNwdAIAAQAAAB", "", 1))
+            if not st or st.get("k") != "mo" or st.get("u") != user["upn"].lower():
+                raise GraphError(400, "Directory_ExpiredPageToken", "The specified page token value has expired "
+                                 "and can no longer be included in your request.")
+            start = int(st.get("o", 0))
+        page = objs[start:start + top]
+        sel = [x.strip() for x in q.get("$select", "").split(",") if x.strip()]
+        vals = []
+        for o in page:
+            v = {k: val for k, val in o.items() if not k.startswith("_") and not k.endswith("_")}
+            if sel:
+                v = {k: val for k, val in v.items() if k in ("@odata.type", "id") or k in sel}
+            vals.append(v)
+        ctx = req.base + "/v1.0/$metadata#" + ({"microsoft.graph.group": "groups",
+                                                 "microsoft.graph.directoryrole": "directoryRoles"}.get(cast, "directoryObjects"))
+        if sel:
+            ctx += "(%s)" % ",".join(sel)
+        out = {"@odata.context": ctx}
+        if eventual and counted:
+            out["@odata.count"] = total
+        if start + top < total:
+            tokn = "RFNwdAIAAQAAAB" + self.sign({"k": "mo", "u": user["upn"].lower(), "o": start + top})
+            kept = [(k, v) for k, v in parse_qsl(req.query_string, keep_blank_values=True) if k.lower() != "$skiptoken"]
+            out["@odata.nextLink"] = req.base + req.path + "?" + urlencode(kept + [("$skiptoken", tokn)], safe="$:',()/")
+        out["value"] = vals
+        return self.graph_json(req, 200, out)
+
     @staticmethod
     def _only(meth, *allowed):
         if meth not in allowed:
             raise GraphError(405, "ErrorInvalidRequest", "The OData request is not supported.")
 
     def cal_dict(self, mb, cal):
-        owner = {"name": mb["displayName"], "address": mb["mail"]}
+        shared = cal.get("owner")
+        owner = dict(shared) if shared else {"name": mb["displayName"], "address": mb["mail"]}
+        # personal accounts: no Teams; at most Skype for consumers (UNCONFIRMED exact values)
+        prov = "skypeForConsumer" if mb.get("personal") else "teamsForBusiness"
         return {"id": cal["id"], "name": cal["name"], "color": cal.get("color", "auto"),
-                "hexColor": cal.get("hexColor", ""), "isDefaultCalendar": cal["isDefaultCalendar"],
-                "changeKey": cal["changeKey"], "canShare": mb["kind"] == "user" and cal["isDefaultCalendar"],
-                "canViewPrivateItems": True, "canEdit": cal["canEdit"],
-                "allowedOnlineMeetingProviders": ["teamsForBusiness"],
-                "defaultOnlineMeetingProvider": "teamsForBusiness", "isTallyingResponses": True,
-                "isRemovable": not cal["isDefaultCalendar"], "owner": owner}
+                "hexColor": cal.get("hexColor", ""), "isDefaultCalendar": cal["isDefaultCalendar"] and not shared,
+                "changeKey": cal["changeKey"],
+                "canShare": mb["kind"] == "user" and cal["isDefaultCalendar"] and not shared,
+                "canViewPrivateItems": not shared, "canEdit": cal["canEdit"],
+                "allowedOnlineMeetingProviders": [prov],
+                "defaultOnlineMeetingProvider": prov, "isTallyingResponses": not shared,
+                "isRemovable": bool(shared) or not cal["isDefaultCalendar"], "owner": owner}
 
     def list_calendars(self, req, mb, cals, context):
         return self.graph_json(req, 200, {"@odata.context": context, "value": [self.cal_dict(mb, c) for c in cals]})
@@ -1991,6 +2656,12 @@ class Emulator:
                 return self.list_events(req, mb, cal, ctxbase + owner + "/events")
             iid = rest[1]
             ev, inst = self.lookup(mb, iid)
+            if ev is not None:
+                evcal = self.find_calendar(mb, ev["calendarId"])
+                # an event of a calendar shared by someone else is reachable only through that calendar
+                # (microsoft-graph-docs #6765: /users/{B}/events/{id} -> 404 ErrorItemNotFound)
+                if evcal is not None and evcal.get("owner") and (cal is None or cal["id"] != evcal["id"]):
+                    ev = None
             if ev is None:
                 raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
             if len(rest) > 2:
@@ -2011,6 +2682,8 @@ class Emulator:
             if meth == "PATCH":
                 return self.patch_event(req, mb, ev, inst, ctxbase + owner + "/events/$entity")
             if meth == "DELETE":
+                if evcal is not None and not evcal["canEdit"]:
+                    raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
                 if inst is not None and inst.key is not None:
                     self._delete_occurrence(mb, ev, inst.key)
                 else:
@@ -2155,7 +2828,9 @@ class Emulator:
         svep_ids = self._svep_expand(req)
         pred = self._svep_filter(req)
         top, skip = self._top_skip(req)
-        evs = [ev for ev in mb["events"].values() if cal is None or ev["calendarId"] == cal["id"]]
+        shared = {c["id"] for c in mb["calendars"] if c.get("owner")}
+        evs = [ev for ev in mb["events"].values()
+               if (ev["calendarId"] == cal["id"] if cal is not None else ev["calendarId"] not in shared)]
         if pred:
             evs = [ev for ev in evs if pred(ev)]
         evs.sort(key=lambda ev: (ev["createdDateTime"], ev["id"]))
@@ -2274,7 +2949,7 @@ class Emulator:
                              "after the start time.")
         return allday, s, e
 
-    def _apply_common(self, ev, body):
+    def _apply_common(self, ev, body, personal=False):
         for k in ("subject", "showAs", "importance", "sensitivity", "categories", "isReminderOn",
                   "reminderMinutesBeforeStart"):
             if k in body:
@@ -2302,7 +2977,7 @@ class Emulator:
                         break
                 else:
                     props.append({"id": p["id"], "value": p.get("value")})
-        self._online_meeting(ev)
+        self._online_meeting(ev, personal)
 
     def create_event(self, req, mb, cal, user, context):
         body = self._json_body(req)
@@ -2330,7 +3005,7 @@ class Emulator:
               "createdDateTime": fmt_stamp(now), "lastModifiedDateTime": fmt_stamp(now),
               "changeKey": new_change_key(), "iCalUId": new_ical(),
               "originalStartTimeZone": tzs, "originalEndTimeZone": body["end"].get("timeZone") or "UTC"}
-        self._apply_common(ev, body)
+        self._apply_common(ev, body, mb.get("personal", False))
         if body.get("recurrence"):
             try:
                 ev["recurrence"] = self._norm_recurrence(body["recurrence"], s)
@@ -2370,7 +3045,7 @@ class Emulator:
             allday, s, e = self._times_from_body(body, ev.get("isAllDay", False), ev["_s"], ev["_e"])
             ev["isAllDay"], ev["start"], ev["end"] = allday, store_time(s, allday), store_time(e, allday)
         before = len(ev.get("attendees") or [])
-        self._apply_common(ev, body)
+        self._apply_common(ev, body, mb.get("personal", False))
         if "recurrence" in body:
             try:
                 ev["recurrence"] = self._norm_recurrence(body["recurrence"], parse_scenario_time(ev["start"])[0])
@@ -2489,6 +3164,16 @@ class Emulator:
                             continue
                         if k not in DEFAULT_CONFIG:
                             raise ValueError("unknown config key %r" % k)
+                        if k in ("token_size", "personal_token_size"):
+                            if (not isinstance(v, list) or len(v) != 2 or not all(isinstance(x, int) for x in v)
+                                    or not 16 <= v[0] <= v[1] <= 1 << 20):
+                                raise ValueError("%s must be [min, max] with 16 <= min <= max" % k)
+                        if k == "admin_consent" and not isinstance(v, list):
+                            raise ValueError("admin_consent must be a list of scopes")
+                        if k == "token_scope_format" and v not in ("short", "uri"):
+                            raise ValueError("token_scope_format must be short or uri")
+                        if k == "personal_token_format" and v not in ("opaque", "jwt"):
+                            raise ValueError("personal_token_format must be opaque or jwt")
                         self.config[k] = v
                     self.save_state()
                 return ok(self.config)
@@ -2498,7 +3183,7 @@ class Emulator:
                     for f in fl:
                         if f.get("kind") not in ("status", "throttle", "delta_expired", "token_error", "slow",
                                                  "cut_after_commit", "cut", "truncate", "malformed", "oversized",
-                                                 "nextlink_loop", "device"):
+                                                 "nextlink_loop", "device", "unauthorized"):
                             raise ValueError("unknown fault kind %r" % f.get("kind"))
                         f.setdefault("times", 1)
                         f.setdefault("skip", 0)
@@ -2522,11 +3207,16 @@ class Emulator:
             if p.startswith("/_emu/device/"):
                 action = p.rsplit("/", 1)[1]
                 n = 0
+                if action not in ("approve", "decline", "expire"):
+                    raise ValueError("unknown device action %r" % action)
                 for d in self.device.values():
                     if d["status"] == "pending":
                         if body.get("user"):
                             d["upn"] = self._login_user(body["user"])
-                        d["status"] = {"approve": "approved", "decline": "declined", "expire": "expired"}[action]
+                        if action == "approve":
+                            self._device_approve(d)
+                        else:
+                            d["status"] = {"decline": "declined", "expire": "expired"}[action]
                         n += 1
                 return ok({"changed": n})
             if p == "/_emu/tokens/expire":
@@ -2534,6 +3224,18 @@ class Emulator:
                     a["exp"] = 0
                 self.save_state()
                 return ok({"expired": len(self.access)})
+            if p == "/_emu/tokens/cae":
+                code = body.get("cae_code", "TokenIssuedBeforeRevocationTimestamp")
+                now = time.time()
+                n = 0
+                for a in self.access.values():
+                    if a["exp"] > now and not a.get("revoked"):
+                        a["revoked"] = code
+                        n += 1
+                self.save_state()
+                return ok({"revoked": n})
+            if p == "/_emu/consent":
+                return ok(self.consent_control(body) if m == "POST" else self.dump_state(False)["consent"])
             if p == "/_emu/tokens/revoke":
                 for r in self.refresh.values():
                     r["revoked"] = True
@@ -2554,6 +3256,43 @@ class Emulator:
                 self.save_state()
                 return ok(res)
         raise GraphError(404, "UnknownError", "No such control endpoint %s %s" % (m, p))
+
+    def consent_control(self, body):
+        """POST /_emu/consent: grant or withdraw consent "as the user (or an admin) in the portal"."""
+        def norm(lst):
+            if not isinstance(lst, list):
+                raise ValueError("scope lists must be lists")
+            return [CANON_SCOPES.get(str(x).lower(), str(x)) for x in lst]
+        if body.get("user"):
+            upn = body["user"].lower()
+            if upn not in self.users:
+                raise ValueError("unknown user %r" % body["user"])
+            # without client_id: every client of that user, and "upn|*" (any client)
+            keys = [upn + "|" + body["client_id"]] if body.get("client_id") else \
+                sorted({k for k in self.consent if k.startswith(upn + "|")} | {upn + "|*"})
+            for k in keys:
+                cur = list(self.consent.get(k, []))
+                for x in norm(body.get("grant", [])):
+                    if x.lower() not in [c.lower() for c in cur]:
+                        cur.append(x)
+                rv = norm(body.get("revoke", []))
+                if "*" in rv:
+                    cur = []
+                cur = [c for c in cur if c.lower() not in [x.lower() for x in rv]]
+                if cur:
+                    self.consent[k] = cur
+                else:
+                    self.consent.pop(k, None)
+        for x in norm(body.get("admin_grant", [])):
+            if x.lower() not in [c.lower() for c in self.scn_admin]:
+                self.scn_admin.append(x)
+        rv = [x.lower() for x in norm(body.get("admin_revoke", []))]
+        if rv:
+            self.scn_admin = [c for c in self.scn_admin if "*" not in rv and c.lower() not in rv]
+            self.config["admin_consent"] = [c for c in self.config.get("admin_consent") or []
+                                            if "*" not in rv and str(c).lower() not in rv]
+        self.save_state()
+        return self.dump_state(False)["consent"]
 
     def outlook(self, body):
         """Changes "as if the user did it in Outlook"."""
@@ -2633,7 +3372,7 @@ class Emulator:
                     elif k in ("subject", "showAs", "isAllDay", "isCancelled", "categories", "importance",
                                "sensitivity", "location", "isOnlineMeeting"):
                         ev[k] = v if k != "location" or isinstance(v, dict) else {"displayName": v}
-                self._online_meeting(ev)
+                self._online_meeting(ev, mb.get("personal", False))
                 self._touch(mb, ev)
         elif op in ("delete", "delete_occurrence"):
             if occ_key:
