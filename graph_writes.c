@@ -24,7 +24,7 @@ struct batch {
 	size_t n;
 	void (*batch_done)(void *, struct graph_write **, size_t);
 	void *arg;
-	char mailbox[160];
+	char *mailbox;		/* "me" or "group:<id>" */
 };
 
 void
@@ -268,7 +268,10 @@ send_batch(struct graph *g, struct batch *b, double delay)
 	r->idempotent = idem;
 	/* Outlook runs up to four items of an unordered batch at once. */
 	r->weight = b->n < GRAPH_MAX_INFLIGHT ? (int)b->n : GRAPH_MAX_INFLIGHT;
-	strlcpy(r->mailbox, b->mailbox, sizeof(r->mailbox));
+	if (greq_mailbox(r, b->mailbox) != 0) {
+		greq_free(r);
+		return -1;
+	}
 	snprintf(r->what, sizeof(r->what), "writing %zu event%s", b->n,
 	    b->n == 1 ? "" : "s");
 	r->done = batch_sent;
@@ -290,6 +293,7 @@ batch_free(struct batch *b)
 	if (b == NULL)
 		return;
 	free(b->w);
+	free(b->mailbox);
 	free(b);
 }
 
@@ -409,21 +413,29 @@ graph_writes(struct graph *g, struct graph_write **w, size_t n,
 		b->batch_done = batch_done;
 		b->arg = arg;
 		for (i = 0; i < n && b->n < GRAPH_BATCH_MAX; i++) {
-			char key[160];
+			char *key = NULL;
 
 			if (taken[i])
 				continue;
-			snprintf(key, sizeof(key), "%s%s", w[i]->kind ==
+			if (asprintf(&key, "%s%s", w[i]->kind ==
 			    GRAPH_CAL_GROUP ? "group:" : "me", w[i]->kind ==
-			    GRAPH_CAL_GROUP ? w[i]->cal_id : "");
+			    GRAPH_CAL_GROUP ? w[i]->cal_id : "") < 0)
+				break;
 			if (box == NULL) {
-				strlcpy(b->mailbox, key, sizeof(b->mailbox));
+				b->mailbox = key;
 				box = b->mailbox;
-			} else if (strcmp(box, key) != 0)
+			} else if (strcmp(box, key) != 0) {
+				free(key);
 				continue;
+			} else
+				free(key);
 			taken[i] = 1;
 			b->w[b->n++] = w[i];
 			done++;
+		}
+		if (b->n == 0) {	/* out of memory */
+			batch_free(b);
+			break;
 		}
 		if (send_batch(g, b, 0) != 0) {
 			for (j = 0; j < b->n; j++)
