@@ -352,9 +352,10 @@ batch_sent(struct greq *r, const struct graph_err *e)
 		if (again == NULL && (again = calloc(1, sizeof(*again))) != NULL) {
 			*again = *b;
 			again->w = calloc(b->n, sizeof(*again->w));
+			again->mailbox = strdup(b->mailbox);
 			again->n = 0;
 		}
-		if (again == NULL || again->w == NULL)
+		if (again == NULL || again->w == NULL || again->mailbox == NULL)
 			break;
 		if (b->w[i]->err.retry_after > delay)
 			delay = b->w[i]->err.retry_after;
