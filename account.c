@@ -621,6 +621,13 @@ login_browser(struct tt_ctx *ctx, struct graph *g, const char *scopes,
 	free(url);
 	rc = await_code(lfd, state, &code, err);
 	close(lfd);
+	if (rc != 0) {
+		char was[sizeof(err->msg)];
+
+		strlcpy(was, err->msg, sizeof(was));
+		tt_fail(err, err->code, "login of profile %s failed: %s",
+		    ctx->profile, was);
+	}
 	if (rc == 0 && graph_redeem_code(g, code, redirect, verifier, scopes,
 	    t, &ge) != 0)
 		rc = login_fail(err, ctx->profile, "redeeming the sign-in code",

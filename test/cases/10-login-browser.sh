@@ -5,6 +5,9 @@
 
 emu_setup demo
 export BROWSER="$TOP/test/fake-browser.sh"
+# A tenant whose administrator has not consented to Group.ReadWrite.All
+# (granted again before the --groups part below).
+ctl POST /_emu/consent '{"admin_revoke":["Group.ReadWrite.All"]}' >/dev/null
 
 # The emulator's request log, one line per request, query decoded:
 # METHOD PATH?QUERY STATUS GRANT_TYPE
@@ -31,8 +34,8 @@ expect_out 'redirect_uri=http%3A%2F%2Flocalhost%3A[0-9]+(&|$)' "the redirect is 
 check '[ ! -s "$T/err" ]' "a successful login writes nothing on stderr"
 reqlog
 check '[ "$(grep -c "^GET /organizations/oauth2/v2.0/authorize?" "$T/log")" -eq 1 ]' "one /authorize request"
-check 'grep -q "^GET /organizations/oauth2/v2.0/authorize?.*scope=offline_access Calendars.ReadWrite User.Read&" "$T/log"' \
-    "/authorize asks for offline_access Calendars.ReadWrite User.Read"
+check 'grep -q "^GET /organizations/oauth2/v2.0/authorize?.*scope=offline_access openid profile User.Read Calendars.ReadWrite&" "$T/log"' \
+    "/authorize asks for offline_access openid profile User.Read Calendars.ReadWrite"
 check '! grep -q "authorize?.*Group.ReadWrite.All" "$T/log"' "no Group.ReadWrite.All without --groups"
 check 'grep -q "^GET /organizations/oauth2/v2.0/authorize?.*state=[A-Za-z0-9_-]\{16,\}" "$T/log"' "/authorize carries a state"
 check '[ "$(grep -c "^POST /organizations/oauth2/v2.0/token 200 authorization_code$" "$T/log")" -eq 1 ]' \
@@ -59,7 +62,13 @@ check '[ "$(db "select user_id from accounts")" = "$uid" ]' "the user id from /m
 # Default roles: the default calendar pulls and pushes, nothing else.
 check '[ "$(db "select pull || push from calendars where path = '"'Calendar'"'")" = 11 ]' "default calendar: pull and push"
 check '[ "$(db "select pull || push from calendars where path = '"'Other calendars/Clinic rota'"'")" = 00 ]' "sub-calendar: no roles"
-check '[ "$(db "select count(*) from calendars")" -eq 2 ]' "both calendars discovered (no group calendars)"
+check '[ "$(db "select count(*) from calendars where kind = '"'user'"'")" -eq 2 ]' "both calendars discovered"
+check '[ "$(db "select count(*) || limited from calendars where kind = '"'group'"'")" = 11 ]' \
+    "the Teams group is discovered through memberOf without the group permission, by id (limited information)"
+reqlog
+check 'grep -q "^GET /v1.0/me/memberOf/microsoft.graph.group?.*\$count=true.* 200 " "$T/log"' "memberOf is read with \$count=true"
+check '[ "$(nreq "r[\"path\"].startswith(\"/v1.0/me/memberOf\") and r[\"consistency_level\"] == \"eventual\"")" -ge 1 ] && [ "$(nreq "r[\"path\"].startswith(\"/v1.0/me/memberOf\") and r[\"consistency_level\"] != \"eventual\"")" -eq 0 ]' \
+    "every memberOf request carries ConsistencyLevel: eventual"
 
 # Files: database 0600 in a 0700 directory; lock 0600; nothing readable by others.
 check '[ "$(stat -c %a "$TIMETAP_SYNC_DB")" = 600 ]' "database mode 0600 after login"
@@ -76,22 +85,24 @@ trun login
 expect_rc 0 "a second login works"
 check '[ "$(db "select refresh_token from accounts")" != "$rt1" ]' "the second login stores new tokens"
 check '[ "$(db "select count(*) from accounts")" -eq 1 ]' "still one account row"
-check '[ "$(db "select count(*) from calendars")" -eq 2 ]' "no duplicate calendar rows"
+check '[ "$(db "select count(*) from calendars")" -eq 3 ]' "no duplicate calendar rows"
 check '[ "$(db "select pull || push from calendars where path = '"'Other calendars/Clinic rota'"'")" = 10 ]' \
     "roles chosen before are kept (sub-calendar pull)"
 check '[ "$(db "select pull || push from calendars where path = '"'Calendar'"'")" = 01 ]' \
     "roles chosen before are kept (default calendar push only)"
 
-# ---- login --groups asks for Group.ReadWrite.All and finds group calendars ----
+# ---- login --groups asks for Group.ReadWrite.All and names group calendars ----
+ctl POST /_emu/consent '{"admin_grant":["Group.ReadWrite.All"]}' >/dev/null
 emu DELETE /_emu/requests >/dev/null
 trun login --groups
 expect_rc 0 "login --groups"
 reqlog
-check 'grep -q "^GET /organizations/oauth2/v2.0/authorize?.*scope=offline_access Calendars.ReadWrite User.Read Group.ReadWrite.All&" "$T/log"' \
+check 'grep -q "^GET /organizations/oauth2/v2.0/authorize?.*scope=offline_access openid profile User.Read Calendars.ReadWrite Group.ReadWrite.All&" "$T/log"' \
     "--groups adds Group.ReadWrite.All to /authorize"
 check 'db "select scopes from accounts" | grep -q "Group.ReadWrite.All"' "the group scope is stored"
 check '[ "$(db "select path from calendars where kind = '"'group'"'")" = "Front Desk Team (group)" ]' \
-    "the Microsoft 365 group calendar is discovered"
+    "the Microsoft 365 group calendar is named once the permission is granted"
+check '[ "$(db "select limited from calendars where kind = '"'group'"'")" = 0 ]' "no longer limited"
 check '[ "$(db "select count(*) from calendars where path like '"'All staff%'"'")" -eq 0 ]' "a security group is not a calendar"
 
 # ---- a browser that also asks for /favicon.ico first: the wait goes on ----
@@ -154,10 +165,20 @@ check 'grep -q "^Connected profile headless to ada@contoso.example.$" "$T/hl.out
 check 'grep -q "timetap-sync -s headless calendars" "$T/hl.out"' "the hint names the profile"
 export BROWSER="$TOP/test/fake-browser.sh"
 
-# ---- a profile signed in to another account: defaults for the new one ----
+# ---- a profile signed in to another account: refused unless asked ----
 emu POST /_emu/config '{"login_user": "grace@contoso.example"}' >/dev/null
+rt_ada=$(db "select refresh_token from accounts where profile_id = 1")
+blk_ada=$(db "select count(*) from calendars where profile_id = 1")
 trun login
-expect_rc 0 "login as another account on a connected profile"
+expect_rc 65 "a sign-in as another account on a connected profile is refused (exit 65)"
+expect_err 'profile default is connected to ada@contoso\.example, but this sign-in was grace@contoso\.example; nothing changed.*--switch-account' \
+    "one line names both accounts and the option"
+check '[ "$(db "select upn from accounts where profile_id = 1")" = ada@contoso.example ] && [ "$(db "select refresh_token from accounts where profile_id = 1")" = "$rt_ada" ]' \
+    "the profile keeps ada's account and tokens"
+check '[ "$(db "select count(*) from calendars where profile_id = 1")" = "$blk_ada" ]' "and its calendars"
+trun login --switch-account
+expect_rc 0 "login --switch-account replaces the account"
+expect_out '^Replaced ada@contoso\.example on profile default' "it says what it replaced"
 check '[ "$(db "select upn from accounts where profile_id = 1")" = grace@contoso.example ]' "the new account is stored"
 graceid=$(emu GET /_emu/state | python3 -c 'import json,sys; print([c["id"] for u in json.load(sys.stdin)["users"] if u["upn"]=="grace@contoso.example" for c in u["calendars"]][0])')
 check '[ "$(db "select pull || push from calendars where profile_id = 1 and remote_id = '"'$graceid'"'")" = 11 ]' \

@@ -20,7 +20,10 @@ check '[ "$(grants $DC)" -eq 2 ]' "two polls: authorization_pending, then the to
 check '[ "$(emu count GET "/authorize")" -eq 0 ]' "no /authorize for a device login"
 check '[ "$(db "select upn from accounts")" = ada@contoso.example ]' "the account is stored"
 check 'db "select scopes from accounts" | grep -q "Calendars.ReadWrite"' "the scopes are stored"
-check '! db "select scopes from accounts" | grep -q "Group.ReadWrite.All"' "no group scope without --groups"
+check '[ "$(nreq "r[\"path\"].endswith(\"/devicecode\") and \"Calendars.ReadWrite\" in (r[\"scope\"] or \"\") and \"Group.ReadWrite.All\" not in r[\"scope\"]")" -eq 1 ]' \
+    "the device code asks for the base scopes, no group scope without --groups"
+check 'db "select scopes from accounts" | grep -q "Group.ReadWrite.All"' \
+    "the administrator's consent shows in the token, so the group permission is held all the same"
 check '[ -n "$(db "select 1 from accounts where length(refresh_token) > 20 and length(access_token) > 20")" ]' "tokens are stored"
 check '[ "$(db "select pull || push from calendars where is_default = 1")" = 11 ]' "default calendar: pull and push"
 check '[ "$(stat -c %a "$TIMETAP_SYNC_DB")" = 600 ]' "database mode 0600"
@@ -72,7 +75,8 @@ wait $bg
 rc=$?
 check '[ $rc -eq 77 ]' "a declined device code exits 77 (exit $rc)"
 check 'grep -q "authorization_declined" "$T/bg.err"' "the message names authorization_declined"
-check 'grep -q "declined.*login" "$T/bg.err"' "the message names the profile and login"
+check 'grep -q "login of profile declined failed: .*declined" "$T/bg.err"' "the message names the profile, the login and the refusal"
+check '! grep -q "next run" "$T/bg.err"' "a failed login never says the next run continues"
 check '[ "$(grep -c . "$T/bg.err")" -eq 1 ]' "one line on stderr"
 check '[ "$(acct declined)" -eq 0 ]' "nothing is stored for the declined login"
 

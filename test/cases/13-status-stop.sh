@@ -164,7 +164,7 @@ trun stop -y
 expect_rc 0 "stop -y"
 check '[ ! -s "$T/err" ]' "nothing on stderr"
 expect_out '^Stopped the sync of profile default with ada@contoso\.example\.$' "the receipt names the profile and the account"
-expect_out '^Removed 3 \[ext\] blocks and 2 feed entries; forgot the tokens and 2 calendars\.$' "the receipt counts what was removed"
+expect_out '^Removed 3 \[ext\] blocks and 2 feed entries; forgot the tokens and 3 calendars\.$' "the receipt counts what was removed"
 expect_out '^1 pushed event' "the receipt says the pushed event stays on Microsoft 365"
 expect_out 'myapps\.microsoft\.com' "the receipt says where to withdraw the app's access"
 check '[ "$(db "select count(*) from accounts where profile_id = $D")" -eq 0 ]' "the account row (and its tokens) is gone"
@@ -182,7 +182,7 @@ check '! grep -qaF -- "$rt" "$TIMETAP_SYNC_DB"*' "the refresh token is not left 
 check '[ "$(db "select count(*) from accounts where profile_id = $O")" -eq 1 ]' "the other profile stays connected"
 check '[ "$(db "select count(*) from appointments where profile_id = $O and kind = '"'ext'"'")" -eq 1 ]' "the other profile's [ext] block stays"
 check '[ "$(db "select count(*) from feed where profile_id = $O")" -eq 1 ]' "the other profile's feed stays"
-check '[ "$(db "select count(*) from calendars where profile_id = $O")" -eq 2 ]' "the other profile's calendars stay"
+check '[ "$(db "select count(*) from calendars where profile_id = $O")" -eq 3 ]' "the other profile's calendars stay (two own, the Teams group)"
 trun appt list --from 2030-01-01 --to 2030-02-01
 expect_out 'Haircut' "the book still lists the appointment"
 expect_no_out 'Board meeting|Retro|Clinic shift' "the book lists no [ext] block of the stopped profile"
