@@ -259,23 +259,28 @@ apply(struct tt_config *cfg, const char *key, const char *v, char *buf,
 		if (parse_int(v, 1, 3650, &cfg->window_future_days))
 			return "window_future_days: expected a number of days, 1 to 3650";
 	} else if (strcmp(key, "block_showas") == 0) {
-		char copy[256], *tok, *save = NULL;
+		char *copy = strdup(v), *tok, *save = NULL;
 		unsigned bits = 0, bit;
 
-		strlcpy(copy, v, sizeof(copy));
+		if (copy == NULL)
+			return "out of memory";
 		for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
 		    tok = strtok_r(NULL, ", \t", &save)) {
 			bit = config_showas_bit(tok);
-			if (bit == SHOWAS_FREE)
+			if (bit == SHOWAS_FREE) {
+				free(copy);
 				return "block_showas: 'free' never blocks";
+			}
 			if (bit == 0) {
 				snprintf(buf, blen, "block_showas: unknown showAs "
 				    "'%s' (busy, oof, tentative, "
 				    "workingElsewhere, unknown)", tok);
+				free(copy);
 				return buf;
 			}
 			bits |= bit;
 		}
+		free(copy);
 		if (bits == 0)
 			return "block_showas: expected at least one showAs value";
 		cfg->block_showas = bits;

@@ -1065,16 +1065,15 @@ id_token_tid(const char *jwt)
 	return tid;
 }
 
-static int
-parse_tokens(struct greq *r, struct graph_tokens *out, struct graph_err *err)
+/* A token endpoint's answer (borrowed; its secrets are wiped in place). */
+int
+graph_parse_tokens(json_t *j, struct graph_tokens *out, struct graph_err *err)
 {
-	json_t *j = greq_json(r, err), *at, *rt, *exp, *sc, *it;
+	json_t *at, *rt, *exp, *sc, *it;
 	const char *atv, *rtv = NULL, *missing = NULL;
 	long long life;
 
 	memset(out, 0, sizeof(*out));
-	if (j == NULL)
-		return -1;
 	at = json_object_get(j, "access_token");
 	rt = json_object_get(j, "refresh_token");
 	exp = json_object_get(j, "expires_in");
@@ -1093,7 +1092,6 @@ parse_tokens(struct greq *r, struct graph_tokens *out, struct graph_err *err)
 		/* The message is a constant: nothing of j outlives it. */
 		wipe_json_string(at);
 		wipe_json_string(rt);
-		json_decref(j);
 		return gerr(err, GRAPH_PROTOCOL, 200, "token response lacks %s",
 		    missing);
 	}
@@ -1107,13 +1105,26 @@ parse_tokens(struct greq *r, struct graph_tokens *out, struct graph_err *err)
 	wipe_json_string(at);
 	wipe_json_string(rt);
 	wipe_json_string(it);
-	json_decref(j);
 	if (out->access_token == NULL || (rtv != NULL &&
 	    out->refresh_token == NULL)) {
 		graph_tokens_free(out);
 		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
 	}
 	return 0;
+}
+
+static int
+parse_tokens(struct greq *r, struct graph_tokens *out, struct graph_err *err)
+{
+	json_t *j = greq_json(r, err);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (j == NULL)
+		return -1;
+	rc = graph_parse_tokens(j, out, err);
+	json_decref(j);
+	return rc;
 }
 
 static void

@@ -78,6 +78,8 @@ const struct graph_settings *graph_settings(const struct graph *g);
 void graph_add_wait(struct graph *g, double seconds);
 
 /* Pure parts, unit-tested. */
+int graph_parse_tokens(json_t *j, struct graph_tokens *out,
+    struct graph_err *err);
 void graph_parse_event(json_t *item, struct graph_event *ev);
 double graph_parse_retry_after(const char *v, time_t now);
 void graph_classify(struct graph_err *err, int is_token);

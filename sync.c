@@ -573,32 +573,43 @@ op_free(struct push_op *op)
 	free(op);
 }
 
-/* Expand push_subject: {subject}, {client}, {id}. */
+/* Expand push_subject: {subject}, {client}, {id}; a new string, whole
+ * whatever the lengths of the book's texts. */
 static char *
 expand_subject(const char *tmpl, const struct push_item *it)
 {
-	char out[1024], id[32];
-	size_t o = 0;
+	char id[32], *out = NULL, *n;
+	size_t o = 0, cap = 0, len;
 	const char *p = tmpl, *v;
 
 	snprintf(id, sizeof(id), "%" PRId64, it->appt_id);
-	while (*p != '\0' && o + 1 < sizeof(out)) {
-		v = NULL;
+	while (*p != '\0') {
 		if (strncmp(p, "{subject}", 9) == 0)
 			v = it->subject ? it->subject : "", p += 9;
 		else if (strncmp(p, "{client}", 8) == 0)
 			v = it->client ? it->client : "", p += 8;
 		else if (strncmp(p, "{id}", 4) == 0)
 			v = id, p += 4;
-		if (v != NULL) {
-			o += strlcpy(out + o, v, sizeof(out) - o);
-			if (o >= sizeof(out))
-				o = sizeof(out) - 1;
-		} else
-			out[o++] = *p++;
+		else
+			v = NULL;
+		len = v != NULL ? strlen(v) : 1;	/* a literal byte */
+		if (v == NULL)
+			v = p++;
+		if (o + len + 1 > cap) {
+			cap = (o + len + 1) * 2;
+			if ((n = realloc(out, cap)) == NULL) {
+				free(out);
+				return NULL;
+			}
+			out = n;
+		}
+		memcpy(out + o, v, len);
+		o += len;
 	}
+	if (out == NULL)
+		return strdup("");
 	out[o] = '\0';
-	return strdup(out);
+	return out;
 }
 
 static struct push_op *
@@ -606,7 +617,7 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 {
 	struct pass_ctx *p = pl->p;
 	struct push_op *o = calloc(1, sizeof(*o)), **n;
-	char body[512], txn[96];
+	char body[64], txn[96];
 	uint8_t rnd[8];
 
 	if (o == NULL)
@@ -630,12 +641,13 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 	if (op == GW_CREATE || op == GW_UPDATE) {
 		o->w.subject = o->own[3] = expand_subject(
 		    p->ctx->cfg.push_subject, it);
-		snprintf(body, sizeof(body), "Booked in TimeTap (appointment "
+		if (asprintf(&o->own[4], "Booked in TimeTap (appointment "
 		    "%" PRId64 ")%s%s. TimeTap is the source of this event: "
 		    "change or cancel it there; changes made here are set back "
 		    "at the next sync.", it->appt_id, it->client ? " for " : "",
-		    it->client ? it->client : "");
-		o->w.body = o->own[4] = strdup(body);
+		    it->client ? it->client : "") < 0)
+			o->own[4] = NULL;
+		o->w.body = o->own[4];
 		o->w.start = it->start;
 		o->w.end = it->end;
 		o->w.is_private = p->ctx->cfg.push_private;
@@ -658,7 +670,9 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 		o->w.txn_id = o->own[5] = strdup(txn);
 	}
 	if (o->w.cal_id == NULL || o->cal_path == NULL ||
-	    (op == GW_CREATE && o->w.txn_id == NULL))
+	    (op == GW_CREATE && o->w.txn_id == NULL) ||
+	    ((op == GW_CREATE || op == GW_UPDATE) && (o->w.subject == NULL ||
+	    o->w.body == NULL)))
 		goto oom;
 	if (pl->n == pl->cap) {
 		size_t cap = pl->cap ? pl->cap * 2 : 64;

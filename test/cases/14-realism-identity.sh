@@ -148,3 +148,29 @@ expect_err 'personal Microsoft account, which cannot create Teams meetings' "wit
 trun -s pat status --json
 check 'python3 -c "import json,sys; a=json.load(open(sys.argv[1])); sys.exit(0 if a[0][\"personal\"] is True and a[0][\"group_permission\"] is False else 1)" "$T/out"' \
     "status --json says personal, no group permission"
+
+# ---- calendars shared by other people: kind shared, with the owner ----
+emu POST /_emu/config '{"login_user": "ada@fabrikam.example"}' >/dev/null
+trun -s fab login
+expect_rc 0 "a work account with calendars shared by others logs in"
+trun -s fab calendars --json
+cat >"$T/shared.py" <<'PY'
+import json, sys
+a = {o["name"]: o for o in json.load(open(sys.argv[1]))}
+assert a["Calendar"]["kind"] == "user" and a["Calendar"]["owner"] == "ada@fabrikam.example", a["Calendar"]
+b, c = a["Bob's calendar"], a["Carol's calendar"]
+assert b["kind"] == "shared" and b["owner"] == "bob@fabrikam.example" and b["writable"], b
+assert c["kind"] == "shared" and c["owner"] == "carol@fabrikam.example" and not c["writable"], c
+g = [o for o in a.values() if o["kind"] == "group"]
+assert len(g) == 7 and all(o["needs_permission"] and o["limited"] for o in g), g
+PY
+check 'python3 "$T/shared.py" "$T/out" 2>"$T/py.err"' "calendars --json: shared calendars with their owners; the seven Teams groups (not the security group) by id"
+sed 's/^/# /' "$T/py.err"
+trun -s fab calendars
+expect_out "Other calendars/Bob's calendar +shared +yes" "the table shows kind shared"
+trun -s fab calendars --push "Other calendars/Carol's calendar"
+expect_rc 64 "a calendar shared read-only is not a push target"
+trun -s fab2 login
+expect_rc 0 "a second profile on the same account"
+expect_err 'profile fab2: profile fab is connected to the same account \(ada@fabrikam\.example\); both sync its calendars' \
+    "warns that two profiles hold one mailbox"

@@ -336,5 +336,66 @@ main(void)
 		CHECK(!graph_token_ok("t\xc3\xa9", 3), "a non-ASCII token is refused");
 		CHECK(graph_token_ok("eyJ0.eyJ1-_~+/=", 15), "JWT characters pass");
 	}
+	{
+		static const struct { const char *json; int ok; const char *why; } tk[] = {
+			{ "{\"access_token\":\"x\"}", 0, "no expires_in (the path that read freed JSON)" },
+			{ "{\"access_token\":\"x\",\"expires_in\":3600}", 1, "minimal answer" },
+			{ "{\"access_token\":\"x\",\"expires_in\":\"3600\"}", 1, "expires_in as a string" },
+			{ "{\"access_token\":\"x\",\"expires_in\":-5}", 0, "negative expires_in" },
+			{ "{\"access_token\":\"x\",\"expires_in\":\"99999999999999999999999\"}", 0, "expires_in overflowing" },
+			{ "{\"access_token\":\"x\",\"expires_in\":\"12abc\"}", 0, "expires_in with garbage" },
+			{ "{\"access_token\":\"a\\r\\nX-Evil: 1\",\"expires_in\":60}", 0, "access token with CR LF" },
+			{ "{\"access_token\":\"ab\\u0000cd\",\"expires_in\":60}", 0, "access token with NUL" },
+			{ "{\"access_token\":\"x\",\"expires_in\":60,\"refresh_token\":\"r\\u0000s\"}", 0, "refresh token with NUL" },
+			{ "{\"access_token\":\"\",\"expires_in\":60}", 0, "empty access token" },
+			{ "{\"access_token\":5,\"expires_in\":60}", 0, "access token not a string" },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(tk) / sizeof(tk[0]); i++) {
+			json_t *j = json_loads(tk[i].json, JSON_ALLOW_NUL, NULL);
+			struct graph_tokens t;
+			struct graph_err e = { 0 };
+			int rc = j ? graph_parse_tokens(j, &t, &e) : -2;
+
+			CHECK(tk[i].ok ? rc == 0 : rc == -1 && e.cls == GRAPH_PROTOCOL,
+			    "token answer: %s -> %s (%s)", tk[i].why, tk[i].ok ?
+			    "taken" : "refused", e.msg);
+			if (rc == 0)
+				graph_tokens_free(&t);
+			json_decref(j);
+		}
+	}
+	{
+		json_t *j = json_loads("{\"access_token\":\"x\",\"expires_in\":"
+		    "9223372036854775807}", 0, NULL);
+		struct graph_tokens t;
+		struct graph_err e = { 0 };
+		tt_time now = tt_now();
+
+		CHECK(graph_parse_tokens(j, &t, &e) == 0 &&
+		    t.expires_at <= now + 2 * 86400 + 5,
+		    "an extreme expires_in is bounded to two days");
+		CHECK(t.refresh_token == NULL, "no refresh_token: NULL (the old one is kept)");
+		graph_tokens_free(&t);
+		json_decref(j);
+		/* header {"alg":"none"}, claims {"tid":"9188...","oid":"x"} */
+		j = json_pack("{s:s, s:i, s:s, s:s}", "access_token", "y",
+		    "expires_in", 60, "refresh_token", "1.AR-x_y.z",
+		    "id_token", "eyJhbGciOiJub25lIn0.eyJ0aWQiOiI5MTg4MDQwZC02YzY3"
+		    "LTRjNWItYjExMi0zNmEzMDRiNjZkYWQiLCJvaWQiOiJ4In0.c2ln");
+		CHECK(graph_parse_tokens(j, &t, &e) == 0 && t.tenant_id != NULL &&
+		    strcmp(t.tenant_id, GRAPH_CONSUMER_TENANT) == 0 &&
+		    strcmp(t.refresh_token, "1.AR-x_y.z") == 0,
+		    "the id_token's tid is read (%s)", t.tenant_id ? t.tenant_id : "NULL");
+		graph_tokens_free(&t);
+		json_decref(j);
+		j = json_pack("{s:s, s:i, s:s}", "access_token", "y", "expires_in",
+		    60, "id_token", "not.a-jwt!.x");
+		CHECK(graph_parse_tokens(j, &t, &e) == 0 && t.tenant_id == NULL,
+		    "a broken id_token gives no tenant, and no failure");
+		graph_tokens_free(&t);
+		json_decref(j);
+	}
 	return DONE();
 }

@@ -81,6 +81,47 @@ main(void)
 	CHECK(store_appt_get(st, prof + 1, id1, &c, &err) == 0,
 	    "another profile does not see the item");
 	free(a.subject);
+	{
+		struct account ac = { 0 }, got;
+		char *twin = NULL, upn[] = "ada@example", uid[] = "u-1", x[] = "x",
+		    sc[] = "offline_access User.Read", rt[] = "rt-old",
+		    at[] = "at-old", tid[] = "tid-1";
+		int64_t p2;
+
+		ac.profile_id = prof;
+		ac.upn = upn;
+		ac.user_id = uid;
+		ac.tenant = ac.authority_url = ac.graph_url = x;
+		ac.scopes = sc;
+		ac.refresh_token = rt;
+		ac.access_token = at;
+		ac.tenant_id = tid;
+		CHECK(store_account_save(st, &ac, &err) == 0, "account saved");
+		CHECK(store_tokens_save(st, prof, "at-new", 100, NULL, NULL,
+		    &err) == 0 && store_account_get(st, prof, &got, &err) == 1 &&
+		    strcmp(got.refresh_token, "rt-old") == 0 &&
+		    strcmp(got.access_token, "at-new") == 0 &&
+		    strcmp(got.scopes, "offline_access User.Read") == 0 &&
+		    strcmp(got.tenant_id, "tid-1") == 0,
+		    "a refresh without a new refresh token keeps the old one");
+		store_account_free(&got);
+		CHECK(store_tokens_save(st, prof, "at-3", 100, "rt-new",
+		    "offline_access User.Read Group.ReadWrite.All", &err) == 0 &&
+		    store_account_get(st, prof, &got, &err) == 1 &&
+		    strcmp(got.refresh_token, "rt-new") == 0 &&
+		    strstr(got.scopes, "Group.ReadWrite.All") != NULL,
+		    "a rotated refresh token and new scopes are stored");
+		store_account_free(&got);
+		CHECK(store_account_twin(st, prof, "u-1", &twin, &err) == 0,
+		    "no twin while one profile holds the account");
+		CHECK(store_profile(st, "second", 1, &p2, &err) == 1, "profile 2");
+		ac.profile_id = p2;
+		CHECK(store_account_save(st, &ac, &err) == 0 &&
+		    store_account_twin(st, prof, "u-1", &twin, &err) == 1 &&
+		    strcmp(twin, "second") == 0, "the second profile on the same "
+		    "account is its twin");
+		free(twin);
+	}
 	store_close(st);
 	{
 		char cmd[512];
