@@ -14,8 +14,12 @@
  * an HTTP date) or back off exponentially, and network errors are retried
  * the same way -- except a POST whose fate is unknown (timeout, cut
  * connection), which is reported as ambiguous so the caller can look the
- * event up before creating again.  All waiting is charged to one retry
- * budget per handle; when it is spent the request fails as transient.
+ * event up before creating again.  A service that cannot be reached at
+ * all (refused, no DNS, TLS handshake cut) is tried twice, then every
+ * later request of the handle to that side fails at once (err.network):
+ * an outage costs seconds, not minutes.  All waiting is charged to one
+ * retry budget per handle; when it is spent the request fails as
+ * transient.
  *
  * Errors: functions return 0 on success and -1 with a struct graph_err
  * filled (class, HTTP status, service code, Retry-After, request id and a

@@ -46,8 +46,10 @@ tt login
 tt calendars
 grp=$(sqlite3 "$TIMETAP_SYNC_DB" "SELECT id FROM calendars WHERE kind = 'group' AND name = 'Front Desk Team'")
 bold "Pull Busy time from the calendar, the Clinic rota sub-calendar and the Teams calendar; push to Calendar and the Teams calendar"
-echo "(The Teams calendar needs Group.ReadWrite.All: choosing it asks for it by"
-echo " incremental consent, which works because Contoso's administrator consented.)"
+echo "(The Teams calendar needs Group.ReadWrite.All.  Contoso's administrator has"
+echo " consented to it for the app, so Ada's token already carries it and the group"
+echo " is named; without that consent it is listed by id, and choosing it asks for"
+echo " the permission by incremental consent or says who must grant it.)"
 tt calendars --pull 1,2,"$grp" --push 1,"$grp"
 tt calendars
 tt status
