@@ -937,7 +937,6 @@ struct cal_find {
 	const char *want;
 	int64_t id;
 	int can_edit, present, group;
-	const char *path;	/* borrowed from want's match, for messages */
 	int matches;
 };
 
@@ -1211,7 +1210,7 @@ static int
 status_cal_cb(void *arg, const struct calendar *c)
 {
 	struct status_cal *sc = arg;
-	char path[300], ws[32], we[32];
+	char ws[32], we[32], *path;
 
 	if (!c->present && !c->pull && !c->push)
 		return 0;
@@ -1229,10 +1228,11 @@ status_cal_cb(void *arg, const struct calendar *c)
 	}
 	if (!c->pull && !c->push)
 		return 0;
-	tt_sanitize(path, sizeof(path), c->path);
+	path = tt_sanitize_dup(c->path);
 	printf("%s %s%s%s%s\n", sc->n++ ? "          " : "Calendars:",
-	    path, c->pull ? " (pull" : " (", c->pull && c->push ? ", push)" :
-	    c->push ? "push)" : ")", c->present ? "" : " (gone)");
+	    path ? path : "?", c->pull ? " (pull" : " (", c->pull && c->push ?
+	    ", push)" : c->push ? "push)" : ")", c->present ? "" : " (gone)");
+	free(path);
 	return 0;
 }
 

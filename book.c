@@ -372,7 +372,7 @@ static int
 list_row(void *arg, const struct appt *a)
 {
 	struct list_state *ls = arg;
-	char s[32], e[32], subj[512], client[512];
+	char s[32], e[32], *subj = NULL, *clean;
 
 	if (ls->array != NULL) {
 		json_array_append_new(ls->array, appt_json(a));
@@ -384,13 +384,17 @@ list_row(void *arg, const struct appt *a)
 	printf("%-7" PRId64 " %-17s %-17s ", a->id,
 	    tt_fmt_local(a->start, s, sizeof(s)),
 	    tt_fmt_local(a->end, e, sizeof(e)));
-	snprintf(subj, sizeof(subj), "%s%s%s", a->ext ? "[ext] " : "",
-	    a->online ? "(online) " : "", a->subject);
-	tt_sanitize(client, sizeof(client), subj);
-	tt_cell(stdout, client, 31);
-	tt_sanitize(client, sizeof(client), a->client ? a->client : "");
+	if (asprintf(&subj, "%s%s%s", a->ext ? "[ext] " : "",
+	    a->online ? "(online) " : "", a->subject) < 0)
+		subj = NULL;
+	clean = tt_sanitize_dup(subj ? subj : "");
+	tt_cell(stdout, clean ? clean : "", 31);
+	free(clean);
+	free(subj);
+	clean = tt_sanitize_dup(a->client ? a->client : "");
 	putchar(' ');
-	tt_cell(stdout, client, 0);
+	tt_cell(stdout, clean ? clean : "", 0);
+	free(clean);
 	putchar('\n');
 	return 0;
 }
@@ -433,13 +437,23 @@ appt_list(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	return 0;
 }
 
+/* One line of `appt show`: stored text, sanitised whole. */
+static void
+show(const char *label, const char *text, const char *tail)
+{
+	char *clean = tt_sanitize_dup(text);
+
+	printf("%s%s%s\n", label, clean ? clean : "?", tail);
+	free(clean);
+}
+
 static int
 appt_show(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 {
 	struct appt_args args;
 	struct appt a;
 	int64_t id, profile;
-	char s[32], e[32], buf[1024];
+	char s[32], e[32];
 	int r;
 
 	if (parse_args(argc, argv, BIT(O_JSON), &args, err) ||
@@ -459,24 +473,20 @@ appt_show(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		return r;
 	}
 	printf("ID:       %" PRId64 "%s\n", a.id, a.ext ? " [ext]" : "");
-	if (a.ext) {
-		tt_sanitize(buf, sizeof(buf), a.calendar ? a.calendar : "?");
-		printf("Source:   external calendar \"%s\" (read-only here; "
-		    "change it in Outlook or Teams)\n", buf);
-	}
+	if (a.ext)
+		show("Source:   external calendar \"", a.calendar ? a.calendar :
+		    "?", "\" (read-only here; change it in Outlook or Teams)");
 	printf("Status:   %s\n", a.cancelled ? "cancelled" : "booked");
 	printf("Starts:   %s\n", tt_fmt_local(a.start, s, sizeof(s)));
 	printf("Ends:     %s\n", tt_fmt_local(a.end, e, sizeof(e)));
-	printf("Subject:  %s\n", tt_sanitize(buf, sizeof(buf), a.subject));
+	show("Subject:  ", a.subject, "");
 	if (a.client)
-		printf("Client:   %s\n", tt_sanitize(buf, sizeof(buf), a.client));
+		show("Client:   ", a.client, "");
 	if (a.online)
-		printf("Online:   %s\n", a.join_url ? tt_sanitize(buf,
-		    sizeof(buf), a.join_url) : "yes (Teams link after the "
-		    "next sync)");
+		show("Online:   ", a.join_url ? a.join_url : "yes (Teams link "
+		    "after the next sync)", "");
 	if (a.ext && a.remote_modified)
-		printf("Updated:  in Teams %s\n", tt_sanitize(buf, sizeof(buf),
-		    a.remote_modified));
+		show("Updated:  in Teams ", a.remote_modified, "");
 	store_appt_free(&a);
 	return 0;
 }

@@ -21,10 +21,16 @@ static int
 feed_row_cb(void *arg, const struct feed_row *f)
 {
 	struct feed_print *fp = arg;
-	char s[32], e[32], id[32], subj[512], info[512];
+	char s[32], e[32], id[32], *subj, *info;
 
-	tt_sanitize(subj, sizeof(subj), f->subject ? f->subject : "");
-	tt_sanitize(info, sizeof(info), f->info ? f->info : "");
+	/* Whole, whatever the service sent: the table cuts, JSON does not. */
+	subj = tt_sanitize_dup(f->subject ? f->subject : "");
+	info = tt_sanitize_dup(f->info ? f->info : "");
+	if (subj == NULL || info == NULL) {
+		free(subj);
+		free(info);
+		return 1;
+	}
 	if (fp->json) {
 		char *cal = strdup(f->calendar ? f->calendar : "");
 
@@ -38,6 +44,8 @@ feed_row_cb(void *arg, const struct feed_row *f)
 		    "info", info, "calendar", cal ? cal : "",
 		    "event_id", f->event_id ? f->event_id : ""));
 		free(cal);
+		free(subj);
+		free(info);
 		return 0;
 	}
 	if (fp->rows++ == 0)
@@ -61,6 +69,8 @@ feed_row_cb(void *arg, const struct feed_row *f)
 		printf("%s: %s\n", f->reason, info);
 	else
 		printf("%s\n", info);
+	free(subj);
+	free(info);
 	return 0;
 }
 

@@ -1521,6 +1521,28 @@ owner_address(json_t *item)
 	    "owner"), "address"));
 }
 
+/*
+ * Hand cal to cb (when given), then free its strings: 1 when cb asked to
+ * stop, -1 when it failed (err says so; the caller's record says why),
+ * else 0.
+ */
+static int
+report_calendar(struct graph_calendar *cal,
+    int (*cb)(void *, const struct graph_calendar *), void *arg,
+    struct graph_err *err)
+{
+	int rc = cb != NULL ? cb(arg, cal) : 0;
+
+	if (rc < 0)
+		gerr(err, GRAPH_LOCAL, 0, "stopped by the caller");
+	free(cal->id);
+	free(cal->name);
+	free(cal->owner);
+	free(cal->path);
+	memset(cal, 0, sizeof(*cal));
+	return rc < 0 ? -1 : rc > 0;
+}
+
 /* Report one listed calendar; 1 when cb asked to stop, -1 on error. */
 static int
 emit_calendar(struct cal_ctx *c, size_t k, const char *me,
@@ -1563,14 +1585,9 @@ emit_calendar(struct cal_ctx *c, size_t k, const char *me,
 		gerr(c->err, GRAPH_LOCAL, 0, "out of memory");
 		goto out;
 	}
-	if ((rc = cb(arg, &cal)) < 0)
-		gerr(c->err, GRAPH_LOCAL, 0, "stopped by the caller");
-	rc = rc < 0 ? -1 : rc > 0;
+	return report_calendar(&cal, cb, arg, c->err);
 out:
-	free(cal.id);
-	free(cal.name);
-	free(cal.owner);
-	free(cal.path);
+	report_calendar(&cal, NULL, NULL, NULL);	/* frees only */
 	return rc;
 }
 
@@ -1668,14 +1685,9 @@ m365_group(void *arg, json_t *item)
 	cal.can_edit = 1;	/* members may add events to the group calendar */
 	if (cal.path == NULL)
 		gerr(c->err, GRAPH_LOCAL, 0, "out of memory");
-	else if ((rc = c->cb(c->arg, &cal)) < 0)
-		gerr(c->err, GRAPH_LOCAL, 0, "stopped by the caller");
 	else
-		rc = rc > 0;
-	free(cal.id);
-	free(cal.name);
-	free(cal.owner);
-	free(cal.path);
+		return report_calendar(&cal, c->cb, c->arg, c->err);
+	report_calendar(&cal, NULL, NULL, NULL);
 	return rc;
 }
 
