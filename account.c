@@ -1448,8 +1448,9 @@ purge_mapped(void *arg, const struct push_item *it)
 struct purge_search {
 	struct graph *g;
 	struct purge *pu;
-	struct graph_err ge;
-	int failed;
+	int group_scope;	/* the account may read group calendars */
+	struct graph_err ge;	/* the first search that failed */
+	int failed;		/* calendars that could not be searched */
 };
 
 static int
@@ -1457,17 +1458,20 @@ purge_search_cb(void *arg, const struct calendar *c)
 {
 	struct purge_search *ps = arg;
 
-	if (!c->present || !c->can_edit)
+	struct graph_err ge = { 0 };
+
+	/* Without the group permission nothing was pushed to a group. */
+	if (!c->present || !c->can_edit || (c->kind == CAL_GROUP &&
+	    !ps->group_scope))
 		return 0;
 	ps->pu->kind = c->kind == CAL_GROUP ? GRAPH_CAL_GROUP : GRAPH_CAL_USER;
 	ps->pu->cal_id = c->kind == CAL_GROUP ? c->container : c->remote_id;
 	ps->pu->path = c->path;
 	ps->pu->is_default = c->is_default;
+	/* A calendar that cannot be searched does not stop the others. */
 	if (graph_find_marked(ps->g, ps->pu->kind, ps->pu->cal_id,
-	    c->is_default, purge_found, ps->pu, &ps->ge) != 0) {
-		ps->failed = 1;
-		return 1;
-	}
+	    c->is_default, purge_found, ps->pu, &ge) != 0 && ps->failed++ == 0)
+		ps->ge = ge;
 	return 0;
 }
 
@@ -1538,8 +1542,8 @@ purge_left(struct purge *pu)
 
 /* Delete every event we pushed, wherever it is; returns 0 when all went. */
 static int
-purge_remote(struct tt_ctx *ctx, int64_t profile, struct purge *pu,
-    char *why, size_t whylen)
+purge_remote(struct tt_ctx *ctx, int64_t profile, int group_scope,
+    struct purge *pu, char *why, size_t whylen)
 {
 	struct purge_search ps = { 0 };
 	struct tt_err err = { 0 };
@@ -1560,17 +1564,22 @@ purge_remote(struct tt_ctx *ctx, int64_t profile, struct purge *pu,
 	}
 	ps.g = g;
 	ps.pu = pu;
-	if (store_calendar_list(ctx->st, profile, purge_search_cb, &ps, &err) ||
-	    ps.failed) {
-		snprintf(why, whylen, "finding our events: %.400s", ps.failed ?
-		    ps.ge.msg : err.msg);
+	ps.group_scope = group_scope;
+	if (store_calendar_list(ctx->st, profile, purge_search_cb, &ps, &err)) {
+		snprintf(why, whylen, "finding our events: %.400s", err.msg);
 		goto out;
 	}
+	/* Delete what was found and mapped, even when a search failed. */
 	graph_writes(g, pu->w, pu->n, purge_done, pu);
-	rc = pu->failed ? -1 : 0;
-	if (pu->failed)
+	rc = pu->failed || ps.failed ? -1 : 0;
+	if (ps.failed)
+		snprintf(why, whylen, "%d calendar%s could not be searched "
+		    "(%.300s)", ps.failed, ps.failed == 1 ? "" : "s", ps.ge.msg);
+	else if (pu->failed)
 		snprintf(why, whylen, "%d deletion%s failed", pu->failed,
 		    pu->failed == 1 ? "" : "s");
+	if (ps.failed && pu->code == 0)
+		pu->code = account_exit_code(&ps.ge);
 out:
 	graph_free(g);
 	return rc;
@@ -1638,7 +1647,8 @@ stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	if ((lock = store_lock(ctx->dbpath, err)) < 0)
 		goto out;
 	if (purge)
-		purged = purge_remote(ctx, profile, &pu, why, sizeof(why)) == 0;
+		purged = purge_remote(ctx, profile, has_scope(a.scopes,
+		    GROUP_SCOPE), &pu, why, sizeof(why)) == 0;
 	rc = store_stop(ctx->st, profile, &r, err);
 	store_unlock(lock);
 	if (rc != 0)

@@ -76,10 +76,13 @@ item_url(const struct graph_write *w)
 	case GW_DELETE:
 		if (ev == NULL)
 			goto out;
+		/* Through the calendar's own path: an event on a calendar
+		 * someone else shared is 404 under /me/events/{id}
+		 * (microsoft-graph-docs #6765), and a 404 means "gone". */
 		if (w->kind == GRAPH_CAL_GROUP)
 			r = asprintf(&u, "/groups/%s/events/%s", cal, ev);
 		else
-			r = asprintf(&u, "/me/events/%s", ev);
+			r = asprintf(&u, "/me/calendars/%s/events/%s", cal, ev);
 		break;
 	case GW_LOOKUP:
 		snprintf(fbuf, sizeof(fbuf), "singleValueExtendedProperties/"
