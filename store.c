@@ -174,13 +174,15 @@ static const char *const schema1[] = {
  * 2: the account's tenant (the id_token's tid: personal accounts have the
  * consumer tenant); each calendar's owner, whether it is shared with the
  * user by someone else, and whether the directory listed it with limited
- * information (a group known only by its id).
+ * information (a group known only by its id); the profile's push rules
+ * (subject template, privacy) its events were last written with.
  */
 static const char *const schema2[] = {
 	"ALTER TABLE accounts ADD COLUMN tenant_id TEXT;",
 	"ALTER TABLE calendars ADD COLUMN owner TEXT;",
 	"ALTER TABLE calendars ADD COLUMN shared INTEGER NOT NULL DEFAULT 0;",
 	"ALTER TABLE calendars ADD COLUMN limited INTEGER NOT NULL DEFAULT 0;",
+	"ALTER TABLE profiles ADD COLUMN push_rules TEXT;",
 	NULL
 };
 
@@ -1891,6 +1893,50 @@ store_join_url(struct store *st, int64_t appt, int64_t calendar,
 	    err) || push_exec(st, "UPDATE appointments SET join_url = ?3 WHERE"
 	    " id = ?1 AND ?2 = ?2 AND join_url IS NULL", appt, 0, url, NULL, 0,
 	    err) ? -1 : 0;
+}
+
+int
+store_push_rules(struct store *st, int64_t profile, const char *rules,
+    struct tt_err *err)
+{
+	sqlite3_stmt *s;
+	int changed = 0, rc;
+
+	if (store_begin(st, err))
+		return -1;
+	s = prep(st, "SELECT push_rules IS NOT NULL AND push_rules <> ?"
+	    " FROM profiles WHERE id = ?", err);
+	if (s == NULL)
+		goto fail;
+	bind_text(s, 1, rules);
+	sqlite3_bind_int64(s, 2, profile);
+	rc = sqlite3_step(s);
+	changed = rc == SQLITE_ROW && sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		dberr(st, err, "reading the push rules");
+		goto fail;
+	}
+	/* Other rules: every event pushed is written again (version -1
+	 * never equals an appointment's version). */
+	if (changed && exec_profile(st, "UPDATE pushed SET version = -1"
+	    " WHERE event_id IS NOT NULL AND calendar_id IN"
+	    " (SELECT id FROM calendars WHERE profile_id = ?)", profile, NULL,
+	    err))
+		goto fail;
+	if ((s = prep(st, "UPDATE profiles SET push_rules = ? WHERE id = ?",
+	    err)) == NULL)
+		goto fail;
+	bind_text(s, 1, rules);
+	sqlite3_bind_int64(s, 2, profile);
+	if (done(st, s, run(st, s), err))
+		goto fail;
+	if (store_commit(st, err))
+		return -1;
+	return changed;
+fail:
+	store_rollback(st);
+	return -1;
 }
 
 int

@@ -180,6 +180,16 @@ struct stop_receipt {
 int store_stop(struct store *st, int64_t profile, struct stop_receipt *r,
     struct tt_err *err);
 
+/*
+ * The rules the profile's events are written with (a text the sync
+ * makes of push_subject and push_private).  When they differ from the
+ * stored ones, every pushed event is marked to be written again; the new
+ * rules are stored in the same transaction.  Returns 1 when events were
+ * marked, 0 when the rules are unchanged (or first stored), -1 error.
+ */
+int store_push_rules(struct store *st, int64_t profile, const char *rules,
+    struct tt_err *err);
+
 /* ---- passes (for status and -v) ---- */
 struct pass {
 	int64_t id;

@@ -641,11 +641,16 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 	if (op == GW_CREATE || op == GW_UPDATE) {
 		o->w.subject = o->own[3] = expand_subject(
 		    p->ctx->cfg.push_subject, it);
+		/* The client appears only where the template shows it:
+		 * what push_subject hides never reaches the event. */
+		int client = it->client != NULL && strstr(p->ctx->cfg.push_subject,
+		    "{client}") != NULL;
+
 		if (asprintf(&o->own[4], "Booked in TimeTap (appointment "
 		    "%" PRId64 ")%s%s. TimeTap is the source of this event: "
 		    "change or cancel it there; changes made here are set back "
-		    "at the next sync.", it->appt_id, it->client ? " for " : "",
-		    it->client ? it->client : "") < 0)
+		    "at the next sync.", it->appt_id, client ? " for " : "",
+		    client ? it->client : "") < 0)
 			o->own[4] = NULL;
 		o->w.body = o->own[4];
 		o->w.start = it->start;
@@ -902,6 +907,20 @@ fail:
 static void
 push_profile(struct pass_ctx *p)
 {
+	struct tt_err err = { 0 };
+	char *rules = NULL;
+
+	/* Other push rules than the events were written with: write them
+	 * all again, so a hidden client leaves the events already pushed. */
+	if (asprintf(&rules, "subject=%s private=%d body=1",
+	    p->ctx->cfg.push_subject, p->ctx->cfg.push_private) < 0 ||
+	    store_push_rules(p->ctx->st, p->profile, rules, &err) < 0) {
+		free(rules);
+		problem(p, err.code ? err.code : TT_SOFTWARE, "%s", err.msg[0] ?
+		    err.msg : "out of memory");
+		return;
+	}
+	free(rules);
 	if (push_phase(p, 1) == 0)
 		push_phase(p, 0);
 	if (p->write_problems > WRITE_PROBLEMS_SHOWN)

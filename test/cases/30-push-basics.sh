@@ -162,3 +162,17 @@ p = json.load(sys.stdin)[0]["last_pass"]
 print(p["exit_code"], p["pushed"], p["deleted"])'
 }
 check '[ "$(lastpass)" = "0 0 0" ]' "status: the last pass pushed and deleted nothing"
+
+# ---- the subject template hides the client: it leaves every event ----
+emu_config "retry_budget = 5" "push_subject = Booked" "push_private = yes"
+emu DELETE /_emu/requests >/dev/null
+run sync
+expect_rc 0 "a pass after push_subject changed to 'Booked'"
+ours >"$T/ours3"
+check '[ "$(wc -l <"$T/ours3")" -eq 9 ] && [ "$(awk -F"\t" "\$3 != \"Booked\"" "$T/ours3" | wc -l)" -eq 0 ]' \
+    "every event already pushed now has the subject Booked"
+check '! grep -q "Bob" "$T/ours3"' "the client's name is nowhere in the events (subject, body)"
+check '[ "$(nlog "PATCH" "*" "/events/")" -eq 9 ]' "nine updates, no create"
+emu DELETE /_emu/requests >/dev/null
+run sync
+check '[ "$(writes)" -eq 0 ]' "the next pass sends no write"
