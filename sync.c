@@ -137,6 +137,10 @@ struct pass_ctx {
 	size_t nretry;
 	int push_rejected;	/* writes refused with a 401, to redo */
 	int personal;		/* a personal account: no Teams meetings */
+	/* Creates the service refused as a replayed transactionId: the
+	 * event exists (or existed); looked up again in this pass. */
+	struct pair { int64_t appt, cal; } *replayed;
+	size_t nreplayed;
 	int offline_dropped;	/* online appointments pushed without link */
 	int write_problems;	/* failed writes, told or counted */
 	char rules[64];		/* the classification settings, as text */
@@ -360,7 +364,7 @@ finish_round(struct cal_round *cr, const char *delta_link, struct tt_err *err)
 	}
 	if (!p->force && sync_too_many(n, total, cfg->max_removals,
 	    cfg->max_removals_pct)) {
-		problem(p, TT_TEMPFAIL, "calendar \"%s\": would remove %d of %d "
+		problem(p, TT_CAPPED, "calendar \"%s\": would remove %d of %d "
 		    "blocks, more than max_removals allows; nothing removed "
 		    "(run `timetap-sync -s %s sync --force` to accept)",
 		    cr->cal.path, n, total, p->name);
@@ -752,6 +756,32 @@ write_problem(struct push_op *o, const char *verb)
 	    code == TT_TEMPFAIL ? " (the next run continues)" : "");
 }
 
+static void
+replayed_add(struct pass_ctx *p, int64_t appt, int64_t cal)
+{
+	struct pair *n = reallocarray(p->replayed, p->nreplayed + 1,
+	    sizeof(*n));
+
+	if (n == NULL) {
+		problem(p, TT_SOFTWARE, "out of memory");
+		return;
+	}
+	p->replayed = n;
+	n[p->nreplayed].appt = appt;
+	n[p->nreplayed++].cal = cal;
+}
+
+static int
+was_replayed(const struct pass_ctx *p, int64_t appt, int64_t cal)
+{
+	size_t i;
+
+	for (i = 0; i < p->nreplayed; i++)
+		if (p->replayed[i].appt == appt && p->replayed[i].cal == cal)
+			return 1;
+	return 0;
+}
+
 /* Record one batch's results in one transaction. */
 static void
 batch_done(void *arg, struct graph_write **ws, size_t n)
@@ -780,6 +810,11 @@ batch_done(void *arg, struct graph_write **ws, size_t n)
 					rc = store_join_url(st, o->appt, o->cal,
 					    w->join_url, &err);
 				p->counts.pushed++;
+			} else if (strcasecmp(w->err.code,
+			    "ErrorDuplicateTransactionId") == 0) {
+				/* "This transactionId was used": an event of
+				 * ours exists or existed; look it up again. */
+				replayed_add(p, o->appt, o->cal);
 			} else {
 				/* Whatever the answer said, the event may exist
 				 * (a re-sent request, a lost response): the
@@ -812,6 +847,10 @@ batch_done(void *arg, struct graph_write **ws, size_t n)
 			if (ok && w->found > 0)
 				rc = store_push_created(st, o->appt, o->cal,
 				    w->new_id, w->change_key, -1, &err);
+			else if (ok && was_replayed(p, o->appt, o->cal))
+				/* Refused as a replay, yet not there: it was
+				 * deleted; the next create has a new id. */
+				rc = store_push_gone(st, o->appt, o->cal, &err);
 			else if (ok)
 				rc = store_push_unsent(st, o->appt, o->cal, &err);
 			else
@@ -863,7 +902,7 @@ push_phase(struct pass_ctx *p, int lookup)
 	    store_pushed_count(p->ctx->st, p->profile, &total, &err) == 0 &&
 	    sync_too_many(pl.deletes, total, p->ctx->cfg.max_removals,
 	    p->ctx->cfg.max_removals_pct)) {
-		problem(p, TT_TEMPFAIL, "would delete %d of %d pushed events, "
+		problem(p, TT_CAPPED, "would delete %d of %d pushed events, "
 		    "more than max_removals allows; none deleted (run "
 		    "`timetap-sync -s %s sync --force` to accept)", pl.deletes,
 		    total, p->name);
@@ -922,6 +961,10 @@ push_profile(struct pass_ctx *p)
 	}
 	free(rules);
 	if (push_phase(p, 1) == 0)
+		push_phase(p, 0);
+	/* Creates refused as replays: look them up and adopt them, or
+	 * create anew where they are gone -- within this pass. */
+	if (p->nreplayed > 0 && push_phase(p, 1) == 0)
 		push_phase(p, 0);
 	if (p->write_problems > WRITE_PROBLEMS_SHOWN)
 		problem(p, p->worst, "%d more writes failed the same way",
@@ -1069,6 +1112,7 @@ out:
 	while (p.nretry > 0)
 		round_free(p.retry[--p.nretry]);
 	free(p.retry);
+	free(p.replayed);
 	if (p.g != NULL) {
 		graph_stats(p.g, &gs);
 		p.counts.requests = gs.requests;

@@ -37,13 +37,15 @@ tt_vmessage(char *dst, size_t len, const char *fmt, va_list ap)
 /*
  * The exit code of a run over several profiles is the most serious one.
  * Order: internal/IO faults first (the installation is broken), then
- * configuration, login needed, unavailable, temporary, refused data, usage.
+ * configuration, login needed, the removal cap (both need a person),
+ * unavailable, temporary, refused data, usage.
  */
 int
 tt_worse(int a, int b)
 {
 	static const int order[] = { TT_SOFTWARE, TT_IOERR, TT_CONFIG,
-	    TT_NOPERM, TT_UNAVAILABLE, TT_TEMPFAIL, TT_DATAERR, TT_USAGE };
+	    TT_NOPERM, TT_CAPPED, TT_UNAVAILABLE, TT_TEMPFAIL, TT_DATAERR,
+	    TT_USAGE };
 	size_t i;
 
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)

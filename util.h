@@ -24,6 +24,9 @@
 /* Exit codes, SPEC section 6.  The sysexits names are the single source. */
 enum {
 	TT_OK = 0,
+	/* The removal cap held removals back: a person decides (sync
+	 * --force accepts).  Not 75: trying again repeats it forever. */
+	TT_CAPPED = 3,
 	TT_USAGE = EX_USAGE,		/* 64 */
 	TT_DATAERR = EX_DATAERR,	/* 65 refused user data */
 	TT_UNAVAILABLE = EX_UNAVAILABLE,/* 69 service unavailable after retries */

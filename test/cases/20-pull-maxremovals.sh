@@ -1,6 +1,6 @@
 # Family 20, pull: max_removals.  A pass that would remove more than the
 # allowed share of a calendar's blocks (more than 10 and more than half, by
-# default) stops with exit 75 and a message naming --force, and removes
+# default) stops with exit 3 (its own code: it needs a person, so not 75) and a message naming --force, and removes
 # nothing; `sync --force` accepts.  Both for @removed items of a delta round
 # and for reconciliation after a full read (here: a window re-base).
 . "$TOP/test/lib.sh"
@@ -31,7 +31,7 @@ check '[ "$(ncal Calendar)" = 21 ]' "the 3 blocks are removed"
 
 delete_meetings 4 18
 run sync
-expect_rc 75 "15 of 21 deletions: the pass stops with exit 75"
+expect_rc 3 "15 of 21 deletions: the pass stops with exit 3"
 expect_err 'calendar "Calendar": would remove 15 of 21 blocks' "the message says how many of how many"
 expect_err 'max_removals' "the message names max_removals"
 expect_err 'sync --force' "the message names --force"
@@ -40,9 +40,9 @@ check '[ "$(ncal Calendar)" = 21 ]' "nothing was removed"
 check '[ "$(nremoved)" = 3 ]' "the feed shows no removal for them"
 check '[ "$(ncal "Clinic rota")" = 20 ]' "the other calendar is unaffected"
 run status --json
-expect_out '"exit_code": 75' "status --json records the stopped pass (exit_code 75)"
+expect_out '"exit_code": 3' "status --json records the stopped pass (exit_code 3)"
 run sync
-expect_rc 75 "the next pass stops again (nothing lost in between)"
+expect_rc 3 "the next pass stops again (nothing lost in between)"
 check '[ "$(ncal Calendar)" = 21 ]' "still nothing removed"
 run sync --force
 expect_rc 0 "sync --force accepts"
@@ -55,7 +55,7 @@ expect_silent "the pass after --force is silent"
 emu_config "retry_budget = 3" "max_removals = 2"
 delete_meetings 19 21
 run sync
-expect_rc 75 "max_removals = 2: 3 removals stop the pass"
+expect_rc 3 "max_removals = 2: 3 removals stop the pass"
 expect_err 'would remove 3 of 6' "the message counts them"
 check '[ "$(ncal Calendar)" = 6 ]' "nothing removed"
 emu_config "retry_budget = 3"
@@ -67,7 +67,7 @@ check '[ "$(ncal Calendar)" = 3 ]' "the 3 blocks are removed"
 # blocks of the sub-calendar.
 emu_config "retry_budget = 3" "window_future_days = 30"
 run sync
-expect_rc 75 "window re-base dropping 20 of 20 blocks stops with exit 75"
+expect_rc 3 "window re-base dropping 20 of 20 blocks stops with exit 3"
 expect_err 'calendar "Other calendars/Clinic rota": would remove 20 of 20 blocks' "the message names the calendar and the counts"
 expect_err 'sync --force' "the message names --force"
 check '[ "$(ncal "Clinic rota")" = 20 ]' "nothing removed"

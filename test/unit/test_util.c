@@ -202,6 +202,10 @@ main(void)
 		}
 	}
 	CHECK(tt_worse(TT_TEMPFAIL, TT_NOPERM) == TT_NOPERM, "77 beats 75");
+	CHECK(tt_worse(TT_TEMPFAIL, TT_CAPPED) == TT_CAPPED &&
+	    tt_worse(TT_CAPPED, TT_UNAVAILABLE) == TT_CAPPED &&
+	    tt_worse(TT_CAPPED, TT_NOPERM) == TT_NOPERM,
+	    "the removal cap (3) beats 75 and 69, not 77");
 	CHECK(tt_worse(0, TT_TEMPFAIL) == TT_TEMPFAIL, "75 beats 0");
 	CHECK(tt_worse(TT_IOERR, TT_NOPERM) == TT_IOERR, "74 beats 77");
 	return DONE();
