@@ -1825,11 +1825,12 @@ store_push_unsent(struct store *st, int64_t appt, int64_t calendar,
 }
 
 int
-store_push_gone_event(struct store *st, int64_t calendar, const char *event_id,
+store_push_unseen_event(struct store *st, int64_t calendar, const char *event_id,
     struct tt_err *err)
 {
-	sqlite3_stmt *s = prep(st, "UPDATE pushed SET event_id = NULL,"
-	    " attempted = 0, version = 0, change_key = NULL, txn_id = '' WHERE"
+	/* "@removed" also means "moved out of the window": the event is
+	 * written again (set back); only a 404 then makes it created anew. */
+	sqlite3_stmt *s = prep(st, "UPDATE pushed SET version = -1 WHERE"
 	    " calendar_id = ? AND event_id = ?", err);
 
 	if (s == NULL)
@@ -1860,11 +1861,10 @@ store_push_seen(struct store *st, int64_t calendar, const char *event_id,
 }
 
 int
-store_push_stale(struct store *st, int64_t calendar, int64_t gen, tt_time ws,
+store_push_unseen(struct store *st, int64_t calendar, int64_t gen, tt_time ws,
     tt_time we, tt_time before, int *n, struct tt_err *err)
 {
-	sqlite3_stmt *s = prep(st, "UPDATE pushed SET event_id = NULL,"
-	    " attempted = 0, version = 0, change_key = NULL, txn_id = ''"
+	sqlite3_stmt *s = prep(st, "UPDATE pushed SET version = -1"
 	    " WHERE calendar_id = ?1 AND event_id IS NOT NULL"
 	    " AND coalesce(sync_gen, -1) != ?2"
 	    " AND (sync_gen IS NOT NULL OR pushed_at < ?5)"

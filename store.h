@@ -327,8 +327,10 @@ int store_push_deleted(struct store *st, int64_t appt, int64_t calendar,
 /* The event is not there (deleted in Teams): create it again. */
 int store_push_gone(struct store *st, int64_t appt, int64_t calendar,
     struct tt_err *err);
-/* The same, found by event id from a delta @removed: 1 if it was ours. */
-int store_push_gone_event(struct store *st, int64_t calendar,
+/* A delta @removed for one of our events ("deleted" also means "moved
+ * out of the window"): it is written again, and only a 404 then makes it
+ * created anew.  1 if it was ours. */
+int store_push_unseen_event(struct store *st, int64_t calendar,
     const char *event_id, struct tt_err *err);
 /* A lookup found no event for the intent: the next create may go. */
 int store_push_unsent(struct store *st, int64_t appt, int64_t calendar,
@@ -339,8 +341,8 @@ int store_push_seen(struct store *st, int64_t calendar, const char *event_id,
     const char *change_key, int64_t gen, struct tt_err *err);
 /* After a complete full read: our events of the calendar, created before
  * `before`, for appointments overlapping [ws, we), that the round did not
- * see are gone.  *n gets how many. */
-int store_push_stale(struct store *st, int64_t calendar, int64_t gen,
+ * see are written again (a 404 then means gone).  *n gets how many. */
+int store_push_unseen(struct store *st, int64_t calendar, int64_t gen,
     tt_time ws, tt_time we, tt_time before, int *n, struct tt_err *err);
 /* Record the Teams link of our event on a calendar; the appointment shows
  * the first one (a trigger forgets it when that event goes). */

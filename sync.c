@@ -141,6 +141,7 @@ struct pass_ctx {
 	 * event exists (or existed); looked up again in this pass. */
 	struct pair { int64_t appt, cal; } *replayed;
 	size_t nreplayed;
+	int push_again;		/* a phase left creates for another one */
 	int offline_dropped;	/* online appointments pushed without link */
 	int write_problems;	/* failed writes, told or counted */
 	char rules[64];		/* the classification settings, as text */
@@ -152,6 +153,7 @@ struct cal_round {
 	int full;		/* a full read: reconcile at the end */
 	int delta;		/* a delta round (else plain calendarView) */
 	int restarted;		/* already restarted once after GONE */
+	int plain;		/* delta was refused: plain reads this pass */
 	char **removals;	/* incremental: ids to remove at the end */
 	size_t nrem, caprem;
 	int items;
@@ -332,14 +334,16 @@ finish_round(struct cal_round *cr, const char *delta_link, struct tt_err *err)
 	size_t i;
 	int64_t appt;
 
-	/* Our events the round says are gone are created again. */
+	/* Our events the round did not see, or says are removed, are
+	 * written again: moved out of the window they are set back, and
+	 * only a 404 to that makes them created anew (batch_done). */
 	if (cr->cal.push && cr->full) {
-		if (store_push_stale(p->ctx->st, cr->cal.id, p->gen, p->cc.ws,
+		if (store_push_unseen(p->ctx->st, cr->cal.id, p->gen, p->cc.ws,
 		    p->cc.we, tt_now() - PUSH_SETTLE, &gone, err))
 			return -1;
 	} else if (cr->cal.push) {
 		for (i = 0; i < cr->nrem; i++)
-			if (store_push_gone_event(p->ctx->st, cr->cal.id,
+			if (store_push_unseen_event(p->ctx->st, cr->cal.id,
 			    cr->removals[i], err) < 0)
 				return -1;
 	}
@@ -467,13 +471,17 @@ on_done(void *arg, const struct graph_err *e)
 				return;
 		}
 	}
-	/* Delta on a group calendar is not documented for v1.0: fall back
-	 * to plain calendarView reads. */
-	if (cr->cal.kind == CAL_GROUP && cr->delta && cr->full &&
-	    !cr->restarted && (e->http == 400 || e->http == 404 ||
-	    e->http == 501) && e->cls != GRAPH_GONE) {
+	/*
+	 * v1.0 documents delta for the primary calendar only, and tenants
+	 * differ: a delta request refused on any calendar, at any page (not
+	 * an expired state, not a refused token), falls back to a plain
+	 * calendarView full read; remembered, re-probed at the daily re-base.
+	 */
+	if (cr->delta && !cr->plain && !e->token_rejected &&
+	    e->cls != GRAPH_GONE && (e->http == 400 || e->http == 403 ||
+	    e->http == 404 || e->http == 501)) {
 		cr->cal.no_delta = 1;
-		cr->restarted = 1;
+		cr->plain = 1;
 		if (start_round(p, cr) == 0)
 			return;
 	}
@@ -510,7 +518,11 @@ start_round(struct pass_ctx *p, struct cal_round *cr)
 	cr->full = cr->cal.delta_link == NULL || cr->cal.no_delta ||
 	    cr->cal.window_start != p->cc.ws || cr->cal.window_end != p->cc.we ||
 	    cr->cal.rules == NULL || strcmp(cr->cal.rules, p->rules) != 0;
-	cr->delta = !cr->cal.no_delta;
+	/* A calendar that refused delta is asked again at the daily
+	 * re-base (the window moves), never twice in a pass. */
+	cr->delta = !cr->plain && (!cr->cal.no_delta ||
+	    cr->cal.window_start != p->cc.ws);
+	cr->full = cr->full || !cr->delta;
 	cr->items = 0;
 	while (cr->nrem > 0)
 		free(cr->removals[--cr->nrem]);
@@ -759,6 +771,7 @@ write_problem(struct push_op *o, const char *verb)
 static void
 replayed_add(struct pass_ctx *p, int64_t appt, int64_t cal)
 {
+	p->push_again = 1;
 	struct pair *n = reallocarray(p->replayed, p->nreplayed + 1,
 	    sizeof(*n));
 
@@ -831,9 +844,10 @@ batch_done(void *arg, struct graph_write **ws, size_t n)
 					rc = store_join_url(st, o->appt, o->cal,
 					    w->join_url, &err);
 				p->counts.pushed++;
-			} else if (w->gone)
+			} else if (w->gone) {
 				rc = store_push_gone(st, o->appt, o->cal, &err);
-			else
+				p->push_again = 1;	/* created anew now */
+			} else
 				write_problem(o, "updating");
 			break;
 		case GW_DELETE:
@@ -948,6 +962,7 @@ push_profile(struct pass_ctx *p)
 {
 	struct tt_err err = { 0 };
 	char *rules = NULL;
+	int round;
 
 	/* Other push rules than the events were written with: write them
 	 * all again, so a hidden client leaves the events already pushed. */
@@ -960,12 +975,18 @@ push_profile(struct pass_ctx *p)
 		return;
 	}
 	free(rules);
-	if (push_phase(p, 1) == 0)
-		push_phase(p, 0);
-	/* Creates refused as replays: look them up and adopt them, or
-	 * create anew where they are gone -- within this pass. */
-	if (p->nreplayed > 0 && push_phase(p, 1) == 0)
-		push_phase(p, 0);
+	/*
+	 * Lookups of unknown outcomes, then the work.  A round can leave
+	 * work for another: creates refused as replays (looked up and
+	 * adopted, or created anew where gone) and updates that found the
+	 * event gone (created anew) -- all within this pass, at most thrice.
+	 */
+	for (round = 0; round < 3; round++) {
+		p->push_again = 0;
+		if (push_phase(p, 1) != 0 || push_phase(p, 0) != 0 ||
+		    !p->push_again)
+			break;
+	}
 	if (p->write_problems > WRITE_PROBLEMS_SHOWN)
 		problem(p, p->worst, "%d more writes failed the same way",
 		    p->write_problems - WRITE_PROBLEMS_SHOWN);
