@@ -31,6 +31,7 @@
 #include "cmd.h"
 #include "graph.h"
 #include "sha256.h"
+#include "sync.h"
 
 extern char **environ;
 
@@ -1449,6 +1450,7 @@ struct purge_search {
 	struct graph *g;
 	struct purge *pu;
 	int group_scope;	/* the account may read group calendars */
+	char *prefix;		/* our marker values start so */
 	struct graph_err ge;	/* the first search that failed */
 	int failed;		/* calendars that could not be searched */
 };
@@ -1470,7 +1472,8 @@ purge_search_cb(void *arg, const struct calendar *c)
 	ps->pu->is_default = c->is_default;
 	/* A calendar that cannot be searched does not stop the others. */
 	if (graph_find_marked(ps->g, ps->pu->kind, ps->pu->cal_id,
-	    c->is_default, purge_found, ps->pu, &ge) != 0 && ps->failed++ == 0)
+	    c->is_default, ps->prefix, purge_found, ps->pu, &ge) != 0 &&
+	    ps->failed++ == 0)
 		ps->ge = ge;
 	return 0;
 }
@@ -1565,6 +1568,18 @@ purge_remote(struct tt_ctx *ctx, int64_t profile, int group_scope,
 	ps.g = g;
 	ps.pu = pu;
 	ps.group_scope = group_scope;
+	{
+		char *owner = sync_owner(ctx->st, profile, &err);
+
+		if (owner == NULL || asprintf(&ps.prefix, "%s:", owner) < 0) {
+			free(owner);
+			ps.prefix = NULL;
+			snprintf(why, whylen, "%.400s", err.msg[0] ? err.msg :
+			    "out of memory");
+			goto out;
+		}
+		free(owner);
+	}
 	if (store_calendar_list(ctx->st, profile, purge_search_cb, &ps, &err)) {
 		snprintf(why, whylen, "finding our events: %.400s", err.msg);
 		goto out;
@@ -1581,6 +1596,7 @@ purge_remote(struct tt_ctx *ctx, int64_t profile, int group_scope,
 	if (ps.failed && pu->code == 0)
 		pu->code = account_exit_code(&ps.ge);
 out:
+	free(ps.prefix);
 	graph_free(g);
 	return rc;
 }

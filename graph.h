@@ -261,9 +261,9 @@ void graph_run(struct graph *g);
 
 /* ---- writing events ---- */
 
-/* The extended property that marks our events; its value is the
- * appointment id.  One fixed GUID and name (named properties are a
- * limited per-mailbox resource). */
+/* The extended property that marks our events; its value is
+ * "<install id>.<profile id>:<appointment id>" (sync.c).  One fixed GUID
+ * and name (named properties are a limited per-mailbox resource). */
 #define GRAPH_MARKER_PROP \
 	"String {2f6b5ae5-9c1d-4a57-9f2e-5b3d7c1e8a40} Name TimeTapApptId"
 
@@ -309,11 +309,12 @@ void graph_writes(struct graph *g, struct graph_write **w, size_t n,
     void (*batch_done)(void *, struct graph_write **, size_t), void *arg);
 
 /*
- * Every event of a calendar that carries our marker, whatever its date
- * (for stop --purge-remote): cb(arg, event_id) per event.
+ * Every event of a calendar whose marker value starts with `prefix` (the
+ * owner's: this install and profile), whatever its date (for stop
+ * --purge-remote): cb(arg, event_id) per event.
  */
 int graph_find_marked(struct graph *g, enum graph_cal_kind kind,
-    const char *cal_id, int is_default,
+    const char *cal_id, int is_default, const char *prefix,
     int (*cb)(void *, const char *), void *arg, struct graph_err *err);
 
 #endif

@@ -454,44 +454,61 @@ graph_writes(struct graph *g, struct graph_write **w, size_t n,
 }
 
 struct marked {
+	const char *prefix;
 	int (*cb)(void *, const char *);
 	void *arg;
 };
 
+/* An event whose marker starts with the owner's prefix: ours. */
 static int
 marked_item(void *arg, json_t *item)
 {
 	struct marked *m = arg;
 	const char *id = json_string_value(json_object_get(item, "id"));
+	json_t *props = json_object_get(item, "singleValueExtendedProperties"), *p;
+	size_t i;
 
-	return id != NULL ? m->cb(m->arg, id) : 0;
+	json_array_foreach(props, i, p) {
+		const char *v = json_string_value(json_object_get(p, "value"));
+
+		if (id != NULL && v != NULL && strncmp(v, m->prefix,
+		    strlen(m->prefix)) == 0)
+			return m->cb(m->arg, id);
+	}
+	return 0;
 }
 
 int
 graph_find_marked(struct graph *g, enum graph_cal_kind kind,
-    const char *cal_id, int is_default, int (*cb)(void *, const char *),
-    void *arg, struct graph_err *err)
+    const char *cal_id, int is_default, const char *prefix,
+    int (*cb)(void *, const char *), void *arg, struct graph_err *err)
 {
-	struct marked m = { cb, arg };
-	char fbuf[512], *flt, *cal, *path = NULL, *url;
+	struct marked m = { prefix, cb, arg };
+	char fbuf[512], xbuf[512], *flt, *exp, *cal, *path = NULL, *url;
 	int rc = -1;
 
+	/* The filter finds every marked event; the marker's value (read
+	 * with $expand) says whose it is. */
 	snprintf(fbuf, sizeof(fbuf), "singleValueExtendedProperties/Any(ep: "
 	    "ep/id eq '%s' and ep/value ne '')", GRAPH_MARKER_PROP);
+	snprintf(xbuf, sizeof(xbuf), "singleValueExtendedProperties($filter="
+	    "id eq '%s')", GRAPH_MARKER_PROP);
 	flt = escaped(fbuf);
+	exp = escaped(xbuf);
 	cal = escaped(cal_id);
-	if (flt != NULL && cal != NULL) {
+	if (flt != NULL && exp != NULL && cal != NULL) {
 		if (kind == GRAPH_CAL_GROUP)
 			rc = asprintf(&path, "/groups/%s/events?$filter=%s"
-			    "&$select=id&$top=100", cal, flt);
+			    "&$expand=%s&$select=id&$top=100", cal, flt, exp);
 		else if (is_default)
 			rc = asprintf(&path, "/me/calendar/events?$filter=%s"
-			    "&$select=id&$top=100", flt);
+			    "&$expand=%s&$select=id&$top=100", flt, exp);
 		else
 			rc = asprintf(&path, "/me/calendars/%s/events?$filter=%s"
-			    "&$select=id&$top=100", cal, flt);
+			    "&$expand=%s&$select=id&$top=100", cal, flt, exp);
 	}
 	free(flt);
+	free(exp);
 	free(cal);
 	url = rc >= 0 && path ? graph_url(g, path) : NULL;
 	free(path);

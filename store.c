@@ -175,7 +175,8 @@ static const char *const schema1[] = {
  * consumer tenant); each calendar's owner, whether it is shared with the
  * user by someone else, and whether the directory listed it with limited
  * information (a group known only by its id); the profile's push rules
- * (subject template, privacy) its events were last written with.
+ * (subject template, privacy) its events were last written with; the
+ * install's own random id, which marks the events it pushes.
  */
 static const char *const schema2[] = {
 	"ALTER TABLE accounts ADD COLUMN tenant_id TEXT;",
@@ -183,6 +184,8 @@ static const char *const schema2[] = {
 	"ALTER TABLE calendars ADD COLUMN shared INTEGER NOT NULL DEFAULT 0;",
 	"ALTER TABLE calendars ADD COLUMN limited INTEGER NOT NULL DEFAULT 0;",
 	"ALTER TABLE profiles ADD COLUMN push_rules TEXT;",
+	"CREATE TABLE install (id TEXT NOT NULL);",
+	"INSERT INTO install (id) VALUES (lower(hex(randomblob(8))));",
 	NULL
 };
 
@@ -456,6 +459,23 @@ store_unlock(int fd)
 {
 	if (fd >= 0)
 		close(fd);
+}
+
+int
+store_install_id(struct store *st, char **id, struct tt_err *err)
+{
+	sqlite3_stmt *s = prep(st, "SELECT id FROM install LIMIT 1", err);
+	int rc;
+
+	*id = NULL;
+	if (s == NULL)
+		return -1;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*id = col_text(s, 0);
+	sqlite3_finalize(s);
+	if (*id == NULL)
+		return dberr(st, err, "reading the install id");
+	return 0;
 }
 
 int

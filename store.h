@@ -35,6 +35,11 @@ void store_close(struct store *st);
 int store_lock(const char *path, struct tt_err *err);
 void store_unlock(int fd);
 
+/* This database's own random id (made at creation): with a profile id it
+ * tells our pushed events from another install's or profile's.  New
+ * string. */
+int store_install_id(struct store *st, char **id, struct tt_err *err);
+
 /* The id of the named staff profile; created when `create` is set.
  * Returns 1 found/created, 0 not found, -1 error. */
 int store_profile(struct store *st, const char *name, int create,

@@ -25,6 +25,9 @@
 #include "config.h"
 #include "sync.h"
 
+/* transactionId: OURS_PREFIX owner "-" appointment "-" calendar "-"
+ * random; marker value: owner ":" appointment, where owner is
+ * "<install id>.<profile id>". */
 #define OURS_PREFIX "timetap-"
 /* A full read may miss an event created moments ago (the service's
  * processing delay): only older ones count as deleted in Teams. */
@@ -142,6 +145,8 @@ struct pass_ctx {
 	struct pair { int64_t appt, cal; } *replayed;
 	size_t nreplayed;
 	int push_again;		/* a phase left creates for another one */
+	char *owner;		/* "<install id>.<profile id>": ours */
+	char *txn_prefix;	/* OURS_PREFIX owner "-" */
 	int offline_dropped;	/* online appointments pushed without link */
 	int write_problems;	/* failed writes, told or counted */
 	char rules[64];		/* the classification settings, as text */
@@ -194,16 +199,27 @@ round_free(struct cal_round *cr)
 	free(cr);
 }
 
-/* Is this event one of ours?  By transactionId, else by the push map. */
+/*
+ * Is this event one of ours -- this install's, this profile's?  By its
+ * transactionId ("timetap-<owner>-<appt>-..."), else by the push map.
+ * Another install's or another profile's event is not: it blocks like
+ * any other busy event on a pulled calendar, and is never set back,
+ * adopted or purged.
+ */
 static int
 ours_of(struct pass_ctx *p, const struct graph_event *ev, int64_t *appt,
     struct tt_err *err)
 {
+	size_t n = strlen(p->txn_prefix);
+	char *end;
+
 	*appt = 0;
 	if (ev->transaction_id != NULL &&
-	    strncmp(ev->transaction_id, OURS_PREFIX, strlen(OURS_PREFIX)) == 0) {
-		*appt = strtoll(ev->transaction_id + strlen(OURS_PREFIX), NULL, 10);
-		return 1;
+	    strncmp(ev->transaction_id, p->txn_prefix, n) == 0) {
+		*appt = strtoll(ev->transaction_id + n, &end, 10);
+		if (*appt > 0 && *end == '-')
+			return 1;
+		*appt = 0;
 	}
 	return store_pushed_owner(p->ctx->st, p->profile, ev->id, appt, err);
 }
@@ -633,7 +649,6 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 {
 	struct pass_ctx *p = pl->p;
 	struct push_op *o = calloc(1, sizeof(*o)), **n;
-	char body[64], txn[96];
 	uint8_t rnd[8];
 
 	if (o == NULL)
@@ -652,8 +667,9 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 	o->w.user = o;
 	if (it->event_id)
 		o->w.event_id = o->own[1] = strdup(it->event_id);
-	snprintf(body, sizeof(body), "%" PRId64, it->appt_id);
-	o->w.marker = o->own[2] = strdup(body);
+	if (asprintf(&o->own[2], "%s:%" PRId64, p->owner, it->appt_id) < 0)
+		o->own[2] = NULL;
+	o->w.marker = o->own[2];
 	if (op == GW_CREATE || op == GW_UPDATE) {
 		o->w.subject = o->own[3] = expand_subject(
 		    p->ctx->cfg.push_subject, it);
@@ -684,13 +700,14 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 		o->w.txn_id = o->own[5] = strdup(it->txn_id);
 	} else if (op == GW_CREATE) {
 		arc4random_buf(rnd, sizeof(rnd));
-		snprintf(txn, sizeof(txn), "timetap-%" PRId64 "-%" PRId64
-		    "-%02x%02x%02x%02x%02x%02x%02x%02x", it->appt_id,
-		    it->calendar_id, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
-		    rnd[5], rnd[6], rnd[7]);
-		o->w.txn_id = o->own[5] = strdup(txn);
+		if (asprintf(&o->own[5], "%s%" PRId64 "-%" PRId64
+		    "-%02x%02x%02x%02x%02x%02x%02x%02x", p->txn_prefix,
+		    it->appt_id, it->calendar_id, rnd[0], rnd[1], rnd[2], rnd[3],
+		    rnd[4], rnd[5], rnd[6], rnd[7]) < 0)
+			o->own[5] = NULL;
+		o->w.txn_id = o->own[5];
 	}
-	if (o->w.cal_id == NULL || o->cal_path == NULL ||
+	if (o->w.cal_id == NULL || o->cal_path == NULL || o->w.marker == NULL ||
 	    (op == GW_CREATE && o->w.txn_id == NULL) ||
 	    ((op == GW_CREATE || op == GW_UPDATE) && (o->w.subject == NULL ||
 	    o->w.body == NULL)))
@@ -1026,6 +1043,19 @@ pull_cb(void *arg, const struct calendar *c)
 	return 0;
 }
 
+char *
+sync_owner(struct store *st, int64_t profile, struct tt_err *err)
+{
+	char *install, *owner = NULL;
+
+	if (store_install_id(st, &install, err))
+		return NULL;
+	if (asprintf(&owner, "%s.%" PRId64, install, profile) < 0)
+		owner = NULL;
+	free(install);
+	return owner;
+}
+
 /* Whether the profile's account is a personal Microsoft account. */
 static int
 profile_personal(struct tt_ctx *ctx, int64_t profile)
@@ -1095,6 +1125,13 @@ one_profile(struct tt_ctx *ctx, int64_t profile, const char *name, int force)
 		goto out;
 	}
 	p.personal = profile_personal(ctx, profile);
+	if ((p.owner = sync_owner(ctx->st, profile, &err)) == NULL ||
+	    asprintf(&p.txn_prefix, OURS_PREFIX "%s-", p.owner) < 0) {
+		p.txn_prefix = NULL;
+		problem(&p, err.code ? err.code : TT_SOFTWARE, "%s", err.msg[0] ?
+		    err.msg : "out of memory");
+		goto out;
+	}
 	if (store_calendar_list(ctx->st, profile, pull_cb, &p, &err)) {
 		problem(&p, err.code, "%s", err.msg);
 		goto out;
@@ -1134,6 +1171,8 @@ out:
 		round_free(p.retry[--p.nretry]);
 	free(p.retry);
 	free(p.replayed);
+	free(p.owner);
+	free(p.txn_prefix);
 	if (p.g != NULL) {
 		graph_stats(p.g, &gs);
 		p.counts.requests = gs.requests;

@@ -49,6 +49,11 @@ enum reason sync_classify(const struct graph_event *ev, int ours,
 void sync_window(int past_days, int future_days, tt_time now, tt_time *ws,
     tt_time *we);
 
+/* Who owns the events a profile pushes: "<install id>.<profile id>",
+ * carried in the marker and the transactionId (new string, or NULL with
+ * err). */
+char *sync_owner(struct store *st, int64_t profile, struct tt_err *err);
+
 /* Whether `n` removals out of `total` exceed the max_removals setting
  * (a share applies only above 10 removals). */
 int sync_too_many(int n, int total, int max, int pct);

@@ -278,7 +278,7 @@ for kind in ("users", "groups"):
         for c in mb["calendars"]:
             name = c["name"] if kind == "users" else "group:" + mb["displayName"]
             for e in c["events"]:
-                mk = [p.get("value") for p in e.get("singleValueExtendedProperties") or [] if p["id"].lower() == M.lower()]
+                mk = [(p.get("value") or "").rsplit(":", 1)[-1] for p in e.get("singleValueExtendedProperties") or [] if p["id"].lower() == M.lower()]
                 if mk or (e.get("transactionId") or "").startswith("timetap-"):
                     have.setdefault(name, []).append((mk[0] if mk else "?", e.get("subject"), e["start"], e["end"])
                                                      + ((e.get("showAs"),) if showas else ()))

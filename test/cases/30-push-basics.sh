@@ -27,7 +27,7 @@ for kind in ("users", "groups"):
             name = c["name"] if kind == "users" else "group:" + mb["displayName"]
             for e in c["events"]:
                 props = e.get("singleValueExtendedProperties") or []
-                mk = [p.get("value") or "" for p in props if p["id"].lower() == M]
+                mk = [(p.get("value") or "").rsplit(":", 1)[-1] for p in props if p["id"].lower() == M]
                 tx = e.get("transactionId") or ""
                 if not mk and not tx.startswith("timetap-"):
                     continue

@@ -22,7 +22,7 @@ for kind in ("users", "groups"):
         for c in mb["calendars"]:
             name = c["name"] if kind == "users" else "group:" + mb["displayName"]
             for e in c["events"]:
-                mk = [p.get("value") or "" for p in e.get("singleValueExtendedProperties") or [] if p["id"].lower() == M]
+                mk = [(p.get("value") or "").rsplit(":", 1)[-1] for p in e.get("singleValueExtendedProperties") or [] if p["id"].lower() == M]
                 if not mk and not (e.get("transactionId") or "").startswith("timetap-"):
                     continue
                 print("\t".join([name, ",".join(mk) or "-", e.get("subject", ""), e["start"], e["end"],

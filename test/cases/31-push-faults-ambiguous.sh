@@ -18,7 +18,7 @@ import json, sys
 M = sys.argv[1].lower()
 s = json.load(sys.stdin)
 print(sum(1 for k in ("users", "groups") for mb in s[k] for c in mb["calendars"] for e in c["events"]
-          if any(p["id"].lower() == M and p.get("value") == sys.argv[2]
+          if any(p["id"].lower() == M and (p.get("value") or "").rsplit(":", 1)[-1] == sys.argv[2]
                  for p in e.get("singleValueExtendedProperties") or [])))' "$MARK" "$1"
 }
 LOOKUP='singleValueExtendedProperties/Any\(ep: ep/id eq .String \{2f6b5ae5'
