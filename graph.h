@@ -224,6 +224,10 @@ struct graph_event {
 	const char *change_key;
 	const char *transaction_id;
 	const char *type;	/* singleInstance, occurrence, exception */
+	/* The fields a pushed event's owner checks (borrowed, NULL when
+	 * absent): sensitivity, location's displayName, the body's text. */
+	const char *sensitivity, *location, *body;
+	int online;		/* isOnlineMeeting */
 };
 /* Release what graph_parse_event allocated in ev. */
 void graph_event_clear(struct graph_event *ev);
@@ -284,6 +288,8 @@ struct graph_write {
 	const char *body;	/* plain text */
 	tt_time start, end;
 	int is_private, online;
+	int send_body;		/* update: include the body (a body PATCH can
+				 * regenerate a Teams link: only when it changed) */
 	const char *txn_id;	/* create */
 	const char *marker;	/* create, lookup: the appointment id */
 	void *user;		/* the caller's */

@@ -147,6 +147,12 @@ graph_parse_event(json_t *item, struct graph_event *ev)
 	ev->change_key = opt_str(item, "changeKey", 256);
 	ev->transaction_id = opt_str(item, "transactionId", 256);
 	ev->type = opt_str(item, "type", 32);
+	ev->sensitivity = opt_str(item, "sensitivity", 32);
+	ev->location = json_string_value(json_object_get(json_object_get(item,
+	    "location"), "displayName"));
+	ev->body = json_string_value(json_object_get(json_object_get(item,
+	    "body"), "content"));
+	ev->online = json_is_true(json_object_get(item, "isOnlineMeeting"));
 	sa = opt_str(item, "showAs", 23);
 	if (sa == NULL) {
 		if (json_object_get(item, "showAs") != NULL)

@@ -126,15 +126,19 @@ item_body(const struct graph_write *w)
 
 	if (w->op != GW_CREATE && w->op != GW_UPDATE)
 		return NULL;
-	b = json_pack("{s:s, s:{s:s, s:s}, s:o, s:o, s:s, s:s, s:b}",
+	b = json_pack("{s:s, s:o, s:o, s:s, s:s, s:b}",
 	    "subject", w->subject ? w->subject : "",
-	    "body", "contentType", "text", "content", w->body ? w->body : "",
 	    "start", dtz(w->start), "end", dtz(w->end),
 	    "showAs", "busy",
 	    "sensitivity", w->is_private ? "private" : "normal",
 	    "isOnlineMeeting", w->online);
 	if (b == NULL)
 		return NULL;
+	/* A PATCH with a body is reported to drop or regenerate the Teams
+	 * link (microsoft-graph-docs #18896): sent only when it changed. */
+	if (w->op == GW_CREATE || w->send_body)
+		json_object_set_new(b, "body", json_pack("{s:s, s:s}",
+		    "contentType", "text", "content", w->body ? w->body : ""));
 	if (w->online)
 		json_object_set_new(b, "onlineMeetingProvider",
 		    json_string("teamsForBusiness"));

@@ -176,7 +176,9 @@ static const char *const schema1[] = {
  * user by someone else, and whether the directory listed it with limited
  * information (a group known only by its id); the profile's push rules
  * (subject template, privacy) its events were last written with; the
- * install's own random id, which marks the events it pushes.
+ * install's own random id, which marks the events it pushes; for each
+ * pushed event, digests of the fields the tool owns and of the body as
+ * last written (an edit in Teams is what changes them, not a changeKey).
  */
 static const char *const schema2[] = {
 	"ALTER TABLE accounts ADD COLUMN tenant_id TEXT;",
@@ -185,6 +187,8 @@ static const char *const schema2[] = {
 	"ALTER TABLE calendars ADD COLUMN limited INTEGER NOT NULL DEFAULT 0;",
 	"ALTER TABLE profiles ADD COLUMN push_rules TEXT;",
 	"CREATE TABLE install (id TEXT NOT NULL);",
+	"ALTER TABLE pushed ADD COLUMN fields TEXT;",
+	"ALTER TABLE pushed ADD COLUMN body_sum TEXT;",
 	"INSERT INTO install (id) VALUES (lower(hex(randomblob(8))));",
 	NULL
 };
@@ -1687,7 +1691,7 @@ store_feed_list(struct store *st, int64_t profile, int limit,
 	" a.end_utc, a.subject, a.client, a.join_url, a.online, a.version," \
 	" c.id, c.remote_id, c.container, c.path, c.kind = 'group'," \
 	" c.is_default, c.push AND c.present, 1, p.txn_id, p.event_id," \
-	" p.version, p.attempted" \
+	" p.version, p.attempted, p.body_sum" \
 	" FROM pushed p JOIN calendars c ON c.id = p.calendar_id" \
 	" LEFT JOIN appointments a ON a.id = p.appt_id"
 
@@ -1715,7 +1719,7 @@ store_push_plan(struct store *st, int64_t profile, tt_time ws, tt_time we,
 	    " a.join_url, a.online, a.version, c.id, c.remote_id, c.container,"
 	    " c.path, c.kind = 'group', c.is_default, 1,"
 	    " p.appt_id IS NOT NULL, p.txn_id, p.event_id, p.version,"
-	    " p.attempted"
+	    " p.attempted, p.body_sum"
 	    " FROM calendars c JOIN appointments a ON a.profile_id = c.profile_id"
 	    "  AND a.kind = 'booked' AND a.status = 'booked'"
 	    "  AND a.start_utc < ?3 AND a.end_utc > ?2"
@@ -1758,6 +1762,7 @@ store_push_plan(struct store *st, int64_t profile, tt_time ws, tt_time we,
 		it.event_id = (const char *)sqlite3_column_text(s, 18);
 		it.pushed_version = sqlite3_column_int64(s, 19);
 		it.attempted = sqlite3_column_int(s, 20);
+		it.body_sum = (const char *)sqlite3_column_text(s, 21);
 		if (cb(arg, &it))
 			break;
 	}
@@ -1806,6 +1811,15 @@ store_push_created(struct store *st, int64_t appt, int64_t calendar,
 	return push_exec(st, "UPDATE pushed SET event_id = ?3, change_key = ?4,"
 	    " version = ?5 WHERE appt_id = ?1 AND calendar_id = ?2", appt,
 	    calendar, event_id, change_key, version, err);
+}
+
+int
+store_push_written(struct store *st, int64_t appt, int64_t calendar,
+    const char *fields, const char *body_sum, struct tt_err *err)
+{
+	return push_exec(st, "UPDATE pushed SET fields = ?3, body_sum = ?4"
+	    " WHERE appt_id = ?1 AND calendar_id = ?2 AND ?5 = ?5", appt,
+	    calendar, fields, body_sum, 0, err);
 }
 
 int
@@ -1864,11 +1878,22 @@ store_push_unseen_event(struct store *st, int64_t calendar, const char *event_id
 
 int
 store_push_seen(struct store *st, int64_t calendar, const char *event_id,
-    const char *change_key, int64_t gen, struct tt_err *err)
+    const char *change_key, const char *fields, int body_ok, int64_t gen,
+    struct tt_err *err)
 {
+	/*
+	 * Set back when a field the tool owns differs from what it wrote, or
+	 * the body lost its marker (then the body is sent again too).  A
+	 * changeKey alone proves nothing (a dismissed reminder changes it);
+	 * it is the test only for events written before the digests.
+	 */
 	sqlite3_stmt *s = cached(st, C_PUSH_SEEN, "UPDATE pushed SET"
-	    " sync_gen = ?1, version = CASE WHEN ?2 IS NOT NULL AND"
-	    " change_key IS NOT ?2 THEN -1 ELSE version END"
+	    " sync_gen = ?1, version = CASE"
+	    "  WHEN fields IS NULL THEN CASE WHEN ?2 IS NOT NULL AND"
+	    "   change_key IS NOT ?2 THEN -1 ELSE version END"
+	    "  WHEN fields IS NOT ?5 OR NOT ?6 THEN -1 ELSE version END,"
+	    " body_sum = CASE WHEN ?6 THEN body_sum END,"
+	    " change_key = coalesce(?2, change_key)"
 	    " WHERE calendar_id = ?3 AND event_id = ?4", err);
 
 	if (s == NULL)
@@ -1877,6 +1902,8 @@ store_push_seen(struct store *st, int64_t calendar, const char *event_id,
 	bind_text(s, 2, change_key);
 	sqlite3_bind_int64(s, 3, calendar);
 	bind_text(s, 4, event_id);
+	bind_text(s, 5, fields);
+	sqlite3_bind_int(s, 6, body_ok);
 	return step_reset(st, s, err);
 }
 
@@ -1908,11 +1935,14 @@ int
 store_join_url(struct store *st, int64_t appt, int64_t calendar,
     const char *url, struct tt_err *err)
 {
-	return push_exec(st, "UPDATE pushed SET join_url = ?3 WHERE"
-	    " appt_id = ?1 AND calendar_id = ?2", appt, calendar, url, NULL, 0,
-	    err) || push_exec(st, "UPDATE appointments SET join_url = ?3 WHERE"
-	    " id = ?1 AND ?2 = ?2 AND join_url IS NULL", appt, 0, url, NULL, 0,
-	    err) ? -1 : 0;
+	/* The book shows the link the service returns now: a new one (a
+	 * body PATCH can regenerate it) replaces the one it showed. */
+	return push_exec(st, "UPDATE appointments SET join_url = ?3 WHERE"
+	    " id = ?1 AND (join_url IS NULL OR join_url IS (SELECT join_url"
+	    " FROM pushed WHERE appt_id = ?1 AND calendar_id = ?2))", appt,
+	    calendar, url, NULL, 0, err) || push_exec(st, "UPDATE pushed SET"
+	    " join_url = ?3 WHERE appt_id = ?1 AND calendar_id = ?2", appt,
+	    calendar, url, NULL, 0, err) ? -1 : 0;
 }
 
 int

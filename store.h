@@ -305,6 +305,7 @@ struct push_item {
 	const char *event_id;
 	int64_t pushed_version;	/* -1: edited elsewhere, set it back */
 	int attempted;		/* a create was sent (outcome maybe unknown) */
+	const char *body_sum;	/* digest of the body last written, or NULL */
 };
 /*
  * The pairs the push has work for.  PLAN_WORK: the pairs wanted on a push
@@ -340,10 +341,16 @@ int store_push_unseen_event(struct store *st, int64_t calendar,
 /* A lookup found no event for the intent: the next create may go. */
 int store_push_unsent(struct store *st, int64_t appt, int64_t calendar,
     struct tt_err *err);
-/* A round saw our event: stamp it; a changed changeKey means it was
- * edited in Teams and must be set back. */
+/* A round saw our event: stamp it; owned fields that differ from what
+ * was written (digest `fields`), or a body without its marker (body_ok
+ * 0), mean it was edited in Teams and must be set back. */
 int store_push_seen(struct store *st, int64_t calendar, const char *event_id,
-    const char *change_key, int64_t gen, struct tt_err *err);
+    const char *change_key, const char *fields, int body_ok, int64_t gen,
+    struct tt_err *err);
+/* What a create or update wrote: the digest of the owned fields and of
+ * the body (sync.c makes both). */
+int store_push_written(struct store *st, int64_t appt, int64_t calendar,
+    const char *fields, const char *body_sum, struct tt_err *err);
 /* After a complete full read: our events of the calendar, created before
  * `before`, for appointments overlapping [ws, we), that the round did not
  * see are written again (a 404 then means gone).  *n gets how many. */

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "sha256.h"
 #include "sync.h"
 
 /* transactionId: OURS_PREFIX owner "-" appointment "-" calendar "-"
@@ -199,6 +200,41 @@ round_free(struct cal_round *cr)
 	free(cr);
 }
 
+static void
+hex_sum(const char *s, size_t n, char out[65])
+{
+	uint8_t d[32];
+	size_t i;
+
+	sha256(s, n, d);
+	for (i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/*
+ * The digest of the fields TimeTap owns on a pushed event, as written and
+ * as read back: subject (sanitised, as reads give it), times,
+ * sensitivity, show-as, location (not for online meetings: the service
+ * may name the meeting there) and whether it is an online meeting.
+ */
+static void
+owned_sum(const char *subject, tt_time start, tt_time end, const char *sens,
+    const char *showas, const char *location, int online, char out[65])
+{
+	char *clean = tt_sanitize_dup(subject), *buf = NULL;
+	int n;
+
+	n = asprintf(&buf, "%zu:%s|%" PRId64 "|%" PRId64 "|%s|%s|%s|%d",
+	    strlen(clean ? clean : ""), clean ? clean : "", (int64_t)start,
+	    (int64_t)end, sens ? sens : "", showas ? showas : "", online ? "" :
+	    location ? location : "", online);
+	if (n < 0)
+		buf = NULL;
+	hex_sum(buf ? buf : "", buf ? (size_t)n : 0, out);
+	free(buf);
+	free(clean);
+}
+
 /*
  * Is this event one of ours -- this install's, this profile's?  By its
  * transactionId ("timetap-<owner>-<appt>-..."), else by the push map.
@@ -281,10 +317,21 @@ one_event(struct cal_round *cr, const struct graph_event *ev,
 	unwant_removal(cr, ev->id);
 	if ((ours = ours_of(p, ev, &appt, err)) < 0)
 		return -1;
-	/* Our own event: note that it is there and whether it was edited. */
-	if (ours && store_push_seen(p->ctx->st, cr->cal.id, ev->id,
-	    ev->change_key, p->gen, err) != 0)
-		return -1;
+	/* Our own event: note that it is there and whether a field we own
+	 * was edited (the changeKey also changes for a dismissed reminder,
+	 * a category or a response: no proof of an edit). */
+	if (ours) {
+		char sum[65], mark[48];
+
+		owned_sum(ev->subject ? ev->subject : "", ev->all_day ? 0 :
+		    ev->start, ev->all_day ? 0 : ev->end, ev->sensitivity,
+		    ev->showas_name, ev->location, ev->online, sum);
+		snprintf(mark, sizeof(mark), "(appointment %" PRId64 ")", appt);
+		if (store_push_seen(p->ctx->st, cr->cal.id, ev->id,
+		    ev->change_key, sum, ev->body != NULL && strstr(ev->body,
+		    mark) != NULL, p->gen, err) != 0)
+			return -1;
+	}
 	if (!cr->cal.pull)
 		return 0;	/* a push-only calendar is read for ours only */
 	r = sync_classify(ev, ours, &p->cc, &b.start, &b.end, info,
@@ -685,6 +732,13 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 		    client ? it->client : "") < 0)
 			o->own[4] = NULL;
 		o->w.body = o->own[4];
+		if (op == GW_UPDATE && o->w.body != NULL) {
+			char sum[65];
+
+			hex_sum(o->w.body, strlen(o->w.body), sum);
+			o->w.send_body = it->body_sum == NULL ||
+			    strcmp(it->body_sum, sum) != 0;
+		}
 		o->w.start = it->start;
 		o->w.end = it->end;
 		o->w.is_private = p->ctx->cfg.push_private;
@@ -812,6 +866,19 @@ was_replayed(const struct pass_ctx *p, int64_t appt, int64_t cal)
 	return 0;
 }
 
+/* What a create or update wrote, for the next read to compare. */
+static int
+written(struct store *st, const struct push_op *o, struct tt_err *err)
+{
+	const struct graph_write *w = &o->w;
+	char fields[65], body[65];
+
+	owned_sum(w->subject, w->start, w->end, w->is_private ? "private" :
+	    "normal", "busy", "", w->online, fields);
+	hex_sum(w->body ? w->body : "", w->body ? strlen(w->body) : 0, body);
+	return store_push_written(st, o->appt, o->cal, fields, body, err);
+}
+
 /* Record one batch's results in one transaction. */
 static void
 batch_done(void *arg, struct graph_write **ws, size_t n)
@@ -836,6 +903,8 @@ batch_done(void *arg, struct graph_write **ws, size_t n)
 			if (ok) {
 				rc = store_push_created(st, o->appt, o->cal,
 				    w->new_id, w->change_key, o->version, &err);
+				if (rc == 0)
+					rc = written(st, o, &err);
 				if (rc == 0 && o->online && w->join_url)
 					rc = store_join_url(st, o->appt, o->cal,
 					    w->join_url, &err);
@@ -857,6 +926,8 @@ batch_done(void *arg, struct graph_write **ws, size_t n)
 			if (ok) {
 				rc = store_push_updated(st, o->appt, o->cal,
 				    w->change_key, o->version, &err);
+				if (rc == 0)
+					rc = written(st, o, &err);
 				if (rc == 0 && o->online && w->join_url)
 					rc = store_join_url(st, o->appt, o->cal,
 					    w->join_url, &err);

@@ -9,6 +9,10 @@ json-batching.md, errors.md; entra-docs: v2-oauth2-device-code.md, v2-oauth2-aut
 test_realism* run test/scenarios/realism.json against the REALISM section of the emulator's
 docstring (token shapes, consent, memberOf advanced queries, personal accounts, CAE, shared
 calendars, request-log fields), each hard default and, where one exists, its kinder switch.
+test_switches runs test/scenarios/switches.json against the switches added 2026-12 (sparse
+occurrences and series masters in delta, $select on GET event, changeKey-only Outlook changes,
+txn_replay, group meetings and mail counters, Teams link regeneration, nextlink_loop_fresh,
+delta_refused, mailboxSettings, max_page / oversized), each in both settings.
 Python 3 standard library only.
 """
 import base64
@@ -218,6 +222,8 @@ CAL_KEYS = {"id", "name", "color", "changeKey", "canShare", "canViewPrivateItems
             "allowedOnlineMeetingProviders", "defaultOnlineMeetingProvider", "isTallyingResponses",
             "isRemovable", "owner", "isDefaultCalendar"}
 OAUTH_ERR_KEYS = {"error", "error_description", "error_codes", "timestamp", "trace_id", "correlation_id", "error_uri"}
+DUP_TXN_MSG = ("Your request can't be completed. The TransactionId specified in the request has already been used "
+               "to create a different event.")
 DT7 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}$")
 
 
@@ -580,7 +586,8 @@ def test_events(emu, tok, cals, gid, grp):
     ok(e["onlineMeetingProvider"] == "teamsForBusiness" and e["onlineMeeting"]["joinUrl"].startswith("https://teams.microsoft.com/l/meetup-join/"),
        "isOnlineMeeting gives a Teams joinUrl")
     r2 = emu.g("POST", "/me/calendars/%s/events" % q(clinic), tok, ev)
-    ok(r2.status == 201 and r2.json()["id"] == e["id"], "same transactionId -> existing event, no duplicate")
+    ok(graph_error_shape(r2, 400, "ErrorDuplicateTransactionId") and r2.json()["error"]["message"] == DUP_TXN_MSG,
+       "same transactionId -> 400 ErrorDuplicateTransactionId (txn_replay \"error\", the default), no duplicate", r2)
     st = emu.state()
     ada = st["users"][0]
     n = sum(1 for c in ada["calendars"] for x in c["events"] if x.get("transactionId") == "tts:appt-42:v1")
@@ -754,7 +761,7 @@ def test_faults(emu, tok, w):
     subjects = [x["subject"] for u in emu.state()["users"] for c in u["calendars"] for x in c["events"]]
     ok(got != "response" and "Lost response" in subjects, "cut_after_commit: no response but the event exists", got)
     r = emu.g("POST", "/me/calendar/events", tok, body)
-    ok(r.status == 201 and r.json()["subject"] == "Lost response", "retry with the same transactionId returns the committed event")
+    ok(graph_error_shape(r, 400, "ErrorDuplicateTransactionId"), "retry with the same transactionId -> 400 ErrorDuplicateTransactionId", r)
     subjects = [x["subject"] for u in emu.state()["users"] for c in u["calendars"] for x in c["events"]]
     ok(subjects.count("Lost response") == 1, "no duplicate after retry")
     emu.fault(kind="cut", match={"method": "POST", "path": "/me/calendar/events$"})
@@ -1313,6 +1320,437 @@ def test_realism(tmp):
         emu.stop()
 
 
+# ----------------------------------------------------------------------------- switches (test/scenarios/switches.json)
+
+SWITCHES = os.path.join(HERE, "scenarios", "switches.json")
+SPARSE_KEYS = {"@odata.type", "@odata.etag", "id", "type", "seriesMasterId", "start", "end"}
+
+
+def cfg(emu, **kw):
+    st, j = emu.ctl("POST", "/_emu/config", kw)
+    if st != 200:
+        raise RuntimeError("config %r refused: %r" % (kw, j))
+    return j
+
+
+def day(n, hhmm="09:00"):
+    return (datetime.utcnow() + timedelta(days=n)).strftime("%Y-%m-%d") + "T" + hhmm + ":00"
+
+
+def stored(emu, subject):
+    """(kind, mailbox, event) of the stored event with that subject."""
+    st = emu.state()
+    for kind in ("users", "groups"):
+        for mb in st[kind]:
+            for c in mb["calendars"]:
+                for e in c["events"]:
+                    if e["subject"] == subject:
+                        return kind, mb, e
+    return None, None, None
+
+
+def counters(emu, kind, name):
+    for mb in emu.state()[kind]:
+        if mb.get("upn") == name or mb.get("displayName") == name:
+            return mb["counters"]
+    return None
+
+
+def test_sparse(emu, tok, w):
+    _, _, series = stored(emu, "Weekly review")
+    mid = series["id"]
+    items, dl, _, probs = delta_round(emu, "/me/calendarView/delta?" + w, tok, pagesize=3)
+    occ = [e for e in items if e.get("seriesMasterId") == mid]
+    ok(not probs and len(occ) == 5 and all(e.get("subject", "").startswith("Weekly review") for e in occ)
+       and not any(e.get("type") == "seriesMaster" for e in items),
+       "sparse_occurrences false (default): delta occurrences are full, no series master", probs)
+    cfg(emu, sparse_occurrences=True)
+    items, dl, _, probs = delta_round(emu, "/me/calendarView/delta?" + w, tok, pagesize=3,
+                                      extra_prefer='outlook.timezone="W. Europe Standard Time"')
+    byid = {e["id"]: e for e in items}
+    occ = [e for e in items if e.get("type") == "occurrence"]
+    exc = [e for e in items if e.get("type") == "exception"]
+    mas = [e for e in items if e.get("type") == "seriesMaster"]
+    ok(not probs and len(occ) == 4 and all(set(e) == SPARSE_KEYS and e["@odata.type"] == "#microsoft.graph.event"
+                                           and e["seriesMasterId"] == mid for e in occ),
+       "sparse_occurrences true: an occurrence carries only @odata.type, @odata.etag, id, type, seriesMasterId, start, end",
+       [sorted(e) for e in occ][:1])
+    ok(all(e["start"]["timeZone"] == "W. Europe Standard Time" and DT7.match(e["start"]["dateTime"]) for e in occ),
+       "sparse occurrences honour Prefer: outlook.timezone")
+    ok(len(exc) == 1 and exc[0]["subject"] == "Weekly review (special)" and EVENT_KEYS <= set(exc[0]),
+       "sparse_occurrences true: an exception stays a full object")
+    first = datetime.strptime(series["start"], "%Y-%m-%dT%H:%M:%SZ")
+    ok(len(mas) == 1 and mas[0]["id"] == mid and mas[0]["recurrence"]["range"]["numberOfOccurrences"] == 6
+       and mas[0]["subject"] == "Weekly review" and EVENT_KEYS <= set(mas[0]),
+       "the series master is in the full round as a full seriesMaster object with its recurrence", [e.get("type") for e in items])
+    ok(mas and mas[0]["start"]["dateTime"][:10] == (first + timedelta(hours=1)).strftime("%Y-%m-%d")
+       and mas[0]["start"]["dateTime"][11:16] in ("11:00", "12:00"),
+       "the master's start is the first occurrence's, even before the window", mas[0]["start"] if mas else None)
+    ok(not any(e.get("subject") == "Far series" for e in items), "a series with no instance in the window has no master in the round")
+    ok(byid.get(stored(emu, "Plain")[2]["id"], {}).get("subject") == "Plain", "single instances stay full")
+    v = emu.g("GET", "/me/calendarView?%s&$top=100" % w, tok).json()["value"]
+    ok(all("subject" in e for e in v) and not any(e["type"] == "seriesMaster" for e in v),
+       "plain calendarView is unaffected: full occurrences, no master")
+    r = emu.g("GET", "/me/events/" + q(occ[0]["id"]), tok)
+    ok(r.status == 200 and r.json()["subject"] == "Weekly review", "GET /me/events/{occurrence} is a full object")
+    r = emu.g("GET", "/me/events/" + q(mid), tok)
+    m = r.json()
+    ok(r.status == 200 and m["type"] == "seriesMaster" and m["subject"] == "Weekly review" and m["showAs"] == "busy"
+       and m["isAllDay"] is False and m["isCancelled"] is False and m["sensitivity"] == "private"
+       and m["changeKey"] and m["lastModifiedDateTime"] and m["@odata.etag"] == 'W/"%s"' % m["changeKey"],
+       "GET /me/events/{masterId}: subject, showAs, isAllDay, isCancelled, sensitivity, changeKey, lastModifiedDateTime", r)
+    sel = "subject,showAs,isAllDay,isCancelled,sensitivity,changeKey,lastModifiedDateTime"
+    r = emu.g("GET", "/me/events/%s?$select=%s" % (q(mid), sel), tok)
+    j = r.json()
+    ok(r.status == 200 and set(j) == {"@odata.context", "@odata.etag", "id", "subject", "showAs", "isAllDay",
+                                      "isCancelled", "sensitivity", "changeKey"}
+       and j["@odata.context"].endswith("/events(%s)/$entity" % sel) and j["subject"] == "Weekly review",
+       "$select on GET event: only the selected properties (+ @odata.etag, id); lastModifiedDateTime left out", sorted(j))
+    cfg(emu, select_returns_timestamps=True)
+    j = emu.g("GET", "/me/events/%s?$select=%s" % (q(mid), sel), tok).json()
+    cfg(emu, select_returns_timestamps=False)
+    ok(j.get("lastModifiedDateTime") == m["lastModifiedDateTime"], "select_returns_timestamps true: it is returned")
+    r = emu.g("GET", "/me/events/%s?$select=subject,bogus" % q(mid), tok)
+    ok(graph_error_shape(r, 400, "BadRequest") and "bogus" in r.json()["error"]["message"], "$select of an unknown property -> 400")
+    # incremental rounds
+    r = emu.g("GET", dl, tok)
+    ok(r.status == 200 and r.json()["value"] == [], "sparse: no change -> empty round")
+    dl = r.json()["@odata.deltaLink"]
+    emu.ctl("POST", "/_emu/outlook", {"op": "edit", "id": mid, "event": {"subject": "Weekly review (renamed)"}})
+    ch, dl, _, probs = delta_round(emu, dl, tok, pagesize=4)
+    ms = [e for e in ch if e["id"] == mid]
+    ok(not probs and ms and ms[0]["subject"] == "Weekly review (renamed)" and ms[0]["type"] == "seriesMaster"
+       and sum(1 for e in ch if e.get("type") == "occurrence" and set(e) == SPARSE_KEYS) == 4,
+       "a changed master comes back (full, with its new subject) with its occurrences (sparse)", [e.get("type") for e in ch])
+    _, a = emu.ctl("POST", "/_emu/outlook", {"op": "add", "event": {"subject": "Later series", "start": "+4d07:00",
+                   "end": "+4d07:30", "recurrence": {"pattern": {"type": "daily"}, "range": {"type": "numbered",
+                                                                                          "numberOfOccurrences": 2}}}})
+    ch, dl, _, _ = delta_round(emu, dl, tok)
+    ok({e["id"] for e in ch} == {a["id"]} | set(a["occurrences"]), "a new series: master and occurrences in the next round")
+    emu.ctl("POST", "/_emu/outlook", {"op": "move", "id": a["id"], "shift_minutes": 60 * 24 * 90})
+    ch, dl, _, _ = delta_round(emu, dl, tok)
+    ok(any(e["id"] == a["id"] and "@removed" in e for e in ch), "a series moved out of the window: its master is @removed")
+    emu.ctl("POST", "/_emu/outlook", {"op": "delete", "id": mid})
+    ch, dl, _, _ = delta_round(emu, dl, tok)
+    rem = {e["id"] for e in ch if "@removed" in e}
+    ok(mid in rem and all(e["id"] in rem for e in occ + exc), "a deleted series: master and every instance @removed")
+    cfg(emu, sparse_occurrences=False)
+
+
+def test_changekey_ops(emu, tok, w):
+    _, _, items = None, None, None
+    items, dl, _, _ = delta_round(emu, "/me/calendarView/delta?" + w, tok, pagesize=20)
+    plain = stored(emu, "Plain")[2]["id"]
+    ext = stored(emu, "External meeting")[2]["id"]
+    own = stored(emu, "Own meeting")[2]["id"]
+    day3 = day(3)
+    mine = emu.g("POST", "/me/events", tok, {"subject": "TimeTap: pushed", "start": {"dateTime": day3[:11] + "15:00:00",
+                 "timeZone": "UTC"}, "end": {"dateTime": day3[:11] + "15:30:00", "timeZone": "UTC"},
+                 "body": {"contentType": "text", "content": "ours"}, "location": {"displayName": "Clinic"}}).json()["id"]
+    _, dl, _, _ = delta_round(emu, dl, tok)
+    fields = ("subject", "start", "end", "showAs", "body", "location", "sensitivity")
+    for op, extra, check in (
+            ("dismiss_reminder", {}, lambda b, a: a["isReminderOn"] is False and
+             a["reminderMinutesBeforeStart"] == b["reminderMinutesBeforeStart"]),
+            ("categorize", {"categories": ["Red category", "Blue"]}, lambda b, a: a["categories"] == ["Red category", "Blue"]),
+            ("respond", {"response": "accepted"}, lambda b, a: a["responseStatus"]["response"] == "accepted")):
+        for eid, label in ((ext if op == "respond" else plain, "an Outlook event"), (mine, "our pushed event")):
+            b = emu.g("GET", "/me/events/" + q(eid), tok).json()
+            time.sleep(0.002)
+            st, _ = emu.ctl("POST", "/_emu/outlook", dict({"op": op, "id": eid}, **extra))
+            a = emu.g("GET", "/me/events/" + q(eid), tok).json()
+            ch, dl, _, _ = delta_round(emu, dl, tok)
+            same = all(a[k] == b[k] for k in fields)
+            ok(st == 200 and a["changeKey"] != b["changeKey"] and a["lastModifiedDateTime"] > b["lastModifiedDateTime"]
+               and same and (check(b, a) or eid == mine and op == "respond") and [e["id"] for e in ch] == [eid],
+               "outlook op %s on %s: new changeKey and lastModifiedDateTime, only that changed, in the next delta round"
+               % (op, label), (st, [k for k in fields if a[k] != b[k]], len(ch)))
+    st, _ = emu.ctl("POST", "/_emu/outlook", {"op": "respond", "id": own, "response": "tentativelyAccepted",
+                                              "attendee": "grace@contoso.example"})
+    a = emu.g("GET", "/me/events/" + q(own), tok).json()
+    ok(st == 200 and a["attendees"][0]["status"]["response"] == "tentativelyAccepted" and a["responseStatus"]["response"] == "organizer",
+       "respond on an own meeting: the attendee's answer is recorded, the organizer stays organizer")
+    st, _ = emu.ctl("POST", "/_emu/outlook", {"op": "respond", "id": own, "response": "maybe"})
+    st2, _ = emu.ctl("POST", "/_emu/outlook", {"op": "categorize", "id": own, "categories": "x"})
+    ok(st == 400 and st2 == 400, "respond / categorize with bad values -> 400 from the control API")
+    return mine
+
+
+def test_txn_replay(emu, tok, grp):
+    def body(tx, subj="TimeTap: txn"):
+        return {"subject": subj, "transactionId": tx, "start": {"dateTime": day(5, "10:00"), "timeZone": "UTC"},
+                "end": {"dateTime": day(5, "10:30"), "timeZone": "UTC"}}
+
+    def copies(tx):
+        st = emu.state()
+        return [e for k in ("users", "groups") for mb in st[k] for c in mb["calendars"] for e in c["events"]
+                if e.get("transactionId") == tx]
+    c0 = counters(emu, "users", "ada@contoso.example")
+    r1 = emu.g("POST", "/me/events", tok, body("tts:r1"))
+    r2 = emu.g("POST", "/me/calendar/events", tok, body("tts:r1", "again"))
+    ok(r1.status == 201 and graph_error_shape(r2, 400, "ErrorDuplicateTransactionId") and r2.json()["error"]["message"] == DUP_TXN_MSG
+       and len(copies("tts:r1")) == 1, "txn_replay error (default): a replay -> 400 ErrorDuplicateTransactionId, one event", r2)
+    clinic = [c for c in emu.g("GET", "/me/calendars", tok).json()["value"] if c["name"] == "Clinic rota"][0]["id"]
+    r3 = emu.g("POST", "/me/calendars/%s/events" % q(clinic), tok, body("tts:r1"))
+    ok(graph_error_shape(r3, 400, "ErrorDuplicateTransactionId"), "... also in another calendar of the same mailbox")
+    r = emu.g("POST", "/$batch", tok, {"requests": [
+        {"id": "a", "method": "POST", "url": "/me/events", "headers": {"Content-Type": "application/json"}, "body": body("tts:r1")},
+        {"id": "b", "method": "POST", "url": "/me/events", "headers": {"Content-Type": "application/json"}, "body": body("tts:b1")}]})
+    res = {x["id"]: x for x in r.json()["responses"]}
+    ok(res["a"]["status"] == 400 and res["a"]["body"]["error"]["code"] == "ErrorDuplicateTransactionId" and res["b"]["status"] == 201,
+       "... and as a $batch item (the other items succeed)", res)
+    r = emu.g("POST", "/groups/%s/events" % grp, tok, body("tts:r1"))
+    ok(r.status == 201, "the same transactionId in another mailbox (a group) is a new event")
+    c1 = counters(emu, "users", "ada@contoso.example")
+    ok(c1["tx_dedup_hits"] - c0["tx_dedup_hits"] == 3, "tx_dedup_hits counts the refused replays", c1)
+    emu.g("DELETE", "/me/events/" + q(r1.json()["id"]), tok)
+    r = emu.g("POST", "/me/events", tok, body("tts:r1"))
+    ok(r.status == 201, "after the event holding it is deleted, its transactionId may be used again")
+    cfg(emu, txn_replay="return_existing")
+    r4 = emu.g("POST", "/me/events", tok, body("tts:r1", "replayed"))
+    ok(r4.status == 201 and r4.json()["id"] == r.json()["id"] and r4.json()["subject"] == "TimeTap: txn"
+       and len([e for e in copies("tts:r1")]) == 2, "txn_replay return_existing: 201 with the existing event (no new one)")
+    cfg(emu, txn_replay="duplicate")
+    r5 = emu.g("POST", "/me/events", tok, body("tts:r1", "second copy"))
+    mine = [e for e in copies("tts:r1") if e["subject"] != "TimeTap: txn" or e["id"] != r5.json().get("id")]
+    ok(r5.status == 201 and r5.json()["id"] != r.json()["id"] and r5.json()["transactionId"] == "tts:r1"
+       and len(copies("tts:r1")) == 3 and counters(emu, "users", "ada@contoso.example")["tx_duplicates"] == 1,
+       "txn_replay duplicate: a second event with the same transactionId (the libcurl re-send case)", len(mine))
+    cfg(emu, txn_replay="error")
+    st, j = emu.ctl("POST", "/_emu/config", {"txn_replay": "ignore"})
+    ok(st == 400, "txn_replay takes only error, return_existing, duplicate")
+    for e in copies("tts:r1") + copies("tts:b1"):
+        k, mb, _ = stored(emu, e["subject"])
+        path = "/groups/%s/events/" % mb["id"] if k == "groups" else "/me/events/"
+        emu.g("DELETE", path + q(e["id"]), tok)
+
+
+def test_group_meetings(emu, tok, grp, night):
+    def ev(subject, **kw):
+        return dict({"subject": subject, "start": {"dateTime": day(6, "10:00"), "timeZone": "UTC"},
+                     "end": {"dateTime": day(6, "11:00"), "timeZone": "UTC"}}, **kw)
+    c0 = counters(emu, "groups", "Front Desk Team")
+    r = emu.g("POST", "/groups/%s/events" % grp, tok, ev("Group event, switch off"))
+    c1 = counters(emu, "groups", "Front Desk Team")
+    ok(r.status == 201 and r.json()["attendees"] == [] and c1["invitations_sent"] == c0["invitations_sent"],
+       "group_meetings false (default): a group event has no attendees, no mail counted")
+    emu.g("DELETE", "/groups/%s/events/%s" % (grp, q(r.json()["id"])), tok)
+    cfg(emu, group_meetings=True)
+    made = []
+    for att in (None, [], [{"emailAddress": {"address": "frontdesk@contoso.example", "name": "Front Desk Team"}}]):
+        b = ev("Group meeting") if att is None else ev("Group meeting", attendees=att)
+        r = emu.g("POST", "/groups/%s/calendar/events" % grp, tok, b)
+        made.append(r.json())
+    ok(all([a["emailAddress"]["address"] for a in m["attendees"]] == ["frontdesk@contoso.example", "ada@contoso.example"]
+           and m["organizer"]["emailAddress"]["address"] == "frontdesk@contoso.example" and m["isOrganizer"] is True
+           and all(a["type"] == "required" and a["status"]["response"] == "none" for a in m["attendees"]) for m in made),
+       "group_meetings true: the group and the creator are attendees whatever was asked (none, [], the group)",
+       [[a["emailAddress"]["address"] for a in m["attendees"]] for m in made])
+    c2 = counters(emu, "groups", "Front Desk Team")
+    ok(c2["invitations_sent"] - c1["invitations_sent"] == 6,
+       "invitations_sent: 2 per create (grace, subscribed by mail, and ada, the creator; linus is not subscribed)", c2)
+    gid = made[0]["id"]
+    for patch, upd in (({"subject": "Group meeting (moved)"}, 2), ({"showAs": "free"}, 0), ({"categories": ["X"]}, 0),
+                       ({"start": {"dateTime": day(6, "10:30"), "timeZone": "UTC"},
+                         "end": {"dateTime": day(6, "11:30"), "timeZone": "UTC"}}, 2),
+                       ({"location": {"displayName": "Room 7"}}, 2), ({"body": {"contentType": "text", "content": "x"}}, 2),
+                       ({"isOnlineMeeting": True, "onlineMeetingProvider": "teamsForBusiness"}, 2),
+                       ({"subject": "Group meeting (moved)"}, 0)):
+        before = counters(emu, "groups", "Front Desk Team")["updates_sent"]
+        r = emu.g("PATCH", "/groups/%s/events/%s" % (grp, q(gid)), tok, patch)
+        after = counters(emu, "groups", "Front Desk Team")["updates_sent"]
+        ok(r.status == 200 and after - before == upd, "PATCH %s -> updates_sent +%d" % (",".join(patch), upd), (after - before))
+    c3 = counters(emu, "groups", "Front Desk Team")
+    for m in made:
+        emu.g("DELETE", "/groups/%s/events/%s" % (grp, q(m["id"])), tok)
+    c4 = counters(emu, "groups", "Front Desk Team")
+    ok(c4["cancellations_sent"] - c3["cancellations_sent"] == 6, "DELETE -> cancellations_sent +2 each", c4)
+    n0 = counters(emu, "groups", "Night Shift")
+    r = emu.g("POST", "/groups/%s/events" % night, tok, ev("Night meeting"))
+    n1 = counters(emu, "groups", "Night Shift")
+    ok(r.status == 201 and n1["invitations_sent"] - n0["invitations_sent"] == 2,
+       "without subscribedByMail every member is mailed (ada, linus)", n1)
+    emu.g("DELETE", "/groups/%s/events/%s" % (night, q(r.json()["id"])), tok)
+    u0 = counters(emu, "users", "ada@contoso.example")
+    r = emu.g("POST", "/me/events", tok, ev("Own, no attendees"))
+    emu.g("PATCH", "/me/events/" + q(r.json()["id"]), tok, {"subject": "Own, no attendees (moved)"})
+    emu.g("DELETE", "/me/events/" + q(r.json()["id"]), tok)
+    u1 = counters(emu, "users", "ada@contoso.example")
+    ok(all(u1[k] == u0[k] for k in ("invitations_sent", "updates_sent", "cancellations_sent")),
+       "a user-calendar event without attendees sends nothing (invitations_sent stays as it was)", u1)
+    r = emu.g("POST", "/me/events", tok, ev("Own, one attendee", attendees=[{"emailAddress": {"address": "grace@contoso.example"}}]))
+    emu.g("PATCH", "/me/events/" + q(r.json()["id"]), tok, {"subject": "Own, one attendee (moved)"})
+    emu.g("DELETE", "/me/events/" + q(r.json()["id"]), tok)
+    u2 = counters(emu, "users", "ada@contoso.example")
+    ok([u2[k] - u1[k] for k in ("invitations_sent", "updates_sent", "cancellations_sent")] == [1, 1, 1],
+       "a user-calendar meeting with one attendee: one invitation, one update, one cancellation", u2)
+    cfg(emu, group_meetings=False)
+    st = emu.state()
+    ok(all("updates_sent" in mb["counters"] for k in ("users", "groups") for mb in st[k])
+       and [g["subscribedByMail"] for g in st["groups"]] == [["grace@contoso.example"], None],
+       "/_emu/state: updates_sent in every mailbox's counters; groups show subscribedByMail")
+
+
+def test_teams_links(emu, tok):
+    b = {"subject": "Video consult", "isOnlineMeeting": True, "onlineMeetingProvider": "teamsForBusiness",
+         "start": {"dateTime": day(7, "10:00"), "timeZone": "UTC"}, "end": {"dateTime": day(7, "10:30"), "timeZone": "UTC"}}
+    e = emu.g("POST", "/me/events", tok, b).json()
+    j1 = (e.get("onlineMeeting") or {}).get("joinUrl") or ""
+    ok(e["isOnlineMeeting"] is True and e["onlineMeetingProvider"] == "teamsForBusiness"
+       and j1.startswith("https://teams.microsoft.com/l/meetup-join/"), "isOnlineMeeting + teamsForBusiness -> a Teams joinUrl")
+    p = emu.g("PATCH", "/me/events/" + q(e["id"]), tok, {"subject": "Video consult (moved)"}).json()
+    ok(p["onlineMeeting"]["joinUrl"] == j1, "PATCH without body keeps the joinUrl")
+    p = emu.g("PATCH", "/me/events/" + q(e["id"]), tok, {"body": {"contentType": "text", "content": "New notes"}}).json()
+    j2 = p["onlineMeeting"]["joinUrl"]
+    g = emu.g("GET", "/me/events/" + q(e["id"]), tok).json()
+    ok(j2 != j1 and j2.startswith("https://teams.microsoft.com/l/meetup-join/") and p["isOnlineMeeting"] is True
+       and g["onlineMeeting"]["joinUrl"] == j2, "body_patch_regenerates_link true (default): PATCH with body -> a new joinUrl")
+    cfg(emu, body_patch_regenerates_link=False)
+    p = emu.g("PATCH", "/me/events/" + q(e["id"]), tok, {"body": {"contentType": "text", "content": "Newer notes"}}).json()
+    ok(p["onlineMeeting"]["joinUrl"] == j2, "body_patch_regenerates_link false: the joinUrl stays")
+    cfg(emu, body_patch_regenerates_link="drop")
+    p = emu.g("PATCH", "/me/events/" + q(e["id"]), tok, {"body": {"contentType": "text", "content": "x"}, "isOnlineMeeting": True}).json()
+    ok(p["isOnlineMeeting"] is False and p["onlineMeeting"] is None and p["onlineMeetingProvider"] == "unknown",
+       "body_patch_regenerates_link \"drop\": the meeting loses its Teams link")
+    cfg(emu, body_patch_regenerates_link=True)
+    plain = emu.g("POST", "/me/events", tok, dict(b, isOnlineMeeting=False, subject="Not online")).json()
+    p = emu.g("PATCH", "/me/events/" + q(plain["id"]), tok, {"body": {"contentType": "text", "content": "y"}}).json()
+    ok(p["onlineMeeting"] is None and p["isOnlineMeeting"] is False, "a body PATCH on a non-online event creates no link")
+    for x in (e, plain):
+        emu.g("DELETE", "/me/events/" + q(x["id"]), tok)
+
+
+def test_fresh_loop(emu, tok, w):
+    clean, _, _, _ = delta_round(emu, "/me/calendarView/delta?" + w, tok, pagesize=2)
+    r = emu.g("GET", "/me/calendarView/delta?" + w, tok, prefer="odata.maxpagesize=2")
+    first = r.json()["value"]
+    nl = r.json()["@odata.nextLink"]
+    emu.fault(kind="nextlink_loop_fresh", match={"path": r"\$skiptoken="})
+    links, pages, cur = [], [], nl
+    for _ in range(6):
+        j = emu.g("GET", cur, tok, prefer="odata.maxpagesize=2").json()
+        pages.append(tuple(x["id"] for x in j["value"]))
+        cur = j.get("@odata.nextLink")
+        links.append(cur)
+        if not cur:
+            break
+    ok(len(pages) == 6 and len(set(pages)) == 1 and len(pages[0]) == 2 and all(links) and len(set(links + [nl])) == 7,
+       "nextlink_loop_fresh: the same page again and again, each time under a new $skiptoken", (len(set(pages)), len(set(links))))
+    ok(all("@odata.deltaLink" not in emu.g("GET", links[-1], tok, prefer="odata.maxpagesize=2").json() for _ in range(2)),
+       "... never a deltaLink while the fault is set")
+    emu.ctl("DELETE", "/_emu/faults")
+    rest, dl, _, probs = delta_round(emu, links[-1], tok, pagesize=2)
+    ok(dl and not probs and sorted(x["id"] for x in first + rest) == sorted(x["id"] for x in clean),
+       "DELETE /_emu/faults ends the loop: the round completes with exactly the items of a clean round", probs)
+    st, _ = emu.ctl("POST", "/_emu/faults", {"faults": [{"kind": "nextlink_loop_fresh", "match": {"path": "calendarView/delta"}}]})
+    j = emu.g("GET", "/me/calendarView/delta?" + w, tok, prefer="odata.maxpagesize=50").json()
+    j2 = emu.g("GET", j["@odata.nextLink"], tok, prefer="odata.maxpagesize=50").json()
+    emu.ctl("DELETE", "/_emu/faults")
+    ok(st == 200 and "@odata.nextLink" in j and [x["id"] for x in j2["value"]] == [x["id"] for x in j["value"]]
+       and j2["@odata.nextLink"] != j["@odata.nextLink"],
+       "a fresh loop on a one-page round: a nextLink instead of the deltaLink, same content")
+
+
+def test_delta_refused(emu, tok, cals, grp, w):
+    clinic = "/me/calendars/%s/calendarView/delta?" % q(cals["Clinic rota"]["id"])
+    _, dlc, _, probs = delta_round(emu, clinic + w, tok)
+    ok(dlc and not probs, "delta_refused [] (default): delta on a non-default calendar works")
+    for spec in (["Clinic rota"], "non_default", ["non_default"]):
+        cfg(emu, delta_refused=spec)
+        r1 = emu.g("GET", clinic + w, tok)
+        r2 = emu.g("GET", dlc, tok)
+        r3 = emu.g("GET", "/me/calendarView/delta?" + w, tok)
+        r4 = emu.g("GET", "/groups/%s/calendarView/delta?%s" % (grp, w), tok)
+        r5 = emu.g("GET", clinic.replace("/delta", "") + w, tok)
+        ok(graph_error_shape(r1, 400, "BadRequest") and r1.json()["error"]["message"] ==
+           "Unsupported request: Change tracking is not supported against 'microsoft.graph.event'."
+           and graph_error_shape(r2, 400, "BadRequest") and r3.status == 200 and r4.status == 200 and r5.status == 200,
+           "delta_refused %s: first page and stored deltaLink of Clinic rota -> 400; default, group and plain calendarView fine"
+           % json.dumps(spec), (r1, r2.status, r3.status, r4.status, r5.status))
+    cfg(emu, delta_refused=["group:Front Desk Team"])
+    r = emu.g("GET", "/groups/%s/calendarView/delta?%s" % (grp, w), tok)
+    ok(graph_error_shape(r, 400, "BadRequest") and emu.g("GET", clinic + w, tok).status == 200, "delta_refused group:<name> refuses a group calendar")
+    cfg(emu, delta_refused=[])
+    r = emu.g("GET", dlc, tok)
+    st, _ = emu.ctl("POST", "/_emu/config", {"delta_refused": "everything"})
+    ok(r.status == 200 and st == 400, "back to []: the stored deltaLink works again; bad values refused")
+
+
+def test_mailbox_settings(emu, tok):
+    r = emu.g("GET", "/me/mailboxSettings", tok)
+    ok(graph_error_shape(r, 403, "ErrorAccessDenied"), "mailboxSettings without MailboxSettings.Read -> 403 ErrorAccessDenied", r)
+    t = emu.device_login("offline_access User.Read MailboxSettings.Read")["access_token"]
+    r = emu.g("GET", "/me/mailboxSettings", t)
+    j = r.json()
+    ok(r.status == 200 and j["timeZone"] == "W. Europe Standard Time" and j["@odata.context"].endswith("/mailboxSettings")
+       and {"automaticRepliesSetting", "language", "workingHours", "dateFormat", "timeFormat"} <= set(j),
+       "GET /me/mailboxSettings with MailboxSettings.Read: the scenario's Windows time zone", r)
+    r = emu.g("GET", "/me/mailboxSettings/timeZone", t)
+    ok(r.status == 200 and r.json()["value"] == "W. Europe Standard Time" and r.json()["@odata.context"].endswith("/mailboxSettings/timeZone"),
+       "GET /me/mailboxSettings/timeZone -> {value}", r)
+    r = emu.g("GET", "/me/mailboxSettings/workingHours", t)
+    ok(r.status == 200 and r.json()["timeZone"] == {"name": "W. Europe Standard Time"}, "a complex sub-setting comes back as an object")
+    ok(emu.g("GET", "/me/mailboxSettings/bogus", t).status == 400 and emu.g("POST", "/me/mailboxSettings", t, {}).status == 405,
+       "unknown setting -> 400; POST -> 405")
+    emu.ctl("POST", "/_emu/config", {"login_user": "grace@contoso.example"})
+    g = emu.device_login("offline_access User.Read MailboxSettings.ReadWrite")["access_token"]
+    emu.ctl("POST", "/_emu/config", {"login_user": None})
+    r = emu.g("GET", "/users/grace@contoso.example/mailboxSettings/timeZone", g)
+    ok(r.status == 200 and r.json()["value"] == "UTC", "a user without \"timeZone\" in the scenario: UTC (MailboxSettings.ReadWrite also works)")
+
+
+def test_page_limits(emu, tok, w):
+    clean, _, _, _ = delta_round(emu, "/me/calendarView/delta?" + w, tok, pagesize=50)
+    cfg(emu, max_page=3)
+    items, dl, pages, probs = delta_round(emu, "/me/calendarView/delta?" + w, tok, pagesize=50, extra_prefer=None)
+    r = emu.g("GET", "/me/calendarView/delta?" + w, tok, prefer="odata.maxpagesize=50")
+    v = emu.g("GET", "/me/calendarView?%s&$top=50" % w, tok).json()
+    cfg(emu, max_page=None)
+    ok(dl and pages >= len(clean) // 3 and sorted(x["id"] for x in items) == sorted(x["id"] for x in clean)
+       and len(r.json()["value"]) == 3 and r.h("preference-applied") == "odata.maxpagesize=3"
+       and len(v["value"]) == 3 and "@odata.nextLink" in v,
+       "max_page caps delta and calendarView pages (Preference-Applied says the size used)", (pages, len(clean), r.h("preference-applied")))
+    j = emu.g("GET", "/me/calendarView/delta?" + w, tok, prefer="odata.maxpagesize=2").json()
+    emu.fault(kind="oversized", match={"path": r"\$skiptoken="})
+    u = urlsplit(j["@odata.nextLink"])
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    conn.request("GET", u.path + "?" + u.query, headers={"Authorization": "Bearer " + tok})
+    resp = conn.getresponse()
+    n = int(resp.getheader("Content-Length"))
+    head = resp.read(1 << 20)
+    conn.close()
+    ok(resp.status == 200 and n > 64 * 1024 * 1024 and head.startswith(b'{"@odata.context"'),
+       "oversized (default 64 MiB): valid JSON start, Content-Length over 64 MiB; a client may stop reading", n)
+    rest, dl, _, probs = delta_round(emu, j["@odata.nextLink"], tok, pagesize=2)
+    ok(dl and not probs and rest, "after an oversized page the emulator serves the same link normally")
+
+
+def test_switches(tmp):
+    emu = Emu("--scenario", SWITCHES)
+    try:
+        t = emu.device_login()
+        tok = t["access_token"]
+        w = "startDateTime=%s&endDateTime=%s" % window(8, 30)
+        cals = {c["name"]: c for c in emu.g("GET", "/me/calendars", tok).json()["value"]}
+        groups = {g["displayName"]: g["id"] for g in emu.state()["groups"]}
+        grp, night = groups["Front Desk Team"], groups["Night Shift"]
+        cf = emu.ctl("GET", "/_emu/config")[1]
+        ok(cf["sparse_occurrences"] is False and cf["txn_replay"] == "error" and cf["group_meetings"] is False
+           and cf["body_patch_regenerates_link"] is True and cf["delta_refused"] == [] and cf["select_returns_timestamps"] is False,
+           "new config keys and their defaults", {k: cf[k] for k in ("sparse_occurrences", "txn_replay", "group_meetings")})
+        test_changekey_ops(emu, tok, w)
+        test_txn_replay(emu, tok, grp)
+        test_group_meetings(emu, tok, grp, night)
+        test_teams_links(emu, tok)
+        test_fresh_loop(emu, tok, w)
+        test_delta_refused(emu, tok, cals, grp, w)
+        test_mailbox_settings(emu, tok)
+        test_page_limits(emu, tok, w)
+        test_sparse(emu, tok, w)  # last: it deletes the series
+    finally:
+        emu.stop()
+
+
 def main():
     t0 = time.time()
     tmp = tempfile.mkdtemp(prefix="graph-emu-test-")
@@ -1340,6 +1778,7 @@ def main():
         emu.stop()
     try:
         test_realism(tmp)
+        test_switches(tmp)
         test_tls(tmp)
         test_perf()
     except Exception:

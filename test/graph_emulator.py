@@ -36,7 +36,9 @@ the mailbox.  A delta round has a snapshot "upto" seq taken on its first page; t
 deltaLink carries since=upto.  An incremental round returns every instance whose stamp
 is > since: in-window ones as full events, out-of-window ones (moved out, or changes
 outside) as {"@odata.type":"#microsoft.graph.event","id":..,"@removed":{"reason":"deleted"}},
-plus tombstones > since as @removed.
+plus tombstones > since as @removed.  With config sparse_occurrences the round also carries the
+series masters (full objects; in a full round when an instance is in the window, in an incremental
+one when the master's seq > since, @removed once none is) and plain occurrences come sparse.
 
 Identity.  Access tokens are JWT-shaped (personal accounts: opaque), refresh tokens and codes
 opaque; all are stored by SHA-256 digest only.  Consent is modelled: tenant-wide admin consent
@@ -47,7 +49,7 @@ Tokens.  $skiptoken/$deltatoken are base64url(JSON{mailbox, calendar, window sta
 since, upto, cursor}) + an HMAC (secret persisted with --state, so deltaLinks survive a
 restart).  Items of a round are sorted by id and a page returns ids > cursor, so
 concurrent changes never make a round skip an item (they are reported again next round:
-"replays").  Sorted item lists are cached per (calendar, window, since, calendar version),
+"replays").  Sorted item lists are cached per (calendar, window, since, calendar version, masters),
 and every instance's JSON is pre-serialised per (time zone, body type) variant and kept
 until the event changes, so large rounds cost little CPU.
 
@@ -56,10 +58,24 @@ skip, kind, ...}.  For every non-control request (including each $batch item, wh
 is "/v1.0"+url) the first matching fault is applied; "path" is a Python regex searched in
 path+"?"+query (both raw and percent-decoded).  Kinds: status, throttle, delta_expired,
 token_error, slow, cut_after_commit, cut, truncate, malformed, oversized, nextlink_loop,
-device, unauthorized.  Socket-level kinds (cut*, truncate, malformed, oversized) and
-unauthorized never match $batch items (the envelope carries the connection and the token).
+nextlink_loop_fresh, device, unauthorized.  Socket-level kinds (cut*, truncate, malformed,
+oversized) and unauthorized never match $batch items (the envelope carries the connection and
+the token).
 nextlink_loop remembers the URL so following the looping nextLink loops forever
-(until DELETE /_emu/faults).
+(until DELETE /_emu/faults); nextlink_loop_fresh puts a loop id into the signed $skiptoken (plus a
+nonce, so every link differs) and serves the page at the same cursor while that id is live.
+
+Meeting mail.  Nothing is mailed; counters record what would be.  recipients(ev) = the attendees'
+addresses minus the organizer / the mailbox itself, a Microsoft 365 group standing for its members
+that get its mail (scenario "subscribedByMail", default all members).  Graph writes by the
+organizer count: create -> invitations_sent += |recipients|; PATCH -> new recipients
+invitations, dropped ones cancellations, and, if subject/start/end/isAllDay/location/body/
+isOnlineMeeting/recurrence changed, updates_sent += |kept recipients|; DELETE or /cancel ->
+cancellations_sent.  /_emu/outlook changes never count (the user's own doing).
+
+TransactionIds.  mb["tx"] maps transactionId -> the event holding it, per mailbox, across its
+calendars; rebuilt from the stored events on --state load, so a transactionId counts as used for
+as long as an event carrying it exists (after that event is deleted it may be used again).
 
 Concurrency / budget.  More than 4 requests in flight for one mailbox -> 429
 ApplicationThrottled with Retry-After: 1.  config.budget {upn|groupId: N} limits
@@ -78,6 +94,7 @@ SCENARIO FORMAT (JSON)
       "personal": false,          (true: a personal Microsoft account; its id is a 16-hex CID)
       "admin": false,             (true: may consent to admin-only scopes for themself)
       "directoryRoles": ["Global Reader"],           (optional: shown in /me/memberOf)
+      "timeZone": "UTC",          (Windows zone name for /me/mailboxSettings, e.g. "W. Europe Standard Time")
       "calendars": [ {"name": "Calendar", "default": true},
                      {"name": "Clinic rota", "calendarGroup": "Other calendars", "canEdit": true},
                      {"name": "Bob's calendar", "owner": "bob@contoso.example", "ownerName": "Bob",
@@ -86,6 +103,7 @@ SCENARIO FORMAT (JSON)
   "groups": [ { "id": "<guid, optional>", "displayName": "Front Desk Team",
                 "mail": "frontdesk@contoso.example", "members": ["ada@contoso.example"],
                 "groupTypes": ["Unified"] ([] = a security group), "securityEnabled": .., "mailEnabled": ..,
+                "subscribedByMail": [upn, ...] (members that get the group's event mail; default: all),
                 "events": [ EVENT, ... ] } ]
 }
 A user without "calendars" gets one default calendar "Calendar"; the calendar group of
@@ -119,6 +137,10 @@ GET|POST /_emu/config      current config / merge {key: value}: token_lifetime (
         token_scope_format ("short" | "uri"), consented_scopes_in_token (true),
         admin_consent ([]: added to the scenario's), memberof_cast_needs_advanced (true),
         app_name ("timetap-sync", named in AADSTS65001).
+        Added 2026-12 (see REALISM): sparse_occurrences (false) | txn_replay ("error" |
+        "return_existing" | "duplicate") | group_meetings (false) | body_patch_regenerates_link (true |
+        false | "drop") | delta_refused ([] | ["<calendar name>", "group:<name|id>", "non_default"] |
+        "non_default") | select_returns_timestamps (false).
 GET|POST|DELETE /_emu/faults   list / append {"faults":[FAULT...]} / clear (also ends loops).
         FAULT = {"kind": K, "match": {"method": "GET", "path": "<regex on path?query>",
                  "in_batch": true|false}, "times": 1, "skip": 0, ...kind options}
@@ -138,18 +160,30 @@ GET|POST|DELETE /_emu/faults   list / append {"faults":[FAULT...]} / clear (also
         truncate: full Content-Length, half the body   malformed: 200 + non-JSON body
         oversized: bytes (64 MiB) of valid JSON, streamed
         nextlink_loop: this page's nextLink is the request URL itself, forever
+        nextlink_loop_fresh: (delta) from this page on, the same page again and again, each time with a
+                new $skiptoken in @odata.nextLink and never a deltaLink, until DELETE /_emu/faults
 POST /_emu/outlook   {"user": upn, "op": add|edit|move|delete|showas|cancel|delete_occurrence|
-        edit_occurrence, "calendar": id|name|"group:<gid>", "id": event or occurrence id,
-        "index"/"original_start" (occurrence of the series "id"), "event": EVENT fields,
-        "shift_minutes": N, "showAs": v} -> {"id": ...} ("occurrences": [...] for a new series)
+        edit_occurrence|dismiss_reminder|categorize|respond, "calendar": id|name|"group:<gid>",
+        "id": event or occurrence id, "index"/"original_start" (occurrence of the series "id"),
+        "event": EVENT fields, "shift_minutes": N, "showAs": v, "categories": [..] (categorize),
+        "response": none|accepted|tentativelyAccepted|declined|notResponded|organizer (respond; default
+        accepted), "attendee": address (respond: whose answer; default: the owner's own answer to a
+        meeting organised by someone else, or every attendee's on the owner's meeting)} -> {"id": ...}
+        ("occurrences": [...] for a new series).  dismiss_reminder (isReminderOn false), categorize and
+        respond act on the event (on the whole series for an occurrence id) and change only that plus
+        changeKey, lastModifiedDateTime and the delta sequence.  move shifts a series' range too.
 GET|DELETE /_emu/requests  request log {"requests":[{seq, method, path, query, status, mailbox,
         in_batch, batch_id, prefer[], has_auth, auth_len (length of the Authorization value, 0 if
         none), consistency_level (ConsistencyLevel header or null), grant_type, scope (scope asked
         on /token, /devicecode, /authorize, else null), client_request_id, fault, t_start,
         t_end}]} (no token values) / clear
-GET /_emu/state      {"users":[{upn,id,personal,admin,directoryRoles,calendars:[{id,name,group,owner,
-        events:[stored events]}],counters}], "groups":[...], "tokens":{refresh_issued, refresh_used, ...},
-        "consent":{"admin":[...],"users":{"upn|client_id":[...]}}, "seq"}
+GET /_emu/state      {"users":[{upn,id,personal,admin,directoryRoles,timeZone,calendars:[{id,name,group,
+        owner,events:[stored events]}],counters}], "groups":[{...,subscribedByMail,...}],
+        "tokens":{refresh_issued, refresh_used, ...}, "consent":{"admin":[...],"users":{"upn|client_id":
+        [...]}}, "seq"}.  counters: requests, throttled_concurrency, throttled_budget,
+        invitations_sent, updates_sent, cancellations_sent (see "Meeting mail"), tx_dedup_hits (replays
+        refused or answered with the existing event), tx_duplicates (second events made in txn_replay
+        "duplicate"), events_created, events_updated, events_deleted, in_flight
 POST /_emu/device/approve|decline|expire   all pending device codes ({"user": upn} to pick the user;
         approve runs the consent prompt: admin-only scopes without admin consent are refused)
 POST /_emu/tokens/expire (all access tokens, server-side: 401 "expired")
@@ -281,6 +315,81 @@ REALISM (the hard behaviour is the default; sources looked up in the stored publ
   -> 403 ErrorAccessDenied (now also DELETE on any calendar with canEdit false).  #8373 and
   #12519 named in the brief: #12519 is about onlineMeetingProvider turning into
   skypeForBusiness, not shared calendars; #8373 could not be found (UNCONFIRMED).
+- Sparse occurrences (config sparse_occurrences, default false until the tool copes; hard: true).
+  In calendarView delta pages only, a plain occurrence is {"@odata.type":"#microsoft.graph.event",
+  "@odata.etag", "id", "type":"occurrence", "seriesMasterId", "start", "end"} and nothing else
+  (microsoft-graph-docs #1716 (2017 sample), #7632, #22197, microsoft-graph-docs-contrib #34 (2023
+  sample); graph-api.md s.11.2); exceptions, single instances, plain calendarView and /events/{id}
+  stay full (same issues: "/calendarView and /events/{id} return full events").  The etag is the
+  master's changeKey (EWS: the changeKey is the same for the master and its occurrences,
+  OccurrenceItemIdType.ChangeKey docs; for Graph UNCONFIRMED).  The series master itself is in the
+  round, full, type seriesMaster with its recurrence and the first occurrence's start/end, also when
+  that lies before the window (ridafkih/keeper.sh PR #409: "the series master itself, which Graph
+  lists with the first occurrence's start/end"; PR #410: masters whose first occurrence predates the
+  window); OpenWhispr/openwhispr PR #1665 / #1835 backfill from GET .../events/{masterId}.  When a
+  master comes back in an incremental round (any change to the series or an instance) and that it
+  is @removed when moved out of the window follow the emulator's delta model (UNCONFIRMED).
+- $select on GET .../events/{id}: only the selected properties plus @odata.etag and id, context
+  .../events(a,b)/$entity; an unknown name -> 400 BadRequest "Parsing OData Select and Expand
+  failed: Could not find a property named '...' on type 'microsoft.graph.event'." (wording
+  UNCONFIRMED).  createdDateTime and lastModifiedDateTime "do not support $select"
+  (group-list-calendarview.md note; msgraph-sdk-dotnet #1655: lastModifiedDateTime empty with
+  $select): left out even when selected; switch select_returns_timestamps true.  That this holds for
+  a single GET (the note is on calendarView) is UNCONFIRMED.
+- changeKey changes on every change (resources/event.md: "Every time the event is changed, ChangeKey
+  changes as well"; graph-api.md s.11.7): /_emu/outlook dismiss_reminder, categorize and respond
+  change nothing the tool owns but give a new changeKey, lastModifiedDateTime and a delta entry (for a
+  series: every instance, microsoft-graph-docs-contrib #6290).
+- Replayed transactionId (config txn_replay, default "error"): 400 {"error":{"code":
+  "ErrorDuplicateTransactionId","message":"Your request can't be completed. The TransactionId
+  specified in the request has already been used to create a different event."}} (alcionai/corso
+  #2490, message also quoted in a code comment in the code corpus; 400 checked by C# client code in
+  the corpus; graph-api.md s.11.4 says "sometimes 409": UNCONFIRMED, not modelled).  Per mailbox,
+  across calendars; also as a $batch item.  How long the service remembers a transactionId is
+  undocumented (graph-api.md s.4.1): here as long as an event carrying it exists (UNCONFIRMED either
+  way).  Whether a replay of an identical body gets the same answer ("to create a different event")
+  is UNCONFIRMED.  "return_existing" = the old kind behaviour (201 + the existing event);
+  "duplicate" = no de-duplication at all (graph-api.md s.11.12, a libcurl re-send).
+- Group-calendar events are meetings (config group_meetings, default false until the tool copes;
+  hard: true): a POST to a Microsoft 365 group calendar gets the group and the creating user as
+  attendees (type required, response none), whatever attendees were sent (microsoft-graph-docs #315:
+  "consistent if I leave the attendee list undefined, or pass an empty list, or explicitly specify
+  just the group", "no option to not add the creator"; group-list-calendarview.md example: the group
+  as organizer, group + Megan as attendees).  Outlook auto-accepts for groups (resources/event.md).
+  Who is mailed: members subscribed to the group's mail get its events (group-subscribebymail.md:
+  "email notifications ... about new posts, events, and files"; group.md autoSubscribeNewMembers,
+  default false) - scenario "subscribedByMail", default every member (the hard case); the creator as
+  an attendee is counted too (UNCONFIRMED).  Nothing in a request suppresses the mail:
+  responseRequested false "do nothing" (microsoft-graph-docs #7483), no option exists
+  (msgraph-sdk-dotnet #1549, a feature request), isDraft cannot be set ("when one creates an event
+  using a POST /events operation, the event gets sent", microsoft-graph-docs PR #7246 review;
+  #15047); so none is modelled.  Reminders are not supported for group events (event.md) and change
+  no mail.  The opposite report (attendees not mailed, microsoft-graph-docs #14869) is not modelled.
+- Teams links: isOnlineMeeting true + onlineMeetingProvider teamsForBusiness -> onlineMeeting.joinUrl
+  https://teams.microsoft.com/l/meetup-join/...; a PATCH that includes "body" on an online meeting
+  gets a NEW joinUrl (config body_patch_regenerates_link, default true; microsoft-graph-docs #18896,
+  microsoft-graph-docs-contrib #311: "without body parameters then meeting join url remains same");
+  "drop": the link is lost instead (microsoft-graph-docs #16336 "Join meeting link is disappearing",
+  msgraph-sdk-dotnet #2895); false: kept.
+- nextLink loops with fresh tokens (fault nextlink_loop_fresh): msgraph-sdk-dotnet #3082 / #3070 as
+  named in graph-api.md s.11.8 could not be found in the corpus (UNCONFIRMED); related: calendarView
+  delta answering nextLink pages "repeated many times" as "normal behavior" (msgraph-sdk-java #493),
+  "Delta API returning next link which is returning same items again and again"
+  (OneDrive/onedrive-api-docs #1431), same-nextLink loops (microsoft-graph-docs #4897, #6754).
+- Delta refused (config delta_refused, default []): 400 {"error":{"code":"BadRequest","message":
+  "Unsupported request: Change tracking is not supported against 'microsoft.graph.event'."}} on
+  the first page and on a stored deltaLink / skiptoken (msgraph-metadata #608 for
+  /me/calendar/events/delta; the code BadRequest and the trailing period from live answers for other
+  types logged in the code corpus).  That calendarView delta on a non-default calendar answers this
+  exactly is UNCONFIRMED (v1.0 documents delta only for the primary calendar, graph-api.md s.10.2;
+  microsoft-graph-docs #5194, #3449); microsoft-graph-docs #4996 could not be found.
+- Mailbox settings: GET /me/mailboxSettings and /me/mailboxSettings/{timeZone|workingHours|...}
+  need MailboxSettings.Read or MailboxSettings.ReadWrite (user-get-mailboxsettings.md permission
+  table, delegated work and personal); User.Read / Calendars.* alone -> 403 ErrorAccessDenied "Access
+  is denied. Check credentials and try again." (shape: microsoft-graph-docs #3289 /
+  microsoft-graph-docs-contrib #7656).  timeZone is the Windows name by default (same page); a
+  primitive comes back as {"@odata.context": ".../mailboxSettings/timeZone", "value": ...} (the
+  userPurpose example); scenario user key "timeZone", default "UTC".
 """
 
 import argparse
@@ -345,6 +454,13 @@ DEFAULT_CONFIG = {
     "admin_consent": [],                  # tenant-wide admin consent, added to the scenario's
     "memberof_cast_needs_advanced": True,  # /me/memberOf/microsoft.graph.group needs advanced query
     "app_name": "timetap-sync",           # the app name in AADSTS65001 descriptions
+    # --- switches added 2026-12 (see REALISM; defaults as agreed with the tool's author) ---
+    "sparse_occurrences": False,          # delta: bare occurrences + series masters (hard: True)
+    "txn_replay": "error",                # replayed transactionId: error | return_existing | duplicate
+    "group_meetings": False,              # group-calendar creates get group + creator as attendees (hard: True)
+    "body_patch_regenerates_link": True,  # PATCH with body on a Teams meeting: True (new joinUrl) | False | "drop"
+    "delta_refused": [],                  # calendars whose delta is refused: names, "group:<name|id>", "non_default"
+    "select_returns_timestamps": False,   # $select on GET event returns created/lastModifiedDateTime (hard: False)
 }
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
@@ -772,6 +888,7 @@ class Emulator:
         self.log_file = open(log_path, "a", buffering=1) if log_path else None
         self.faults = []
         self.loop_urls = set()
+        self.fresh_loops = set()   # nextlink_loop_fresh loop ids still looping
         self.requests = []
         self.req_seq = 0
         self._reset_world()
@@ -811,8 +928,10 @@ class Emulator:
                 "members": [], "groupTypes": ["Unified"], "personal": False, "isAdmin": False,
                 "directoryRoles": [], "mailEnabled": True, "securityEnabled": False,
                 "counters": {"requests": 0, "throttled_concurrency": 0, "throttled_budget": 0,
-                             "invitations_sent": 0, "cancellations_sent": 0, "tx_dedup_hits": 0,
+                             "invitations_sent": 0, "updates_sent": 0, "cancellations_sent": 0,
+                             "tx_dedup_hits": 0, "tx_duplicates": 0,
                              "events_created": 0, "events_updated": 0, "events_deleted": 0},
+                "timeZone": "UTC", "subscribedByMail": None,
                 "_index": {}, "_inflight": 0, "_budget_used": 0, "_budget_start": time.time()}
 
     def mb_key(self, mb):
@@ -859,6 +978,7 @@ class Emulator:
                 mb = self._new_mailbox("user", u.get("id") or (os.urandom(8).hex() if personal else new_guid()),
                                        u.get("displayName", upn), u.get("mail", upn), upn=upn)
                 mb["personal"], mb["isAdmin"] = personal, bool(u.get("admin"))
+                mb["timeZone"] = str(u.get("timeZone") or "UTC")
                 for r in u.get("directoryRoles", []):
                     r = {"displayName": r} if isinstance(r, str) else dict(r)
                     mb["directoryRoles"].append({"id": r.get("id") or new_guid(), "displayName": r["displayName"],
@@ -883,6 +1003,8 @@ class Emulator:
                 mail = g.get("mail") or re.sub(r"[^a-z0-9]", "", g["displayName"].lower()) + "@" + self.tenant
                 mb = self._new_mailbox("group", gid, g["displayName"], mail)
                 mb["members"] = [m.lower() for m in g.get("members", [])]
+                if g.get("subscribedByMail") is not None:  # members who get the group's event mail
+                    mb["subscribedByMail"] = [m.lower() for m in g["subscribedByMail"]]
                 mb["groupTypes"] = g.get("groupTypes", ["Unified"])
                 mb["description"] = g.get("description", "")
                 unified = "Unified" in mb["groupTypes"]
@@ -1089,12 +1211,14 @@ class Emulator:
 
             users = [{"upn": mb["upn"], "id": mb["id"], "displayName": mb["displayName"], "mail": mb["mail"],
                       "personal": mb["personal"], "admin": mb["isAdmin"], "directoryRoles": mb["directoryRoles"],
+                      "timeZone": mb["timeZone"],
                       "calendarGroups": mb["calendarGroups"], "calendars": cals(mb),
                       "tombstones": mb["tombstones"], "counters": dict(mb["counters"], in_flight=mb["_inflight"])}
                      for mb in self.users.values()]
             groups = [{"id": mb["id"], "displayName": mb["displayName"], "mail": mb["mail"],
                        "members": mb["members"], "groupTypes": mb["groupTypes"], "mailEnabled": mb["mailEnabled"],
-                       "securityEnabled": mb["securityEnabled"], "calendars": cals(mb),
+                       "securityEnabled": mb["securityEnabled"], "subscribedByMail": mb["subscribedByMail"],
+                       "calendars": cals(mb),
                        "tombstones": mb["tombstones"], "counters": dict(mb["counters"], in_flight=mb["_inflight"])}
                       for mb in self.groups.values()]
             out = {"users": users, "groups": groups,
@@ -1143,10 +1267,12 @@ class Emulator:
                         mb["members"], mb["groupTypes"] = u["members"], u.get("groupTypes", ["Unified"])
                         mb["mailEnabled"] = u.get("mailEnabled", True)
                         mb["securityEnabled"] = u.get("securityEnabled", False)
+                        mb["subscribedByMail"] = u.get("subscribedByMail")
                         self.groups[u["id"]] = mb
                     else:
                         mb["personal"], mb["isAdmin"] = u.get("personal", False), u.get("admin", False)
                         mb["directoryRoles"] = u.get("directoryRoles", [])
+                        mb["timeZone"] = u.get("timeZone", "UTC")
                         self.users[u["upn"].lower()] = mb
                     for c in u["calendars"]:
                         evs = c.pop("events")
@@ -1265,8 +1391,57 @@ class Emulator:
         if cal:
             cal["_ver"] = seq
         if ev.get("attendees") and ev.get("isOrganizer"):
-            mb["counters"]["cancellations_sent"] += len(ev["attendees"])
+            mb["counters"]["cancellations_sent"] += len(self.recipients(mb, ev))
         mb["counters"]["events_deleted"] += 1
+
+    # ------------------------------------------------------------------ meeting mail (counters only)
+    def _group_by_mail(self, addr):
+        for g in self.groups.values():
+            if g["mail"].lower() == addr:
+                return g
+        return None
+
+    def recipients(self, mb, ev):
+        """Addresses that get a meeting mail (invitation, update, cancellation) for ev: its attendees
+        minus the organizer / mailbox itself; a Microsoft 365 group among them stands for its members
+        who get the group's mail (scenario "subscribedByMail", default every member)."""
+        own = {(mb.get("mail") or "").lower()}
+        org = ((ev.get("organizer") or {}).get("emailAddress") or {}).get("address")
+        if org:
+            own.add(org.lower())
+        out = set()
+        for a in ev.get("attendees") or []:
+            addr = (((a or {}).get("emailAddress") or {}).get("address") or "").lower()
+            if not addr:
+                continue
+            g = self._group_by_mail(addr)
+            if g is not None and "Unified" in g["groupTypes"]:
+                subs = g["members"] if g.get("subscribedByMail") is None else g["subscribedByMail"]
+                for m in subs:
+                    u = self.users.get(m)
+                    out.add((u["mail"] if u else m).lower())
+            else:
+                out.add(addr)
+        return out - own
+
+    def _visible_occurrence(self, ev, inst):
+        d = dict(ev, start=fmt_z(inst.s), end=fmt_z(inst.e), recurrence=None)
+        for k, v in (inst.ov or {}).items():
+            if k == "body" and isinstance(v, dict):
+                v = {"contentType": (v.get("contentType") or "text").lower(), "content": v.get("content") or ""}
+            elif k == "body" and isinstance(v, str):
+                v = {"contentType": "text", "content": v}
+            if k in ("subject", "body", "location"):
+                d[k] = v if k != "location" or isinstance(v, dict) else {"displayName": v}
+        return self._visible(d)
+
+    @staticmethod
+    def _visible(ev):
+        """What attendees see of a meeting: a change here sends them an update."""
+        body = ev.get("body") or {}
+        return jdump([ev.get("subject"), ev.get("start"), ev.get("end"), ev.get("isAllDay"),
+                      (ev.get("location") or {}).get("displayName", ""), body.get("contentType"),
+                      body.get("content"), bool(ev.get("isOnlineMeeting")), ev.get("recurrence")])
 
     def _delete_occurrence(self, mb, ev, key):
         seq = self.bump()
@@ -1361,7 +1536,8 @@ class Emulator:
             "originalStartTimeZone": ev.get("originalStartTimeZone", "UTC"),
             "originalEndTimeZone": ev.get("originalEndTimeZone", "UTC"),
             "iCalUId": ev["iCalUId"] if not inst or inst.key is None else new_ical_for(ev["iCalUId"], inst.key),
-            "reminderMinutesBeforeStart": 15, "isReminderOn": not allday, "hasAttachments": False,
+            "reminderMinutesBeforeStart": ev.get("reminderMinutesBeforeStart", 15),
+            "isReminderOn": ev.get("isReminderOn", not allday), "hasAttachments": False,
             "subject": get("subject", ""), "bodyPreview": text[:255],
             "importance": get("importance", "normal"), "sensitivity": get("sensitivity", "normal"),
             "isAllDay": allday, "isCancelled": bool(get("isCancelled", False)),
@@ -1373,8 +1549,8 @@ class Emulator:
             "onlineMeetingUrl": None, "isOnlineMeeting": ev.get("isOnlineMeeting", False),
             "onlineMeetingProvider": ev.get("onlineMeetingProvider", "unknown"),
             "allowNewTimeProposals": True, "isDraft": False, "hideAttendees": False,
-            "responseStatus": {"response": "organizer" if ev.get("isOrganizer", True) else "accepted",
-                               "time": ZERO_TIME},
+            "responseStatus": ev.get("responseStatus") or
+                              {"response": "organizer" if ev.get("isOrganizer", True) else "accepted", "time": ZERO_TIME},
             "body": body_out,
             "start": {"dateTime": fmt_dt7(s), "timeZone": tzname},
             "end": {"dateTime": fmt_dt7(e), "timeZone": tzname},
@@ -1390,9 +1566,11 @@ class Emulator:
         return d
 
     # ------------------------------------------------------------------ views
-    def view_items(self, mb, cal, ws, we, since):
-        """Sorted (by id) list of (id, inst|None, ev|None) for a delta round (since None=full)."""
-        ck = (cal["id"], ws, we, since, cal["_ver"])
+    def view_items(self, mb, cal, ws, we, since, masters=False):
+        """Sorted (by id) list of (id, inst|None, ev|None) for a delta round (since None=full):
+        (id, inst, ev) an instance, (id, None, ev) a series master (masters=True), (id, None, None)
+        @removed."""
+        ck = (cal["id"], ws, we, since, cal["_ver"], masters)
         hit = self.cache.get(ck)
         if hit is not None:
             return hit
@@ -1403,13 +1581,22 @@ class Emulator:
                 continue
             if since is not None and ev["seq"] <= since:
                 continue
+            any_inside = False
             for inst in self.instances(mb, ev):
                 inside = inst.s < we and inst.e > ws
+                any_inside = any_inside or inside
                 if since is None:
                     if inside:
                         items[inst.id] = (inst.id, inst, ev)
                 elif inst.seq > since:
                     items[inst.id] = (inst.id, inst, ev) if inside else (inst.id, None, None)
+            if masters and ev.get("recurrence"):
+                # the series master itself: in a full round when any instance is inside; in an
+                # incremental round when it changed (ev seq > since), @removed once none is inside
+                if any_inside:
+                    items[ev["id"]] = (ev["id"], None, ev)
+                elif since is not None:
+                    items[ev["id"]] = (ev["id"], None, None)
         if since is not None:
             for seq, iid, tcid in mb["tombstones"]:
                 if seq > since and tcid == cid and iid not in items:
@@ -1486,7 +1673,7 @@ class Emulator:
     IDENTITY_KINDS = {"status", "throttle", "token_error", "slow", "cut_after_commit", "cut", "truncate",
                       "malformed", "oversized", "device"}
     GRAPH_KINDS = {"status", "throttle", "delta_expired", "slow", "cut_after_commit", "cut", "truncate",
-                   "malformed", "oversized", "nextlink_loop", "unauthorized"}
+                   "malformed", "oversized", "nextlink_loop", "nextlink_loop_fresh", "unauthorized"}
 
     def take_fault(self, req, kinds=None):
         raw, dec = req.match_text()
@@ -1714,7 +1901,7 @@ class Emulator:
                 time.sleep(float(f.get("delay_ms", 1000)) / 1000.0)
             elif kind == "device":
                 pass
-            elif kind in ("cut_after_commit", "truncate", "nextlink_loop"):
+            elif kind in ("cut_after_commit", "truncate", "nextlink_loop", "nextlink_loop_fresh"):
                 pass
             else:
                 r = self.apply_generic_fault(req, f, identity=True)
@@ -2217,7 +2404,8 @@ class Emulator:
             return self.graph_json(req, 200, {"@odata.context": req.base + "/v1.0/$metadata", "value": []})
         if segs[0] == "$batch":
             f = self.take_fault(req, self.GRAPH_KINDS)
-            if f and f["kind"] not in ("slow", "cut_after_commit", "truncate", "nextlink_loop", "device"):
+            if f and f["kind"] not in ("slow", "cut_after_commit", "truncate", "nextlink_loop", "nextlink_loop_fresh",
+                                       "device"):
                 r = self.apply_generic_fault(req, f)
                 if r:
                     return r
@@ -2302,6 +2490,10 @@ class Emulator:
             elif kind == "nextlink_loop":
                 with self.lock:
                     self.loop_urls.add(req.path + "?" + req.query_string)
+            elif kind == "nextlink_loop_fresh":
+                with self.lock:
+                    req.fresh_loop = secrets.token_hex(6)
+                    self.fresh_loops.add(req.fresh_loop)
             elif kind not in ("cut_after_commit", "truncate", "device", "token_error"):
                 r = self.apply_generic_fault(req, f)
                 if r:
@@ -2357,6 +2549,8 @@ class Emulator:
             k = rest[0].lower()
             if k == "memberof":
                 return self.member_of(req, tok, user, rest)
+            if k == "mailboxsettings":
+                return self.mailbox_settings(req, tok, user, rest[1:])
             self._need_cal(tok, write)
             if k == "calendar":
                 return self.container(req, tok, user, mb, self.default_calendar(mb), rest[1:], "me/calendar")
@@ -2600,6 +2794,36 @@ class Emulator:
         out["value"] = vals
         return self.graph_json(req, 200, out)
 
+    def mailbox_settings(self, req, tok, user, rest):
+        """GET /me/mailboxSettings[/prop]: MailboxSettings.Read or .ReadWrite (user-get-mailboxsettings.md;
+        User.Read is not enough: 403 ErrorAccessDenied as in microsoft-graph-docs #3289)."""
+        if not self._has(tok, "MailboxSettings.Read", "MailboxSettings.ReadWrite"):
+            raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+        self._only(req.method, "GET")
+        tz = user.get("timeZone") or "UTC"
+        ms = {"archiveFolder": "AAMkAGI2" + hashlib.sha256(user["id"].encode()).hexdigest()[:40].upper() + "AAA=",
+              "timeZone": tz, "delegateMeetingMessageDeliveryOptions": "sendToDelegateOnly",
+              "dateFormat": "M/d/yyyy", "timeFormat": "h:mm tt", "userPurpose": "user",
+              "automaticRepliesSetting": {
+                  "status": "disabled", "externalAudience": "all", "internalReplyMessage": "",
+                  "externalReplyMessage": "",
+                  "scheduledStartDateTime": {"dateTime": fmt_dt7(datetime(2026, 1, 1)), "timeZone": "UTC"},
+                  "scheduledEndDateTime": {"dateTime": fmt_dt7(datetime(2026, 1, 2)), "timeZone": "UTC"}},
+              "language": {"locale": "en-US", "displayName": "English (United States)"},
+              "workingHours": {"daysOfWeek": WEEKDAYS[:5], "startTime": "08:00:00.0000000",
+                               "endTime": "17:00:00.0000000", "timeZone": {"name": tz}}}
+        ctx = req.base + "/v1.0/$metadata#users('%s')/mailboxSettings" % user["id"]
+        if not rest:
+            return self.graph_json(req, 200, dict({"@odata.context": ctx}, **ms))
+        names = {k.lower(): k for k in ms}
+        k = names.get(rest[0].lower())
+        if k is None or len(rest) > 1:
+            raise GraphError(400, "BadRequest", "Resource not found for the segment '%s'." % rest[-1])
+        v = ms[k]
+        if isinstance(v, dict):
+            return self.graph_json(req, 200, dict({"@odata.context": ctx + "/" + k}, **v))
+        return self.graph_json(req, 200, {"@odata.context": ctx + "/" + k, "value": v})
+
     @staticmethod
     def _only(meth, *allowed):
         if meth not in allowed:
@@ -2841,10 +3065,38 @@ class Emulator:
         hdr = [("Preference-Applied", ", ".join(applied))] if applied else []
         return self._collection(req, context, texts, nl, hdr)
 
+    def _select(self, req, d):
+        """$select on a single event: @odata.etag and id always; unknown names -> 400.  createdDateTime
+        and lastModifiedDateTime "do not support $select" (group-list-calendarview.md note;
+        msgraph-sdk-dotnet #1655): left out unless config select_returns_timestamps."""
+        raw = req.qlower.get("$select")
+        if raw is None or req.method != "GET":
+            return None
+        names = {k.lower(): k for k in d}
+        names.update({"singlevalueextendedproperties": "singleValueExtendedProperties"})
+        out = []
+        for x in [x.strip() for x in raw.split(",") if x.strip()]:
+            k = names.get(x.lower().replace("microsoft.graph.event/", ""))
+            if k is None:
+                raise GraphError(400, "BadRequest", "Parsing OData Select and Expand failed: Could not find a "
+                                 "property named '%s' on type 'microsoft.graph.event'." % x)
+            out.append(k)
+        return out
+
     def get_event(self, req, mb, ev, inst, context):
         tzname, btype, applied = self._tz_prefs(req)
         svep_ids = self._svep_expand(req)
         text = self.render(mb, ev, inst, tzname, btype, svep_ids)
+        d = json.loads(text) if req.qlower.get("$select") is not None and req.method == "GET" else None
+        sel = self._select(req, d) if d is not None else None
+        if sel is not None:
+            keep = {"@odata.etag", "id"} | set(sel)
+            if not self.config.get("select_returns_timestamps"):
+                keep -= {"createdDateTime", "lastModifiedDateTime"}
+            text = jdump({k: v for k, v in d.items() if k in keep})
+            m = re.match(r"^(.*)/events/\$entity$", context)
+            if m:
+                context = "%s/events(%s)/$entity" % (m.group(1), ",".join(sel))
         text = '{"@odata.context":%s,%s' % (jdump(context), text[1:])
         hdr = [("Preference-Applied", ", ".join(applied))] if applied else []
         ck = inst.ov["changeKey"] if inst is not None and inst.ov else ev["changeKey"]
@@ -2852,7 +3104,41 @@ class Emulator:
         return self.graph_json(req, 200, None, hdr, text=text)
 
     # delta ------------------------------------------------------------------
+    def _delta_refused(self, mb, cal):
+        spec = self.config.get("delta_refused") or []
+        if isinstance(spec, str):
+            spec = [spec]
+        for x in spec:
+            if mb["kind"] == "user":
+                if x == cal["name"] or (x == "non_default" and not cal["isDefaultCalendar"]):
+                    return True
+            elif x in ("group:" + mb["displayName"], "group:" + mb["id"]):
+                return True
+        return False
+
+    def render_sparse(self, ev, inst, tzname):
+        """A plain occurrence as calendarView delta returns it (graph-api.md s.11.2)."""
+        ck = (inst.id, "sparse", tzname)
+        hit = ev["_r"].get(ck)
+        if hit is not None:
+            return hit
+        tz = resolve_tz(tzname) or timezone.utc
+        s, e = inst.s, inst.e
+        if not ev.get("isAllDay") and tz is not timezone.utc:
+            s = s.replace(tzinfo=timezone.utc).astimezone(tz).replace(tzinfo=None)
+            e = e.replace(tzinfo=timezone.utc).astimezone(tz).replace(tzinfo=None)
+        text = jdump({"@odata.type": "#microsoft.graph.event", "@odata.etag": 'W/"%s"' % ev["changeKey"],
+                      "id": inst.id, "type": "occurrence", "seriesMasterId": ev["id"],
+                      "start": {"dateTime": fmt_dt7(s), "timeZone": tzname},
+                      "end": {"dateTime": fmt_dt7(e), "timeZone": tzname}})
+        ev["_r"][ck] = text
+        return text
+
     def delta(self, req, mb, cal):
+        if self._delta_refused(mb, cal):
+            # msgraph-metadata #608 (live answer for events); exact text for calendarView UNCONFIRMED
+            raise GraphError(400, "BadRequest", "Unsupported request: Change tracking is not supported against "
+                             "'microsoft.graph.event'.")
         bad = [k for k in req.query if k.lower() in ("$select", "$expand", "$filter", "$orderby", "$search")]
         if bad:
             raise GraphError(400, "ErrorInvalidUrlQuery", "The following parameters are not supported with change "
@@ -2883,20 +3169,29 @@ class Emulator:
             size = min(size, int(self.config["max_page"]))
         if "odata.maxpagesize" in req.prefs:
             applied.insert(0, "odata.maxpagesize=%d" % size)
-        items = self.view_items(mb, cal, ws, we, st["since"])
+        sparse = bool(self.config.get("sparse_occurrences"))
+        items = self.view_items(mb, cal, ws, we, st["since"], masters=sparse)
         start = bisect.bisect_right(_KeyView(items), st["a"]) if st["a"] else 0
         page = items[start:start + size]
         texts = []
         for iid, inst, ev in page:
-            if inst is None:
+            if ev is None:
                 texts.append('{"@odata.type":"#microsoft.graph.event","id":%s,"@removed":{"reason":"deleted"}}' % jdump(iid))
-            else:
+            elif sparse and inst is not None and inst.key is not None and not inst.ov:
+                texts.append(self.render_sparse(ev, inst, tzname))
+            else:  # inst None: the series master
                 texts.append(self.render(mb, ev, inst, tzname, btype))
         base = req.base + req.path
         loop = self._loop_link(req)
+        # nextlink_loop_fresh: this page again under a new $skiptoken, until DELETE /_emu/faults
+        fresh = getattr(req, "fresh_loop", None) or (st.get("L") if st.get("L") in self.fresh_loops else None)
+        st = {k: v for k, v in st.items() if k not in ("L", "n")}
         parts = ['{"@odata.context":', jdump(req.base + "/v1.0/$metadata#Collection(event)")]
         if loop:
             parts += [',"@odata.nextLink":', jdump(loop)]
+        elif fresh:
+            nt = dict(st, k="s", L=fresh, n=secrets.token_hex(8))
+            parts += [',"@odata.nextLink":', jdump(base + "?$skiptoken=" + self.sign(nt))]
         elif start + size < len(items):
             nt = dict(st, a=page[-1][0], k="s")
             parts += [',"@odata.nextLink":', jdump(base + "?$skiptoken=" + self.sign(nt))]
@@ -2984,10 +3279,19 @@ class Emulator:
         if not cal["canEdit"]:
             raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
         txid = body.get("transactionId")
-        if txid and txid in mb["tx"] and mb["tx"][txid] in mb["events"]:
-            ev = mb["events"][mb["tx"][txid]]
-            mb["counters"]["tx_dedup_hits"] += 1
-            return self.get_event_201(req, mb, ev, context)
+        replay = self.config.get("txn_replay", "error")
+        holder = self._tx_holder(mb, txid) if txid else None
+        if holder is not None:
+            # a transactionId already held by an event of this mailbox (any calendar)
+            if replay == "return_existing":
+                mb["counters"]["tx_dedup_hits"] += 1
+                return self.get_event_201(req, mb, holder, context)
+            if replay != "duplicate":  # alcionai/corso #2490 (message), graph-api.md s.11.4
+                mb["counters"]["tx_dedup_hits"] += 1
+                raise GraphError(400, "ErrorDuplicateTransactionId", "Your request can't be completed. The "
+                                 "TransactionId specified in the request has already been used to create a "
+                                 "different event.")
+            mb["counters"]["tx_duplicates"] += 1  # no de-duplication: a second event, same transactionId
         if "start" not in body or "end" not in body:
             raise GraphError(400, "ErrorInvalidRequest", "Your request can't be completed. The start and end of the "
                              "event are required.")
@@ -3006,6 +3310,14 @@ class Emulator:
               "changeKey": new_change_key(), "iCalUId": new_ical(),
               "originalStartTimeZone": tzs, "originalEndTimeZone": body["end"].get("timeZone") or "UTC"}
         self._apply_common(ev, body, mb.get("personal", False))
+        if mb["kind"] == "group" and self.config.get("group_meetings") and "Unified" in mb["groupTypes"]:
+            # a group-calendar event is a meeting of the group, with the creator as attendee too
+            # (microsoft-graph-docs #315; group-list-calendarview.md example), whatever was asked
+            mine = [self._attendee({"emailAddress": {"name": mb["displayName"], "address": mb["mail"]}}),
+                    self._attendee({"emailAddress": {"name": user["displayName"], "address": user["mail"]}})]
+            seen = {mb["mail"].lower(), user["mail"].lower()}
+            ev["attendees"] = mine + [a for a in ev["attendees"] if
+                                      ((a.get("emailAddress") or {}).get("address") or "").lower() not in seen]
         if body.get("recurrence"):
             try:
                 ev["recurrence"] = self._norm_recurrence(body["recurrence"], s)
@@ -3013,9 +3325,19 @@ class Emulator:
                 raise GraphError(400, "ErrorInvalidRecurrence", str(ex))
         self._insert_event(mb, cal, ev)
         mb["counters"]["events_created"] += 1
-        mb["counters"]["invitations_sent"] += len(ev["attendees"])
+        mb["counters"]["invitations_sent"] += len(self.recipients(mb, ev))
         self.save_state()
         return self.get_event_201(req, mb, ev, context)
+
+    @staticmethod
+    def _tx_holder(mb, txid):
+        """The event of mb holding transactionId txid, if any (kept while that event exists)."""
+        ev = mb["events"].get(mb["tx"].get(txid))
+        if ev is None and txid in mb["tx"]:  # that one is gone; another copy ("duplicate" mode)?
+            ev = next((e for e in mb["events"].values() if e.get("transactionId") == txid), None)
+            if ev is not None:
+                mb["tx"][txid] = ev["id"]
+        return ev
 
     def get_event_201(self, req, mb, ev, context):
         r = self.get_event(req, mb, ev, None if ev.get("recurrence") else self.instances(mb, ev)[0], context)
@@ -3037,21 +3359,44 @@ class Emulator:
             for k in ("subject", "showAs", "body", "categories", "location", "importance", "sensitivity"):
                 if k in body:
                     changes[k] = body[k]
+            seen0 = self._visible_occurrence(ev, inst)
             self._apply_occurrence_edit(mb, ev, inst.key, changes)
             ev2, inst2 = self.lookup(mb, inst.id)
+            if ev.get("isOrganizer", True) and seen0 != self._visible_occurrence(ev2, inst2):
+                mb["counters"]["updates_sent"] += len(self.recipients(mb, ev))
+            mb["counters"]["events_updated"] += 1
             self.save_state()
             return self.get_event(req, mb, ev2, inst2, context)
         if "start" in body or "end" in body or "isAllDay" in body:
             allday, s, e = self._times_from_body(body, ev.get("isAllDay", False), ev["_s"], ev["_e"])
-            ev["isAllDay"], ev["start"], ev["end"] = allday, store_time(s, allday), store_time(e, allday)
-        before = len(ev.get("attendees") or [])
-        self._apply_common(ev, body, mb.get("personal", False))
-        if "recurrence" in body:
+        else:
+            allday, s, e = None, None, None
+        if "recurrence" in body and body["recurrence"]:
             try:
-                ev["recurrence"] = self._norm_recurrence(body["recurrence"], parse_scenario_time(ev["start"])[0])
+                rec = self._norm_recurrence(body["recurrence"], s or ev["_s"])
             except (ValueError, KeyError, TypeError) as ex:
                 raise GraphError(400, "ErrorInvalidRecurrence", str(ex))
-        mb["counters"]["invitations_sent"] += max(0, len(ev.get("attendees") or []) - before)
+        was_seen, was_to = self._visible(ev), self.recipients(mb, ev)
+        if allday is not None:
+            ev["isAllDay"], ev["start"], ev["end"] = allday, store_time(s, allday), store_time(e, allday)
+        link = self.config.get("body_patch_regenerates_link", True)
+        online = bool(ev.get("isOnlineMeeting") and ev.get("onlineMeeting"))
+        if "body" in body and online and link is True:
+            # a PATCH carrying body gets the meeting a new join URL (microsoft-graph-docs #18896, -contrib #311)
+            ev["onlineMeeting"] = None
+        self._apply_common(ev, body, mb.get("personal", False))
+        if "body" in body and online and link == "drop":
+            # ... or loses it (microsoft-graph-docs #16336, msgraph-sdk-dotnet #2895)
+            ev["isOnlineMeeting"] = False
+            self._online_meeting(ev, mb.get("personal", False))
+        if "recurrence" in body:
+            ev["recurrence"] = rec if body["recurrence"] else None
+        if ev.get("isOrganizer", True):
+            now_to = self.recipients(mb, ev)
+            mb["counters"]["invitations_sent"] += len(now_to - was_to)
+            mb["counters"]["cancellations_sent"] += len(was_to - now_to)
+            if self._visible(ev) != was_seen:
+                mb["counters"]["updates_sent"] += len(now_to & was_to)
         mb["counters"]["events_updated"] += 1
         self._touch(mb, ev)
         self.save_state()
@@ -3174,6 +3519,16 @@ class Emulator:
                             raise ValueError("token_scope_format must be short or uri")
                         if k == "personal_token_format" and v not in ("opaque", "jwt"):
                             raise ValueError("personal_token_format must be opaque or jwt")
+                        if k == "txn_replay" and v not in ("error", "return_existing", "duplicate"):
+                            raise ValueError("txn_replay must be error, return_existing or duplicate")
+                        if k == "body_patch_regenerates_link" and v not in (True, False, "drop"):
+                            raise ValueError("body_patch_regenerates_link must be true, false or \"drop\"")
+                        if k in ("sparse_occurrences", "group_meetings", "select_returns_timestamps") and \
+                                not isinstance(v, bool):
+                            raise ValueError("%s must be true or false" % k)
+                        if k == "delta_refused" and not (v == "non_default" or (
+                                isinstance(v, list) and all(isinstance(x, str) for x in v))):
+                            raise ValueError("delta_refused must be a list of calendar names or \"non_default\"")
                         self.config[k] = v
                     self.save_state()
                 return ok(self.config)
@@ -3183,7 +3538,8 @@ class Emulator:
                     for f in fl:
                         if f.get("kind") not in ("status", "throttle", "delta_expired", "token_error", "slow",
                                                  "cut_after_commit", "cut", "truncate", "malformed", "oversized",
-                                                 "nextlink_loop", "device", "unauthorized"):
+                                                 "nextlink_loop", "nextlink_loop_fresh", "device",
+                                                 "unauthorized"):
                             raise ValueError("unknown fault kind %r" % f.get("kind"))
                         f.setdefault("times", 1)
                         f.setdefault("skip", 0)
@@ -3192,6 +3548,7 @@ class Emulator:
                 elif m == "DELETE":
                     self.faults = []
                     self.loop_urls = set()
+                    self.fresh_loops = set()
                 return ok({"faults": self.faults})
             if p == "/_emu/requests":
                 if m == "DELETE":
@@ -3248,7 +3605,7 @@ class Emulator:
                     self.generate(int(body["generate"]), keep_tokens=True,
                                   single=bool(body.get("single")))
                 self.warm()
-                self.requests, self.faults, self.loop_urls = [], [], set()
+                self.requests, self.faults, self.loop_urls, self.fresh_loops = [], [], set(), set()
                 self.save_state()
                 return ok({"ok": True})
             if p == "/_emu/outlook" and m == "POST":
@@ -3345,6 +3702,11 @@ class Emulator:
                 allday = ev.get("isAllDay")
                 ev["start"] = store_time(ev["_s"] + spec_shift, allday)
                 ev["end"] = store_time(ev["_e"] + spec_shift, allday)
+                rng = (ev.get("recurrence") or {}).get("range") or {}
+                days = (ev["_s"] + spec_shift).date() - ev["_s"].date()
+                for k in ("startDate", "endDate"):  # a moved series moves its range too
+                    if days and rng.get(k):
+                        rng[k] = (date.fromisoformat(rng[k]) + days).isoformat()
                 self._touch(mb, ev)
         elif op in ("edit", "edit_occurrence", "showas", "cancel"):
             if op == "showas":
@@ -3374,6 +3736,31 @@ class Emulator:
                         ev[k] = v if k != "location" or isinstance(v, dict) else {"displayName": v}
                 self._online_meeting(ev, mb.get("personal", False))
                 self._touch(mb, ev)
+        elif op in ("dismiss_reminder", "categorize", "respond"):
+            # changes no field we own, yet a new changeKey / lastModifiedDateTime and a delta entry
+            # (event.md: "Every time the event is changed, ChangeKey changes as well").  They act on the
+            # event, or on the whole series when an occurrence id is given.
+            if op == "dismiss_reminder":
+                ev["isReminderOn"] = False  # reminderMinutesBeforeStart unchanged
+            elif op == "categorize":
+                cats = body.get("categories")
+                if not isinstance(cats, list) or not all(isinstance(c, str) for c in cats):
+                    raise ValueError("categorize needs \"categories\": [strings]")
+                ev["categories"] = list(cats)
+            else:
+                resp = body.get("response", "accepted")
+                if resp not in ("none", "organizer", "tentativelyAccepted", "accepted", "declined", "notResponded"):
+                    raise ValueError("bad response %r" % resp)
+                st = {"response": resp, "time": fmt_z(utcnow())}
+                who = (body.get("attendee") or "").lower()
+                if who or ev.get("isOrganizer", True):
+                    # an attendee's answer reaches the organizer's copy (the named one, else all of them)
+                    for a in ev.get("attendees") or []:
+                        if not who or ((a.get("emailAddress") or {}).get("address") or "").lower() == who:
+                            a["status"] = dict(st)
+                else:  # the mailbox owner answers someone else's meeting
+                    ev["responseStatus"] = st
+            self._touch(mb, ev)
         elif op in ("delete", "delete_occurrence"):
             if occ_key:
                 self._delete_occurrence(mb, ev, occ_key)

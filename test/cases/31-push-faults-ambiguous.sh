@@ -70,7 +70,7 @@ emu DELETE /_emu/requests >/dev/null
 run sync
 expect_rc 0 "lost responses: the next pass succeeds"
 expect_silent "lost responses: silently"
-check '[ "$(nlog GET 1 "$LOOKUP.* eq .$a.\)")" -eq 3 ]' "lost responses: it looks each of the three up by the marker (\$filter=singleValueExtendedProperties)"
+check '[ "$(nlog GET 1 "$LOOKUP.* eq .[0-9a-f]*[.][0-9]*:$a.\)")" -eq 3 ]' "lost responses: it looks each of the three up by the marker (\$filter=singleValueExtendedProperties)"
 check '[ "$(nlog POST 1 "/events$")" -eq 0 ]' "lost responses: and creates none of them again"
 check '[ "$(copies "$a")" -eq 3 ]' "lost responses: exactly one event per calendar"
 check '[ "$(db "SELECT count(*) FROM pushed WHERE appt_id = $a AND event_id IS NOT NULL")" -eq 3 ]' "lost responses: the store maps the events found"
@@ -89,7 +89,7 @@ check '[ "$(copies "$a")" -eq 2 ]' "500 on a create item: the other two calendar
 emu DELETE /_emu/requests >/dev/null
 run sync
 expect_rc 0 "500 on a create item: the next pass succeeds"
-check '[ "$(nlog GET 1 "$LOOKUP.* eq .$a.\)")" -eq 1 ]' "500 on a create item: it looks that one up by the marker"
+check '[ "$(nlog GET 1 "$LOOKUP.* eq .[0-9a-f]*[.][0-9]*:$a.\)")" -eq 1 ]' "500 on a create item: it looks that one up by the marker"
 check '[ "$(nlog POST 1 "/events$")" -eq 1 ]' "500 on a create item: not found, so it is created, once"
 check '[ "$(copies "$a")" -eq 3 ]' "500 on a create item: exactly one event per calendar"
 
