@@ -228,7 +228,30 @@ struct graph_event {
 	 * absent): sensitivity, location's displayName, the body's text. */
 	const char *sensitivity, *location, *body;
 	int online;		/* isOnlineMeeting */
+	/*
+	 * Recurring meetings.  In calendarView/delta an "occurrence" comes
+	 * sparse: id, type, seriesMasterId, start, end and nothing else
+	 * (microsoft-graph-docs #1716, #7632, #22197); `sparse` is set and
+	 * the other fields must come from the series master, which the
+	 * round also carries (type "seriesMaster", never a block).
+	 */
+	const char *series_master_id;
+	int sparse;
 };
+
+/* What an occurrence takes from its series master. */
+struct graph_series {
+	char *subject;
+	char *showas;		/* as the service names it */
+	char *last_modified;	/* NULL when the service did not give it */
+	int all_day, cancelled;
+	int gone;		/* 404: the series no longer exists */
+};
+void graph_series_free(struct graph_series *s);
+/* Read a series master (user calendar id or group id). */
+int graph_get_series(struct graph *g, enum graph_cal_kind kind,
+    const char *cal_id, const char *master_id, struct graph_series *out,
+    struct graph_err *err);
 /* Release what graph_parse_event allocated in ev. */
 void graph_event_clear(struct graph_event *ev);
 

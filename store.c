@@ -178,7 +178,9 @@ static const char *const schema1[] = {
  * (subject template, privacy) its events were last written with; the
  * install's own random id, which marks the events it pushes; for each
  * pushed event, digests of the fields the tool owns and of the body as
- * last written (an edit in Teams is what changes them, not a changeKey).
+ * last written (an edit in Teams is what changes them, not a changeKey);
+ * the series masters of recurring meetings, whose fields their sparse
+ * occurrences take.
  */
 static const char *const schema2[] = {
 	"ALTER TABLE accounts ADD COLUMN tenant_id TEXT;",
@@ -189,6 +191,15 @@ static const char *const schema2[] = {
 	"CREATE TABLE install (id TEXT NOT NULL);",
 	"ALTER TABLE pushed ADD COLUMN fields TEXT;",
 	"ALTER TABLE pushed ADD COLUMN body_sum TEXT;",
+	"CREATE TABLE series ("
+	"  calendar_id INTEGER NOT NULL REFERENCES calendars(id) ON DELETE CASCADE,"
+	"  master_id TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  showas TEXT NOT NULL,"
+	"  all_day INTEGER NOT NULL,"
+	"  cancelled INTEGER NOT NULL,"
+	"  last_modified TEXT,"
+	"  PRIMARY KEY (calendar_id, master_id));",
 	"INSERT INTO install (id) VALUES (lower(hex(randomblob(8))));",
 	NULL
 };
@@ -1987,6 +1998,64 @@ store_push_rules(struct store *st, int64_t profile, const char *rules,
 fail:
 	store_rollback(st);
 	return -1;
+}
+
+void
+store_series_free(struct series *m)
+{
+	if (m == NULL)
+		return;
+	free(m->subject);
+	free(m->showas);
+	free(m->last_modified);
+	memset(m, 0, sizeof(*m));
+}
+
+int
+store_series_put(struct store *st, int64_t calendar, const char *master_id,
+    const struct series *m, struct tt_err *err)
+{
+	sqlite3_stmt *s = prep(st, "INSERT OR REPLACE INTO series (calendar_id,"
+	    " master_id, subject, showas, all_day, cancelled, last_modified)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?)", err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, calendar);
+	bind_text(s, 2, master_id);
+	bind_text(s, 3, m->subject ? m->subject : "");
+	bind_text(s, 4, m->showas ? m->showas : "unknown");
+	sqlite3_bind_int(s, 5, m->all_day);
+	sqlite3_bind_int(s, 6, m->cancelled);
+	bind_text(s, 7, m->last_modified);
+	return done(st, s, run(st, s), err);
+}
+
+int
+store_series_get(struct store *st, int64_t calendar, const char *master_id,
+    struct series *m, struct tt_err *err)
+{
+	sqlite3_stmt *s = prep(st, "SELECT subject, showas, all_day, cancelled,"
+	    " last_modified FROM series WHERE calendar_id = ? AND master_id = ?",
+	    err);
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, calendar);
+	bind_text(s, 2, master_id);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		m->subject = col_text(s, 0);
+		m->showas = col_text(s, 1);
+		m->all_day = sqlite3_column_int(s, 2);
+		m->cancelled = sqlite3_column_int(s, 3);
+		m->last_modified = col_text(s, 4);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dberr(st, err, "reading a series");
+	return rc == SQLITE_ROW;
 }
 
 int

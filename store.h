@@ -186,6 +186,21 @@ int store_stop(struct store *st, int64_t profile, struct stop_receipt *r,
     struct tt_err *err);
 
 /*
+ * The series master of a recurring meeting, as the sync last read it: its
+ * sparse occurrences take these fields.  Strings owned (store_series_free).
+ */
+struct series {
+	char *subject, *showas, *last_modified;
+	int all_day, cancelled;
+};
+void store_series_free(struct series *m);
+int store_series_put(struct store *st, int64_t calendar, const char *master_id,
+    const struct series *m, struct tt_err *err);
+/* 1 and m filled, 0 when the series is not known, -1 error. */
+int store_series_get(struct store *st, int64_t calendar, const char *master_id,
+    struct series *m, struct tt_err *err);
+
+/*
  * The rules the profile's events are written with (a text the sync
  * makes of push_subject and push_private).  When they differ from the
  * stored ones, every pushed event is marked to be written again; the new

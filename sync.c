@@ -146,6 +146,8 @@ struct pass_ctx {
 	struct pair { int64_t appt, cal; } *replayed;
 	size_t nreplayed;
 	int push_again;		/* a phase left creates for another one */
+	struct cal_round **refetch;	/* rounds waiting for masters */
+	size_t nrefetch;
 	char *owner;		/* "<install id>.<profile id>": ours */
 	char *txn_prefix;	/* OURS_PREFIX owner "-" */
 	int offline_dropped;	/* online appointments pushed without link */
@@ -160,6 +162,12 @@ struct cal_round {
 	int delta;		/* a delta round (else plain calendarView) */
 	int restarted;		/* already restarted once after GONE */
 	int plain;		/* delta was refused: plain reads this pass */
+	/* Sparse occurrences whose series master is not known yet: the
+	 * round is incomplete (no removal, no state saved); the masters
+	 * are read and the round is run again, once. */
+	char **missing;
+	size_t nmissing;
+	int incomplete, refetched;
 	char **removals;	/* incremental: ids to remove at the end */
 	size_t nrem, caprem;
 	int items;
@@ -196,6 +204,9 @@ round_free(struct cal_round *cr)
 	for (i = 0; i < cr->nrem; i++)
 		free(cr->removals[i]);
 	free(cr->removals);
+	for (i = 0; i < cr->nmissing; i++)
+		free(cr->missing[i]);
+	free(cr->missing);
 	store_calendar_free(&cr->cal);
 	free(cr);
 }
@@ -291,6 +302,89 @@ unwant_removal(struct cal_round *cr, const char *id)
 			cr->removals[i] = cr->removals[--cr->nrem];
 			return;
 		}
+}
+
+static int one_event(struct cal_round *, const struct graph_event *,
+    struct tt_err *);
+
+/* A master whose occurrences came before it was known. */
+static int
+missing_add(struct cal_round *cr, const char *id)
+{
+	char **n;
+	size_t i;
+
+	cr->incomplete = 1;
+	for (i = 0; i < cr->nmissing; i++)
+		if (strcmp(cr->missing[i], id) == 0)
+			return 0;
+	if ((n = reallocarray(cr->missing, cr->nmissing + 1,
+	    sizeof(*n))) == NULL)
+		return -1;
+	cr->missing = n;
+	if ((n[cr->nmissing] = strdup(id)) == NULL)
+		return -1;
+	cr->nmissing++;
+	return 0;
+}
+
+/*
+ * One item of a page, recurring meetings first: a series master is
+ * remembered (its occurrences take its fields) and is never a block; a
+ * sparse occurrence is filled from its master, or waits for it.
+ */
+static int
+one_item(struct cal_round *cr, const struct graph_event *ev,
+    struct tt_err *err)
+{
+	struct series m;
+	struct graph_event e2;
+	struct tm tm;
+	time_t t;
+	int r;
+
+	if (!ev->removed && ev->invalid == NULL && ev->type != NULL &&
+	    strcmp(ev->type, "seriesMaster") == 0) {
+		m.subject = ev->subject;
+		m.showas = (char *)(uintptr_t)ev->showas_name;
+		m.last_modified = (char *)(uintptr_t)ev->last_modified;
+		m.all_day = ev->all_day;
+		m.cancelled = ev->cancelled;
+		return store_series_put(cr->p->ctx->st, cr->cal.id, ev->id, &m,
+		    err);
+	}
+	if (ev->removed || !ev->sparse)
+		return one_event(cr, ev, err);
+	if ((r = store_series_get(cr->p->ctx->st, cr->cal.id,
+	    ev->series_master_id, &m, err)) < 0)
+		return -1;
+	if (r == 0) {
+		/* Keep whatever the book has for it until the master is
+		 * read: nothing is removed on a partial read. */
+		unwant_removal(cr, ev->id);
+		return missing_add(cr, ev->series_master_id) ? tt_fail(err,
+		    TT_SOFTWARE, "out of memory") : 0;
+	}
+	e2 = *ev;
+	e2.sparse = 0;
+	e2.subject = m.subject;
+	e2.showas = config_showas_bit(m.showas) ? config_showas_bit(m.showas) :
+	    SHOWAS_UNKNOWN;
+	tt_sanitize(e2.showas_name, sizeof(e2.showas_name), m.showas);
+	e2.cancelled = m.cancelled;
+	e2.last_modified = m.last_modified;
+	e2.all_day = m.all_day;
+	if (m.all_day) {	/* floating dates, served as UTC midnights */
+		t = (time_t)ev->start;
+		gmtime_r(&t, &tm);
+		e2.sy = tm.tm_year + 1900, e2.sm = tm.tm_mon + 1, e2.sd = tm.tm_mday;
+		t = (time_t)ev->end;
+		gmtime_r(&t, &tm);
+		e2.ey = tm.tm_year + 1900, e2.em = tm.tm_mon + 1, e2.ed = tm.tm_mday;
+	}
+	r = one_event(cr, &e2, err);
+	store_series_free(&m);
+	return r;
 }
 
 static int
@@ -394,6 +488,10 @@ finish_round(struct cal_round *cr, const char *delta_link, struct tt_err *err)
 	struct pass_ctx *p = cr->p;
 	struct tt_config *cfg = &p->ctx->cfg;
 	int total = 0, n = 0, gone;
+
+	/* Occurrences still waiting for their master: keep everything. */
+	if (cr->incomplete)
+		return 1;
 	size_t i;
 	int64_t appt;
 
@@ -480,7 +578,7 @@ on_page(void *arg, const struct graph_event *ev, size_t n, int final,
 	if (store_begin(p->ctx->st, &err))
 		goto fail;
 	for (i = 0; i < n; i++)
-		if (one_event(cr, &ev[i], &err) != 0)
+		if (one_item(cr, &ev[i], &err) != 0)
 			goto rollback;
 	cr->items += (int)n;
 	p->counts.items += (int)n;
@@ -516,6 +614,20 @@ on_done(void *arg, const struct graph_err *e)
 	struct pass_ctx *p = cr->p;
 	struct tt_err err = { 0 };
 
+	if (e == NULL && cr->incomplete && !cr->refetched) {
+		struct cal_round **n = reallocarray(p->refetch, p->nrefetch + 1,
+		    sizeof(*n));
+
+		if (n != NULL) {	/* one_profile reads the masters */
+			p->refetch = n;
+			p->refetch[p->nrefetch++] = cr;
+			return;
+		}
+	}
+	if (e == NULL && cr->incomplete)
+		problem(p, TT_TEMPFAIL, "calendar \"%s\": recurring meetings "
+		    "whose series could not be read; their blocks are kept (the "
+		    "next run continues)", cr->cal.path);
 	if (e == NULL) {
 		round_free(cr);
 		return;
@@ -1127,6 +1239,73 @@ sync_owner(struct store *st, int64_t profile, struct tt_err *err)
 	return owner;
 }
 
+/*
+ * Read the series masters that sparse occurrences named before the round
+ * showed them, then run those rounds again (they saved nothing).
+ */
+static void
+refetch_series(struct pass_ctx *p)
+{
+	size_t i, k, n = p->nrefetch;
+	struct cal_round **rs = p->refetch;
+
+	p->refetch = NULL;
+	p->nrefetch = 0;
+	for (i = 0; i < n; i++) {
+		struct cal_round *cr = rs[i];
+		struct tt_err err = { 0 };
+		int failed = 0;
+
+		for (k = 0; k < cr->nmissing && !failed; k++) {
+			struct graph_series gs;
+			struct graph_err ge;
+			struct series m;
+			int known = store_series_get(p->ctx->st, cr->cal.id,
+			    cr->missing[k], &m, &err);
+
+			/* Most masters come later in the same round. */
+			store_series_free(&m);
+			if (known != 0) {
+				if (known < 0) {
+					problem(p, err.code, "%s", err.msg);
+					failed = 1;
+				}
+				continue;
+			}
+			if (graph_get_series(p->g, cr->cal.kind == CAL_GROUP ?
+			    GRAPH_CAL_GROUP : GRAPH_CAL_USER, cr->cal.kind ==
+			    CAL_GROUP ? cr->cal.container : cr->cal.remote_id,
+			    cr->missing[k], &gs, &ge) != 0) {
+				problem(p, account_exit_code(&ge), "calendar \"%s\": "
+				    "reading a recurring series: %s; its "
+				    "occurrences keep their blocks", cr->cal.path,
+				    ge.msg);
+				failed = 1;
+				break;
+			}
+			/* A deleted series: its occurrences no longer block. */
+			m.subject = gs.gone ? (char *)(uintptr_t)"" : gs.subject;
+			m.showas = gs.gone ? (char *)(uintptr_t)"free" : gs.showas;
+			m.last_modified = gs.last_modified;
+			m.all_day = gs.all_day;
+			m.cancelled = gs.gone || gs.cancelled;
+			if (store_series_put(p->ctx->st, cr->cal.id,
+			    cr->missing[k], &m, &err)) {
+				problem(p, err.code, "%s", err.msg);
+				failed = 1;
+			}
+			graph_series_free(&gs);
+		}
+		cr->refetched = 1;
+		cr->incomplete = 0;
+		while (cr->nmissing > 0)
+			free(cr->missing[--cr->nmissing]);
+		if (failed || start_round(p, cr) != 0)
+			round_free(cr);
+	}
+	free(rs);
+}
+
 /* Whether the profile's account is a personal Microsoft account. */
 static int
 profile_personal(struct tt_ctx *ctx, int64_t profile)
@@ -1217,6 +1396,10 @@ one_profile(struct tt_ctx *ctx, int64_t profile, const char *name, int force)
 				round_free(p.retry[i]);
 		graph_run(p.g);
 	}
+	if (p.nrefetch > 0) {
+		refetch_series(&p);
+		graph_run(p.g);
+	}
 	if (ctx->progress != NULL)
 		ctx->progress(ctx, NULL);
 	if (!p.token_rejected) {
@@ -1241,6 +1424,9 @@ out:
 	while (p.nretry > 0)
 		round_free(p.retry[--p.nretry]);
 	free(p.retry);
+	while (p.nrefetch > 0)
+		round_free(p.refetch[--p.nrefetch]);
+	free(p.refetch);
 	free(p.replayed);
 	free(p.owner);
 	free(p.txn_prefix);

@@ -137,7 +137,7 @@ GET|POST /_emu/config      current config / merge {key: value}: token_lifetime (
         token_scope_format ("short" | "uri"), consented_scopes_in_token (true),
         admin_consent ([]: added to the scenario's), memberof_cast_needs_advanced (true),
         app_name ("timetap-sync", named in AADSTS65001).
-        Added 2026-12 (see REALISM): sparse_occurrences (false) | txn_replay ("error" |
+        Added 2026-12 (see REALISM): sparse_occurrences (true; false is the kinder switch) | txn_replay ("error" |
         "return_existing" | "duplicate") | group_meetings (false) | body_patch_regenerates_link (true |
         false | "drop") | delta_refused ([] | ["<calendar name>", "group:<name|id>", "non_default"] |
         "non_default") | select_returns_timestamps (false).
@@ -315,7 +315,7 @@ REALISM (the hard behaviour is the default; sources looked up in the stored publ
   -> 403 ErrorAccessDenied (now also DELETE on any calendar with canEdit false).  #8373 and
   #12519 named in the brief: #12519 is about onlineMeetingProvider turning into
   skypeForBusiness, not shared calendars; #8373 could not be found (UNCONFIRMED).
-- Sparse occurrences (config sparse_occurrences, default false until the tool copes; hard: true).
+- Sparse occurrences (config sparse_occurrences, default true; false is the kinder switch).
   In calendarView delta pages only, a plain occurrence is {"@odata.type":"#microsoft.graph.event",
   "@odata.etag", "id", "type":"occurrence", "seriesMasterId", "start", "end"} and nothing else
   (microsoft-graph-docs #1716 (2017 sample), #7632, #22197, microsoft-graph-docs-contrib #34 (2023
@@ -455,7 +455,7 @@ DEFAULT_CONFIG = {
     "memberof_cast_needs_advanced": True,  # /me/memberOf/microsoft.graph.group needs advanced query
     "app_name": "timetap-sync",           # the app name in AADSTS65001 descriptions
     # --- switches added 2026-12 (see REALISM; defaults as agreed with the tool's author) ---
-    "sparse_occurrences": False,          # delta: bare occurrences + series masters (hard: True)
+    "sparse_occurrences": True,           # delta: bare occurrences + series masters (kinder: False)
     "txn_replay": "error",                # replayed transactionId: error | return_existing | duplicate
     "group_meetings": False,              # group-calendar creates get group + creator as attendees (hard: True)
     "body_patch_regenerates_link": True,  # PATCH with body on a Teams meeting: True (new joinUrl) | False | "drop"
