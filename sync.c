@@ -168,6 +168,10 @@ struct cal_round {
 	char **missing;
 	size_t nmissing;
 	int incomplete, refetched;
+	/* The round's sparse occurrences, classified at its end: their
+	 * master may come on any page, before or after them. */
+	struct sparse { char *id, *master; tt_time start, end; } *sparse;
+	size_t nsparse, capsparse;
 	char **removals;	/* incremental: ids to remove at the end */
 	size_t nrem, caprem;
 	int items;
@@ -195,6 +199,16 @@ problem(struct pass_ctx *p, int code, const char *fmt, ...)
 }
 
 static void
+sparse_clear(struct cal_round *cr)
+{
+	while (cr->nsparse > 0) {
+		cr->nsparse--;
+		free(cr->sparse[cr->nsparse].id);
+		free(cr->sparse[cr->nsparse].master);
+	}
+}
+
+static void
 round_free(struct cal_round *cr)
 {
 	size_t i;
@@ -207,6 +221,8 @@ round_free(struct cal_round *cr)
 	for (i = 0; i < cr->nmissing; i++)
 		free(cr->missing[i]);
 	free(cr->missing);
+	sparse_clear(cr);
+	free(cr->sparse);
 	store_calendar_free(&cr->cal);
 	free(cr);
 }
@@ -306,6 +322,8 @@ unwant_removal(struct cal_round *cr, const char *id)
 
 static int one_event(struct cal_round *, const struct graph_event *,
     struct tt_err *);
+static int sparse_one(struct cal_round *, const struct graph_event *,
+    struct tt_err *);
 
 /* A master whose occurrences came before it was known. */
 static int
@@ -331,17 +349,13 @@ missing_add(struct cal_round *cr, const char *id)
 /*
  * One item of a page, recurring meetings first: a series master is
  * remembered (its occurrences take its fields) and is never a block; a
- * sparse occurrence is filled from its master, or waits for it.
+ * sparse occurrence waits for the end of the round.
  */
 static int
 one_item(struct cal_round *cr, const struct graph_event *ev,
     struct tt_err *err)
 {
 	struct series m;
-	struct graph_event e2;
-	struct tm tm;
-	time_t t;
-	int r;
 
 	if (!ev->removed && ev->invalid == NULL && ev->type != NULL &&
 	    strcmp(ev->type, "seriesMaster") == 0) {
@@ -355,13 +369,74 @@ one_item(struct cal_round *cr, const struct graph_event *ev,
 	}
 	if (ev->removed || !ev->sparse)
 		return one_event(cr, ev, err);
+	/* Kept for the end of the round (sparse_done). */
+	unwant_removal(cr, ev->id);
+	if (cr->nsparse == cr->capsparse) {
+		size_t cap = cr->capsparse ? cr->capsparse * 2 : 64;
+		struct sparse *n = reallocarray(cr->sparse, cap, sizeof(*n));
+
+		if (n == NULL)
+			return tt_fail(err, TT_SOFTWARE, "out of memory");
+		cr->sparse = n;
+		cr->capsparse = cap;
+	}
+	cr->sparse[cr->nsparse].id = strdup(ev->id);
+	cr->sparse[cr->nsparse].master = strdup(ev->series_master_id);
+	cr->sparse[cr->nsparse].start = ev->start;
+	cr->sparse[cr->nsparse].end = ev->end;
+	if (cr->sparse[cr->nsparse].id == NULL ||
+	    cr->sparse[cr->nsparse].master == NULL) {
+		free(cr->sparse[cr->nsparse].id);
+		free(cr->sparse[cr->nsparse].master);
+		return tt_fail(err, TT_SOFTWARE, "out of memory");
+	}
+	cr->nsparse++;
+	return 0;
+}
+
+/*
+ * The end of a round: every series master it carried is stored, so each
+ * sparse occurrence takes its master's fields now.  One whose master is
+ * not known makes the round incomplete (nothing removed, no state).
+ */
+static int
+sparse_done(struct cal_round *cr, struct tt_err *err)
+{
+	struct graph_event ev;
+	size_t i;
+	int r;
+
+	for (i = 0; i < cr->nsparse; i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.id = cr->sparse[i].id;
+		ev.series_master_id = cr->sparse[i].master;
+		ev.type = "occurrence";
+		ev.start = cr->sparse[i].start;
+		ev.end = cr->sparse[i].end;
+		if ((r = sparse_one(cr, &ev, err)) != 0)
+			return r;
+	}
+	sparse_clear(cr);
+	return 0;
+}
+
+/* One sparse occurrence, filled from its master's stored fields. */
+static int
+sparse_one(struct cal_round *cr, const struct graph_event *ev,
+    struct tt_err *err)
+{
+	struct series m;
+	struct graph_event e2;
+	struct tm tm;
+	time_t t;
+	int r;
+
 	if ((r = store_series_get(cr->p->ctx->st, cr->cal.id,
 	    ev->series_master_id, &m, err)) < 0)
 		return -1;
 	if (r == 0) {
 		/* Keep whatever the book has for it until the master is
 		 * read: nothing is removed on a partial read. */
-		unwant_removal(cr, ev->id);
 		return missing_add(cr, ev->series_master_id) ? tt_fail(err,
 		    TT_SOFTWARE, "out of memory") : 0;
 	}
@@ -589,6 +664,8 @@ on_page(void *arg, const struct graph_event *ev, size_t n, int final,
 		    p->counts.items);
 		p->ctx->progress(p->ctx, msg);
 	}
+	if (final && sparse_done(cr, &err) != 0)
+		goto rollback;
 	if (final) {
 		rc = finish_round(cr, delta_link, &err);
 		if (rc < 0)
@@ -701,6 +778,7 @@ start_round(struct pass_ctx *p, struct cal_round *cr)
 	cr->items = 0;
 	while (cr->nrem > 0)
 		free(cr->removals[--cr->nrem]);
+	sparse_clear(cr);
 	if (cr->full)
 		url = graph_view_url(p->g, cr->cal.kind == CAL_GROUP ?
 		    GRAPH_CAL_GROUP : GRAPH_CAL_USER, cr->cal.kind == CAL_GROUP ?

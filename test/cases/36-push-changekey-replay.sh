@@ -1,0 +1,95 @@
+# Family 36, push: what the service changes on its own.  A dismissed
+# reminder, a category, a response change an event's changeKey
+# (graph-docs resources/event.md) but no field TimeTap owns: no PATCH.
+# A create whose transactionId the service has seen is refused
+# (ErrorDuplicateTransactionId, alcionai/corso #2490): the event is looked
+# up and adopted, or created anew when it is gone -- never a failure on
+# every pass.
+. "$TOP/test/lib.sh"
+
+emu_setup demo "retry_budget = 5"
+export BROWSER="$TOP/test/fake-browser.sh"
+trun login
+expect_rc 0 "login"
+run appt add --start "$(d 2)T14:00Z" --end "$(d 2)T14:30Z" --subject Checkup --client Ivy --online --force
+a=$(cat "$T/out")
+run sync
+expect_rc 0 "the first pass pushes an online appointment"
+evof() {
+	emu GET /_emu/state | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+for u in s["users"]:
+    for c in u["calendars"]:
+        for e in c["events"]:
+            if e.get("subject") == sys.argv[1]:
+                print(e["id"], (e.get("onlineMeeting") or {}).get("joinUrl") or "-")' "$1"
+}
+ev=$(evof Checkup | awk '{print $1}')
+join0=$(evof Checkup | awk '{print $2}')
+check '[ -n "$ev" ] && [ "$join0" != "-" ]' "one event with a Teams link"
+check '[ "$(db "select join_url from appointments where id = $a")" = "$join0" ]' "the book shows that link"
+
+for op in '"op":"dismiss_reminder"' '"op":"categorize","categories":["Red"]' '"op":"respond","response":"accepted"'; do
+	outlook "{$op,\"id\":\"$ev\"}"
+	emu DELETE /_emu/requests >/dev/null
+	run sync
+	expect_rc 0 "a pass after {$op}"
+	check '[ "$(writes)" -eq 0 ]' "{$op}: a new changeKey alone sends no PATCH"
+done
+
+# An edit of a field we own is set back -- without the body: a body PATCH
+# would regenerate the Teams link.
+outlook "{\"op\":\"edit\",\"id\":\"$ev\",\"event\":{\"subject\":\"Checkup (moved)\"}}"
+emu DELETE /_emu/requests >/dev/null
+run sync
+expect_rc 0 "the pass after a Teams edit"
+check '[ "$(nlog PATCH "*" "/events/")" -eq 1 ]' "one PATCH sets it back"
+check '[ "$(evof Checkup | awk "{print \$2}")" = "$join0" ]' "the PATCH sent no body: the Teams link is the same"
+# A change of the body rules (push_subject shows the client now) sends the body.
+emu_config "retry_budget = 5" "push_subject = {subject} ({client})"
+run sync
+expect_rc 0 "the pass after push_subject changed"
+join1=$(evof "Checkup (Ivy)" | awk '{print $2}')
+check '[ "$join1" != "-" ] && [ "$join1" != "$join0" ]' "the body changed, the service made a new link"
+check '[ "$(db "select join_url from appointments where id = $a")" = "$join1" ]' "the book shows the link the service returns now"
+emu_config "retry_budget = 5"
+
+# ---- libcurl's own re-send: the copy is refused, the event adopted ----
+# The connection dies after the service made the events and before any
+# byte of the answer: libcurl sends the batch again on a new connection
+# by itself; the service refuses the replayed transactionIds.
+run appt add --start "$(d 4)T14:00Z" --end "$(d 4)T14:30Z" --subject Resent --force
+hits0=$(counter tx_dedup_hits)
+set_fault '{"kind":"cut_after_commit","match":{"method":"POST","path":"/\\$batch"},"times":1}'
+run sync
+r1=$rc
+hits1=$(counter tx_dedup_hits)
+nofault
+run sync
+check '[ "$r1" -eq 0 ] || [ "$r1" -eq 75 ]' "a lost answer: the pass ends 0 (re-sent and adopted) or 75 (exit $r1)"
+check '[ "$(evof Resent | wc -l)" -eq 1 ]' "exactly one event, after the next pass at the latest"
+check '[ "$(counter tx_duplicates)" -eq 0 ]' "no duplicate was made"
+check '[ "$r1" -ne 0 ] || [ "$hits1" -gt "$hits0" ]' "a pass that ended 0 did so because the service refused the re-sent copy ($hits0 -> $hits1 refusals)"
+
+# ---- a refused replay of an event deleted before the tool knew it ----
+run appt add --start "$(d 3)T14:00Z" --end "$(d 3)T14:30Z" --subject Replay --force
+b=$(cat "$T/out")
+set_fault '{"kind":"truncate","match":{"method":"POST","path":"/\\$batch"},"times":1}'
+run sync
+check '[ $rc -eq 75 ]' "a cut answer to the create: 75 (exit $rc)"
+nofault
+rev=$(evof Replay | awk '{print $1}')
+check '[ -n "$rev" ]' "the service did create it"
+outlook "{\"op\":\"delete\",\"id\":\"$rev\"}"
+# Deleted in Teams before the tool knew it existed: the lookup finds
+# nothing and the tool creates it again, once.
+emu DELETE /_emu/requests >/dev/null
+run sync
+expect_rc 0 "the next pass succeeds"
+expect_silent "silently"
+check '[ "$(evof Replay | wc -l)" -eq 1 ]' "exactly one event"
+check '[ "$(db "select count(*) from pushed where appt_id = $b and event_id is not null")" -eq 1 ]' "mapped"
+emu DELETE /_emu/requests >/dev/null
+run sync
+check '[ "$(writes)" -eq 0 ]' "and the pass after writes nothing"
