@@ -26,6 +26,15 @@ struct round {
 	uint64_t *seen;		/* hashes of the nextLinks followed */
 	size_t nseen, capseen;
 	int pages;
+	/*
+	 * Loops under fresh links: the same page served again and again
+	 * with a new $skiptoken each time (msgraph-sdk-dotnet #3082).  The
+	 * ids of the round's items, hashed, sorted on demand: pages that
+	 * bring nothing new in a row, or too many empty pages, end the round.
+	 */
+	uint64_t *ids;
+	size_t nids, capids;
+	int stale, empty;
 };
 
 static uint64_t
@@ -38,6 +47,55 @@ fnv1a(const char *s)
 		h *= 1099511628211ULL;
 	}
 	return h;
+}
+
+#define STALE_PAGES 2		/* pages in a row with only known items */
+#define EMPTY_PAGES 50		/* empty pages in a row with a nextLink */
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Note the page's ids; returns 1 when the page looks like a repeat (it
+ * brought no id the round had not seen), 0 otherwise, -1 out of memory.
+ * The set is kept sorted: a page is looked up with bsearch, then its new
+ * ids are appended and the set sorted again.
+ */
+static int
+page_repeats(struct round *rd, const struct graph_event *ev, size_t n)
+{
+	size_t i, before = rd->nids, fresh = 0;
+
+	if (rd->nids + n > rd->capids) {
+		size_t cap = rd->capids ? rd->capids : 256;
+		uint64_t *nn;
+
+		while (cap < rd->nids + n)
+			cap *= 2;
+		if ((nn = reallocarray(rd->ids, cap, sizeof(*nn))) == NULL)
+			return -1;
+		rd->ids = nn;
+		rd->capids = cap;
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t v;
+
+		if (ev[i].id == NULL)
+			continue;
+		v = fnv1a(ev[i].id);
+		if (bsearch(&v, rd->ids, before, sizeof(v), cmp_u64) != NULL)
+			continue;
+		rd->ids[rd->nids++] = v;
+		fresh++;
+	}
+	if (fresh > 0)
+		qsort(rd->ids, rd->nids, sizeof(*rd->ids), cmp_u64);
+	return n > 0 && fresh == 0;
 }
 
 void
@@ -211,6 +269,7 @@ round_free(struct round *rd)
 	if (rd == NULL)
 		return;
 	free(rd->seen);
+	free(rd->ids);
 	free(rd->mailbox);
 	free(rd);
 }
@@ -309,6 +368,23 @@ round_next(struct greq *r, const struct graph_err *e)
 			graph_parse_event(item, &evs[i]);
 		else
 			evs[i].invalid = "id";
+	}
+	if (next != NULL) {
+		int rep = page_repeats(rd, evs, n);
+
+		if (rep < 0) {
+			gerr(&err, GRAPH_LOCAL, 0, "out of memory");
+			goto fail;
+		}
+		rd->stale = rep ? rd->stale + 1 : 0;
+		rd->empty = n == 0 ? rd->empty + 1 : 0;
+		if (rd->stale >= STALE_PAGES || rd->empty > EMPTY_PAGES) {
+			gerr(&err, GRAPH_PROTOCOL, 200, "the service served %s "
+			    "again and again under new links (a paging loop); "
+			    "the round is abandoned", rd->stale ? "the same "
+			    "items" : "empty pages");
+			goto fail;
+		}
 	}
 	if (next == NULL && strstr(r->url, "/delta") != NULL && delta == NULL) {
 		gerr(&err, GRAPH_PROTOCOL, 200, "a delta page has neither "

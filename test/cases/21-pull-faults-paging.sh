@@ -88,6 +88,21 @@ snap after
 check 'kept before after' "a looping round removes nothing"
 recovers "nextLink loop"
 
+# The same page again and again, each time under a new $skiptoken
+# (msgraph-sdk-dotnet #3082): detected by content, not by the link.
+changes 2 3
+snap before
+set_fault '{"kind": "nextlink_loop_fresh", "match": {"path": "skiptoken"}}'
+BIN=$T/bounded run sync
+check '[ $rc -ne 124 ]' "a loop under fresh links does not hang the pass"
+expect_rc 69 "a loop under fresh links: exit 69"
+expect_err 'calendar "Calendar": .*paging loop' "the message says the service looped"
+check '[ "$(grep -c . "$T/err")" -eq 1 ]' "one line"
+check '[ "$(nreq "\"skiptoken\" in r[\"query\"]")" -le 4 ]' "stopped within a few pages ($(nreq "\"skiptoken\" in r[\"query\"]") page requests)"
+snap after
+check 'kept before after' "a looping round removes nothing"
+recovers "loop under fresh links"
+
 # Bodies that cannot be read, on page 2.
 changes 2 3
 snap before
