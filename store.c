@@ -1512,6 +1512,28 @@ store_pushed_owner(struct store *st, int64_t profile, const char *event_id,
 	return rc == SQLITE_ROW;
 }
 
+int
+store_push_which(struct store *st, int64_t appt, int64_t calendar,
+    const char *event_id, struct tt_err *err)
+{
+	sqlite3_stmt *s = prep(st, "SELECT event_id IS NULL, event_id = ?"
+	    " FROM pushed WHERE appt_id = ? AND calendar_id = ?", err);
+	int rc, r = PUSH_NO_ROW;
+
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, event_id);
+	sqlite3_bind_int64(s, 2, appt);
+	sqlite3_bind_int64(s, 3, calendar);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		r = sqlite3_column_int(s, 0) ? PUSH_UNMAPPED :
+		    sqlite3_column_int(s, 1) ? PUSH_THIS : PUSH_OTHER;
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dberr(st, err, "reading pushed events");
+	return r;
+}
+
 static int
 next_seq(struct store *st, int64_t *seq, struct tt_err *err)
 {

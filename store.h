@@ -362,6 +362,15 @@ int store_push_unsent(struct store *st, int64_t appt, int64_t calendar,
 int store_push_seen(struct store *st, int64_t calendar, const char *event_id,
     const char *change_key, const char *fields, int body_ok, int64_t gen,
     struct tt_err *err);
+/*
+ * A read showed an event of ours (by its transactionId) for `appt` on
+ * `calendar`: is it the one the store maps?  PUSH_THIS: yes; PUSH_OTHER:
+ * the store maps another event (this one is a duplicate); PUSH_UNMAPPED:
+ * the create's outcome is unknown (adopt it); PUSH_NO_ROW: none.
+ */
+enum { PUSH_NO_ROW, PUSH_THIS, PUSH_OTHER, PUSH_UNMAPPED };
+int store_push_which(struct store *st, int64_t appt, int64_t calendar,
+    const char *event_id, struct tt_err *err);
 /* What a create or update wrote: the digest of the owned fields and of
  * the body (sync.c makes both). */
 int store_push_written(struct store *st, int64_t appt, int64_t calendar,

@@ -148,6 +148,10 @@ struct pass_ctx {
 	int push_again;		/* a phase left creates for another one */
 	struct cal_round **refetch;	/* rounds waiting for masters */
 	size_t nrefetch;
+	/* Second copies of our events (a re-sent create the service did not
+	 * refuse): deleted by the push, the mapped one kept. */
+	struct graph_write **dups;
+	size_t ndups;
 	char *owner;		/* "<install id>.<profile id>": ours */
 	char *txn_prefix;	/* OURS_PREFIX owner "-" */
 	int offline_dropped;	/* online appointments pushed without link */
@@ -322,6 +326,61 @@ unwant_removal(struct cal_round *cr, const char *id)
 
 static int one_event(struct cal_round *, const struct graph_event *,
     struct tt_err *);
+
+/* A second event of ours for one appointment on one calendar. */
+static int
+dup_add(struct cal_round *cr, const char *event_id)
+{
+	struct pass_ctx *p = cr->p;
+	struct graph_write *w, **n;
+
+	if ((n = reallocarray(p->dups, p->ndups + 1, sizeof(*n))) == NULL)
+		return -1;
+	p->dups = n;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return -1;
+	w->op = GW_DELETE;
+	w->kind = cr->cal.kind == CAL_GROUP ? GRAPH_CAL_GROUP : GRAPH_CAL_USER;
+	w->cal_id = strdup(cr->cal.kind == CAL_GROUP ? cr->cal.container :
+	    cr->cal.remote_id);
+	w->event_id = strdup(event_id);
+	w->user = strdup(cr->cal.path);
+	p->dups[p->ndups++] = w;
+	return w->cal_id && w->event_id && w->user ? 0 : -1;
+}
+
+static void
+dups_free(struct pass_ctx *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->ndups; i++) {
+		free((char *)(uintptr_t)p->dups[i]->cal_id);
+		free((char *)(uintptr_t)p->dups[i]->event_id);
+		free(p->dups[i]->user);
+		graph_write_clear(p->dups[i]);
+		free(p->dups[i]);
+	}
+	free(p->dups);
+	p->dups = NULL;
+	p->ndups = 0;
+}
+
+static void
+dups_done(void *arg, struct graph_write **ws, size_t n)
+{
+	struct pass_ctx *p = arg;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (ws[i]->err.cls == GRAPH_OK || ws[i]->gone)
+			p->counts.deleted++;
+		else
+			problem(p, account_exit_code(&ws[i]->err), "calendar "
+			    "\"%s\": deleting a second copy of one of our events: "
+			    "%s", (char *)ws[i]->user, ws[i]->err.msg);
+	}
+}
 static int sparse_one(struct cal_round *, const struct graph_event *,
     struct tt_err *);
 
@@ -491,6 +550,17 @@ one_event(struct cal_round *cr, const struct graph_event *ev,
 	 * a category or a response: no proof of an edit). */
 	if (ours) {
 		char sum[65], mark[48];
+		int which = store_push_which(p->ctx->st, appt, cr->cal.id,
+		    ev->id, err);
+
+		if (which < 0)
+			return -1;
+		if (which == PUSH_UNMAPPED && store_push_created(p->ctx->st,
+		    appt, cr->cal.id, ev->id, ev->change_key, -1, err) != 0)
+			return -1;	/* adopted: set back to the book's */
+		if (which == PUSH_OTHER)
+			return dup_add(cr, ev->id) ? tt_fail(err, TT_SOFTWARE,
+			    "out of memory") : 0;
 
 		owned_sum(ev->subject ? ev->subject : "", ev->all_day ? 0 :
 		    ev->start, ev->all_day ? 0 : ev->end, ev->sensitivity,
@@ -1253,6 +1323,10 @@ push_profile(struct pass_ctx *p)
 		return;
 	}
 	free(rules);
+	/* Second copies a read found: the one the store maps stays. */
+	if (p->ndups > 0)
+		graph_writes(p->g, p->dups, p->ndups, dups_done, p);
+	dups_free(p);
 	/*
 	 * Lookups of unknown outcomes, then the work.  A round can leave
 	 * work for another: creates refused as replays (looked up and
@@ -1508,6 +1582,7 @@ out:
 	free(p.replayed);
 	free(p.owner);
 	free(p.txn_prefix);
+	dups_free(&p);
 	if (p.g != NULL) {
 		graph_stats(p.g, &gs);
 		p.counts.requests = gs.requests;

@@ -93,3 +93,24 @@ check '[ "$(db "select count(*) from pushed where appt_id = $b and event_id is n
 emu DELETE /_emu/requests >/dev/null
 run sync
 check '[ "$(writes)" -eq 0 ]' "and the pass after writes nothing"
+
+# ---- a service that does not refuse the re-sent copy ----
+# With de-duplication off, libcurl's re-send of a create leaves two
+# events with one transactionId; the next read finds the second copy and
+# deletes it, keeping the one the store maps.
+ctl POST /_emu/config '{"txn_replay": "duplicate"}' >/dev/null
+run appt add --start "$(d 5)T14:00Z" --end "$(d 5)T14:30Z" --subject Twice --force
+c=$(cat "$T/out")
+set_fault '{"kind":"cut_after_commit","match":{"method":"POST","path":"/\\$batch"},"times":1}'
+run sync
+nofault
+dups0=$(counter tx_duplicates)
+run sync
+expect_rc 0 "the pass after"
+n=$(evof Twice | wc -l)
+check '[ "$n" -eq 1 ]' "one event of the appointment is left ($n; the service had made $dups0 duplicate(s))"
+check '[ "$(evof Twice | awk "{print \$1}")" = "$(db "select event_id from pushed where appt_id = $c")" ]' "the one the store maps"
+run appt cancel "$c"
+run sync
+check '[ "$(evof Twice | wc -l)" -eq 0 ]' "a cancel then leaves nothing behind"
+ctl POST /_emu/config '{"txn_replay": "error"}' >/dev/null
