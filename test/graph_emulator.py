@@ -138,7 +138,7 @@ GET|POST /_emu/config      current config / merge {key: value}: token_lifetime (
         admin_consent ([]: added to the scenario's), memberof_cast_needs_advanced (true),
         app_name ("timetap-sync", named in AADSTS65001).
         Added 2026-12 (see REALISM): sparse_occurrences (true; false is the kinder switch) | txn_replay ("error" |
-        "return_existing" | "duplicate") | group_meetings (false) | body_patch_regenerates_link (true |
+        "return_existing" | "duplicate") | group_meetings (true) | body_patch_regenerates_link (true |
         false | "drop") | delta_refused ([] | ["<calendar name>", "group:<name|id>", "non_default"] |
         "non_default") | select_returns_timestamps (false).
 GET|POST|DELETE /_emu/faults   list / append {"faults":[FAULT...]} / clear (also ends loops).
@@ -350,8 +350,8 @@ REALISM (the hard behaviour is the default; sources looked up in the stored publ
   way).  Whether a replay of an identical body gets the same answer ("to create a different event")
   is UNCONFIRMED.  "return_existing" = the old kind behaviour (201 + the existing event);
   "duplicate" = no de-duplication at all (graph-api.md s.11.12, a libcurl re-send).
-- Group-calendar events are meetings (config group_meetings, default false until the tool copes;
-  hard: true): a POST to a Microsoft 365 group calendar gets the group and the creating user as
+- Group-calendar events are meetings (config group_meetings, default true;
+  false is the kinder switch): a POST to a Microsoft 365 group calendar gets the group and the creating user as
   attendees (type required, response none), whatever attendees were sent (microsoft-graph-docs #315:
   "consistent if I leave the attendee list undefined, or pass an empty list, or explicitly specify
   just the group", "no option to not add the creator"; group-list-calendarview.md example: the group
@@ -457,7 +457,7 @@ DEFAULT_CONFIG = {
     # --- switches added 2026-12 (see REALISM; defaults as agreed with the tool's author) ---
     "sparse_occurrences": True,           # delta: bare occurrences + series masters (kinder: False)
     "txn_replay": "error",                # replayed transactionId: error | return_existing | duplicate
-    "group_meetings": False,              # group-calendar creates get group + creator as attendees (hard: True)
+    "group_meetings": True,               # group-calendar creates get group + creator as attendees (kinder: False)
     "body_patch_regenerates_link": True,  # PATCH with body on a Teams meeting: True (new joinUrl) | False | "drop"
     "delta_refused": [],                  # calendars whose delta is refused: names, "group:<name|id>", "non_default"
     "select_returns_timestamps": False,   # $select on GET event returns created/lastModifiedDateTime (hard: False)

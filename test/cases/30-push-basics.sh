@@ -1,7 +1,7 @@
 # Family 30, push: every booked appointment in the window appears exactly
 # once on every push calendar (the own calendar, a sub-calendar inside a
 # calendar group, a Microsoft 365 group calendar), as ours: subject per
-# push_subject, no attendees (no invitation ever sent), sensitivity per
+# push_subject, no attendees of ours (a group calendar adds the group), sensitivity per
 # push_private, a body naming TimeTap and the appointment id, the marker
 # (an extended property holding the appointment id) and a transactionId
 # "timetap-...".  --online gets a Teams meeting whose join URL is stored
@@ -77,8 +77,12 @@ check '[ "$(awk -F"\t" -v a="$a1" "\$2 == a && \$3 == \"TT Haircut for Bob #$a1\
     "push_subject expands {subject}, {client} and {id}"
 check '[ "$(awk -F"\t" -v a="$a3" "\$2 == a && \$3 == \"TT Colour for  #$a3\"" "$T/ours" | wc -l)" -eq 3 ]' \
     "an absent client expands to nothing"
-check '[ "$(awk -F"\t" "\$8 != 0" "$T/ours" | wc -l)" -eq 0 ]' "no event of ours has attendees"
-check '[ "$(counter invitations_sent)" -eq 0 ]' "no invitation was sent from any mailbox"
+check '[ "$(awk -F"\t" "\$1 !~ /^group:/ && \$8 != 0" "$T/ours" | wc -l)" -eq 0 ]' "no event of ours on a user calendar has attendees"
+# A group calendar makes meetings (microsoft-graph-docs #315): the service
+# adds the group and the creator; nothing the tool can send prevents it.
+check '[ "$(awk -F"\t" "\$1 ~ /^group:/ && \$8 != 2" "$T/ours" | wc -l)" -eq 0 ]' "on the group calendar the service made the group and the creator attendees"
+inv=$(emu GET /_emu/state | python3 -c 'import json,sys; s=json.load(sys.stdin); print(sum(u["counters"].get("invitations_sent", 0) for u in s["users"]))')
+check '[ "$inv" -eq 0 ]' "no invitation was sent from a user's mailbox"
 check '[ "$(awk -F"\t" "\$7 != \"private\"" "$T/ours" | wc -l)" -eq 0 ]' "push_private = yes: every event of ours is private"
 check '[ "$(awk -F"\t" "\$9 != \"busy\"" "$T/ours" | wc -l)" -eq 0 ]' "our events show the time as busy"
 check '[ "$(awk -F"\t" "\$6 !~ /^timetap-/" "$T/ours" | wc -l)" -eq 0 ]' "every event of ours carries a transactionId starting timetap-"
