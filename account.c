@@ -1415,15 +1415,11 @@ purge_add(struct purge *pu, const char *event_id)
 		pu->w = n;
 		pu->cap = cap;
 	}
-	if ((w = calloc(1, sizeof(*w))) == NULL)
+	if ((w = graph_delete_new(pu->kind, pu->cal_id, event_id,
+	    pu->path)) == NULL)
 		return -1;
-	w->op = GW_DELETE;
-	w->kind = pu->kind;
-	w->cal_id = strdup(pu->cal_id);
-	w->event_id = strdup(event_id);
-	w->user = strdup(pu->path);
 	pu->w[pu->n++] = w;
-	return w->cal_id && w->event_id && w->user ? 0 : -1;
+	return 0;
 }
 
 static int
@@ -1497,13 +1493,8 @@ purge_free(struct purge *pu)
 {
 	size_t i;
 
-	for (i = 0; i < pu->n; i++) {
-		free((char *)(uintptr_t)pu->w[i]->cal_id);
-		free((char *)(uintptr_t)pu->w[i]->event_id);
-		free(pu->w[i]->user);
-		graph_write_clear(pu->w[i]);
-		free(pu->w[i]);
-	}
+	for (i = 0; i < pu->n; i++)
+		graph_delete_free(pu->w[i]);
 	free(pu->w);
 }
 

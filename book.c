@@ -92,6 +92,11 @@ text_ok(const char *what, const char *v, size_t max, int empty_ok,
 		if (*p < 0x20 || *p == 0x7f)
 			return tt_fail(err, TT_USAGE, "%s contains control "
 			    "characters", what);
+	/* Graph takes UTF-8 only: text typed in another charset (a Latin-1
+	 * terminal) is refused here rather than failing every pass. */
+	if (!tt_utf8_valid(v))
+		return tt_fail(err, TT_USAGE, "%s is not valid UTF-8 (set the "
+		    "terminal to UTF-8, or convert it)", what);
 	return 0;
 }
 

@@ -221,6 +221,20 @@ same_origin(const struct graph *g, const char *url)
 }
 
 int
+graph_link_ok(const struct graph *g, const char *url)
+{
+	size_t n, i;
+
+	if (url == NULL || (n = strlen(url)) == 0 || n > GRAPH_LINK_MAX ||
+	    !same_origin(g, url))
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)url[i] <= 0x20 || url[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
 graph_new(const struct graph_settings *s, struct graph **out,
     struct graph_err *err)
 {

@@ -283,6 +283,12 @@ char *graph_view_url(struct graph *g, enum graph_cal_kind kind,
 int graph_round(struct graph *g, const char *mailbox, const char *url,
     const struct graph_round_cb *cb, struct graph_err *err);
 
+/* Whether url may be followed as a nextLink/deltaLink: on the Graph
+ * root's origin, not empty, at most GRAPH_LINK_MAX bytes, no blanks or
+ * control characters. */
+#define GRAPH_LINK_MAX 65536
+int graph_link_ok(const struct graph *g, const char *url);
+
 /* Run everything submitted until it is done. */
 void graph_run(struct graph *g);
 
@@ -325,6 +331,12 @@ struct graph_write {
 	char *join_url;		/* create/update of an online meeting */
 };
 void graph_write_clear(struct graph_write *w);
+/* A delete of event_id on a calendar, with its own copies of the strings
+ * and of `label` (kept in user, for messages); NULL: out of memory.
+ * graph_delete_free releases it. */
+struct graph_write *graph_delete_new(enum graph_cal_kind kind,
+    const char *cal_id, const char *event_id, const char *label);
+void graph_delete_free(struct graph_write *w);
 
 /*
  * Send writes in $batch requests of up to GRAPH_BATCH_MAX, grouped by

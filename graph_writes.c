@@ -40,6 +40,38 @@ graph_write_clear(struct graph_write *w)
 	w->gone = w->found = 0;
 }
 
+struct graph_write *
+graph_delete_new(enum graph_cal_kind kind, const char *cal_id,
+    const char *event_id, const char *label)
+{
+	struct graph_write *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return NULL;
+	w->op = GW_DELETE;
+	w->kind = kind;
+	w->cal_id = strdup(cal_id);
+	w->event_id = strdup(event_id);
+	w->user = strdup(label);
+	if (w->cal_id == NULL || w->event_id == NULL || w->user == NULL) {
+		graph_delete_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void
+graph_delete_free(struct graph_write *w)
+{
+	if (w == NULL)
+		return;
+	free((char *)(uintptr_t)w->cal_id);
+	free((char *)(uintptr_t)w->event_id);
+	free(w->user);
+	graph_write_clear(w);
+	free(w);
+}
+
 static char *
 escaped(const char *s)
 {

@@ -155,6 +155,7 @@ struct pass_ctx {
 	char *owner;		/* "<install id>.<profile id>": ours */
 	char *txn_prefix;	/* OURS_PREFIX owner "-" */
 	int offline_dropped;	/* online appointments pushed without link */
+	int bad_text;		/* appointments with text that is not UTF-8 */
 	int write_problems;	/* failed writes, told or counted */
 	char rules[64];		/* the classification settings, as text */
 };
@@ -337,16 +338,13 @@ dup_add(struct cal_round *cr, const char *event_id)
 	if ((n = reallocarray(p->dups, p->ndups + 1, sizeof(*n))) == NULL)
 		return -1;
 	p->dups = n;
-	if ((w = calloc(1, sizeof(*w))) == NULL)
+	w = graph_delete_new(cr->cal.kind == CAL_GROUP ? GRAPH_CAL_GROUP :
+	    GRAPH_CAL_USER, cr->cal.kind == CAL_GROUP ? cr->cal.container :
+	    cr->cal.remote_id, event_id, cr->cal.path);
+	if (w == NULL)
 		return -1;
-	w->op = GW_DELETE;
-	w->kind = cr->cal.kind == CAL_GROUP ? GRAPH_CAL_GROUP : GRAPH_CAL_USER;
-	w->cal_id = strdup(cr->cal.kind == CAL_GROUP ? cr->cal.container :
-	    cr->cal.remote_id);
-	w->event_id = strdup(event_id);
-	w->user = strdup(cr->cal.path);
 	p->dups[p->ndups++] = w;
-	return w->cal_id && w->event_id && w->user ? 0 : -1;
+	return 0;
 }
 
 static void
@@ -354,13 +352,8 @@ dups_free(struct pass_ctx *p)
 {
 	size_t i;
 
-	for (i = 0; i < p->ndups; i++) {
-		free((char *)(uintptr_t)p->dups[i]->cal_id);
-		free((char *)(uintptr_t)p->dups[i]->event_id);
-		free(p->dups[i]->user);
-		graph_write_clear(p->dups[i]);
-		free(p->dups[i]);
-	}
+	for (i = 0; i < p->ndups; i++)
+		graph_delete_free(p->dups[i]);
 	free(p->dups);
 	p->dups = NULL;
 	p->ndups = 0;
@@ -700,6 +693,15 @@ finish_round(struct cal_round *cr, const char *delta_link, struct tt_err *err)
 		}
 	}
 state:
+	/* A deltaLink the tool would refuse to follow (another host, empty,
+	 * huge) is not stored: the next pass reads in full instead of
+	 * failing on it for ever. */
+	if (cr->delta && !graph_link_ok(p->g, delta_link)) {
+		problem(p, TT_UNAVAILABLE, "calendar \"%s\": the service gave a "
+		    "deltaLink the tool will not follow; the next pass reads the "
+		    "calendar in full", cr->cal.path);
+		delta_link = NULL;
+	}
 	return store_calendar_state(p->ctx->st, cr->cal.id,
 	    cr->delta ? delta_link : NULL, p->cc.ws, p->cc.we, p->rules,
 	    cr->full, !cr->delta, err);
@@ -978,8 +980,15 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 		o->own[2] = NULL;
 	o->w.marker = o->own[2];
 	if (op == GW_CREATE || op == GW_UPDATE) {
-		o->w.subject = o->own[3] = expand_subject(
-		    p->ctx->cfg.push_subject, it);
+		char *raw = expand_subject(p->ctx->cfg.push_subject, it);
+
+		/* The appointments table is written by applications too: text
+		 * that is not UTF-8 is sent with the bad bytes replaced (Graph
+		 * and JSON take UTF-8 only), told once, at the create. */
+		if (raw != NULL && !tt_utf8_valid(raw) && op == GW_CREATE)
+			p->bad_text++;
+		o->w.subject = o->own[3] = raw ? tt_sanitize_dup(raw) : NULL;
+		free(raw);
 		/* The client appears only where the template shows it:
 		 * what push_subject hides never reaches the event. */
 		int client = it->client != NULL && strstr(p->ctx->cfg.push_subject,
@@ -991,6 +1000,12 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 		    "at the next sync.", it->appt_id, client ? " for " : "",
 		    client ? it->client : "") < 0)
 			o->own[4] = NULL;
+		else if (!tt_utf8_valid(o->own[4])) {
+			char *clean = tt_sanitize_dup(o->own[4]);
+
+			free(o->own[4]);
+			o->own[4] = clean;
+		}
 		o->w.body = o->own[4];
 		if (op == GW_UPDATE && o->w.body != NULL) {
 			char sum[65];
@@ -1560,6 +1575,14 @@ one_profile(struct tt_ctx *ctx, int64_t profile, const char *name, int force)
 			p.push_rejected = 0;
 			push_profile(&p);
 		}
+	}
+	if (p.bad_text > 0) {
+		struct tt_err w = { 0 };
+
+		tt_fail(&w, 0, "profile %s: %d appointment%s with text that is "
+		    "not UTF-8 pushed with the bad bytes replaced by '?'", name,
+		    p.bad_text, p.bad_text == 1 ? "" : "s");
+		ctx->note(ctx, TT_WARNING, w.msg);
 	}
 	if (p.offline_dropped > 0) {
 		struct tt_err w = { 0 };

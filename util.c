@@ -444,6 +444,21 @@ tt_crash_points(void)
 	return crash_n;
 }
 
+int
+tt_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned long cp;
+	size_t n;
+
+	while (*p != '\0') {
+		if ((n = utf8_seq(p, &cp)) == 0)
+			return 0;
+		p += n;
+	}
+	return 1;
+}
+
 char *
 tt_sanitize_dup(const char *src)
 {

@@ -89,6 +89,9 @@ tt_time tt_now(void);
  */
 char *tt_sanitize(char *dst, size_t dstlen, const char *src);
 
+/* Whether s is valid UTF-8 (no overlongs, no surrogates). */
+int tt_utf8_valid(const char *s);
+
 /* The same into a new string, always whole (NULL: out of memory). */
 char *tt_sanitize_dup(const char *src);
 

@@ -24,6 +24,8 @@
 #                          given, run the first sync (TAP "first sync")
 # The emulator's side:
 #   outlook JSON           a change "in Outlook" (POST /_emu/outlook)
+#   remote_events SUBJECT  the stored events with SUBJECT, a line each:
+#                          calendar (blanks as _), id, start, joinUrl or -
 #   evid SUBJECT           the emulator id of the (first) event with SUBJECT
 #   idof                   the "id" of the emulator's JSON answer on stdin
 #   change [DAY0]          one pending Outlook change: add the busy event
@@ -196,6 +198,20 @@ first_sync() {
 	expect_rc 0 "first sync"
 }
 outlook() { emu POST /_emu/outlook "$1" >/dev/null || echo "# outlook op failed: $1"; }
+# The emulator's stored events with SUBJECT, in every mailbox: one line
+# each, "calendar id start joinUrl" (joinUrl "-" when none; series once).
+remote_events() {
+	emu GET /_emu/state | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+for k in ("users", "groups"):
+    for mb in s[k]:
+        for c in mb["calendars"]:
+            for e in c["events"]:
+                if e.get("subject") == sys.argv[1]:
+                    print(c["name"].replace(" ", "_"), e["id"], e["start"],
+                          (e.get("onlineMeeting") or {}).get("joinUrl") or "-")' "$1" | sort
+}
 evid() {
 	emu GET /_emu/state | python3 -c '
 import json, sys

@@ -22,16 +22,7 @@ emu DELETE /_emu/requests >/dev/null
 run sync
 expect_rc 0 "the first sync"
 expect_silent "silently"
-series() {	# the emulator's expansion of a series: one line per instance in the window
-	emu GET /_emu/state | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-for u in s["users"]:
-    for c in u["calendars"]:
-        for e in c["events"]:
-            if e.get("subject") == sys.argv[1]:
-                print(e["id"])' "$1"
-}
+series() { remote_events "$1" | awk '{print $2}'; }	# a series is stored once
 mstand=$(series "Daily stand-up")
 mshift=$(series "Clinic shift (morning)")
 nstand=$(db "select count(*) from appointments where kind = 'ext' and subject like 'Daily stand-up%'")

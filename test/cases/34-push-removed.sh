@@ -12,16 +12,7 @@ run appt add --start "$(d 2)T13:00Z" --end "$(d 2)T13:30Z" --subject Massage --f
 a=$(cat "$T/out")
 run sync
 expect_rc 0 "the first pass pushes"
-mine() {
-	emu GET /_emu/state | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-for u in s["users"]:
-    for c in u["calendars"]:
-        for e in c["events"]:
-            if e.get("subject") == "Massage":
-                print(c["name"], e["id"], e["start"])' | sort
-}
+mine() { remote_events Massage | awk '{print $1, $2, $3}'; }
 check '[ "$(mine | wc -l)" -eq 1 ]' "one event of ours"
 ev=$(mine | awk '{print $2}')
 

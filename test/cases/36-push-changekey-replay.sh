@@ -15,16 +15,7 @@ run appt add --start "$(d 2)T14:00Z" --end "$(d 2)T14:30Z" --subject Checkup --c
 a=$(cat "$T/out")
 run sync
 expect_rc 0 "the first pass pushes an online appointment"
-evof() {
-	emu GET /_emu/state | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-for u in s["users"]:
-    for c in u["calendars"]:
-        for e in c["events"]:
-            if e.get("subject") == sys.argv[1]:
-                print(e["id"], (e.get("onlineMeeting") or {}).get("joinUrl") or "-")' "$1"
-}
+evof() { remote_events "$1" | awk '{print $2, $4}'; }
 ev=$(evof Checkup | awk '{print $1}')
 join0=$(evof Checkup | awk '{print $2}')
 check '[ -n "$ev" ] && [ "$join0" != "-" ]' "one event with a Teams link"
@@ -114,3 +105,19 @@ run appt cancel "$c"
 run sync
 check '[ "$(evof Twice | wc -l)" -eq 0 ]' "a cancel then leaves nothing behind"
 ctl POST /_emu/config '{"txn_replay": "error"}' >/dev/null
+
+# ---- text that is not UTF-8 ----
+run appt add --start "$(d 6)T14:00Z" --end "$(d 6)T14:30Z" --subject "$(printf 'Caf\351')" --force
+expect_rc 64 "appt add refuses a Latin-1 subject"
+expect_err 'subject is not valid UTF-8' "in one line"
+# A scheduling application writes such a row straight into the table.
+db "INSERT INTO appointments (profile_id, start_utc, end_utc, subject, client)
+    VALUES ((SELECT id FROM profiles WHERE name = 'default'),
+    strftime('%s', '$(d 6)T15:00:00'), strftime('%s', '$(d 6)T15:30:00'),
+    CAST(X'436166E9' AS TEXT), CAST(X'4AF872676E' AS TEXT))"
+run sync
+expect_rc 0 "a pass with that row succeeds"
+expect_err 'not UTF-8 pushed with the bad bytes replaced' "and says so once"
+check '[ "$(evof "Caf?" | wc -l)" -eq 1 ]' "the event is pushed, the bad byte replaced"
+run sync
+expect_silent "the next pass is silent"

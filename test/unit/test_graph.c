@@ -397,5 +397,35 @@ main(void)
 		graph_tokens_free(&t);
 		json_decref(j);
 	}
+	{
+		struct graph_settings gs = { 0 };
+		struct graph_err e = { 0 };
+		struct graph *g = NULL;
+		char *big = malloc(GRAPH_LINK_MAX + 64);
+
+		gs.authority_url = "https://login.microsoftonline.com";
+		gs.tenant = "organizations";
+		gs.graph_url = "https://graph.microsoft.com/v1.0";
+		CHECK(graph_new(&gs, &g, &e) == 0, "a graph handle");
+		CHECK(graph_link_ok(g, "https://graph.microsoft.com/v1.0/me/"
+		    "calendarView/delta?$deltatoken=abc"), "a deltaLink on the root");
+		CHECK(!graph_link_ok(g, "https://evil.example/v1.0/me/x"),
+		    "a deltaLink on another host is refused");
+		CHECK(!graph_link_ok(g, "https://graph.microsoft.com.evil.example/x"),
+		    "a host that only starts like the root is refused");
+		CHECK(!graph_link_ok(g, ""), "an empty deltaLink is refused");
+		CHECK(!graph_link_ok(g, NULL), "no deltaLink is refused");
+		CHECK(!graph_link_ok(g, "https://graph.microsoft.com/v1.0/x y"),
+		    "a deltaLink with a blank is refused");
+		if (big != NULL) {
+			memset(big, 'a', GRAPH_LINK_MAX + 63);
+			big[GRAPH_LINK_MAX + 63] = '\0';
+			memcpy(big, "https://graph.microsoft.com/v1.0/", 33);
+			CHECK(!graph_link_ok(g, big), "a deltaLink over %d bytes is "
+			    "refused", GRAPH_LINK_MAX);
+		}
+		free(big);
+		graph_free(g);
+	}
 	return DONE();
 }

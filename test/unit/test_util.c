@@ -201,6 +201,12 @@ main(void)
 			free(g);
 		}
 	}
+	CHECK(tt_utf8_valid("caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x99\x82"),
+	    "UTF-8 is valid");
+	CHECK(!tt_utf8_valid("caf\xe9"), "Latin-1 is not UTF-8");
+	CHECK(!tt_utf8_valid("\xc0\xaf") && !tt_utf8_valid("\xed\xa0\x80"),
+	    "overlongs and surrogates are not valid");
+	CHECK(!tt_utf8_valid("ab\xe6\x97"), "a cut sequence is not valid");
 	CHECK(tt_worse(TT_TEMPFAIL, TT_NOPERM) == TT_NOPERM, "77 beats 75");
 	CHECK(tt_worse(TT_TEMPFAIL, TT_CAPPED) == TT_CAPPED &&
 	    tt_worse(TT_CAPPED, TT_UNAVAILABLE) == TT_CAPPED &&
