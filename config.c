@@ -82,6 +82,7 @@ config_free(struct tt_config *cfg)
 	free(cfg->authority_url);
 	free(cfg->graph_url);
 	free(cfg->ca_file);
+	free(cfg->time_zone);
 	free(cfg->push_subject);
 	free(cfg->diag);
 	memset(cfg, 0, sizeof(*cfg));
@@ -194,6 +195,30 @@ tenant_ok(const char *v)
 }
 
 /* {subject}, {client} and {id} are the only placeholders. */
+/*
+ * An IANA zone name the C library can load: letters, digits, "_+-" and
+ * "/" between parts (no "..", no absolute path), present under TZDIR
+ * (default /usr/share/zoneinfo).
+ */
+static int
+zone_ok(const char *v)
+{
+	const char *dir = getenv("TZDIR");
+	char *path = NULL;
+	int ok;
+
+	if (*v == '\0' || *v == '/' || strlen(v) > 64 || strstr(v, "..") ||
+	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_+-/") != strlen(v))
+		return 0;
+	if (asprintf(&path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo",
+	    v) < 0)
+		return 0;
+	ok = access(path, R_OK) == 0;
+	free(path);
+	return ok;
+}
+
 static int
 template_ok(const char *v, char *bad, size_t badlen)
 {
@@ -252,6 +277,13 @@ apply(struct tt_config *cfg, const char *key, const char *v, char *buf,
 			return buf;
 		}
 		set_str(&cfg->ca_file, v);
+	} else if (strcmp(key, "time_zone") == 0) {
+		if (!zone_ok(v)) {
+			snprintf(buf, blen, "time_zone: unknown zone '%.100s' (an "
+			    "IANA name such as Europe/Berlin)", v);
+			return buf;
+		}
+		set_str(&cfg->time_zone, v);
 	} else if (strcmp(key, "window_past_days") == 0) {
 		if (parse_int(v, 0, 3650, &cfg->window_past_days))
 			return "window_past_days: expected a number of days, 0 to 3650";
@@ -356,7 +388,7 @@ config_load(struct tt_config *cfg, const char *path, int required,
 	    "graph_url", "ca_file", "window_past_days", "window_future_days",
 	    "block_showas", "block_all_day", "pull_subjects", "push_subject",
 	    "push_private", "page_size", "timeout", "retry_budget",
-	    "max_removals" };
+	    "max_removals", "time_zone" };
 	int seen[sizeof(keys) / sizeof(keys[0])] = { 0 };
 	char line[LINE_MAX_LEN + 2], buf[600], *key, *val, *eq;
 	const char *msg;

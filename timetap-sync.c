@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -207,6 +208,13 @@ main(int argc, char **argv)
 			fputs(ctx.cfg.diag, stderr);
 		rc = report(&err);
 		goto out;
+	}
+
+	/* The staff member's zone, for all-day days and local times: the
+	 * configuration's, never the cron host's when it is set. */
+	if (ctx.cfg.time_zone != NULL) {
+		setenv("TZ", ctx.cfg.time_zone, 1);
+		tzset();
 	}
 
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
