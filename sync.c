@@ -167,6 +167,7 @@ struct cal_round {
 	int delta;		/* a delta round (else plain calendarView) */
 	int restarted;		/* already restarted once after GONE */
 	int plain;		/* delta was refused: plain reads this pass */
+	int unreadable;		/* items whose id could not be read */
 	/* Sparse occurrences whose series master is not known yet: the
 	 * round is incomplete (no removal, no state saved); the masters
 	 * are read and the round is run again, once. */
@@ -533,8 +534,10 @@ one_event(struct cal_round *cr, const struct graph_event *ev,
 			return tt_fail(err, TT_SOFTWARE, "out of memory");
 		return 0;
 	}
-	if (ev->invalid && strcmp(ev->invalid, "id") == 0)
-		return 0;	/* nothing to name it by */
+	if (ev->invalid && strcmp(ev->invalid, "id") == 0) {
+		cr->unreadable++;	/* nothing to name it by */
+		return 0;
+	}
 	unwant_removal(cr, ev->id);
 	if ((ours = ours_of(p, ev, &appt, err)) < 0)
 		return -1;
@@ -626,12 +629,12 @@ finish_round(struct cal_round *cr, const char *delta_link, struct tt_err *err)
 	struct pass_ctx *p = cr->p;
 	struct tt_config *cfg = &p->ctx->cfg;
 	int total = 0, n = 0, gone;
+	size_t i;
+	int64_t appt;
 
 	/* Occurrences still waiting for their master: keep everything. */
 	if (cr->incomplete)
 		return 1;
-	size_t i;
-	int64_t appt;
 
 	/* Our events the round did not see, or says are removed, are
 	 * written again: moved out of the window they are set back, and
@@ -648,6 +651,17 @@ finish_round(struct cal_round *cr, const char *delta_link, struct tt_err *err)
 	}
 	if (!cr->cal.pull)
 		goto state;
+	/* A full read with items whose id could not be read removes no
+	 * block: any of them may be one of those (fail closed). */
+	if (cr->full && cr->unreadable > 0) {
+		struct tt_err w = { 0 };
+
+		tt_fail(&w, 0, "profile %s: calendar \"%s\": %d item%s whose id "
+		    "could not be read; no block was removed", p->name,
+		    cr->cal.path, cr->unreadable, cr->unreadable == 1 ? "" : "s");
+		p->ctx->note(p->ctx, TT_WARNING, w.msg);
+		goto state;
+	}
 	if (store_block_count(p->ctx->st, cr->cal.id, &total, err))
 		return -1;
 	/* What would go: stale blocks of a full read, or the held blocks
@@ -848,6 +862,7 @@ start_round(struct pass_ctx *p, struct cal_round *cr)
 	    cr->cal.window_start != p->cc.ws);
 	cr->full = cr->full || !cr->delta;
 	cr->items = 0;
+	cr->unreadable = 0;
 	while (cr->nrem > 0)
 		free(cr->removals[--cr->nrem]);
 	sparse_clear(cr);

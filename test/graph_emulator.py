@@ -162,6 +162,8 @@ GET|POST|DELETE /_emu/faults   list / append {"faults":[FAULT...]} / clear (also
         nextlink_loop: this page's nextLink is the request URL itself, forever
         nextlink_loop_fresh: (delta) from this page on, the same page again and again, each time with a
                 new $skiptoken in @odata.nextLink and never a deltaLink, until DELETE /_emu/faults
+        broken_item: the page is served with one item's "id" replaced by a number (index: which
+                item, default 0)
 POST /_emu/outlook   {"user": upn, "op": add|edit|move|delete|showas|cancel|delete_occurrence|
         edit_occurrence|dismiss_reminder|categorize|respond, "calendar": id|name|"group:<gid>",
         "id": event or occurrence id, "index"/"original_start" (occurrence of the series "id"),
@@ -1673,7 +1675,8 @@ class Emulator:
     IDENTITY_KINDS = {"status", "throttle", "token_error", "slow", "cut_after_commit", "cut", "truncate",
                       "malformed", "oversized", "device"}
     GRAPH_KINDS = {"status", "throttle", "delta_expired", "slow", "cut_after_commit", "cut", "truncate",
-                   "malformed", "oversized", "nextlink_loop", "nextlink_loop_fresh", "unauthorized"}
+                   "malformed", "oversized", "nextlink_loop", "nextlink_loop_fresh", "unauthorized",
+                   "broken_item"}
 
     def take_fault(self, req, kinds=None):
         raw, dec = req.match_text()
@@ -2494,7 +2497,7 @@ class Emulator:
                 with self.lock:
                     req.fresh_loop = secrets.token_hex(6)
                     self.fresh_loops.add(req.fresh_loop)
-            elif kind not in ("cut_after_commit", "truncate", "device", "token_error"):
+            elif kind not in ("cut_after_commit", "truncate", "device", "token_error", "broken_item"):
                 r = self.apply_generic_fault(req, f)
                 if r:
                     return r
@@ -2505,6 +2508,17 @@ class Emulator:
             resp = self.graph_error(req, e.status, e.code, e.message, e.headers)
         if f and f["kind"] in ("cut_after_commit", "truncate"):
             return self.post_fault(resp, f)
+        if f and f["kind"] == "broken_item":
+            # One item of the page with an id no client can read (a number):
+            # what a client must survive without freeing time.
+            try:
+                doc = json.loads(resp.body)
+                if doc.get("value"):
+                    doc["value"][int(f.get("index", 0)) % len(doc["value"])]["id"] = 12345
+                    resp.body = jdump(doc).encode()
+                    resp.headers = [(k, v) for k, v in resp.headers if k.lower() != "content-length"]
+            except (ValueError, TypeError, AttributeError, KeyError):
+                pass
         if f:
             resp.fault = f["kind"]
         return resp
@@ -3539,7 +3553,7 @@ class Emulator:
                         if f.get("kind") not in ("status", "throttle", "delta_expired", "token_error", "slow",
                                                  "cut_after_commit", "cut", "truncate", "malformed", "oversized",
                                                  "nextlink_loop", "nextlink_loop_fresh", "device",
-                                                 "unauthorized"):
+                                                 "unauthorized", "broken_item"):
                             raise ValueError("unknown fault kind %r" % f.get("kind"))
                         f.setdefault("times", 1)
                         f.setdefault("skip", 0)

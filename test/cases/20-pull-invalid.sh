@@ -51,3 +51,16 @@ check '[ "$(db "SELECT subject FROM appointments WHERE source_event_id = '"'"'$e
 check '[ -z "$(blk "$e2")" ]' "the repaired item, now free, has no block"
 f=$(frow "$e2")
 check '[ "${f%%|*}" = free ]' "feed: the repaired item shows reason free"
+
+# ---- an item whose id cannot be read, in a full read: no block removed ----
+# Any block may be that item's (fail closed); the next good read decides.
+db "update calendars set delta_link = NULL"
+nb=$(nblk)
+set_fault '{"kind": "broken_item", "match": {"path": "calendarView"}}'
+run sync
+expect_rc 0 "a full read with an unreadable id completes"
+expect_err 'item whose id could not be read; no block was removed' "one warning line"
+check '[ "$(nblk)" = "$nb" ]' "every block kept ($(nblk) of $nb)"
+nofault
+run sync
+expect_rc 0 "the next pass"
