@@ -798,8 +798,13 @@ login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		    ctx->profile);
 		goto out;
 	}
-	if (graph_set_token(g, t.access_token) != 0 ||
-	    graph_get_me(g, &me, &ge) != 0) {
+	if (graph_set_token(g, t.access_token) != 0) {
+		tt_fail(err, TT_UNAVAILABLE, "login of profile %s failed: the "
+		    "access token holds bytes a header cannot carry",
+		    ctx->profile);
+		goto out;
+	}
+	if (graph_get_me(g, &me, &ge) != 0) {
 		login_fail(err, ctx->profile, "reading the account", &ge);
 		goto out;
 	}
