@@ -889,6 +889,61 @@ greq_run(struct graph *g, struct greq *r, struct graph_err *err)
 	return 0;
 }
 
+/*
+ * A page of events: one item with bytes that are not UTF-8, or a \u0000,
+ * must not cost the whole page (jansson refuses both).  Invalid bytes are
+ * replaced by U+FFFD (in a copy, only when there are any), NULs are let
+ * through; graph_parse_event then marks the field that holds either.
+ */
+json_t *
+greq_json_page(struct greq *r, struct graph_err *err)
+{
+	const unsigned char *p = (const unsigned char *)(r->body ? r->body : "");
+	size_t i, n = r->len, o = 0, bad = 0;
+	json_error_t je;
+	char *fixed;
+	json_t *j;
+
+	for (i = 0; i < n;) {
+		size_t k = tt_utf8_len(p + i, n - i);
+
+		bad += k == 0;
+		i += k ? k : 1;
+	}
+	if (bad == 0) {
+		j = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES |
+		    JSON_ALLOW_NUL, &je);
+	} else {
+		if (bad > (SIZE_MAX - n) / 2 || (fixed = malloc(n + 2 * bad)) == NULL) {
+			gerr(err, GRAPH_LOCAL, 0, "out of memory");
+			return NULL;
+		}
+		for (i = 0; i < n;) {
+			size_t k = tt_utf8_len(p + i, n - i);
+
+			if (k == 0) {
+				memcpy(fixed + o, "\xef\xbf\xbd", 3);
+				o += 3;
+				i++;
+			} else {
+				memcpy(fixed + o, p + i, k);
+				o += k;
+				i += k;
+			}
+		}
+		j = json_loadb(fixed, o, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+		    &je);
+		free(fixed);
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		gerr(err, GRAPH_PROTOCOL, (int)r->status, "%s: malformed JSON "
+		    "response (%s)", r->what, je.text);
+		return NULL;
+	}
+	return j;
+}
+
 /* Parse r's body as a JSON object; new reference or NULL with err. */
 json_t *
 greq_json(struct greq *r, struct graph_err *err)

@@ -160,12 +160,28 @@ read_dtz(json_t *o, int all_day, tt_time *t, int *y, int *m, int *d)
 	return tt_parse_utc(dt, t);
 }
 
+/* A string member of at most max bytes, with no NUL and no U+FFFD (the
+ * mark of bytes that were not UTF-8); NULL otherwise. */
 static const char *
 opt_str(json_t *o, const char *key, size_t max)
 {
-	const char *v = json_string_value(json_object_get(o, key));
+	json_t *j = json_object_get(o, key);
+	const char *v = json_string_value(j);
 
-	return v != NULL && strlen(v) <= max ? v : NULL;
+	return v != NULL && strlen(v) <= max && strlen(v) ==
+	    json_string_length(j) && strstr(v, "\xef\xbf\xbd") == NULL ? v :
+	    NULL;
+}
+
+/* Whether a string member holds what the service should never send. */
+static int
+bad_str(json_t *o, const char *key)
+{
+	json_t *j = json_object_get(o, key);
+	const char *v = json_string_value(j);
+
+	return v != NULL && (strlen(v) != json_string_length(j) ||
+	    strstr(v, "\xef\xbf\xbd") != NULL);
 }
 
 /* Fill ev from one item of `value`. */
@@ -190,6 +206,8 @@ graph_parse_event(json_t *item, struct graph_event *ev)
 	if (json_is_string(v))
 		ev->subject = tt_sanitize_dup(json_string_value(v));
 	else if (v != NULL && !json_is_null(v))
+		ev->invalid = "subject";
+	if (bad_str(item, "subject"))
 		ev->invalid = "subject";
 	if (ev->subject == NULL && (ev->subject = strdup("")) == NULL)
 		ev->invalid = "subject";
@@ -342,7 +360,7 @@ round_next(struct greq *r, const struct graph_err *e)
 		err = *e;
 		goto fail;
 	}
-	if ((j = greq_json(r, &err)) == NULL)
+	if ((j = greq_json_page(r, &err)) == NULL)
 		goto fail;
 	value = json_object_get(j, "value");
 	next = json_object_get(j, "@odata.nextLink");

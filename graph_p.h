@@ -57,6 +57,8 @@ int greq_mailbox(struct greq *r, const char *key);
 void greq_submit(struct graph *g, struct greq *r);
 int greq_run(struct graph *g, struct greq *r, struct graph_err *err);
 json_t *greq_json(struct greq *r, struct graph_err *err);
+/* The same for a page of events: bad UTF-8 and NULs stay per item. */
+json_t *greq_json_page(struct greq *r, struct graph_err *err);
 int graph_wait(struct graph *g);
 char *graph_url(struct graph *g, const char *path);
 json_t *graph_get_json(struct graph *g, const char *url, const char *what,

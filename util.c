@@ -444,6 +444,23 @@ tt_crash_points(void)
 	return crash_n;
 }
 
+size_t
+tt_utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned char buf[5] = { 0 };
+	unsigned long cp;
+	size_t k;
+
+	if (n == 0)
+		return 0;
+	if (*p < 0x80)
+		return 1;
+	/* utf8_seq reads up to 4 bytes and stops at a NUL: a bounded copy. */
+	k = n < 4 ? n : 4;
+	memcpy(buf, p, k);
+	return utf8_seq(buf, &cp);
+}
+
 int
 tt_utf8_valid(const char *s)
 {

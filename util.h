@@ -89,6 +89,9 @@ tt_time tt_now(void);
  */
 char *tt_sanitize(char *dst, size_t dstlen, const char *src);
 
+/* The length of the valid UTF-8 sequence at p (at most n bytes), or 0
+ * when it is not one.  A NUL byte is a sequence of 1. */
+size_t tt_utf8_len(const unsigned char *p, size_t n);
 /* Whether s is valid UTF-8 (no overlongs, no surrogates). */
 int tt_utf8_valid(const char *s);
 

@@ -164,6 +164,8 @@ GET|POST|DELETE /_emu/faults   list / append {"faults":[FAULT...]} / clear (also
                 new $skiptoken in @odata.nextLink and never a deltaLink, until DELETE /_emu/faults
         broken_item: the page is served with one item's "id" replaced by a number (index: which
                 item, default 0)
+        bad_utf8_item: the page is served with one item's subject holding bytes that are not
+                UTF-8 (index as for broken_item)
 POST /_emu/outlook   {"user": upn, "op": add|edit|move|delete|showas|cancel|delete_occurrence|
         edit_occurrence|dismiss_reminder|categorize|respond, "calendar": id|name|"group:<gid>",
         "id": event or occurrence id, "index"/"original_start" (occurrence of the series "id"),
@@ -1676,7 +1678,7 @@ class Emulator:
                       "malformed", "oversized", "device"}
     GRAPH_KINDS = {"status", "throttle", "delta_expired", "slow", "cut_after_commit", "cut", "truncate",
                    "malformed", "oversized", "nextlink_loop", "nextlink_loop_fresh", "unauthorized",
-                   "broken_item"}
+                   "broken_item", "bad_utf8_item"}
 
     def take_fault(self, req, kinds=None):
         raw, dec = req.match_text()
@@ -2497,7 +2499,8 @@ class Emulator:
                 with self.lock:
                     req.fresh_loop = secrets.token_hex(6)
                     self.fresh_loops.add(req.fresh_loop)
-            elif kind not in ("cut_after_commit", "truncate", "device", "token_error", "broken_item"):
+            elif kind not in ("cut_after_commit", "truncate", "device", "token_error", "broken_item",
+                              "bad_utf8_item"):
                 r = self.apply_generic_fault(req, f)
                 if r:
                     return r
@@ -2508,6 +2511,18 @@ class Emulator:
             resp = self.graph_error(req, e.status, e.code, e.message, e.headers)
         if f and f["kind"] in ("cut_after_commit", "truncate"):
             return self.post_fault(resp, f)
+        if f and f["kind"] == "bad_utf8_item":
+            # One item's subject with bytes that are not UTF-8 (0xff 0xfe): what an
+            # Exchange item imported from elsewhere has been seen to carry.
+            try:
+                doc = json.loads(resp.body)
+                if doc.get("value"):
+                    it = doc["value"][int(f.get("index", 0)) % len(doc["value"])]
+                    it["subject"] = "BADUTF8MARK"
+                    resp.body = jdump(doc).encode().replace(b"BADUTF8MARK", b"Bad \xff\xfe text")
+                    resp.headers = [(k, v) for k, v in resp.headers if k.lower() != "content-length"]
+            except (ValueError, TypeError, AttributeError, KeyError):
+                pass
         if f and f["kind"] == "broken_item":
             # One item of the page with an id no client can read (a number):
             # what a client must survive without freeing time.
@@ -3553,7 +3568,7 @@ class Emulator:
                         if f.get("kind") not in ("status", "throttle", "delta_expired", "token_error", "slow",
                                                  "cut_after_commit", "cut", "truncate", "malformed", "oversized",
                                                  "nextlink_loop", "nextlink_loop_fresh", "device",
-                                                 "unauthorized", "broken_item"):
+                                                 "unauthorized", "broken_item", "bad_utf8_item"):
                             raise ValueError("unknown fault kind %r" % f.get("kind"))
                         f.setdefault("times", 1)
                         f.setdefault("skip", 0)

@@ -64,3 +64,33 @@ check '[ "$(nblk)" = "$nb" ]' "every block kept ($(nblk) of $nb)"
 nofault
 run sync
 expect_rc 0 "the next pass"
+
+# ---- one item with a NUL, or bytes that are not UTF-8: that item only ----
+# (jansson refuses both in a document: without care the whole page, and
+# every pass after it, would fail.)
+invalid_rows() {	# feed rows marked invalid for their subject, starting with $1
+	"$BIN" feed --all --json | python3 -c '
+import json, sys
+print(sum(1 for r in json.load(sys.stdin) if r["reason"] == "invalid"
+          and "subject" in r["info"] and r["subject"].startswith(sys.argv[1])))' "$1"
+}
+outlook '{"op":"add","event":{"subject":"Nul\u0000inside","start":"+2d15:00","end":"+2d16:00","showAs":"busy"}}'
+db "update calendars set delta_link = NULL"
+run sync
+expect_rc 0 "a page with an item holding a NUL: the pass succeeds"
+check '[ "$(invalid_rows Nul)" -eq 1 ]' "that item is marked invalid (subject)"
+check '[ "$(nblk)" -ge "$nb" ]' "the rest of the page is loaded, no block lost ($(nblk))"
+nulid=$(emu GET /_emu/state | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print(next(e["id"] for u in s["users"] for c in u["calendars"] for e in c["events"] if "\0" in (e.get("subject") or "")))')
+outlook "{\"op\":\"delete\",\"id\":\"$nulid\"}"
+db "update calendars set delta_link = NULL"
+set_fault '{"kind": "bad_utf8_item", "match": {"path": "calendarView"}}'
+run sync
+expect_rc 0 "a page with an item that is not UTF-8: the pass succeeds"
+nofault
+check '[ "$(invalid_rows Bad)" -eq 1 ]' "that item is marked invalid (subject)"
+check '[ "$(nblk)" -ge "$nb" ]' "no block lost ($(nblk))"
+run sync
+expect_rc 0 "the next pass, without the fault"

@@ -207,6 +207,11 @@ main(void)
 	CHECK(!tt_utf8_valid("\xc0\xaf") && !tt_utf8_valid("\xed\xa0\x80"),
 	    "overlongs and surrogates are not valid");
 	CHECK(!tt_utf8_valid("ab\xe6\x97"), "a cut sequence is not valid");
+	CHECK(tt_utf8_len((const unsigned char *)"\xe6\x97\xa5x", 4) == 3 &&
+	    tt_utf8_len((const unsigned char *)"\xe6\x97\xa5", 2) == 0 &&
+	    tt_utf8_len((const unsigned char *)"\xff", 1) == 0 &&
+	    tt_utf8_len((const unsigned char *)"", 1) == 1,
+	    "utf8_len: whole sequences only, within the bytes given; NUL is one");
 	CHECK(tt_worse(TT_TEMPFAIL, TT_NOPERM) == TT_NOPERM, "77 beats 75");
 	CHECK(tt_worse(TT_TEMPFAIL, TT_CAPPED) == TT_CAPPED &&
 	    tt_worse(TT_CAPPED, TT_UNAVAILABLE) == TT_CAPPED &&
