@@ -889,6 +889,24 @@ greq_run(struct graph *g, struct greq *r, struct graph_err *err)
 	return 0;
 }
 
+/* Parse buf as a JSON object (duplicate keys refused); new reference or
+ * NULL with err. */
+static json_t *
+load_object(struct greq *r, const char *buf, size_t len, size_t flags,
+    struct graph_err *err)
+{
+	json_error_t je;
+	json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES | flags, &je);
+
+	if (!json_is_object(j)) {
+		json_decref(j);
+		gerr(err, GRAPH_PROTOCOL, (int)r->status, "%s: malformed JSON "
+		    "response (%s)", r->what, je.text);
+		return NULL;
+	}
+	return j;
+}
+
 /*
  * A page of events: one item with bytes that are not UTF-8, or a \u0000,
  * must not cost the whole page (jansson refuses both).  Invalid bytes are
@@ -899,48 +917,29 @@ json_t *
 greq_json_page(struct greq *r, struct graph_err *err)
 {
 	const unsigned char *p = (const unsigned char *)(r->body ? r->body : "");
-	size_t i, n = r->len, o = 0, bad = 0;
-	json_error_t je;
+	size_t i, k, n = r->len, o = 0, bad = 0;
 	char *fixed;
 	json_t *j;
 
-	for (i = 0; i < n;) {
-		size_t k = tt_utf8_len(p + i, n - i);
-
-		bad += k == 0;
-		i += k ? k : 1;
-	}
-	if (bad == 0) {
-		j = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES |
-		    JSON_ALLOW_NUL, &je);
-	} else {
-		if (bad > (SIZE_MAX - n) / 2 || (fixed = malloc(n + 2 * bad)) == NULL) {
-			gerr(err, GRAPH_LOCAL, 0, "out of memory");
-			return NULL;
-		}
-		for (i = 0; i < n;) {
-			size_t k = tt_utf8_len(p + i, n - i);
-
-			if (k == 0) {
-				memcpy(fixed + o, "\xef\xbf\xbd", 3);
-				o += 3;
-				i++;
-			} else {
-				memcpy(fixed + o, p + i, k);
-				o += k;
-				i += k;
-			}
-		}
-		j = json_loadb(fixed, o, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
-		    &je);
-		free(fixed);
-	}
-	if (!json_is_object(j)) {
-		json_decref(j);
-		gerr(err, GRAPH_PROTOCOL, (int)r->status, "%s: malformed JSON "
-		    "response (%s)", r->what, je.text);
+	for (i = 0; i < n; i += k ? k : 1)
+		bad += (k = tt_utf8_len(p + i, n - i)) == 0;
+	if (bad == 0)
+		return load_object(r, (const char *)p, n, JSON_ALLOW_NUL, err);
+	if (bad > (SIZE_MAX - n) / 2 || (fixed = malloc(n + 2 * bad)) == NULL) {
+		gerr(err, GRAPH_LOCAL, 0, "out of memory");
 		return NULL;
 	}
+	for (i = 0; i < n; i += k ? k : 1) {
+		if ((k = tt_utf8_len(p + i, n - i)) == 0) {
+			memcpy(fixed + o, "\xef\xbf\xbd", 3);	/* U+FFFD */
+			o += 3;
+		} else {
+			memcpy(fixed + o, p + i, k);
+			o += k;
+		}
+	}
+	j = load_object(r, fixed, o, JSON_ALLOW_NUL, err);
+	free(fixed);
 	return j;
 }
 
@@ -948,18 +947,7 @@ greq_json_page(struct greq *r, struct graph_err *err)
 json_t *
 greq_json(struct greq *r, struct graph_err *err)
 {
-	json_error_t je;
-	json_t *j;
-
-	j = json_loadb(r->body ? r->body : "", r->len, JSON_REJECT_DUPLICATES,
-	    &je);
-	if (!json_is_object(j)) {
-		json_decref(j);
-		gerr(err, GRAPH_PROTOCOL, (int)r->status, "%s: malformed JSON "
-		    "response (%s)", r->what, je.text);
-		return NULL;
-	}
-	return j;
+	return load_object(r, r->body ? r->body : "", r->len, 0, err);
 }
 
 /* ------------------------------------------------- identity platform */
