@@ -1253,7 +1253,8 @@ store_last_pass(struct store *st, int64_t profile, struct pass *p,
 /* Cache slots of the hot statements. */
 enum { C_BLOCK_GET, C_BLOCK_INS, C_BLOCK_UPD, C_BLOCK_GEN, C_BLOCK_DEL,
     C_FEED_GET, C_FEED_INS, C_FEED_UPD, C_FEED_SEEN, C_FEED_SEQ,
-    C_PUSHED_OWNER, C_FEED_REMOVED, C_PUSH_SEEN };
+    C_PUSHED_OWNER, C_FEED_REMOVED, C_PUSH_SEEN,
+    C_PUSH_WHICH, C_SERIES_GET };
 
 static int
 same_text(const unsigned char *a, const char *b)
@@ -1516,8 +1517,10 @@ int
 store_push_which(struct store *st, int64_t appt, int64_t calendar,
     const char *event_id, struct tt_err *err)
 {
-	sqlite3_stmt *s = prep(st, "SELECT event_id IS NULL, event_id = ?"
-	    " FROM pushed WHERE appt_id = ? AND calendar_id = ?", err);
+	/* Once per event of ours in every page: a kept statement. */
+	sqlite3_stmt *s = cached(st, C_PUSH_WHICH, "SELECT event_id IS NULL,"
+	    " event_id = ? FROM pushed WHERE appt_id = ? AND calendar_id = ?",
+	    err);
 	int rc, r = PUSH_NO_ROW;
 
 	if (s == NULL)
@@ -1528,7 +1531,8 @@ store_push_which(struct store *st, int64_t appt, int64_t calendar,
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		r = sqlite3_column_int(s, 0) ? PUSH_UNMAPPED :
 		    sqlite3_column_int(s, 1) ? PUSH_THIS : PUSH_OTHER;
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return dberr(st, err, "reading pushed events");
 	return r;
@@ -2057,9 +2061,10 @@ int
 store_series_get(struct store *st, int64_t calendar, const char *master_id,
     struct series *m, struct tt_err *err)
 {
-	sqlite3_stmt *s = prep(st, "SELECT subject, showas, all_day, cancelled,"
-	    " last_modified FROM series WHERE calendar_id = ? AND master_id = ?",
-	    err);
+	/* Once per occurrence: a kept statement. */
+	sqlite3_stmt *s = cached(st, C_SERIES_GET, "SELECT subject, showas,"
+	    " all_day, cancelled, last_modified FROM series"
+	    " WHERE calendar_id = ? AND master_id = ?", err);
 	int rc;
 
 	memset(m, 0, sizeof(*m));
@@ -2074,7 +2079,8 @@ store_series_get(struct store *st, int64_t calendar, const char *master_id,
 		m->cancelled = sqlite3_column_int(s, 3);
 		m->last_modified = col_text(s, 4);
 	}
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return dberr(st, err, "reading a series");
 	return rc == SQLITE_ROW;
