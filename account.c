@@ -439,23 +439,28 @@ static void
 open_browser(const char *url)
 {
 	const char *b = getenv("BROWSER");
-	char prog[256];
-	char *argv[3];
+	char *prog, *argv[3];
 	pid_t pid;
+	int rc;
 
-	if (b != NULL && *b != '\0') {
-		snprintf(prog, sizeof(prog), "%.*s", (int)strcspn(b, ":"), b);
-	} else if (getenv("DISPLAY") || getenv("WAYLAND_DISPLAY")) {
-		strlcpy(prog, "xdg-open", sizeof(prog));
-	} else
+	/* The first entry of $BROWSER, whole (a cut name would start
+	 * another program). */
+	if (b != NULL && *b != '\0')
+		prog = strndup(b, strcspn(b, ":"));
+	else if (getenv("DISPLAY") || getenv("WAYLAND_DISPLAY"))
+		prog = strdup("xdg-open");
+	else
+		return;
+	if (prog == NULL)
 		return;
 	argv[0] = prog;
 	argv[1] = (char *)(uintptr_t)url;
 	argv[2] = NULL;
-	if (posix_spawnp(&pid, prog, NULL, NULL, argv, environ) != 0)
-		return;
+	rc = posix_spawnp(&pid, prog, NULL, NULL, argv, environ);
+	free(prog);
 	/* The browser (or its launcher) runs on; reap it without waiting. */
-	signal(SIGCHLD, SIG_IGN);
+	if (rc == 0)
+		signal(SIGCHLD, SIG_IGN);
 }
 
 static int
@@ -1249,14 +1254,16 @@ struct status_state {
 	struct tt_err *err;
 };
 
-static const char *
-host_of(const char *url, char *buf, size_t len)
+/* The host[:port] of a URL, whole: a new string (never NULL). */
+static char *
+host_of(const char *url)
 {
 	const char *p = strstr(url, "://");
+	char *h;
 
 	p = p ? p + 3 : url;
-	snprintf(buf, len, "%.*s", (int)strcspn(p, "/"), p);
-	return buf;
+	h = strndup(p, strcspn(p, "/"));
+	return h != NULL ? h : strdup("?");
 }
 
 static int
@@ -1266,7 +1273,7 @@ status_profile(void *arg, int64_t profile, const char *name)
 	struct account a;
 	struct pass p;
 	struct status_cal sc = { 0 };
-	char t1[32], t2[32], host[128];
+	char t1[32], t2[32], *host = NULL;
 	int connected, has_pass;
 	json_t *o = NULL;
 
@@ -1274,8 +1281,11 @@ status_profile(void *arg, int64_t profile, const char *name)
 	if ((connected = store_account_get(ss->ctx->st, profile, &a,
 	    ss->err)) < 0)
 		return 1;
+	if (connected)
+		host = host_of(a.authority_url);
 	if ((has_pass = store_last_pass(ss->ctx->st, profile, &p, ss->err)) < 0) {
 		store_account_free(&a);
+		free(host);
 		return 1;
 	}
 	if (ss->json) {
@@ -1285,8 +1295,8 @@ status_profile(void *arg, int64_t profile, const char *name)
 		if (connected) {
 			json_object_set_new(o, "account", json_string(a.upn));
 			json_object_set_new(o, "tenant", json_string(a.tenant));
-			json_object_set_new(o, "cloud", json_string(host_of(
-			    a.authority_url, host, sizeof(host))));
+			json_object_set_new(o, "cloud", json_string(host ? host :
+			    "?"));
 			json_object_set_new(o, "needs_login", a.needs_login ?
 			    json_string(a.needs_login) : json_null());
 			json_object_set_new(o, "personal", json_boolean(
@@ -1306,7 +1316,7 @@ status_profile(void *arg, int64_t profile, const char *name)
 	} else {
 		printf("Profile:   %s\n", name);
 		printf("Account:   %s (tenant %s, cloud %s)\n", a.upn, a.tenant,
-		    host_of(a.authority_url, host, sizeof(host)));
+		    host ? host : "?");
 		if (a.needs_login)
 			printf("Token:     login needed: %s\n", a.needs_login);
 		else
@@ -1322,6 +1332,7 @@ status_profile(void *arg, int64_t profile, const char *name)
 		json_decref(sc.json);
 		store_account_free(&a);
 		store_pass_free(&p);
+		free(host);
 		return 1;
 	}
 	if (ss->json) {
@@ -1352,6 +1363,7 @@ status_profile(void *arg, int64_t profile, const char *name)
 		putchar('\n');
 	store_account_free(&a);
 	store_pass_free(&p);
+	free(host);
 	return 0;
 }
 
