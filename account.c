@@ -1508,11 +1508,7 @@ purge_done(void *arg, struct graph_write **w, size_t n)
 static void
 purge_free(struct purge *pu)
 {
-	size_t i;
-
-	for (i = 0; i < pu->n; i++)
-		graph_delete_free(pu->w[i]);
-	free(pu->w);
+	graph_deletes_free(pu->w, pu->n);
 }
 
 /* Whether the service confirmed the event is gone. */

@@ -337,6 +337,8 @@ void graph_write_clear(struct graph_write *w);
 struct graph_write *graph_delete_new(enum graph_cal_kind kind,
     const char *cal_id, const char *event_id, const char *label);
 void graph_delete_free(struct graph_write *w);
+/* An array of n such deletes, and the array itself. */
+void graph_deletes_free(struct graph_write **w, size_t n);
 
 /*
  * Send writes in $batch requests of up to GRAPH_BATCH_MAX, grouped by

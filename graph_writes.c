@@ -72,6 +72,16 @@ graph_delete_free(struct graph_write *w)
 	free(w);
 }
 
+void
+graph_deletes_free(struct graph_write **w, size_t n)
+{
+	size_t i;
+
+	for (i = 0; w != NULL && i < n; i++)
+		graph_delete_free(w[i]);
+	free(w);
+}
+
 static char *
 escaped(const char *s)
 {

@@ -351,11 +351,7 @@ dup_add(struct cal_round *cr, const char *event_id)
 static void
 dups_free(struct pass_ctx *p)
 {
-	size_t i;
-
-	for (i = 0; i < p->ndups; i++)
-		graph_delete_free(p->dups[i]);
-	free(p->dups);
+	graph_deletes_free(p->dups, p->ndups);
 	p->dups = NULL;
 	p->ndups = 0;
 }
