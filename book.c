@@ -308,7 +308,10 @@ appt_edit(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		a.online = args.online;
 	if (args.online == 1 && online_ok(ctx, a.profile_id, err))
 		goto out;
-	if (check_overlap(ctx, &a, args.force, err) == 0 &&
+	/* Only new times can make a new overlap: an edit of the text or of
+	 * --online leaves the slot as it was booked. */
+	if (((args.given & (BIT(O_START) | BIT(O_END))) == 0 ||
+	    check_overlap(ctx, &a, args.force, err) == 0) &&
 	    store_appt_update(ctx->st, &a, err) == 0)
 		rc = 0;
 out:

@@ -228,6 +228,7 @@ struct graph_event {
 	 * absent): sensitivity, location's displayName, the body's text. */
 	const char *sensitivity, *location, *body;
 	int online;		/* isOnlineMeeting */
+	const char *join_url;	/* onlineMeeting.joinUrl, or NULL */
 	/*
 	 * Recurring meetings.  In calendarView/delta an "occurrence" comes
 	 * sparse: id, type, seriesMasterId, start, end and nothing else

@@ -229,6 +229,8 @@ graph_parse_event(json_t *item, struct graph_event *ev)
 	ev->body = json_string_value(json_object_get(json_object_get(item,
 	    "body"), "content"));
 	ev->online = json_is_true(json_object_get(item, "isOnlineMeeting"));
+	ev->join_url = json_string_value(json_object_get(json_object_get(item,
+	    "onlineMeeting"), "joinUrl"));
 	ev->series_master_id = opt_str(item, "seriesMasterId", 1024);
 	ev->sparse = ev->type != NULL && strcmp(ev->type, "occurrence") == 0 &&
 	    json_object_get(item, "showAs") == NULL &&

@@ -201,6 +201,26 @@ static const char *const schema2[] = {
 	"  last_modified TEXT,"
 	"  PRIMARY KEY (calendar_id, master_id));",
 	"INSERT INTO install (id) VALUES (lower(hex(randomblob(8))));",
+	/* One Teams meeting per appointment: the event holding it is the
+	 * pushed row with a join_url; when it goes, the appointment's other
+	 * events are written again (one becomes the meeting, the others
+	 * carry its new link). */
+	"DROP TRIGGER pushed_gone;",
+	"CREATE TRIGGER pushed_gone AFTER UPDATE OF event_id ON pushed"
+	"  WHEN NEW.event_id IS NULL AND OLD.join_url IS NOT NULL"
+	"  BEGIN UPDATE appointments SET join_url = NULL WHERE id = OLD.appt_id"
+	"    AND join_url = OLD.join_url;"
+	"  UPDATE pushed SET join_url = NULL WHERE appt_id = OLD.appt_id"
+	"    AND calendar_id = OLD.calendar_id;"
+	"  UPDATE pushed SET version = -1 WHERE appt_id = OLD.appt_id"
+	"    AND calendar_id != OLD.calendar_id AND event_id IS NOT NULL; END;",
+	"DROP TRIGGER pushed_deleted;",
+	"CREATE TRIGGER pushed_deleted AFTER DELETE ON pushed"
+	"  WHEN OLD.join_url IS NOT NULL"
+	"  BEGIN UPDATE appointments SET join_url = NULL WHERE id = OLD.appt_id"
+	"    AND join_url = OLD.join_url;"
+	"  UPDATE pushed SET version = -1 WHERE appt_id = OLD.appt_id"
+	"    AND event_id IS NOT NULL; END;",
 	NULL
 };
 
@@ -1722,13 +1742,21 @@ store_feed_list(struct store *st, int64_t profile, int limit,
 	return 0;
 }
 
+/* Whether c is the calendar whose event holds a's Teams meeting: the
+ * one that has its link, or else the first push calendar. */
+#define MEETING_HOME \
+	" coalesce(a.online AND c.id = coalesce((SELECT min(h.calendar_id)" \
+	" FROM pushed h WHERE h.appt_id = a.id AND h.join_url IS NOT NULL)," \
+	" (SELECT min(k.id) FROM calendars k WHERE k.profile_id = c.profile_id" \
+	" AND k.push AND k.present)), 0)"
+
 /* The pushed pairs, in the columns of struct push_item. */
 #define PUSHED_PAIRS \
 	"SELECT p.appt_id, coalesce(a.status = 'booked', 0), a.start_utc," \
 	" a.end_utc, a.subject, a.client, a.join_url, a.online, a.version," \
 	" c.id, c.remote_id, c.container, c.path, c.kind = 'group'," \
 	" c.is_default, c.push AND c.present, 1, p.txn_id, p.event_id," \
-	" p.version, p.attempted, p.body_sum" \
+	" p.version, p.attempted, p.body_sum," MEETING_HOME \
 	" FROM pushed p JOIN calendars c ON c.id = p.calendar_id" \
 	" LEFT JOIN appointments a ON a.id = p.appt_id"
 
@@ -1756,7 +1784,7 @@ store_push_plan(struct store *st, int64_t profile, tt_time ws, tt_time we,
 	    " a.join_url, a.online, a.version, c.id, c.remote_id, c.container,"
 	    " c.path, c.kind = 'group', c.is_default, 1,"
 	    " p.appt_id IS NOT NULL, p.txn_id, p.event_id, p.version,"
-	    " p.attempted, p.body_sum"
+	    " p.attempted, p.body_sum," MEETING_HOME
 	    " FROM calendars c JOIN appointments a ON a.profile_id = c.profile_id"
 	    "  AND a.kind = 'booked' AND a.status = 'booked'"
 	    "  AND a.start_utc < ?3 AND a.end_utc > ?2"
@@ -1800,6 +1828,7 @@ store_push_plan(struct store *st, int64_t profile, tt_time ws, tt_time we,
 		it.pushed_version = sqlite3_column_int64(s, 19);
 		it.attempted = sqlite3_column_int(s, 20);
 		it.body_sum = (const char *)sqlite3_column_text(s, 21);
+		it.meeting_home = sqlite3_column_int(s, 22);
 		if (cb(arg, &it))
 			break;
 	}
@@ -1973,13 +2002,58 @@ store_join_url(struct store *st, int64_t appt, int64_t calendar,
     const char *url, struct tt_err *err)
 {
 	/* The book shows the link the service returns now: a new one (a
-	 * body PATCH can regenerate it) replaces the one it showed. */
+	 * body PATCH can regenerate it) replaces the one it showed, and the
+	 * appointment's other events, which carry the link in their body,
+	 * are written again. */
+#define SHOWN_BY_THIS " (SELECT join_url FROM appointments WHERE id = ?1) IS" \
+	" (SELECT join_url FROM pushed WHERE appt_id = ?1 AND calendar_id = ?2)"
+	int marked;
+
+	if (push_exec(st, "UPDATE pushed SET version = -1 WHERE appt_id = ?1"
+	    " AND calendar_id != ?2 AND event_id IS NOT NULL AND ?3 IS NOT"
+	    " (SELECT join_url FROM appointments WHERE id = ?1) AND"
+	    SHOWN_BY_THIS, appt, calendar, url, NULL, 0, err))
+		return -1;
+	marked = sqlite3_changes(st->db) > 0;
 	return push_exec(st, "UPDATE appointments SET join_url = ?3 WHERE"
-	    " id = ?1 AND (join_url IS NULL OR join_url IS (SELECT join_url"
-	    " FROM pushed WHERE appt_id = ?1 AND calendar_id = ?2))", appt,
+	    " id = ?1 AND (join_url IS NULL OR" SHOWN_BY_THIS ")", appt,
 	    calendar, url, NULL, 0, err) || push_exec(st, "UPDATE pushed SET"
 	    " join_url = ?3 WHERE appt_id = ?1 AND calendar_id = ?2", appt,
-	    calendar, url, NULL, 0, err) ? -1 : 0;
+	    calendar, url, NULL, 0, err) ? -1 : marked;
+#undef SHOWN_BY_THIS
+}
+
+int
+store_join_stale(struct store *st, int64_t appt, int64_t calendar,
+    const char *url, struct tt_err *err)
+{
+	if (push_exec(st, "UPDATE pushed SET version = -1 WHERE appt_id = ?1"
+	    " AND calendar_id = ?2 AND event_id IS NOT NULL AND ?3 IS NOT"
+	    " (SELECT join_url FROM appointments WHERE id = ?1)", appt,
+	    calendar, url, NULL, 0, err))
+		return -1;
+	return sqlite3_changes(st->db) > 0;
+}
+
+int
+store_join_seen(struct store *st, int64_t appt, int64_t calendar,
+    const char *url, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+	int other, rc;
+
+	s = prep(st, "SELECT 1 FROM pushed WHERE appt_id = ? AND calendar_id = ?"
+	    " AND join_url IS NOT NULL AND join_url != ?", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, appt);
+	sqlite3_bind_int64(s, 2, calendar);
+	sqlite3_bind_text(s, 3, url, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	other = rc == SQLITE_ROW;
+	if (done(st, s, rc, err))
+		return -1;
+	return other ? store_join_url(st, appt, calendar, url, err) : 0;
 }
 
 int

@@ -321,6 +321,7 @@ struct push_item {
 	int64_t pushed_version;	/* -1: edited elsewhere, set it back */
 	int attempted;		/* a create was sent (outcome maybe unknown) */
 	const char *body_sum;	/* digest of the body last written, or NULL */
+	int meeting_home;	/* online, and this event holds the meeting */
 };
 /*
  * The pairs the push has work for.  PLAN_WORK: the pairs wanted on a push
@@ -380,9 +381,20 @@ int store_push_written(struct store *st, int64_t appt, int64_t calendar,
  * see are written again (a 404 then means gone).  *n gets how many. */
 int store_push_unseen(struct store *st, int64_t calendar, int64_t gen,
     tt_time ws, tt_time we, tt_time before, int *n, struct tt_err *err);
-/* Record the Teams link of our event on a calendar; the appointment shows
- * the first one (a trigger forgets it when that event goes). */
+/* Record the Teams link the service returned for the event holding the
+ * appointment's meeting; the appointment shows it, and when it is new the
+ * appointment's other events (which carry it in their body) are marked to
+ * be written again: then 1 is returned.  A trigger forgets the link when
+ * that event goes. */
 int store_join_url(struct store *st, int64_t appt, int64_t calendar,
+    const char *url, struct tt_err *err);
+/* An event was written with the meeting's link url: if the appointment
+ * has another one now, the event is marked to be written again (1). */
+int store_join_stale(struct store *st, int64_t appt, int64_t calendar,
+    const char *url, struct tt_err *err);
+/* A read saw the event holding the meeting with another link than the
+ * one recorded: record that one (as store_join_url). */
+int store_join_seen(struct store *st, int64_t appt, int64_t calendar,
     const char *url, struct tt_err *err);
 int store_pushed_count(struct store *st, int64_t profile, int *n,
     struct tt_err *err);

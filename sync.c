@@ -146,6 +146,7 @@ struct pass_ctx {
 	struct pair { int64_t appt, cal; } *replayed;
 	size_t nreplayed;
 	int push_again;		/* a phase left creates for another one */
+	int push_round;		/* 0, 1, 2: the rounds of the push */
 	struct cal_round **refetch;	/* rounds waiting for masters */
 	size_t nrefetch;
 	/* Second copies of our events (a re-sent create the service did not
@@ -562,6 +563,10 @@ one_event(struct cal_round *cr, const struct graph_event *ev,
 		    ev->change_key, sum, ev->body != NULL && strstr(ev->body,
 		    mark) != NULL, p->gen, err) != 0)
 			return -1;
+		/* The book shows the link the service has now. */
+		if (ev->join_url != NULL && store_join_seen(p->ctx->st, appt,
+		    cr->cal.id, ev->join_url, err) < 0)
+			return -1;
 	}
 	if (!cr->cal.pull)
 		return 0;	/* a push-only calendar is read for ours only */
@@ -899,6 +904,8 @@ struct push_op {
 	int64_t version;
 	int online;
 	char *cal_path;
+	int carries_link;	/* its text carries the meeting's link ... */
+	char *link;		/* ... this one (NULL: not known yet) */
 	char *own[6];		/* the strings w points at */
 };
 
@@ -922,6 +929,7 @@ op_free(struct push_op *op)
 	for (i = 0; i < 6; i++)
 		free(op->own[i]);
 	free(op->cal_path);
+	free(op->link);
 	free(op);
 }
 
@@ -977,7 +985,7 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 	o->appt = it->appt_id;
 	o->cal = it->calendar_id;
 	o->version = it->version;
-	o->online = it->online;
+	o->online = it->meeting_home;
 	o->cal_path = strdup(it->cal_path ? it->cal_path : "?");
 	o->w.op = op;
 	o->w.kind = it->cal_group ? GRAPH_CAL_GROUP : GRAPH_CAL_USER;
@@ -1005,11 +1013,18 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 		int client = it->client != NULL && strstr(p->ctx->cfg.push_subject,
 		    "{client}") != NULL;
 
+		/* One Teams meeting per appointment, held by one event; the
+		 * others carry its link in their text. */
+		o->carries_link = it->online && !it->meeting_home &&
+		    !p->personal;
+		int link = o->carries_link && it->join_url != NULL;
+
 		if (asprintf(&o->own[4], "Booked in TimeTap (appointment "
 		    "%" PRId64 ")%s%s. TimeTap is the source of this event: "
 		    "change or cancel it there; changes made here are set back "
-		    "at the next sync.", it->appt_id, client ? " for " : "",
-		    client ? it->client : "") < 0)
+		    "at the next sync.%s%s", it->appt_id, client ? " for " : "",
+		    client ? it->client : "", link ? "\n\nJoin the Teams "
+		    "meeting: " : "", link ? it->join_url : "") < 0)
 			o->own[4] = NULL;
 		else if (!tt_utf8_valid(o->own[4])) {
 			char *clean = tt_sanitize_dup(o->own[4]);
@@ -1018,6 +1033,8 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 			o->own[4] = clean;
 		}
 		o->w.body = o->own[4];
+		if (link && (o->link = strdup(it->join_url)) == NULL)
+			goto oom;
 		if (op == GW_UPDATE && o->w.body != NULL) {
 			char sum[65];
 
@@ -1030,7 +1047,7 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 		o->w.is_private = p->ctx->cfg.push_private;
 		/* Personal accounts get no Teams meeting (graph-docs
 		 * onlinemeetingproviderType); told once per pass. */
-		o->w.online = it->online && !p->personal;
+		o->w.online = it->meeting_home && !p->personal;
 		if (it->online && p->personal && op == GW_CREATE)
 			p->offline_dropped++;
 	}
@@ -1091,6 +1108,12 @@ plan_cb(void *arg, const struct push_item *it)
 			    it->calendar_id, &err))
 				problem(pl->p, err.code, "%s", err.msg);
 		}
+	} else if (it->online && !it->meeting_home && it->join_url == NULL &&
+	    !pl->p->personal && pl->p->push_round < 2) {
+		/* Its link comes from the event that holds the meeting,
+		 * written in this round (or, after a 404, the next): a later
+		 * round writes this one, the last one even without it. */
+		pl->p->push_again = 1;
 	} else if (!it->has_row || (it->event_id == NULL && !it->attempted)) {
 		new_op(pl, it, GW_CREATE);
 	} else if (it->event_id != NULL && it->pushed_version != it->version) {
@@ -1165,6 +1188,32 @@ written(struct store *st, const struct push_op *o, struct tt_err *err)
 	return store_push_written(st, o->appt, o->cal, fields, body, err);
 }
 
+/* The link of the event holding the meeting; a new one is written into
+ * the appointment's other events in the next round. */
+static int
+join_url(struct pass_ctx *p, const struct push_op *o, const char *url,
+    struct tt_err *err)
+{
+	int rc = store_join_url(p->ctx->st, o->appt, o->cal, url, err);
+
+	if (rc > 0)
+		p->push_again = 1;
+	return rc < 0 ? -1 : 0;
+}
+
+/* An event written with a link that is no longer the meeting's (the
+ * meeting's event got a new one meanwhile) is written again. */
+static int
+link_current(struct pass_ctx *p, const struct push_op *o, struct tt_err *err)
+{
+	int rc = !o->carries_link ? 0 : store_join_stale(p->ctx->st, o->appt,
+	    o->cal, o->link, err);
+
+	if (rc > 0)
+		p->push_again = 1;
+	return rc < 0 ? -1 : 0;
+}
+
 /* Record one batch's results in one transaction. */
 static void
 batch_done(void *arg, struct graph_write **ws, size_t n)
@@ -1192,8 +1241,9 @@ batch_done(void *arg, struct graph_write **ws, size_t n)
 				if (rc == 0)
 					rc = written(st, o, &err);
 				if (rc == 0 && o->online && w->join_url)
-					rc = store_join_url(st, o->appt, o->cal,
-					    w->join_url, &err);
+					rc = join_url(p, o, w->join_url, &err);
+				if (rc == 0)
+					rc = link_current(p, o, &err);
 				p->counts.pushed++;
 			} else if (strcasecmp(w->err.code,
 			    "ErrorDuplicateTransactionId") == 0) {
@@ -1215,8 +1265,9 @@ batch_done(void *arg, struct graph_write **ws, size_t n)
 				if (rc == 0)
 					rc = written(st, o, &err);
 				if (rc == 0 && o->online && w->join_url)
-					rc = store_join_url(st, o->appt, o->cal,
-					    w->join_url, &err);
+					rc = join_url(p, o, w->join_url, &err);
+				if (rc == 0)
+					rc = link_current(p, o, &err);
 				p->counts.pushed++;
 			} else if (w->gone) {
 				rc = store_push_gone(st, o->appt, o->cal, &err);
@@ -1228,6 +1279,8 @@ batch_done(void *arg, struct graph_write **ws, size_t n)
 			if (ok || w->gone) {
 				rc = store_push_deleted(st, o->appt, o->cal, &err);
 				p->counts.deleted++;
+				if (o->online)	/* another event takes it over */
+					p->push_again = 1;
 			} else
 				write_problem(o, "deleting");
 			break;
@@ -1361,6 +1414,7 @@ push_profile(struct pass_ctx *p)
 	 */
 	for (round = 0; round < 3; round++) {
 		p->push_again = 0;
+		p->push_round = round;
 		if (push_phase(p, 1) != 0 || push_phase(p, 0) != 0 ||
 		    !p->push_again)
 			break;

@@ -44,6 +44,9 @@ expect_rc 64 "show of a non-number"
 
 run appt edit 1 --subject "Haircut and beard" --end 2030-01-07T09:45
 expect_rc 65 "an edit still overlapping a forced booking is refused"
+run appt edit 1 --client "Bob" --online
+expect_rc 0 "an edit of the text or the online flag alone is not checked for overlap again"
+run appt edit 1 --no-online
 run appt cancel 3
 expect_rc 0 "cancel"
 run appt cancel 3
