@@ -37,8 +37,11 @@ extern char **environ;
 
 /* offline_access on every request: without it a refresh returns no new
  * refresh token (entra-docs v2-oauth2-auth-code-flow).  openid brings the
- * id_token whose tenant tells a personal account from a work account. */
-#define BASE_SCOPES "offline_access openid profile User.Read Calendars.ReadWrite"
+ * id_token whose tenant tells a personal account from a work account;
+ * MailboxSettings.Read the mailbox's time zone (the days of all-day
+ * events). */
+#define BASE_SCOPES "offline_access openid profile User.Read " \
+	"Calendars.ReadWrite MailboxSettings.Read"
 #define GROUP_SCOPE "Group.ReadWrite.All"
 #define REFRESH_MARGIN 300	/* refresh within 5 minutes of expiry */
 #define LOGIN_WAIT 300		/* seconds to wait for the browser */

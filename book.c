@@ -85,9 +85,6 @@ text_ok(const char *what, const char *v, size_t max, int empty_ok,
 
 	if (!empty_ok && *v == '\0')
 		return tt_fail(err, TT_USAGE, "%s must not be empty", what);
-	if (strlen(v) > max)
-		return tt_fail(err, TT_USAGE, "%s is longer than %zu bytes",
-		    what, max);
 	for (p = (const unsigned char *)v; *p != '\0'; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			return tt_fail(err, TT_USAGE, "%s contains control "
@@ -97,6 +94,10 @@ text_ok(const char *what, const char *v, size_t max, int empty_ok,
 	if (!tt_utf8_valid(v))
 		return tt_fail(err, TT_USAGE, "%s is not valid UTF-8 (set the "
 		    "terminal to UTF-8, or convert it)", what);
+	/* Outlook's limit, in its characters (UTF-16 units). */
+	if (tt_utf16_units(v) > max)
+		return tt_fail(err, TT_USAGE, "%s is longer than %zu "
+		    "characters", what, max);
 	return 0;
 }
 

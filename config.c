@@ -195,30 +195,6 @@ tenant_ok(const char *v)
 }
 
 /* {subject}, {client} and {id} are the only placeholders. */
-/*
- * An IANA zone name the C library can load: letters, digits, "_+-" and
- * "/" between parts (no "..", no absolute path), present under TZDIR
- * (default /usr/share/zoneinfo).
- */
-static int
-zone_ok(const char *v)
-{
-	const char *dir = getenv("TZDIR");
-	char *path = NULL;
-	int ok;
-
-	if (*v == '\0' || *v == '/' || strlen(v) > 64 || strstr(v, "..") ||
-	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_+-/") != strlen(v))
-		return 0;
-	if (asprintf(&path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo",
-	    v) < 0)
-		return 0;
-	ok = access(path, R_OK) == 0;
-	free(path);
-	return ok;
-}
-
 static int
 template_ok(const char *v, char *bad, size_t badlen)
 {
@@ -278,7 +254,7 @@ apply(struct tt_config *cfg, const char *key, const char *v, char *buf,
 		}
 		set_str(&cfg->ca_file, v);
 	} else if (strcmp(key, "time_zone") == 0) {
-		if (!zone_ok(v)) {
+		if (!tt_zone_ok(v)) {
 			snprintf(buf, blen, "time_zone: unknown zone '%.100s' (an "
 			    "IANA name such as Europe/Berlin)", v);
 			return buf;

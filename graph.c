@@ -1447,6 +1447,27 @@ graph_get_me(struct graph *g, struct graph_me *out, struct graph_err *err)
 	return 0;
 }
 
+int
+graph_mailbox_zone(struct graph *g, char **zone, struct graph_err *err)
+{
+	char *url = graph_url(g, "/me/mailboxSettings/timeZone");
+	json_t *j;
+
+	*zone = NULL;
+	if (url == NULL)
+		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
+	j = graph_get_json(g, url, "GET /me/mailboxSettings/timeZone", err);
+	free(url);
+	if (j == NULL)
+		return -1;
+	*zone = jstrdup(j, "value");
+	json_decref(j);
+	if (*zone == NULL)
+		return gerr(err, GRAPH_PROTOCOL, 200, "mailboxSettings/timeZone "
+		    "lacks 'value'");
+	return 0;
+}
+
 /*
  * Read every page of a collection (following @odata.nextLink, at most 1000
  * pages), calling each(arg, item) for every object in `value`; each

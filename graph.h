@@ -164,6 +164,9 @@ struct graph_me {
 };
 void graph_me_free(struct graph_me *m);
 int graph_get_me(struct graph *g, struct graph_me *out, struct graph_err *err);
+/* The mailbox's time zone as the service names it (mostly a Windows name:
+ * see tz_windows.h); needs MailboxSettings.Read.  *zone is the caller's. */
+int graph_mailbox_zone(struct graph *g, char **zone, struct graph_err *err);
 
 /*
  * A calendar the account can reach.  `path` is how a person names it:

@@ -172,7 +172,8 @@ static const char *const schema1[] = {
  */
 /*
  * 2: the account's tenant (the id_token's tid: personal accounts have the
- * consumer tenant); each calendar's owner, whether it is shared with the
+ * consumer tenant) and its mailbox's time zone as the service names it,
+ * with when it was read (NULL zone: not readable); each calendar's owner, whether it is shared with the
  * user by someone else, and whether the directory listed it with limited
  * information (a group known only by its id); the profile's push rules
  * (subject template, privacy) its events were last written with; the
@@ -184,6 +185,8 @@ static const char *const schema1[] = {
  */
 static const char *const schema2[] = {
 	"ALTER TABLE accounts ADD COLUMN tenant_id TEXT;",
+	"ALTER TABLE accounts ADD COLUMN mailbox_zone TEXT;",
+	"ALTER TABLE accounts ADD COLUMN mailbox_zone_at INTEGER;",
 	"ALTER TABLE calendars ADD COLUMN owner TEXT;",
 	"ALTER TABLE calendars ADD COLUMN shared INTEGER NOT NULL DEFAULT 0;",
 	"ALTER TABLE calendars ADD COLUMN limited INTEGER NOT NULL DEFAULT 0;",
@@ -788,6 +791,7 @@ store_account_free(struct account *a)
 	free(a->graph_url);
 	free(a->scopes);
 	free(a->tenant_id);
+	free(a->mailbox_zone);
 	wipe_str(a->refresh_token);
 	wipe_str(a->access_token);
 	free(a->needs_login);
@@ -803,7 +807,8 @@ store_account_get(struct store *st, int64_t profile, struct account *a,
 
 	s = prep(st, "SELECT upn, user_id, tenant, authority_url, graph_url,"
 	    " scopes, refresh_token, access_token, access_expires,"
-	    " last_refresh, connected_at, needs_login, tenant_id FROM accounts"
+	    " last_refresh, connected_at, needs_login, tenant_id,"
+	    " mailbox_zone, coalesce(mailbox_zone_at, 0) FROM accounts"
 	    " WHERE profile_id = ?", err);
 	if (s == NULL)
 		return -1;
@@ -825,6 +830,8 @@ store_account_get(struct store *st, int64_t profile, struct account *a,
 		a->connected_at = sqlite3_column_int64(s, 10);
 		a->needs_login = col_text(s, 11);
 		a->tenant_id = col_text(s, 12);
+		a->mailbox_zone = col_text(s, 13);
+		a->mailbox_zone_at = sqlite3_column_int64(s, 14);
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -858,6 +865,22 @@ store_account_save(struct store *st, const struct account *a,
 	sqlite3_bind_int64(s, 11, a->last_refresh);
 	sqlite3_bind_int64(s, 12, a->connected_at);
 	bind_text(s, 13, a->tenant_id);
+	return done(st, s, run(st, s), err);
+}
+
+int
+store_account_zone(struct store *st, int64_t profile, const char *zone,
+    struct tt_err *err)
+{
+	sqlite3_stmt *s;
+
+	s = prep(st, "UPDATE accounts SET mailbox_zone = ?, mailbox_zone_at = ?"
+	    " WHERE profile_id = ?", err);
+	if (s == NULL)
+		return -1;
+	bind_text(s, 1, zone);
+	sqlite3_bind_int64(s, 2, tt_now());
+	sqlite3_bind_int64(s, 3, profile);
 	return done(st, s, run(st, s), err);
 }
 

@@ -103,6 +103,9 @@ struct account {
 	tt_time access_expires, last_refresh, connected_at;
 	char *needs_login;	/* why a login is needed, or NULL */
 	char *tenant_id;	/* the id_token's tid, or NULL */
+	char *mailbox_zone;	/* mailboxSettings timeZone, as the service
+				 * names it; NULL: not read, or not readable */
+	tt_time mailbox_zone_at;	/* when it was read; 0: never */
 };
 void store_account_free(struct account *a);
 /* Returns 1 and fills a, or 0 when the profile is not connected. */
@@ -110,6 +113,9 @@ int store_account_get(struct store *st, int64_t profile, struct account *a,
     struct tt_err *err);
 /* Insert or replace the account (login). */
 int store_account_save(struct store *st, const struct account *a,
+    struct tt_err *err);
+/* Record the mailbox's time zone as just read (NULL: not readable). */
+int store_account_zone(struct store *st, int64_t profile, const char *zone,
     struct tt_err *err);
 /*
  * Record a successful token response in one statement: the new access

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "sha256.h"
 #include "sync.h"
+#include "tz_windows.h"
 
 /* transactionId: OURS_PREFIX owner "-" appointment "-" calendar "-"
  * random; marker value: owner ":" appointment, where owner is
@@ -158,7 +159,7 @@ struct pass_ctx {
 	int offline_dropped;	/* online appointments pushed without link */
 	int bad_text;		/* appointments with text that is not UTF-8 */
 	int write_problems;	/* failed writes, told or counted */
-	char rules[64];		/* the classification settings, as text */
+	char rules[160];	/* the classification settings and zone */
 };
 
 struct cal_round {
@@ -897,6 +898,9 @@ start_round(struct pass_ctx *p, struct cal_round *cr)
 
 /* ------------------------------------------------------------ push */
 
+/* The longest subject Outlook keeps, in UTF-16 units. */
+#define SUBJECT_CHARS	255
+
 struct push_op {
 	struct graph_write w;
 	struct pass_ctx *p;
@@ -1008,6 +1012,11 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 			p->bad_text++;
 		o->w.subject = o->own[3] = raw ? tt_sanitize_dup(raw) : NULL;
 		free(raw);
+		/* Outlook keeps 255 characters of a subject and cuts the rest
+		 * (OutlookGoogleCalendarSync #2202): cut here, at a character,
+		 * so what is read back is what was written. */
+		if (o->w.subject != NULL)
+			tt_utf16_cut(o->own[3], SUBJECT_CHARS);
 		/* The client appears only where the template shows it:
 		 * what push_subject hides never reaches the event. */
 		int client = it->client != NULL && strstr(p->ctx->cfg.push_subject,
@@ -1538,17 +1547,65 @@ refetch_series(struct pass_ctx *p)
 	free(rs);
 }
 
-/* Whether the profile's account is a personal Microsoft account. */
-static int
-profile_personal(struct tt_ctx *ctx, int64_t profile)
-{
-	struct account a = { 0 };
-	int personal = 0;
+/* How often the mailbox's time zone is read again. */
+#define ZONE_REREAD	(24 * 3600)
 
-	if (store_account_get(ctx->st, profile, &a, NULL) > 0)
-		personal = account_personal(&a);
-	store_account_free(&a);
-	return personal;
+/*
+ * The staff member's own zone decides the days of all-day events (floating
+ * dates): the configuration's time_zone when given (set at start), else
+ * the mailbox's (mailboxSettings, read once a day, Windows names mapped),
+ * else this host's, told in one line when that starts.  Sets TZ and
+ * returns the zone's name for the classification rules.
+ */
+static const char *
+pass_zone(struct pass_ctx *p, const struct account *a)
+{
+	struct tt_ctx *ctx = p->ctx;
+	struct graph_err ge = { 0 };
+	struct tt_err err = { 0 };
+	const char *raw = a->mailbox_zone, *iana = NULL, *why = NULL;
+	char *got = NULL;
+	int fresh = 0, granted;
+
+	if (ctx->cfg.time_zone != NULL)
+		return ctx->cfg.time_zone;
+	granted = a->scopes != NULL && strcasestr(a->scopes,
+	    "MailboxSettings.Read") != NULL;
+	if (a->mailbox_zone_at == 0 || tt_now() - a->mailbox_zone_at >=
+	    ZONE_REREAD) {
+		/* Not granted (a login before it was asked for) or refused:
+		 * remembered as unreadable; other failures keep what was. */
+		if (!granted || graph_mailbox_zone(p->g, &got, &ge) == 0 ||
+		    ge.http == 403) {
+			fresh = a->mailbox_zone_at == 0 || (got == NULL) !=
+			    (raw == NULL) || (got && strcmp(got, raw) != 0);
+			if (store_account_zone(ctx->st, p->profile, got, &err))
+				problem(p, err.code, "%s", err.msg);
+			raw = got;
+		}
+	}
+	if (raw != NULL && (iana = tt_windows_zone(raw)) != NULL &&
+	    !tt_zone_ok(iana))
+		iana = NULL;
+	if (iana != NULL)
+		tt_set_zone(iana);
+	else
+		why = raw != NULL ? "names no zone known here" : granted ?
+		    "is not readable" : "needs the MailboxSettings.Read "
+		    "permission, which this login lacks (`login` again grants "
+		    "it)";
+	if (why != NULL && fresh) {
+		struct tt_err w = { 0 };
+		const char *host = getenv("TZ");
+
+		tt_fail(&w, 0, "profile %s: the mailbox's time zone%s%s%s %s: "
+		    "all-day events take this host's (%s); set time_zone to "
+		    "choose one", p->name, raw ? " \"" : "", raw ? raw : "",
+		    raw ? "\"" : "", why, host && *host ? host : "local time");
+		ctx->note(ctx, TT_WARNING, w.msg);
+	}
+	free(got);
+	return iana != NULL ? iana : "host";
 }
 
 /*
@@ -1578,9 +1635,12 @@ static int
 one_profile(struct tt_ctx *ctx, int64_t profile, const char *name, int force)
 {
 	struct pass_ctx p = { 0 };
+	struct account acct = { 0 };
 	struct graph_stats gs;
 	struct tt_err err = { 0 };
 	struct timespec t0, t1;
+	const char *zone, *tz = getenv("TZ");
+	char *host_tz = NULL;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	p.ctx = ctx;
@@ -1589,16 +1649,15 @@ one_profile(struct tt_ctx *ctx, int64_t profile, const char *name, int force)
 	p.force = force;
 	p.cc.block_showas = ctx->cfg.block_showas;
 	p.cc.block_all_day = ctx->cfg.block_all_day;
-	sync_window(ctx->cfg.window_past_days, ctx->cfg.window_future_days,
-	    tt_now(), &p.cc.ws, &p.cc.we);
-	snprintf(p.rules, sizeof(p.rules), "showas=%u allday=%d subjects=%d",
-	    ctx->cfg.block_showas, ctx->cfg.block_all_day,
-	    ctx->cfg.pull_subjects);
 	if (store_pass_begin(ctx->st, profile, &p.gen, &err)) {
 		problem(&p, err.code, "%s", err.msg);
 		return p.worst;
 	}
 	p.counts.id = p.gen;
+	if (tz != NULL && (host_tz = strdup(tz)) == NULL) {
+		problem(&p, TT_SOFTWARE, "out of memory");
+		goto out;
+	}
 	if (account_graph(ctx, &p.g, &err) ||
 	    account_token(ctx, p.g, profile, name, 0, &err)) {
 		p.worst = err.code;
@@ -1606,7 +1665,18 @@ one_profile(struct tt_ctx *ctx, int64_t profile, const char *name, int force)
 		strlcpy(p.first, err.msg, sizeof(p.first));
 		goto out;
 	}
-	p.personal = profile_personal(ctx, profile);
+	if (store_account_get(ctx->st, profile, &acct, &err) < 0) {
+		problem(&p, err.code, "%s", err.msg);
+		goto out;
+	}
+	p.personal = account_personal(&acct);
+	/* The window's local days, in the staff member's zone. */
+	zone = pass_zone(&p, &acct);
+	sync_window(ctx->cfg.window_past_days, ctx->cfg.window_future_days,
+	    tt_now(), &p.cc.ws, &p.cc.we);
+	snprintf(p.rules, sizeof(p.rules), "showas=%u allday=%d subjects=%d "
+	    "zone=%s", ctx->cfg.block_showas, ctx->cfg.block_all_day,
+	    ctx->cfg.pull_subjects, zone);
 	if ((p.owner = sync_owner(ctx->st, profile, &err)) == NULL ||
 	    asprintf(&p.txn_prefix, OURS_PREFIX "%s-", p.owner) < 0) {
 		p.txn_prefix = NULL;
@@ -1695,6 +1765,10 @@ out:
 	}
 	p.counts.message = NULL;
 	graph_free(p.g);
+	store_account_free(&acct);
+	if (tz == NULL || host_tz != NULL)
+		tt_set_zone(host_tz);	/* the next profile has its own */
+	free(host_tz);
 	return p.worst;
 }
 

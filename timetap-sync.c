@@ -212,10 +212,8 @@ main(int argc, char **argv)
 
 	/* The staff member's zone, for all-day days and local times: the
 	 * configuration's, never the cron host's when it is set. */
-	if (ctx.cfg.time_zone != NULL) {
-		setenv("TZ", ctx.cfg.time_zone, 1);
-		tzset();
-	}
+	if (ctx.cfg.time_zone != NULL)
+		tt_set_zone(ctx.cfg.time_zone);
 
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(cmd, commands[i].name) == 0)

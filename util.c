@@ -3,9 +3,11 @@
  */
 #include <ctype.h>
 #include <langinfo.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -32,6 +34,40 @@ tt_vmessage(char *dst, size_t len, const char *fmt, va_list ap)
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	/* Messages often quote network or user text: keep them one clean line. */
 	tt_sanitize(dst, len, raw);
+}
+
+/*
+ * An IANA zone name the C library can load: letters, digits, "_+-" and
+ * "/" between parts (no "..", no absolute path), present under TZDIR
+ * (default /usr/share/zoneinfo).
+ */
+int
+tt_zone_ok(const char *v)
+{
+	const char *dir = getenv("TZDIR");
+	char *path = NULL;
+	int ok;
+
+	if (*v == '\0' || *v == '/' || strlen(v) > 64 || strstr(v, "..") ||
+	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_+-/") != strlen(v))
+		return 0;
+	if (asprintf(&path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo",
+	    v) < 0)
+		return 0;
+	ok = access(path, R_OK) == 0;
+	free(path);
+	return ok;
+}
+
+void
+tt_set_zone(const char *zone)
+{
+	if (zone != NULL)
+		setenv("TZ", zone, 1);
+	else
+		unsetenv("TZ");
+	tzset();
 }
 
 /*
@@ -459,6 +495,47 @@ tt_utf8_len(const unsigned char *p, size_t n)
 	k = n < 4 ? n : 4;
 	memcpy(buf, p, k);
 	return utf8_seq(buf, &cp);
+}
+
+/* Walk s up to `units` UTF-16 code units at most: how many it holds,
+ * and in *end where the last whole character ends. */
+static size_t
+utf16_walk(const char *s, size_t units, const char **end)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned long cp;
+	size_t n, w, used = 0;
+
+	while (*p != '\0') {
+		if ((n = utf8_seq(p, &cp)) == 0) {
+			n = 1;	/* not UTF-8: one byte, one unit */
+			cp = 0;
+		}
+		w = cp > 0xffff ? 2 : 1;	/* a surrogate pair */
+		if (used + w > units)
+			break;
+		used += w;
+		p += n;
+	}
+	*end = (const char *)p;
+	return used;
+}
+
+size_t
+tt_utf16_units(const char *s)
+{
+	const char *end;
+
+	return utf16_walk(s, SIZE_MAX, &end);
+}
+
+void
+tt_utf16_cut(char *s, size_t units)
+{
+	const char *end;
+
+	utf16_walk(s, units, &end);
+	s[end - s] = '\0';
 }
 
 int

@@ -76,6 +76,14 @@ tt_time tt_local_midnight(int y, int m, int d);
 /* Add days to a calendar date (pure calendar arithmetic). */
 void tt_date_add(int *y, int *m, int *d, int days);
 
+/* An IANA zone name the C library can load: letters, digits, "_+-" and "/"
+ * between parts (no "..", no absolute path), present under TZDIR (default
+ * /usr/share/zoneinfo). */
+int tt_zone_ok(const char *v);
+/* Set TZ to zone (NULL: unset it) for the local days and times that
+ * follow. */
+void tt_set_zone(const char *zone);
+
 /* "2026-03-29 09:00" in local time; buffer of at least 20 bytes. */
 char *tt_fmt_local(tt_time t, char *buf, size_t len);
 /* "2026-03-29T07:00:00Z"; buffer of at least 21 bytes. */
@@ -92,6 +100,12 @@ char *tt_sanitize(char *dst, size_t dstlen, const char *src);
 /* The length of the valid UTF-8 sequence at p (at most n bytes), or 0
  * when it is not one.  A NUL byte is a sequence of 1. */
 size_t tt_utf8_len(const unsigned char *p, size_t n);
+/* Cut valid UTF-8 text in place to at most `units` UTF-16 code units (as
+ * Exchange counts a subject's characters), at a character boundary. */
+void tt_utf16_cut(char *s, size_t units);
+/* The length of UTF-8 text in UTF-16 code units (characters, as Outlook
+ * counts them). */
+size_t tt_utf16_units(const char *s);
 /* Whether s is valid UTF-8 (no overlongs, no surrogates). */
 int tt_utf8_valid(const char *s);
 

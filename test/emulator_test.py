@@ -1619,7 +1619,11 @@ def test_teams_links(emu, tok):
     plain = emu.g("POST", "/me/events", tok, dict(b, isOnlineMeeting=False, subject="Not online")).json()
     p = emu.g("PATCH", "/me/events/" + q(plain["id"]), tok, {"body": {"contentType": "text", "content": "y"}}).json()
     ok(p["onlineMeeting"] is None and p["isOnlineMeeting"] is False, "a body PATCH on a non-online event creates no link")
-    for x in (e, plain):
+    long = "\u65e5" * 250 + "\U0001f642" * 5
+    lg = emu.g("POST", "/me/events", tok, dict(b, isOnlineMeeting=False, subject=long)).json()
+    ok(lg["subject"] == "\u65e5" * 250 + "\U0001f642" * 2, "a subject over 255 characters (UTF-16 units) is cut to 255, "
+       "never halving a surrogate pair", len(lg["subject"]))
+    for x in (e, plain, lg):
         emu.g("DELETE", "/me/events/" + q(x["id"]), tok)
 
 
@@ -1700,6 +1704,10 @@ def test_mailbox_settings(emu, tok):
     emu.ctl("POST", "/_emu/config", {"login_user": None})
     r = emu.g("GET", "/users/grace@contoso.example/mailboxSettings/timeZone", g)
     ok(r.status == 200 and r.json()["value"] == "UTC", "a user without \"timeZone\" in the scenario: UTC (MailboxSettings.ReadWrite also works)")
+    emu.ctl("POST", "/_emu/outlook", {"op": "time_zone", "timeZone": "Customized Time Zone"})
+    r = emu.g("GET", "/me/mailboxSettings/timeZone", t)
+    ok(r.status == 200 and r.json()["value"] == "Customized Time Zone", "outlook op time_zone: the zone picked in Outlook is served", r)
+    emu.ctl("POST", "/_emu/outlook", {"op": "time_zone", "timeZone": "W. Europe Standard Time"})
 
 
 def test_page_limits(emu, tok, w):

@@ -167,12 +167,13 @@ GET|POST|DELETE /_emu/faults   list / append {"faults":[FAULT...]} / clear (also
         bad_utf8_item: the page is served with one item's subject holding bytes that are not
                 UTF-8 (index as for broken_item)
 POST /_emu/outlook   {"user": upn, "op": add|edit|move|delete|showas|cancel|delete_occurrence|
-        edit_occurrence|dismiss_reminder|categorize|respond, "calendar": id|name|"group:<gid>",
+        edit_occurrence|dismiss_reminder|categorize|respond|time_zone, "calendar": id|name|"group:<gid>",
         "id": event or occurrence id, "index"/"original_start" (occurrence of the series "id"),
         "event": EVENT fields, "shift_minutes": N, "showAs": v, "categories": [..] (categorize),
         "response": none|accepted|tentativelyAccepted|declined|notResponded|organizer (respond; default
         accepted), "attendee": address (respond: whose answer; default: the owner's own answer to a
-        meeting organised by someone else, or every attendee's on the owner's meeting)} -> {"id": ...}
+        meeting organised by someone else, or every attendee's on the owner's meeting), "timeZone":
+        the mailbox's zone as Outlook names it (time_zone)} -> {"id": ...}
         ("occurrences": [...] for a new series).  dismiss_reminder (isReminderOn false), categorize and
         respond act on the event (on the whole series for an occurrence id) and change only that plus
         changeKey, lastModifiedDateTime and the delta sequence.  move shifts a series' range too.
@@ -387,6 +388,9 @@ REALISM (the hard behaviour is the default; sources looked up in the stored publ
   types logged in the code corpus).  That calendarView delta on a non-default calendar answers this
   exactly is UNCONFIRMED (v1.0 documents delta only for the primary calendar, graph-api.md s.10.2;
   microsoft-graph-docs #5194, #3449); microsoft-graph-docs #4996 could not be found.
+- Long subjects: a subject longer than 255 characters is cut to 255 without an error (Outlook's
+  PidTagSubject limit, phw198/OutlookGoogleCalendarSync #2202; EWS truncates at 255,
+  nylas/exchangelib #68); counted in UTF-16 units (UNCONFIRMED).
 - Mailbox settings: GET /me/mailboxSettings and /me/mailboxSettings/{timeZone|workingHours|...}
   need MailboxSettings.Read or MailboxSettings.ReadWrite (user-get-mailboxsettings.md permission
   table, delegated work and personal); User.Read / Calendars.* alone -> 403 ErrorAccessDenied "Access
@@ -490,6 +494,9 @@ CANON_SCOPES = {s.lower(): s for s in (
 # Permissions that let a token read the full group objects in /me/memberOf.
 GROUP_READ_SCOPES = ("Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All",
                      "Directory.Read.All", "Directory.ReadWrite.All")
+
+# The longest subject Outlook keeps, in characters (see _apply_common).
+SUBJECT_MAX = 255
 
 # Windows zone names accepted in Prefer: outlook.timezone / dateTimeTimeZone.timeZone.
 WINDOWS_TZ = {
@@ -3281,6 +3288,12 @@ class Emulator:
                     raise GraphError(400, "RequestBodyRead", "Cannot convert the literal '%s' to the expected type "
                                      "'microsoft.graph.freeBusyStatus'." % body[k])
                 ev[k] = body[k]
+        if isinstance(ev.get("subject"), str) and len(ev["subject"].encode("utf-16-le")) > 2 * SUBJECT_MAX:
+            # Outlook keeps at most 255 characters of a subject and cuts the rest silently (PidTagSubject:
+            # phw198/OutlookGoogleCalendarSync #2202; EWS "will truncate the subject at 255 chars",
+            # nylas/exchangelib #68); counted here in UTF-16 units, the cut never halving a pair (UNCONFIRMED)
+            u = ev["subject"].encode("utf-16-le")[:2 * SUBJECT_MAX]
+            ev["subject"] = u.decode("utf-16-le", errors="ignore")
         if "body" in body and body["body"] is not None:
             b = body["body"]
             ev["body"] = {"contentType": (b.get("contentType") or "text").lower(), "content": b.get("content") or ""}
@@ -3687,6 +3700,10 @@ class Emulator:
         user = self.users.get(upn.lower()) if upn else next(iter(self.users.values()))
         if user is None:
             raise ValueError("unknown user %r" % upn)
+        if op == "time_zone":
+            # the user picks another zone in Outlook's settings (mailboxSettings.timeZone)
+            user["timeZone"] = str(body.get("timeZone") or "UTC")
+            return {"id": user["id"]}
         if op == "add":
             calspec = body.get("calendar")
             mb, cal = user, self.default_calendar(user)

@@ -34,8 +34,8 @@ expect_out 'redirect_uri=http%3A%2F%2Flocalhost%3A[0-9]+(&|$)' "the redirect is 
 check '[ ! -s "$T/err" ]' "a successful login writes nothing on stderr"
 reqlog
 check '[ "$(grep -c "^GET /organizations/oauth2/v2.0/authorize?" "$T/log")" -eq 1 ]' "one /authorize request"
-check 'grep -q "^GET /organizations/oauth2/v2.0/authorize?.*scope=offline_access openid profile User.Read Calendars.ReadWrite&" "$T/log"' \
-    "/authorize asks for offline_access openid profile User.Read Calendars.ReadWrite"
+check 'grep -q "^GET /organizations/oauth2/v2.0/authorize?.*scope=offline_access openid profile User.Read Calendars.ReadWrite MailboxSettings.Read&" "$T/log"' \
+    "/authorize asks for offline_access openid profile User.Read Calendars.ReadWrite MailboxSettings.Read"
 check '! grep -q "authorize?.*Group.ReadWrite.All" "$T/log"' "no Group.ReadWrite.All without --groups"
 check 'grep -q "^GET /organizations/oauth2/v2.0/authorize?.*state=[A-Za-z0-9_-]\{16,\}" "$T/log"' "/authorize carries a state"
 check '[ "$(grep -c "^POST /organizations/oauth2/v2.0/token 200 authorization_code$" "$T/log")" -eq 1 ]' \
@@ -97,7 +97,7 @@ emu DELETE /_emu/requests >/dev/null
 trun login --groups
 expect_rc 0 "login --groups"
 reqlog
-check 'grep -q "^GET /organizations/oauth2/v2.0/authorize?.*scope=offline_access openid profile User.Read Calendars.ReadWrite Group.ReadWrite.All&" "$T/log"' \
+check 'grep -q "^GET /organizations/oauth2/v2.0/authorize?.*scope=offline_access openid profile User.Read Calendars.ReadWrite MailboxSettings.Read Group.ReadWrite.All&" "$T/log"' \
     "--groups adds Group.ReadWrite.All to /authorize"
 check 'db "select scopes from accounts" | grep -q "Group.ReadWrite.All"' "the group scope is stored"
 check '[ "$(db "select path from calendars where kind = '"'group'"'")" = "Front Desk Team (group)" ]' \

@@ -1,6 +1,7 @@
 # Family 23, pull in time zones west and east of UTC, with DST changes:
 # America/New_York, Asia/Tokyo, Europe/Berlin and Australia/Sydney.  For
-# each zone (own database, TZ set for every run): all-day events block local
+# each zone (own database, the mailbox in that zone as Outlook names it, TZ
+# set for every run; Sydney from time_zone): all-day events block local
 # midnight to local midnight (23 or 25 hours on a DST-change day, also when
 # a multi-day event spans it), timed events show their local wall times in
 # appt list and feed, an event crossing local midnight is one block, the
@@ -84,13 +85,17 @@ for k, v in out.items():
     print("%s='%s'" % (k, v))
 EOF
 
-ZONES="America/New_York:NY Asia/Tokyo:TYO Europe/Berlin:BER Australia/Sydney:SYD"
+# The staff member's zone is the mailbox's (Outlook names it the Windows
+# way); TZ, the same zone here, is for the local times shown.
+ZONES="America/New_York:NY:Eastern_Standard_Time Asia/Tokyo:TYO:Tokyo_Standard_Time Europe/Berlin:BER:W._Europe_Standard_Time Australia/Sydney:SYD:UTC"
 for zt in $ZONES; do
-	zone=${zt%:*} tag=${zt#*:}
+	zone=${zt%%:*} tag=${zt#*:} win=${zt##*:}
+	tag=${tag%%:*}
 	export TZ="$zone" TIMETAP_SYNC_DB="$T/$tag/timetap.db"
+	outlook "{\"op\":\"time_zone\",\"timeZone\":\"$(echo "$win" | tr _ ' ')\"}"
 	emu_config "retry_budget = 3" "window_past_days = $PAST" "window_future_days = $FUTURE"
-	# Sydney comes from the configuration, on a host whose TZ is UTC:
-	# the cron host's zone must not decide the staff member's days.
+	# Sydney comes from the configuration, on a host whose TZ is UTC
+	# and a mailbox in UTC: neither decides the staff member's days.
 	if [ "$tag" = SYD ]; then
 		export TZ=UTC
 		emu_config "retry_budget = 3" "window_past_days = $PAST" \

@@ -121,3 +121,28 @@ expect_err 'not UTF-8 pushed with the bad bytes replaced' "and says so once"
 check '[ "$(evof "Caf?" | wc -l)" -eq 1 ]' "the event is pushed, the bad byte replaced"
 run sync
 expect_silent "the next pass is silent"
+
+# ---- a subject longer than Outlook keeps ----
+# push_subject "{subject} for {client}" with 200 CJK characters and 100
+# emoji: 405 characters (an emoji is two); Outlook keeps 255 (OutlookGoogleCalendarSync
+# #2202) and so does the tool, cut at a character, so the event read back
+# equals what was written: no PATCH on every pass.
+emu_config "retry_budget = 5" "push_subject = {subject} for {client}"
+long=$(python3 -c 'print("\u65e5" * 200)') emo=$(python3 -c 'print("\U0001f642" * 100)')
+run appt add --start "$(d 7)T14:00Z" --end "$(d 7)T14:30Z" --subject "$long" --client "$emo$emo" --force
+expect_rc 64 "appt add refuses a client of 400 characters"
+expect_err '^timetap-sync: client is longer than 255 characters$' "in one line"
+run appt add --start "$(d 7)T14:00Z" --end "$(d 7)T14:30Z" --subject "$long" --client "$emo" --force
+expect_rc 0 "appt add with a 600-byte subject and an 400-byte client (200 and 200 characters)"
+run sync
+expect_rc 0 "the pass pushes it"
+got=$(emu GET /_emu/state | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+e = [e for u in s["users"] for c in u["calendars"] for e in c["events"] if (e.get("subject") or "").startswith("\u65e5" * 200)]
+print(len(e), len(e[0]["subject"].encode("utf-16-le")) // 2 if e else 0, e[0]["subject"].endswith("\U0001f642") if e else "")')
+check '[ "$got" = "1 255 True" ]' "one event, its subject cut to 255 characters at a whole emoji ($got)"
+emu DELETE /_emu/requests >/dev/null
+run sync
+expect_silent "the next pass is silent"
+check '[ "$(writes)" -eq 0 ]' "and sends no PATCH"

@@ -212,6 +212,28 @@ main(void)
 	    tt_utf8_len((const unsigned char *)"\xff", 1) == 0 &&
 	    tt_utf8_len((const unsigned char *)"", 1) == 1,
 	    "utf8_len: whole sequences only, within the bytes given; NUL is one");
+	{
+		char c1[] = "caf\xc3\xa9!", c2[] = "a\xf0\x9f\x99\x82" "b",
+		    c3[] = "\xe6\x97\xa5\xe6\x97\xa5", c4[] = "ab";
+		char big[1000];
+		size_t i;
+
+		tt_utf16_cut(c1, 4);
+		tt_utf16_cut(c2, 2);
+		tt_utf16_cut(c3, 1);
+		tt_utf16_cut(c4, 255);
+		CHECK(strcmp(c1, "caf\xc3\xa9") == 0 && strcmp(c2, "a") == 0 &&
+		    strcmp(c3, "\xe6\x97\xa5") == 0 && strcmp(c4, "ab") == 0,
+		    "utf16_cut: at a character boundary, an emoji counts two "
+		    "units and is never halved, short text is kept");
+		for (i = 0; i + 3 < sizeof(big); i += 3)
+			memcpy(big + i, "\xe6\x97\xa5", 3);
+		big[i] = '\0';
+		tt_utf16_cut(big, 255);
+		CHECK(strlen(big) == 765 && tt_utf8_valid(big),
+		    "utf16_cut: 333 CJK characters cut to 255, valid UTF-8 (%zu bytes)",
+		    strlen(big));
+	}
 	CHECK(tt_worse(TT_TEMPFAIL, TT_NOPERM) == TT_NOPERM, "77 beats 75");
 	CHECK(tt_worse(TT_TEMPFAIL, TT_CAPPED) == TT_CAPPED &&
 	    tt_worse(TT_CAPPED, TT_UNAVAILABLE) == TT_CAPPED &&
