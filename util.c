@@ -225,8 +225,13 @@ tt_parse_time(const char *s, tt_time *out, struct tt_err *err)
 	struct tm wall = { 0 };
 	int y, mo, d, h = 0, mi = 0, sec = 0, oh, om, sign, r;
 
-	if (s == NULL || parse_ymd(&p, &y, &mo, &d))
+	if (s == NULL)
 		goto bad;
+	if (parse_ymd(&p, &y, &mo, &d)) {
+		if (digits(&p, 4, &y) == 0 && *p == '-' && (y < 1970 || y > 9999))
+			goto range;
+		goto bad;
+	}
 	if (*p == 'T' || *p == ' ') {
 		p++;
 		if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi))
@@ -259,9 +264,7 @@ tt_parse_time(const char *s, tt_time *out, struct tt_err *err)
 		if (p[1] != '\0')
 			goto bad;
 		*out = (tt_time)timegm(&wall);
-		return 0;
-	}
-	if (*p == '+' || *p == '-') {
+	} else if (*p == '+' || *p == '-') {
 		sign = *p++ == '-' ? -1 : 1;
 		if (digits(&p, 2, &oh))
 			goto bad;
@@ -270,15 +273,18 @@ tt_parse_time(const char *s, tt_time *out, struct tt_err *err)
 		if (digits(&p, 2, &om) || *p != '\0' || oh > 23 || om > 59)
 			goto bad;
 		*out = (tt_time)timegm(&wall) - sign * (oh * 3600 + om * 60);
-		return 0;
-	}
-	if (*p != '\0')
+	} else if (*p != '\0')
 		goto bad;
-	r = local_to_utc(&wall, out);
-	if (r < 0)
+	else if ((r = local_to_utc(&wall, out)) < 0)
 		return tt_fail(err, TT_USAGE, "time '%s' does not exist in the "
 		    "local time zone (daylight saving change); give an offset", s);
+	/* What the book, Graph's dateTime and the formatting all hold. */
+	if (*out < 0 || *out > TT_TIME_MAX)
+		goto range;
 	return 0;
+range:
+	return tt_fail(err, TT_USAGE, "time '%s' is outside the range the "
+	    "book holds, 1970-01-01 to 9999-12-31 (UTC)", s);
 bad:
 	return tt_fail(err, TT_USAGE, "bad time '%s': use ISO 8601, e.g. "
 	    "2026-03-29T09:00 (local) or 2026-03-29T09:00+02:00", s ? s : "");

@@ -62,9 +62,13 @@ typedef int64_t tt_time;
  * "...Z") or local wall time in TZ without one ("2026-03-29T09:00",
  * "2026-03-29 09:00", seconds optional).  A wall time that does not exist in
  * TZ (spring-forward gap) is refused; an ambiguous one (fall-back) takes the
- * earlier instant.  Returns 0 or -1 with err filled (TT_USAGE).
+ * earlier instant.  An instant outside 1970-01-01 to 9999-12-31 (UTC) is
+ * refused.  Returns 0 or -1 with err filled (TT_USAGE).
  */
 int tt_parse_time(const char *s, tt_time *out, struct tt_err *err);
+/* The last instant the book holds: 9999-12-31T23:59:59Z (and the first is
+ * 1970-01-01T00:00:00Z); tt_parse_time refuses others. */
+#define TT_TIME_MAX	((tt_time)253402300799LL)
 /* Parse "YYYY-MM-DDTHH:MM:SS[.fffffff]" as UTC (Graph's dateTimeTimeZone). */
 int tt_parse_utc(const char *s, tt_time *out);
 /* Parse a calendar date "YYYY-MM-DD" (optionally followed by "T00:00...")

@@ -123,3 +123,9 @@ run appt show "$amb" --json
 expect_out '"starts_at": "2030-11-03T05:30:00Z"' "an ambiguous wall time takes the earlier instant (EDT)"
 TZ=Australia/Sydney run appt add --start 2030-04-07T02:30 --end 2030-04-07T03:30 --subject "Sydney fall-back"
 expect_rc 0 "Sydney ambiguous hour accepted"
+# Times the book (and Graph's dateTime) cannot hold are refused, with why.
+run appt add --start 1969-12-31T10:00Z --end 1969-12-31T11:00Z --subject Early
+expect_rc 64 "a time before 1970 is refused"
+expect_err "^timetap-sync: time '1969-12-31T10:00Z' is outside the range the book holds, 1970-01-01 to 9999-12-31 \(UTC\)$" "in one line saying why"
+run appt add --start 9999-12-31T22:00-05:00 --end 9999-12-31T23:00-05:00 --subject Late
+expect_rc 64 "a time after 9999 (through its offset) is refused"

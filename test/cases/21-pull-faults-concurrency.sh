@@ -40,7 +40,7 @@ EOF
 check '[ "$thr" = 0 ]' "no 429 ApplicationThrottled (got $thr)"
 check '[ "$top" -le 4 ]' "never more than 4 requests in flight for the mailbox (max $top)"
 check '[ "$top" -ge 3 ]' "the calendars are read concurrently (max $top in flight)"
-check '[ "$nr" = 12 ]' "two pages per calendar, no retry (12 requests, got $nr)"
+check '[ "$nr" = 13 ]' "two pages per calendar and the mailbox's time zone, no retry (13 requests, got $nr)"
 check '[ "$(nblk)" = 18 ]' "every calendar's events are blocks (18)"
 
 # Throttling on top: every first request of each calendar's next round is

@@ -78,6 +78,25 @@ main(void)
 	    "fractions dropped");
 	CHECK(parse("2026-03-29 09:00") == 1774774800, "space separator, local");
 	CHECK(parse("2026-03-29") == 1774742400, "date only is local midnight");
+	{
+		struct tt_err e1 = { 0 }, e2 = { 0 }, e3 = { 0 };
+		tt_time t2;
+
+		CHECK(tt_parse_time("1969-12-31T10:00Z", &t2, &e1) == -1 &&
+		    strstr(e1.msg, "outside the range") != NULL &&
+		    tt_parse_time("1970-01-01T00:30+01:00", &t2, &e2) == -1 &&
+		    strstr(e2.msg, "outside the range") != NULL &&
+		    tt_parse_time("9999-12-31T23:30-05:00", &t2, &e3) == -1 &&
+		    strstr(e3.msg, "outside the range") != NULL,
+		    "instants before 1970 or after 9999 (also by an offset) are "
+		    "refused as outside the book's range: %s", e3.msg);
+		CHECK(parse("9999-12-31T23:59:59Z") == TT_TIME_MAX &&
+		    parse("1970-01-01T00:00Z") == 0, "the range's two ends are "
+		    "held");
+		CHECK(refused("10000-01-01T00:00Z", TT_USAGE) &&
+		    refused("0001-01-01T00:00Z", TT_USAGE), "five-digit and "
+		    "year-1 times are refused");
+	}
 	CHECK(refused("2026-02-30T09:00", TT_USAGE), "February 30 refused");
 	CHECK(refused("2026-13-01T09:00", TT_USAGE), "month 13 refused");
 	CHECK(refused("2026-03-29T24:00", TT_USAGE), "hour 24 refused");
