@@ -24,6 +24,7 @@
 #define USER_AGENT "timetap-sync/" VERSION_STRING
 #define DEFAULT_MAX_RESPONSE (64u << 20)
 #define MAX_ATTEMPTS 8
+#define PAGE_MIN 25		/* the smallest page a slow page is cut to */
 /* A request that cannot reach the service (refused, no DNS, TLS cut) is
  * tried this often, quickly: a network outage is for the next run. */
 #define NET_ATTEMPTS 2
@@ -654,6 +655,14 @@ finish(struct graph *g, struct greq *r, CURLcode cc)
 	g->stats.waited += delay;
 	g->stats.retries++;
 	r->not_before = mono_now() + delay;
+	/* A page the service was too slow to serve (504, 503, or our own
+	 * timeout) is asked again with half as many events: large pages of
+	 * recurring meetings are reported to time out (microsoft-graph-docs
+	 * #3657, #6499; msgraph-sdk-dotnet #1568). */
+	if (r->page_size > PAGE_MIN && (r->status == 503 || r->status == 504 ||
+	    cc == CURLE_OPERATION_TIMEDOUT))
+		r->page_size = r->page_size / 2 > PAGE_MIN ? r->page_size / 2 :
+		    PAGE_MIN;
 	return 1;
 }
 

@@ -35,6 +35,7 @@ struct round {
 	uint64_t *ids;
 	size_t nids, capids;
 	int stale, empty;
+	int page_size;		/* asked per page; smaller after a slow page */
 };
 
 static uint64_t
@@ -334,7 +335,9 @@ round_submit(struct graph *g, struct round *rd, const char *url,
 	}
 	snprintf(r->what, sizeof(r->what), "reading events (page %d)",
 	    rd->pages);
-	r->page_size = graph_settings(g)->page_size;
+	if (rd->page_size == 0)
+		rd->page_size = graph_settings(g)->page_size;
+	r->page_size = rd->page_size;
 	r->done = round_next;
 	r->arg = rd;
 	greq_submit(g, r);
@@ -364,6 +367,7 @@ round_next(struct greq *r, const struct graph_err *e)
 	}
 	if ((j = greq_json_page(r, &err)) == NULL)
 		goto fail;
+	rd->page_size = r->page_size;	/* the rest of the round keeps it */
 	value = json_object_get(j, "value");
 	next = json_object_get(j, "@odata.nextLink");
 	delta = json_object_get(j, "@odata.deltaLink");

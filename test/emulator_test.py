@@ -1734,6 +1734,18 @@ def test_page_limits(emu, tok, w):
        "oversized (default 64 MiB): valid JSON start, Content-Length over 64 MiB; a client may stop reading", n)
     rest, dl, _, probs = delta_round(emu, j["@odata.nextLink"], tok, pagesize=2)
     ok(dl and not probs and rest, "after an oversized page the emulator serves the same link normally")
+    # Slow pages: a page's service time grows with its items; past the gateway's limit, 504.
+    cfg(emu, page_item_ms=100, gateway_timeout_s=0.5)
+    t0 = time.time()
+    r = emu.g("GET", "/me/calendarView/delta?" + w, tok, prefer="odata.maxpagesize=50")
+    t1 = time.time()
+    small = emu.g("GET", "/me/calendarView/delta?" + w, tok, prefer="odata.maxpagesize=2")
+    t2 = time.time()
+    cfg(emu, page_item_ms=0.2, gateway_timeout_s=30)
+    ok(graph_error_shape(r, 504, "UnknownError") and r.json()["error"]["message"] == "" and t1 - t0 >= 0.5
+       and small.status == 200 and len(small.json()["value"]) == 2 and 0.2 <= t2 - t1 < 0.5,
+       "a page slower than gateway_timeout_s answers 504 UnknownError after that long; a smaller page is served",
+       (r.status, round(t1 - t0, 2), small.status, round(t2 - t1, 2)))
 
 
 def test_switches(tmp):
