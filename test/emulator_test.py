@@ -1389,6 +1389,11 @@ def test_sparse(emu, tok, w):
        and mas[0]["start"]["dateTime"][11:16] in ("11:00", "12:00"),
        "the master's start is the first occurrence's, even before the window", mas[0]["start"] if mas else None)
     ok(not any(e.get("subject") == "Far series" for e in items), "a series with no instance in the window has no master in the round")
+    emu.fault(kind="omit_masters", match={"path": "calendarView/delta"}, times=1)
+    r = emu.g("GET", "/me/calendarView/delta?" + w, tok, prefer="odata.maxpagesize=100")
+    ok(r.status == 200 and not any(e.get("type") == "seriesMaster" for e in r.json()["value"])
+       and any(e.get("type") == "occurrence" for e in r.json()["value"]),
+       "fault omit_masters: the page has its sparse occurrences and no series master")
     ok(byid.get(stored(emu, "Plain")[2]["id"], {}).get("subject") == "Plain", "single instances stay full")
     v = emu.g("GET", "/me/calendarView?%s&$top=100" % w, tok).json()["value"]
     ok(all("subject" in e for e in v) and not any(e["type"] == "seriesMaster" for e in v),

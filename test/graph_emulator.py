@@ -167,6 +167,8 @@ GET|POST|DELETE /_emu/faults   list / append {"faults":[FAULT...]} / clear (also
                 item, default 0)
         bad_utf8_item: the page is served with one item's subject holding bytes that are not
                 UTF-8 (index as for broken_item)
+        omit_masters: (delta) the page is served without its series masters: a round whose sparse
+                occurrences come without their master (as for a store that never saw it)
 POST /_emu/outlook   {"user": upn, "op": add|edit|move|delete|showas|cancel|delete_occurrence|
         edit_occurrence|dismiss_reminder|categorize|respond|time_zone, "calendar": id|name|"group:<gid>",
         "id": event or occurrence id, "index"/"original_start" (occurrence of the series "id"),
@@ -1695,7 +1697,7 @@ class Emulator:
                       "malformed", "oversized", "device"}
     GRAPH_KINDS = {"status", "throttle", "delta_expired", "slow", "cut_after_commit", "cut", "truncate",
                    "malformed", "oversized", "nextlink_loop", "nextlink_loop_fresh", "unauthorized",
-                   "broken_item", "bad_utf8_item"}
+                   "broken_item", "bad_utf8_item", "omit_masters"}
 
     def take_fault(self, req, kinds=None):
         raw, dec = req.match_text()
@@ -2516,6 +2518,8 @@ class Emulator:
                 with self.lock:
                     req.fresh_loop = secrets.token_hex(6)
                     self.fresh_loops.add(req.fresh_loop)
+            elif kind == "omit_masters":
+                req.omit_masters = True
             elif kind not in ("cut_after_commit", "truncate", "device", "token_error", "broken_item",
                               "bad_utf8_item"):
                 r = self.apply_generic_fault(req, f)
@@ -3236,6 +3240,8 @@ class Emulator:
         items = self.view_items(mb, cal, ws, we, st["since"], masters=sparse)
         start = bisect.bisect_right(_KeyView(items), st["a"]) if st["a"] else 0
         page = items[start:start + size]
+        if getattr(req, "omit_masters", False):
+            page = [t for t in page if not (t[1] is None and t[2] is not None)]
         self._page_cost(req, [inst for _, inst, _ in page])
         texts = []
         for iid, inst, ev in page:
@@ -3609,7 +3615,8 @@ class Emulator:
                         if f.get("kind") not in ("status", "throttle", "delta_expired", "token_error", "slow",
                                                  "cut_after_commit", "cut", "truncate", "malformed", "oversized",
                                                  "nextlink_loop", "nextlink_loop_fresh", "device",
-                                                 "unauthorized", "broken_item", "bad_utf8_item"):
+                                                 "unauthorized", "broken_item", "bad_utf8_item",
+                                                 "omit_masters"):
                             raise ValueError("unknown fault kind %r" % f.get("kind"))
                         f.setdefault("times", 1)
                         f.setdefault("skip", 0)

@@ -64,3 +64,30 @@ check '[ "$(db "select count(*) from appointments where kind = '"'ext'"' and sub
     "the full read keeps every occurrence's block, and the deleted one stays gone"
 check '[ "$(db "select count(*) from appointments where source_event_id in ('"'$mstand'"', '"'$mshift'"')")" -eq 0 ]' \
     "still no master as a block"
+
+# A round whose occurrences come without their master, for a store that
+# does not know the series (a new database here): the master is read by
+# its id (GET .../events/{id}), then the occurrences take its fields.
+export TIMETAP_SYNC_DB="$T/second.db"
+trun login
+run calendars --pull 1,2
+fault '{"kind": "omit_masters", "match": {"path": "calendarView/delta"}, "times": 20}'
+emu DELETE /_emu/requests >/dev/null
+run sync
+expect_rc 0 "a pass whose rounds carry no series master"
+expect_silent "silently"
+nofault
+check '[ "$(db "select count(*) from appointments where kind = '"'ext'"' and subject like '"'Daily stand-up%'"'")" -eq "$nstand" ] && [ "$(db "select count(*) from appointments where kind = '"'ext'"' and subject = '"'Clinic shift (morning)'"'")" -eq 3 ]' \
+    "every occurrence blocks with its master's subject, read by id"
+got=$(emu GET /_emu/requests | python3 -c '
+import json, sys
+from urllib.parse import unquote
+ids = sys.argv[1:]
+gets = [unquote(r["path"]) for r in json.load(sys.stdin)["requests"] if r["method"] == "GET" and "/events/" in r["path"]]
+print(len(gets), sum(1 for i in ids if sum(1 for g in gets if g.endswith("/events/" + i)) == 1))' "$mstand" "$mshift")
+check '[ "$got" = "2 2" ]' "one GET per master, by its id ($got)"
+check '[ "$(db "select count(*) from series")" -eq 2 ]' "both series are remembered"
+emu DELETE /_emu/requests >/dev/null
+run sync
+expect_silent "the next pass is silent"
+check '[ "$(nreq "r[\"method\"] == \"GET\" and \"/events/\" in r[\"path\"]")" -eq 0 ]' "and reads no master again"

@@ -1,5 +1,6 @@
 # Family 40, crash recovery (the isync way): a pass with pulls and pushes
-# to do is run once to count its durable steps; then, for every step N,
+# to do (edits on both sides, recurring series renamed and added, online
+# appointments whose Teams link goes to a second calendar) is run once to count its durable steps; then, for every step N,
 # from the same initial state (database and mailbox), the binary is
 # stopped at step N (TIMETAP_SYNC_CRASH_AT), run again, and the final
 # book and calendars must equal the uncrashed result: no duplicate, no
@@ -33,7 +34,12 @@ ev=$(emu events ada@contoso.example | awk -F'\t' '$2 == "Retrospective" {print $
 [ -n "$ev" ] && emu POST /_emu/outlook "{\"op\":\"delete\",\"id\":\"$ev\"}" >/dev/null
 ours=$(emu events ada@contoso.example | awk -F'\t' '$2 == "Video consult" {print $6; exit}')
 emu POST /_emu/outlook "{\"op\":\"edit\",\"id\":\"$ours\",\"event\":{\"subject\":\"Edited in Teams\"}}" >/dev/null
-check '[ -n "$ev" ] && [ -n "$ours" ]' "the mailbox changes were made"
+# Recurring meetings (sparse occurrences in delta): the series master is
+# renamed, and a new weekly series appears (its master read by id).
+sm=$(emu events ada@contoso.example | awk -F'\t' '$2 == "Daily stand-up" {print $6; exit}')
+emu POST /_emu/outlook "{\"op\":\"edit\",\"id\":\"$sm\",\"event\":{\"subject\":\"Daily huddle\"}}" >/dev/null
+emu POST /_emu/outlook "{\"op\":\"add\",\"event\":{\"subject\":\"Weekly supervision\",\"start\":\"${day}T11:00:00Z\",\"end\":\"${day}T12:00:00Z\",\"showAs\":\"busy\",\"recurrence\":{\"pattern\":{\"type\":\"weekly\",\"interval\":1},\"range\":{\"type\":\"numbered\",\"numberOfOccurrences\":4}}}}" >/dev/null
+check '[ -n "$ev" ] && [ -n "$ours" ] && [ -n "$sm" ]' "the mailbox changes were made"
 
 emu_stop
 cp "$T/emu.state" "$T/emu.initial"
@@ -65,6 +71,8 @@ check 'grep -q "Haircut and beard" "$T/ref.remote" && ! grep -q "Colour" "$T/ref
 check '! grep -q "Edited in Teams" "$T/ref.remote"' "the reference set our event back"
 check 'grep -q "New busy meeting" "$T/ref.book" && ! grep -q "Retrospective" "$T/ref.book"' \
     "the reference book has the new block and lost the deleted one"
+check '[ "$(grep -c "Weekly supervision" "$T/ref.book")" -eq 4 ] && grep -q "Daily huddle" "$T/ref.book" && ! grep -q "Daily stand-up	" "$T/ref.book"' \
+    "the reference book has the new series' four occurrences and the renamed one"
 check '[ "$(sort "$T/ref.remote" | uniq -d | wc -l)" -eq 0 ]' "the reference has no duplicate"
 check '[ "$steps" -gt 10 ]' "the pass has $steps durable steps"
 
