@@ -19,10 +19,10 @@ LDLIBS = $(PKG_LIBS)
 
 # Objects of the program (main is in timetap-sync.c); the unit tests link
 # the same objects minus main.
-LIBSRC = util.c config.c store.c book.c graph.c graph_events.c graph_writes.c account.c \
+LIBSRC = util.c config.c store.c book.c graph.c graph_events.c graph_writes.c connection.c account.c \
 	sha256.c sync.c feed.c tz_windows.c
 SRC = timetap-sync.c $(LIBSRC)
-HDR = util.h config.h store.h cmd.h graph.h graph_p.h sha256.h sync.h tz_windows.h
+HDR = util.h config.h store.h cmd.h connection.h graph.h graph_p.h sha256.h sync.h tz_windows.h
 UNITS = test_util test_config test_store test_graph test_sync test_tz
 
 BUILD ?= build

@@ -1,24 +1,12 @@
 /*
- * account.c -- connecting and disconnecting a Microsoft account:
- * login (auth code + PKCE on a loopback redirect, or device code), the
- * access-token life cycle, calendars and their roles, status and stop.
- *
- * Persistent state: the account row (tokens) and the calendars rows, in
- * the store.  Recovery rule: a rotated refresh token is committed before
- * the new access token is used, so a crash can at worst waste an access
- * token, never lose the grant.  Stored tokens go only to the hosts that
- * issued them (the account row records both).
+ * account.c -- the account commands: login (the browser on a loopback
+ * redirect, or a device code), calendars and their roles, status and
+ * stop.  What they share with a pass -- tokens, discovery, the sign-in's
+ * PKCE and redirect -- is the connection's (connection.c); this file
+ * prints, parses options and talks to the person.
  */
-#include <sys/socket.h>
-#include <sys/wait.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -29,412 +17,26 @@
 #include <jansson.h>
 
 #include "cmd.h"
+#include "connection.h"
 #include "graph.h"
-#include "sha256.h"
 #include "sync.h"
 
 extern char **environ;
 
-/* offline_access on every request: without it a refresh returns no new
- * refresh token (entra-docs v2-oauth2-auth-code-flow).  openid brings the
- * id_token whose tenant tells a personal account from a work account;
- * MailboxSettings.Read the mailbox's time zone (the days of all-day
- * events). */
-#define BASE_SCOPES "offline_access openid profile User.Read " \
-	"Calendars.ReadWrite MailboxSettings.Read"
-#define GROUP_SCOPE "Group.ReadWrite.All"
-#define REFRESH_MARGIN 300	/* refresh within 5 minutes of expiry */
-#define LOGIN_WAIT 300		/* seconds to wait for the browser */
-#define REDIRECT_MAX 65536	/* bytes of the browser's redirect request */
-
-static int
-has_scope(const char *scopes, const char *want)
-{
-	size_t n = strlen(want);
-	const char *p = scopes;
-
-	while (p != NULL && (p = strcasestr(p, want)) != NULL) {
-		if ((p == scopes || p[-1] == ' ' || p[-1] == '/') &&
-		    (p[n] == '\0' || p[n] == ' '))
-			return 1;
-		p += n;
-	}
-	return 0;
-}
-
-/* The scopes to ask for: the base set, and the group permission when
- * the account holds it (or wants it). */
-static const char *
-scopes_for(int group)
-{
-	return group ? BASE_SCOPES " " GROUP_SCOPE : BASE_SCOPES;
-}
-
-int
-account_personal(const struct account *a)
-{
-	return a->tenant_id != NULL &&
-	    strcmp(a->tenant_id, GRAPH_CONSUMER_TENANT) == 0;
-}
-
-int
-account_graph(struct tt_ctx *ctx, struct graph **g, struct tt_err *err)
-{
-	struct graph_settings s = { 0 };
-	struct graph_err ge = { 0 };
-
-	s.authority_url = ctx->cfg.authority_url;
-	s.tenant = ctx->cfg.tenant;
-	s.graph_url = ctx->cfg.graph_url;
-	s.client_id = ctx->cfg.client_id;
-	s.ca_file = ctx->cfg.ca_file;
-	s.timeout = ctx->cfg.timeout;
-	s.retry_budget = ctx->cfg.retry_budget;
-	s.page_size = ctx->cfg.page_size;
-	if (graph_new(&s, g, &ge) != 0)
-		return tt_fail(err, TT_SOFTWARE, "%s", ge.msg);
-	return 0;
-}
-
-/*
- * The exit code for a Graph error (SPEC section 6): the one place where
- * error classes become exit codes.  69 is for answers that retrying
- * cannot fix, or a service still failing after every retry; a network
- * outage and an unavailable token endpoint are temporary (75).
- */
-int
-account_exit_code(const struct graph_err *ge)
-{
-	switch (ge->cls) {
-	case GRAPH_OK:
-		return TT_OK;
-	case GRAPH_LOGIN:
-	case GRAPH_DENIED:
-		return TT_NOPERM;
-	case GRAPH_CONFIG:
-		return TT_CONFIG;
-	case GRAPH_LOCAL:
-		return TT_SOFTWARE;
-	case GRAPH_TRANSIENT:
-		if (ge->network || ge->token_endpoint)
-			return TT_TEMPFAIL;
-		/* Still failing after every retry, with time left to wait:
-		 * the service is down.  Otherwise: try again later. */
-		return ge->exhausted && !ge->budget_spent && !ge->ambiguous ?
-		    TT_UNAVAILABLE : TT_TEMPFAIL;
-	default:
-		return ge->ambiguous ? TT_TEMPFAIL : TT_UNAVAILABLE;
-	}
-}
-
-/* Fill err from a Graph error, naming the profile and the step. */
-int
-account_fail(struct tt_err *err, const char *profile, const char *step,
-    const struct graph_err *ge)
-{
-	int code = account_exit_code(ge);
-
-	if (code == TT_NOPERM)
-		return tt_fail(err, code, "profile %s: %s: %s; run "
-		    "`timetap-sync -s %s login`", profile, step, ge->msg, profile);
-	return tt_fail(err, code, "profile %s: %s: %s%s", profile, step,
-	    ge->msg, code == TT_TEMPFAIL ? " (the next run continues)" : "");
-}
 
 /* The same for an interactive login: nothing "continues" on its own. */
 static int
 login_fail(struct tt_err *err, const char *profile, const char *step,
     const struct graph_err *ge)
 {
-	int code = account_exit_code(ge);
+	int code = conn_exit_code(ge);
 
 	return tt_fail(err, code, "login of profile %s failed: %s: %s%s",
 	    profile, step, ge->msg, code == TT_TEMPFAIL ? " (try again "
 	    "later)" : "");
 }
 
-/*
- * Whether the configuration still names the hosts the profile's tokens
- * were issued by and for.  Tokens never follow a changed authority_url or
- * graph_url: the tool refuses and asks for a login instead.
- */
-static int
-same_hosts(struct tt_ctx *ctx, const struct account *a, const char *name,
-    struct tt_err *err)
-{
-	char *o[4];
-	int i, same;
-
-	o[0] = tt_url_origin(a->authority_url);
-	o[1] = tt_url_origin(ctx->cfg.authority_url);
-	o[2] = tt_url_origin(a->graph_url);
-	o[3] = tt_url_origin(ctx->cfg.graph_url);
-	same = o[0] && o[1] && o[2] && o[3] && strcmp(o[0], o[1]) == 0 &&
-	    strcmp(o[2], o[3]) == 0;
-	if (!same && o[0] && o[1] && o[2] && o[3])
-		tt_fail(err, TT_NOPERM, "profile %s: its tokens were issued by %s "
-		    "for %s, but the configuration names %s and %s; they are not "
-		    "sent there: run `timetap-sync -s %s login`", name, o[0],
-		    o[2], o[1], o[3], name);
-	else if (!same)
-		tt_fail(err, TT_SOFTWARE, "out of memory");
-	for (i = 0; i < 4; i++)
-		free(o[i]);
-	return same ? 0 : -1;
-}
-
-/* Commit a token response, then use its access token. */
-static int
-use_tokens(struct tt_ctx *ctx, struct graph *g, int64_t profile,
-    const char *name, const struct graph_tokens *t, const char *scopes,
-    struct tt_err *err)
-{
-	if (store_tokens_save(ctx->st, profile, t->access_token, t->expires_at,
-	    t->refresh_token, scopes, err))
-		return -1;
-	if (graph_set_token(g, t->access_token) != 0)
-		return tt_fail(err, TT_UNAVAILABLE, "profile %s: the access token "
-		    "cannot be sent", name);
-	return 0;
-}
-
-/*
- * Make sure g carries a valid access token for the profile, refreshing it
- * when it is within five minutes of expiry, or always when `force` (the
- * service refused the one it had).  The rotated refresh token is
- * committed to the store before the new access token is used; a response
- * without one keeps the old.
- */
-int
-account_token(struct tt_ctx *ctx, struct graph *g, int64_t profile,
-    const char *name, int force, struct tt_err *err)
-{
-	struct account a;
-	struct graph_tokens t = { 0 };
-	struct graph_err ge = { 0 };
-	int r;
-
-	r = store_account_get(ctx->st, profile, &a, err);
-	if (r <= 0)
-		return r < 0 ? -1 : tt_fail(err, TT_NOPERM, "profile %s is not "
-		    "connected; run `timetap-sync -s %s login`", name, name);
-	if (a.needs_login != NULL) {
-		tt_fail(err, TT_NOPERM, "profile %s needs a new login (%s); run "
-		    "`timetap-sync -s %s login`", name, a.needs_login, name);
-		store_account_free(&a);
-		return -1;
-	}
-	if (same_hosts(ctx, &a, name, err) != 0) {
-		store_account_free(&a);
-		return -1;
-	}
-	if (!force && a.access_token != NULL && a.access_expires - tt_now() >
-	    REFRESH_MARGIN && graph_set_token(g, a.access_token) == 0) {
-		store_account_free(&a);
-		return 0;
-	}
-	if (a.refresh_token == NULL) {
-		store_account_free(&a);
-		return tt_fail(err, TT_NOPERM, "profile %s has no refresh token; "
-		    "run `timetap-sync -s %s login`", name, name);
-	}
-	if (graph_refresh(g, a.refresh_token, scopes_for(has_scope(a.scopes,
-	    GROUP_SCOPE)), &t, &ge) != 0) {
-		if (ge.cls == GRAPH_LOGIN)
-			store_account_mark(ctx->st, profile, ge.msg, NULL);
-		store_account_free(&a);
-		return account_fail(err, name, "token refresh", &ge);
-	}
-	store_account_free(&a);
-	/* An administrator's consent shows in any token: keep asking. */
-	r = use_tokens(ctx, g, profile, name, &t, t.scope != NULL &&
-	    has_scope(t.scope, GROUP_SCOPE) ? scopes_for(1) : NULL, err);
-	graph_tokens_free(&t);
-	return r;
-}
-
-/* ------------------------------------------------------- discovery */
-
-struct discover {
-	struct tt_ctx *ctx;
-	int64_t profile;
-	int n;
-	int failed;		/* the store failed: err is filled */
-	struct tt_err *err;
-};
-
-static int
-discovered(void *arg, const struct graph_calendar *gc)
-{
-	struct discover *d = arg;
-	struct calendar c = { 0 };
-
-	c.profile_id = d->profile;
-	c.remote_id = gc->id;
-	c.kind = gc->kind == GRAPH_CAL_GROUP ? CAL_GROUP : CAL_USER;
-	c.container = gc->container;
-	c.name = gc->name;
-	c.path = gc->path;
-	c.owner = gc->owner;
-	c.can_edit = gc->can_edit;
-	c.is_default = gc->is_default;
-	c.shared = gc->shared;
-	c.limited = gc->limited;
-	if (store_calendar_seen(d->ctx->st, &c, d->err) != 0) {
-		d->failed = 1;
-		return -1;
-	}
-	d->n++;
-	return 0;
-}
-
-/* Replace the profile's calendars of one kind by what the service lists,
- * in one transaction: a failed listing changes nothing. */
-static int
-discover_kind(struct tt_ctx *ctx, struct graph *g, int64_t profile, int kind,
-    struct graph_err *ge, struct tt_err *err)
-{
-	struct discover d = { ctx, profile, 0, 0, err };
-
-	memset(ge, 0, sizeof(*ge));
-	if (store_begin(ctx->st, err))
-		return -2;
-	if (store_calendars_absent(ctx->st, profile, kind, err)) {
-		store_rollback(ctx->st);
-		return -2;
-	}
-	if ((kind == CAL_GROUP ? graph_list_groups : graph_list_calendars)(g,
-	    discovered, &d, ge) != 0 || d.failed) {
-		store_rollback(ctx->st);
-		return d.failed ? -2 : -1;
-	}
-	return store_commit(ctx->st, err) ? -2 : 0;
-}
-
-/*
- * Read the calendars into the store: the user's own and shared ones, then
- * the Microsoft 365 groups (none for a personal account).  An access
- * token the service refuses before its time (revoked, a policy change,
- * the clock) is refreshed once.  A failure to list the groups is told and
- * leaves the group calendars as they were; it never loses the user's.
- */
-static int
-discover(struct tt_ctx *ctx, struct graph *g, int64_t profile,
-    const char *name, int personal, struct tt_err *err)
-{
-	struct graph_err ge;
-	struct tt_err e2 = { 0 };
-	int tries, r;
-
-	for (tries = 0;; tries++) {
-		if ((r = discover_kind(ctx, g, profile, CAL_USER, &ge, err)) == 0)
-			break;
-		if (r == -2)
-			return -1;
-		if (!ge.token_rejected || tries > 0)
-			return account_fail(err, name, "listing calendars", &ge);
-		if (account_token(ctx, g, profile, name, 1, err))
-			return -1;
-	}
-	if (personal)
-		return 0;
-	if ((r = discover_kind(ctx, g, profile, CAL_GROUP, &ge, &e2)) != 0) {
-		if (r == -2)
-			return tt_fail(err, e2.code, "%s", e2.msg);
-		tt_fail(&e2, 0, "profile %s: listing Microsoft 365 groups: %s; "
-		    "the group calendars are shown as last seen", name, ge.msg);
-		ctx->note(ctx, TT_WARNING, e2.msg);
-	}
-	return 0;
-}
-
 /* ------------------------------------------------------------ login */
-
-static void
-base64url(const uint8_t *in, size_t n, char *out)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t i, o = 0;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		out[o++] = tab[in[i] >> 2];
-		out[o++] = tab[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
-		out[o++] = tab[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
-		out[o++] = tab[in[i + 2] & 63];
-	}
-	if (n - i == 1) {
-		out[o++] = tab[in[i] >> 2];
-		out[o++] = tab[(in[i] & 3) << 4];
-	} else if (n - i == 2) {
-		out[o++] = tab[in[i] >> 2];
-		out[o++] = tab[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
-		out[o++] = tab[(in[i + 1] & 15) << 2];
-	}
-	out[o] = '\0';
-}
-
-/* The PKCE pair: a 43-character verifier and its S256 challenge. */
-void
-account_pkce(char verifier[64], char challenge[64])
-{
-	uint8_t raw[32], digest[32];
-
-	arc4random_buf(raw, sizeof(raw));
-	base64url(raw, sizeof(raw), verifier);
-	sha256(verifier, strlen(verifier), digest);
-	base64url(digest, sizeof(digest), challenge);
-	explicit_bzero(raw, sizeof(raw));
-}
-
-/*
- * One query parameter, percent-decoded, as a new string (whatever its
- * length); NULL when absent.  The query ends at a space (the request
- * line's " HTTP/1.1"), CR or LF.
- */
-static char *
-query_param(const char *q, const char *key)
-{
-	size_t kl = strlen(key), o = 0, n;
-	const char *p = q;
-	char *out;
-
-	while (p != NULL && *p != '\0' && *p != ' ' && *p != '\r' &&
-	    *p != '\n') {
-		if (strncmp(p, key, kl) == 0 && p[kl] == '=') {
-			p += kl + 1;
-			n = strcspn(p, "& \r\n");
-			if ((out = malloc(n + 1)) == NULL)
-				return NULL;
-			for (; n > 0; p++, n--) {
-				if (*p == '%' && n >= 3 &&
-				    isxdigit((unsigned char)p[1]) &&
-				    isxdigit((unsigned char)p[2])) {
-					char hex[3] = { p[1], p[2], 0 };
-
-					out[o++] = (char)strtol(hex, NULL, 16);
-					p += 2;
-					n -= 2;
-				} else
-					out[o++] = *p == '+' ? ' ' : *p;
-			}
-			out[o] = '\0';
-			return out;
-		}
-		p += strcspn(p, "& \r\n");
-		if (*p == '&')
-			p++;
-	}
-	return NULL;
-}
-
-static void
-wipe_str(char *s)
-{
-	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
 
 /* Open the URL in a browser when there is one: $BROWSER, else xdg-open
  * on a desktop.  The URL is printed either way. */
@@ -467,155 +69,17 @@ open_browser(const char *url)
 }
 
 static int
-listen_loopback(int *port, struct tt_err *err)
-{
-	struct sockaddr_in sa = { 0 };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    listen(fd, 8) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
-		if (fd >= 0)
-			close(fd);
-		return tt_fail(err, TT_IOERR, "cannot listen on 127.0.0.1: %s",
-		    strerror(errno));
-	}
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
-
-/*
- * Read one request head from c (bounded in size and time) into a new
- * string; NULL when the browser sent nothing usable.
- */
-static char *
-read_head(int c)
-{
-	size_t n = 0, cap = 8192;
-	char *req = malloc(cap), *nr;
-	ssize_t k;
-
-	while (req != NULL) {
-		struct pollfd q = { c, POLLIN, 0 };
-
-		if (n + 1 >= cap) {
-			if (cap >= REDIRECT_MAX)
-				break;
-			if ((nr = realloc(req, cap * 2)) == NULL)
-				break;
-			req = nr;
-			cap *= 2;
-		}
-		if (poll(&q, 1, 5000) <= 0 ||
-		    (k = read(c, req + n, cap - 1 - n)) <= 0)
-			break;
-		n += (size_t)k;
-		req[n] = '\0';
-		if (strstr(req, "\r\n\r\n"))
-			return req;
-	}
-	if (req != NULL && n > 0 && memchr(req, '\n', n) != NULL)
-		return req;	/* at least the request line */
-	if (req != NULL)
-		explicit_bzero(req, cap);
-	free(req);
-	return NULL;
-}
-
-/*
- * Wait for the browser's redirect: GET /?code=...&state=...  Other
- * requests (a favicon) get a 404 and the wait goes on.  The code is
- * returned as a new string, of whatever length the service chose.
- */
-static int
-await_code(int lfd, const char *state, char **code, struct tt_err *err)
-{
-	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Type: text/html;"
-	    " charset=utf-8\r\nConnection: close\r\n\r\n<!doctype html><title>"
-	    "timetap-sync</title><p>Signed in. You can close this window and "
-	    "return to the terminal.</p>";
-	static const char bad[] = "HTTP/1.1 400 Bad Request\r\nConnection: "
-	    "close\r\nContent-Type: text/plain\r\n\r\nSign-in failed; see the "
-	    "terminal.\n";
-	static const char nf[] = "HTTP/1.1 404 Not Found\r\nConnection: close"
-	    "\r\n\r\n";
-	time_t deadline = time(NULL) + LOGIN_WAIT;
-
-	*code = NULL;
-	while (time(NULL) < deadline) {
-		struct pollfd p = { lfd, POLLIN, 0 };
-		char *req, *q, *e, *desc, *got;
-		int c, rc;
-
-		if (poll(&p, 1, 1000) <= 0)
-			continue;
-		if ((c = accept(lfd, NULL, NULL)) < 0)
-			continue;
-		req = read_head(c);
-		q = req != NULL && strncmp(req, "GET /", 5) == 0 ?
-		    strchr(req, '?') : NULL;
-		if (q == NULL || q > strchr(req, '\n')) {
-			(void)!write(c, nf, sizeof(nf) - 1);
-			close(c);
-			wipe_str(req);
-			continue;
-		}
-		q++;
-		e = query_param(q, "error");
-		desc = e != NULL ? query_param(q, "error_description") : NULL;
-		got = query_param(q, "state");
-		*code = query_param(q, "code");
-		if (e != NULL) {
-			char *se = tt_sanitize_dup(e), *sd = tt_sanitize_dup(desc ?
-			    desc : "");
-
-			rc = tt_fail(err, TT_NOPERM, "sign-in refused: %s %s",
-			    se ? se : "?", sd ? sd : "");
-			free(se);
-			free(sd);
-		} else if (got == NULL || strcmp(got, state) != 0)
-			rc = tt_fail(err, TT_NOPERM, "sign-in answer with a wrong "
-			    "state; refusing it (start login again)");
-		else if (*code == NULL || **code == '\0')
-			rc = tt_fail(err, TT_NOPERM, "sign-in answer without a "
-			    "code");
-		else
-			rc = 0;
-		if (rc == 0)
-			(void)!write(c, ok, sizeof(ok) - 1);
-		else {
-			(void)!write(c, bad, sizeof(bad) - 1);
-			wipe_str(*code);
-			*code = NULL;
-		}
-		close(c);
-		free(e);
-		free(desc);
-		free(got);
-		wipe_str(req);
-		return rc;
-	}
-	return tt_fail(err, TT_TEMPFAIL, "no answer from the browser within "
-	    "%d seconds; try again, or use --device-code", LOGIN_WAIT);
-}
-
-static int
 login_browser(struct tt_ctx *ctx, struct graph *g, const char *scopes,
     struct graph_tokens *t, struct tt_err *err)
 {
 	char verifier[64], challenge[64], state[64], redirect[64], *code = NULL;
-	uint8_t raw[24];
 	struct graph_err ge = { 0 };
 	char *url;
 	int lfd, port = 0, rc;
 
-	account_pkce(verifier, challenge);
-	arc4random_buf(raw, sizeof(raw));
-	base64url(raw, sizeof(raw), state);
-	if ((lfd = listen_loopback(&port, err)) < 0)
+	conn_pkce(verifier, challenge);
+	conn_state(state);
+	if ((lfd = conn_listen(&port, err)) < 0)
 		return -1;
 	snprintf(redirect, sizeof(redirect), "http://localhost:%d", port);
 	url = graph_authorize_url(g, scopes, redirect, state, challenge);
@@ -628,7 +92,7 @@ login_browser(struct tt_ctx *ctx, struct graph *g, const char *scopes,
 	fflush(stdout);
 	open_browser(url);
 	free(url);
-	rc = await_code(lfd, state, &code, err);
+	rc = conn_await_code(lfd, state, &code, err);
 	close(lfd);
 	if (rc != 0) {
 		char was[sizeof(err->msg)];
@@ -641,7 +105,7 @@ login_browser(struct tt_ctx *ctx, struct graph *g, const char *scopes,
 	    t, &ge) != 0)
 		rc = login_fail(err, ctx->profile, "redeeming the sign-in code",
 		    &ge);
-	wipe_str(code);
+	tt_wipe_free(code);
 	explicit_bzero(verifier, sizeof(verifier));
 	return rc;
 }
@@ -795,8 +259,8 @@ login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	/* A profile that already syncs a group calendar keeps that scope. */
 	if (store_calendar_list(ctx->st, profile, roles_cb, &h, err))
 		goto out;
-	scopes = scopes_for(groups || h.group_role);
-	if (account_graph(ctx, &g, err))
+	scopes = conn_scopes(groups || h.group_role);
+	if (conn_graph(&ctx->cfg, &g, err))
 		goto out;
 	if ((device ? login_device : login_browser)(ctx, g, scopes, &t, err))
 		goto out;
@@ -821,7 +285,7 @@ login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	/* The scopes held: the group permission when the service says it is
 	 * granted (a token carries every consented scope, asked or not; a
 	 * response without `scope` grants what was asked). */
-	group_scope = has_scope(t.scope ? t.scope : scopes, GROUP_SCOPE);
+	group_scope = conn_has_scope(t.scope ? t.scope : scopes, CONN_GROUP_SCOPE);
 	a.profile_id = profile;
 	a.upn = me.upn;
 	a.user_id = me.id;
@@ -829,7 +293,7 @@ login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	a.tenant_id = t.tenant_id;
 	a.authority_url = ctx->cfg.authority_url;
 	a.graph_url = ctx->cfg.graph_url;
-	a.scopes = (char *)(uintptr_t)scopes_for(group_scope);
+	a.scopes = (char *)(uintptr_t)conn_scopes(group_scope);
 	a.refresh_token = t.refresh_token;
 	a.access_token = t.access_token;
 	a.access_expires = t.expires_at;
@@ -850,7 +314,7 @@ login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		ctx->note(ctx, TT_WARNING, "login --groups: the sign-in did not "
 		    "grant Group.ReadWrite.All; group calendars stay unavailable "
 		    "until an administrator grants consent");
-	if (discover(ctx, g, profile, ctx->profile, account_personal(&a), err))
+	if (conn_discover(&ctx->cn, g, profile, ctx->profile, conn_personal(&a), err))
 		goto out;
 	memset(&h, 0, sizeof(h));
 	if (store_calendar_list(ctx->st, profile, roles_cb, &h, err))
@@ -859,7 +323,7 @@ login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	    store_calendar_roles(ctx->st, h.default_id, 1, 1, err))
 		goto out;
 	printf("Connected profile %s to %s%s.\n", ctx->profile, me.upn,
-	    account_personal(&a) ? " (a personal Microsoft account: no group "
+	    conn_personal(&a) ? " (a personal Microsoft account: no group "
 	    "calendars, no Teams meetings)" : "");
 	printf("Run `timetap-sync%s%s calendars` to see the calendars and "
 	    "their roles.\n", ctx->profile_given ? " -s " : "",
@@ -1070,16 +534,16 @@ group_consent(struct tt_ctx *ctx, struct graph *g, int64_t profile,
 {
 	struct graph_tokens t = { 0 };
 	struct graph_err ge = { 0 };
-	const char *want = scopes_for(1);
+	const char *want = conn_scopes(1);
 	int rc;
 
-	if (account_personal(a))
+	if (conn_personal(a))
 		return tt_fail(err, TT_DATAERR, "profile %s is a personal "
 		    "Microsoft account, which has no Microsoft 365 group "
 		    "calendars", ctx->profile);
 	if (graph_refresh(g, a->refresh_token, want, &t, &ge) != 0) {
 		if (ge.cls != GRAPH_LOGIN)
-			return account_fail(err, ctx->profile, "asking for the "
+			return conn_fail(err, ctx->profile, "asking for the "
 			    "group permission", &ge);
 		return tt_fail(err, TT_NOPERM, "profile %s: a group calendar "
 		    "needs the Group.ReadWrite.All permission, which %s has not "
@@ -1089,7 +553,7 @@ group_consent(struct tt_ctx *ctx, struct graph *g, int64_t profile,
 		    ctx->profile, a->upn, ge.code[0] ? ge.code : ge.msg,
 		    ctx->profile);
 	}
-	if (t.scope != NULL && !has_scope(t.scope, GROUP_SCOPE)) {
+	if (t.scope != NULL && !conn_has_scope(t.scope, CONN_GROUP_SCOPE)) {
 		graph_tokens_free(&t);
 		return tt_fail(err, TT_NOPERM, "profile %s: the identity platform "
 		    "did not grant Group.ReadWrite.All; have an administrator "
@@ -1097,7 +561,7 @@ group_consent(struct tt_ctx *ctx, struct graph *g, int64_t profile,
 		    "login --groups`; the calendar roles are unchanged",
 		    ctx->profile, ctx->profile);
 	}
-	rc = use_tokens(ctx, g, profile, ctx->profile, &t, want, err);
+	rc = conn_use_tokens(&ctx->cn, g, profile, ctx->profile, &t, want, err);
 	graph_tokens_free(&t);
 	return rc;
 }
@@ -1147,9 +611,9 @@ calendars_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	if ((lock = store_lock(ctx->dbpath, err)) < 0)
 		goto out;
 	/* Refresh the list from the service unless asked not to. */
-	if (!cached && (account_graph(ctx, &g, err) ||
-	    account_token(ctx, g, profile, ctx->profile, 0, err) ||
-	    discover(ctx, g, profile, ctx->profile, account_personal(&a), err)))
+	if (!cached && (conn_graph(&ctx->cfg, &g, err) ||
+	    conn_token(&ctx->cn, g, profile, ctx->profile, 0, err) ||
+	    conn_discover(&ctx->cn, g, profile, ctx->profile, conn_personal(&a), err)))
 		goto out;
 	if (pull || push) {
 		ss.editable_only = 1;
@@ -1159,12 +623,12 @@ calendars_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 			goto out;
 		/* A group calendar chosen without the group permission: ask
 		 * for it now, then name the groups it lets us read. */
-		if (ps.groups + ss.groups > 0 && !has_scope(a.scopes,
-		    GROUP_SCOPE)) {
-			if ((g == NULL && (account_graph(ctx, &g, err) ||
-			    account_token(ctx, g, profile, ctx->profile, 0,
+		if (ps.groups + ss.groups > 0 && !conn_has_scope(a.scopes,
+		    CONN_GROUP_SCOPE)) {
+			if ((g == NULL && (conn_graph(&ctx->cfg, &g, err) ||
+			    conn_token(&ctx->cn, g, profile, ctx->profile, 0,
 			    err))) || group_consent(ctx, g, profile, &a, err) ||
-			    discover(ctx, g, profile, ctx->profile, 0, err))
+			    conn_discover(&ctx->cn, g, profile, ctx->profile, 0, err))
 				goto out;
 		}
 		{
@@ -1189,7 +653,7 @@ calendars_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		rc = 0;
 		goto out;
 	}
-	cp.has_group_scope = has_scope(a.scopes, GROUP_SCOPE);
+	cp.has_group_scope = conn_has_scope(a.scopes, CONN_GROUP_SCOPE);
 	if (json)
 		cp.json = json_array();
 	if (store_calendar_list(ctx->st, profile, cal_print_cb, &cp, err))
@@ -1303,9 +767,9 @@ status_profile(void *arg, int64_t profile, const char *name)
 			json_object_set_new(o, "needs_login", a.needs_login ?
 			    json_string(a.needs_login) : json_null());
 			json_object_set_new(o, "personal", json_boolean(
-			    account_personal(&a)));
+			    conn_personal(&a)));
 			json_object_set_new(o, "group_permission", json_boolean(
-			    has_scope(a.scopes, GROUP_SCOPE)));
+			    conn_has_scope(a.scopes, CONN_GROUP_SCOPE)));
 			json_object_set_new(o, "last_token_refresh",
 			    a.last_refresh ? json_string(tt_fmt_utc(
 			    a.last_refresh, t1, sizeof(t1))) : json_null());
@@ -1328,7 +792,7 @@ status_profile(void *arg, int64_t profile, const char *name)
 			    sizeof(t1)), tt_fmt_local(a.access_expires, t2,
 			    sizeof(t2)));
 	}
-	sc.has_group_scope = connected && has_scope(a.scopes, GROUP_SCOPE);
+	sc.has_group_scope = connected && conn_has_scope(a.scopes, CONN_GROUP_SCOPE);
 	if (connected && store_calendar_list(ss->ctx->st, profile,
 	    status_cal_cb, &sc, ss->err)) {
 		json_decref(o);
@@ -1404,210 +868,6 @@ status_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 }
 
 
-/* ------------------------------------------------- stop --purge-remote */
-
-struct purge {
-	struct graph_write **w;
-	size_t n, cap;
-	/* the calendar being searched */
-	enum graph_cal_kind kind;
-	const char *cal_id, *path;
-	int is_default;
-	int deleted, failed;
-	int code;		/* the exit code when not everything went */
-	char left[1024];	/* "3 on Calendar, ..." */
-};
-
-static int
-purge_add(struct purge *pu, const char *event_id)
-{
-	struct graph_write *w, **n;
-	size_t i;
-
-	for (i = 0; i < pu->n; i++)
-		if (strcmp(pu->w[i]->event_id, event_id) == 0)
-			return 0;
-	if (pu->n == pu->cap) {
-		size_t cap = pu->cap ? pu->cap * 2 : 32;
-
-		if ((n = reallocarray(pu->w, cap, sizeof(*n))) == NULL)
-			return -1;
-		pu->w = n;
-		pu->cap = cap;
-	}
-	if ((w = graph_delete_new(pu->kind, pu->cal_id, event_id,
-	    pu->path)) == NULL)
-		return -1;
-	pu->w[pu->n++] = w;
-	return 0;
-}
-
-static int
-purge_found(void *arg, const char *event_id)
-{
-	return purge_add(arg, event_id);
-}
-
-/* Our events known from the push map (also when the search fails). */
-static int
-purge_mapped(void *arg, const struct push_item *it)
-{
-	struct purge *pu = arg;
-
-	if (!it->has_row || it->event_id == NULL)
-		return 0;
-	pu->kind = it->cal_group ? GRAPH_CAL_GROUP : GRAPH_CAL_USER;
-	pu->cal_id = it->cal_group ? it->cal_container : it->cal_remote_id;
-	pu->path = it->cal_path;
-	return purge_add(pu, it->event_id);
-}
-
-struct purge_search {
-	struct graph *g;
-	struct purge *pu;
-	int group_scope;	/* the account may read group calendars */
-	char *prefix;		/* our marker values start so */
-	struct graph_err ge;	/* the first search that failed */
-	int failed;		/* calendars that could not be searched */
-};
-
-static int
-purge_search_cb(void *arg, const struct calendar *c)
-{
-	struct purge_search *ps = arg;
-
-	struct graph_err ge = { 0 };
-
-	/* Without the group permission nothing was pushed to a group. */
-	if (!c->present || !c->can_edit || (c->kind == CAL_GROUP &&
-	    !ps->group_scope))
-		return 0;
-	ps->pu->kind = c->kind == CAL_GROUP ? GRAPH_CAL_GROUP : GRAPH_CAL_USER;
-	ps->pu->cal_id = c->kind == CAL_GROUP ? c->container : c->remote_id;
-	ps->pu->path = c->path;
-	ps->pu->is_default = c->is_default;
-	/* A calendar that cannot be searched does not stop the others. */
-	if (graph_find_marked(ps->g, ps->pu->kind, ps->pu->cal_id,
-	    c->is_default, ps->prefix, purge_found, ps->pu, &ge) != 0 &&
-	    ps->failed++ == 0)
-		ps->ge = ge;
-	return 0;
-}
-
-static void
-purge_done(void *arg, struct graph_write **w, size_t n)
-{
-	struct purge *pu = arg;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (w[i]->err.cls == GRAPH_OK || w[i]->gone)
-			pu->deleted++;
-		else
-			pu->failed++;
-	}
-}
-
-static void
-purge_free(struct purge *pu)
-{
-	graph_deletes_free(pu->w, pu->n);
-}
-
-/* Whether the service confirmed the event is gone. */
-static int
-purge_ok(const struct graph_write *w)
-{
-	return (w->err.cls == GRAPH_OK && w->err.http != 0) || w->gone;
-}
-
-/* What is left remotely, by calendar, for the receipt. */
-static void
-purge_left(struct purge *pu)
-{
-	size_t i, j;
-
-	pu->left[0] = '\0';
-	for (i = 0; i < pu->n; i++) {
-		int count = 0, seen = 0;
-		char part[300];
-
-		if (purge_ok(pu->w[i]))
-			continue;
-		for (j = 0; j < i; j++)
-			if (!purge_ok(pu->w[j]) &&
-			    strcmp(pu->w[j]->user, pu->w[i]->user) == 0)
-				seen = 1;
-		if (seen)
-			continue;
-		for (j = i; j < pu->n; j++)
-			if (!purge_ok(pu->w[j]) &&
-			    strcmp(pu->w[j]->user, pu->w[i]->user) == 0)
-				count++;
-		snprintf(part, sizeof(part), "%s%d on %s", pu->left[0] ? ", " :
-		    "", count, (char *)pu->w[i]->user);
-		strlcat(pu->left, part, sizeof(pu->left));
-	}
-}
-
-/* Delete every event we pushed, wherever it is; returns 0 when all went. */
-static int
-purge_remote(struct tt_ctx *ctx, int64_t profile, int group_scope,
-    struct purge *pu, char *why, size_t whylen)
-{
-	struct purge_search ps = { 0 };
-	struct tt_err err = { 0 };
-	struct graph *g = NULL;
-	int rc = -1;
-
-	why[0] = '\0';
-	if (store_push_plan(ctx->st, profile, 0, INT64_MAX, PLAN_ALL,
-	    purge_mapped, pu, &err)) {
-		strlcpy(why, err.msg, whylen);
-		return -1;
-	}
-	if (account_graph(ctx, &g, &err) ||
-	    account_token(ctx, g, profile, ctx->profile, 0, &err)) {
-		strlcpy(why, err.msg, whylen);
-		pu->code = err.code;
-		goto out;
-	}
-	ps.g = g;
-	ps.pu = pu;
-	ps.group_scope = group_scope;
-	{
-		char *owner = sync_owner(ctx->st, profile, &err);
-
-		if (owner == NULL || asprintf(&ps.prefix, "%s:", owner) < 0) {
-			free(owner);
-			ps.prefix = NULL;
-			snprintf(why, whylen, "%.400s", err.msg[0] ? err.msg :
-			    "out of memory");
-			goto out;
-		}
-		free(owner);
-	}
-	if (store_calendar_list(ctx->st, profile, purge_search_cb, &ps, &err)) {
-		snprintf(why, whylen, "finding our events: %.400s", err.msg);
-		goto out;
-	}
-	/* Delete what was found and mapped, even when a search failed. */
-	graph_writes(g, pu->w, pu->n, purge_done, pu);
-	rc = pu->failed || ps.failed ? -1 : 0;
-	if (ps.failed)
-		snprintf(why, whylen, "%d calendar%s could not be searched "
-		    "(%.300s)", ps.failed, ps.failed == 1 ? "" : "s", ps.ge.msg);
-	else if (pu->failed)
-		snprintf(why, whylen, "%d deletion%s failed", pu->failed,
-		    pu->failed == 1 ? "" : "s");
-	if (ps.failed && pu->code == 0)
-		pu->code = account_exit_code(&ps.ge);
-out:
-	free(ps.prefix);
-	graph_free(g);
-	return rc;
-}
-
 /* ------------------------------------------------------------- stop */
 
 int
@@ -1616,8 +876,7 @@ stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	struct stop_receipt r;
 	struct account a = { 0 };
 	int64_t profile;
-	struct purge pu = { 0 };
-	char why[512];
+	struct purge_result pu = { 0 };
 	int c, yes = 0, purge = 0, purged = 0, found, lock, rc = -1;
 	static const struct option opts[] = {
 		{ "yes", no_argument, NULL, 'y' },
@@ -1670,8 +929,8 @@ stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	if ((lock = store_lock(ctx->dbpath, err)) < 0)
 		goto out;
 	if (purge)
-		purged = purge_remote(ctx, profile, has_scope(a.scopes,
-		    GROUP_SCOPE), &pu, why, sizeof(why)) == 0;
+		purged = sync_purge(&ctx->cn, profile, ctx->profile,
+		    conn_has_scope(a.scopes, CONN_GROUP_SCOPE), &pu) == 0;
 	rc = store_stop(ctx->st, profile, &r, err);
 	store_unlock(lock);
 	if (rc != 0)
@@ -1684,9 +943,8 @@ stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		printf("Deleted %d pushed event%s from Microsoft 365.\n",
 		    pu.deleted, pu.deleted == 1 ? "" : "s");
 	else if (purge) {
-		purge_left(&pu);
 		printf("Deleted %d pushed event%s; could not delete the rest "
-		    "(%s).\n", pu.deleted, pu.deleted == 1 ? "" : "s", why);
+		    "(%s).\n", pu.deleted, pu.deleted == 1 ? "" : "s", pu.why);
 		if (pu.left[0])
 			printf("Left on Microsoft 365: %s. Delete them in Outlook "
 			    "or Teams.\n", pu.left);
@@ -1694,7 +952,7 @@ stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		 * when the login is gone, else 75. */
 		tt_fail(err, pu.code == TT_NOPERM ? TT_NOPERM : TT_TEMPFAIL,
 		    "stop: profile %s: pushed events remain on Microsoft 365 "
-		    "(%s)", ctx->profile, why);
+		    "(%s)", ctx->profile, pu.why);
 		rc = -1;
 	} else if (r.pushed > 0)
 		printf("%d pushed event%s on the Microsoft 365 calendars "
@@ -1704,7 +962,6 @@ stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	    "https://myapps.microsoft.com (work or school) or "
 	    "https://account.live.com/consent/Manage (personal).\n");
 out:
-	purge_free(&pu);
 	store_account_free(&a);
 	return rc;
 }

@@ -197,7 +197,7 @@ online_ok(struct tt_ctx *ctx, int64_t profile, struct tt_err *err)
 	struct account acc = { 0 };
 	int r = store_account_get(ctx->st, profile, &acc, err), personal;
 
-	personal = r > 0 && account_personal(&acc);
+	personal = r > 0 && conn_personal(&acc);
 	store_account_free(&acc);
 	if (r < 0)
 		return -1;

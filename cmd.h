@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "connection.h"
 #include "store.h"
 #include "util.h"
 
@@ -31,6 +32,7 @@ struct tt_ctx {
 	/* Progress of a long pass, shown only on a terminal (NULL when
 	 * stderr is not one, or with -q); msg NULL clears the line. */
 	void (*progress)(struct tt_ctx *ctx, const char *msg);
+	struct conn cn;		/* the core's view: cfg, st, warnings */
 };
 
 /* appt add|list|show|edit|cancel */
@@ -46,25 +48,6 @@ int calendars_main(struct tt_ctx *ctx, int argc, char **argv,
     struct tt_err *err);
 int status_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
 int stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
-
-struct graph;
-struct graph_err;
-/* A Graph handle from the configuration (new; graph_free it). */
-int account_graph(struct tt_ctx *ctx, struct graph **g, struct tt_err *err);
-/* Give g a valid access token for the profile, refreshing when due, or
- * now when `force` (the service refused the token it had). */
-int account_token(struct tt_ctx *ctx, struct graph *g, int64_t profile,
-    const char *name, int force, struct tt_err *err);
-/* Whether the account is a personal Microsoft account (no groups, no
- * Teams meetings). */
-int account_personal(const struct account *a);
-/* The exit code of a Graph error (SPEC section 6), from one place. */
-int account_exit_code(const struct graph_err *ge);
-/* Fill err from a Graph error: exit code by class, profile and step named. */
-int account_fail(struct tt_err *err, const char *profile, const char *step,
-    const struct graph_err *ge);
-/* A PKCE verifier and its S256 challenge (base64url, NUL-terminated). */
-void account_pkce(char verifier[64], char challenge[64]);
 
 /* Print s in a table cell of `width` columns (0: no padding, no cut),
  * counting UTF-8 characters, cutting with "~" when too long. */

@@ -47,15 +47,6 @@ mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void
-wipe_free(char *s)
-{
-	if (s == NULL)
-		return;
-	explicit_bzero(s, strlen(s));
-	free(s);
-}
-
 int
 gerr(struct graph_err *err, enum graph_class cls, int http, const char *fmt,
     ...)
@@ -294,7 +285,7 @@ graph_free(struct graph *g)
 		free(g->boxes[i].key);
 	free(g->boxes);
 	free(g->origin);
-	wipe_free(g->token);
+	tt_wipe_free(g->token);
 	for (i = 0; i < 5; i++)
 		free(g->own[i]);
 	free(g);
@@ -322,7 +313,7 @@ graph_token_ok(const char *s, size_t len)
 int
 graph_set_token(struct graph *g, const char *access_token)
 {
-	wipe_free(g->token);
+	tt_wipe_free(g->token);
 	g->token = NULL;
 	if (access_token == NULL)
 		return 0;
@@ -395,7 +386,7 @@ greq_free(struct greq *r)
 	free(r->url);
 	free(r->mailbox);
 	if (r->secret_body)
-		wipe_free(r->req_body);
+		tt_wipe_free(r->req_body);
 	else
 		free(r->req_body);
 	free(r->body);
@@ -470,7 +461,7 @@ start(struct graph *g, struct greq *r)
 				return -2;
 			}
 			h = curl_slist_append(h, auth);
-			wipe_free(auth);
+			tt_wipe_free(auth);
 		}
 		if (r->eventual)
 			h = curl_slist_append(h, "ConsistencyLevel: eventual");
@@ -976,7 +967,7 @@ graph_form(const char *const *kv, size_t n)
 
 	for (i = 0; i + 1 < n; i += 2) {
 		if ((v = form_escape(kv[i + 1])) == NULL) {
-			wipe_free(out);
+			tt_wipe_free(out);
 			return NULL;
 		}
 		if (asprintf(&tmp, "%s%s%s=%s", out ? out : "", out ? "&" : "",
@@ -984,7 +975,7 @@ graph_form(const char *const *kv, size_t n)
 			tmp = NULL;
 		explicit_bzero(v, strlen(v));
 		curl_free(v);
-		wipe_free(out);
+		tt_wipe_free(out);
 		if ((out = tmp) == NULL)
 			return NULL;
 	}
@@ -1013,7 +1004,7 @@ token_post(struct graph *g, const char *leaf, char *body, struct greq **out,
 	*out = NULL;
 	if (url == NULL || body == NULL || (r = greq_new(g, "POST", url)) == NULL) {
 		free(url);
-		wipe_free(body);
+		tt_wipe_free(body);
 		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
 	}
 	free(url);
@@ -1036,8 +1027,8 @@ graph_tokens_free(struct graph_tokens *t)
 {
 	if (t == NULL)
 		return;
-	wipe_free(t->access_token);
-	wipe_free(t->refresh_token);
+	tt_wipe_free(t->access_token);
+	tt_wipe_free(t->refresh_token);
 	free(t->scope);
 	free(t->tenant_id);
 	memset(t, 0, sizeof(*t));
@@ -1260,7 +1251,7 @@ graph_devicecode_free(struct graph_devicecode *d)
 {
 	if (d == NULL)
 		return;
-	wipe_free(d->device_code);
+	tt_wipe_free(d->device_code);
 	free(d->user_code);
 	free(d->verification_uri);
 	free(d->message);

@@ -770,15 +770,6 @@ store_rollback(struct store *st)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static void
-wipe_str(char *s)
-{
-	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 void
 store_account_free(struct account *a)
 {
@@ -792,8 +783,8 @@ store_account_free(struct account *a)
 	free(a->scopes);
 	free(a->tenant_id);
 	free(a->mailbox_zone);
-	wipe_str(a->refresh_token);
-	wipe_str(a->access_token);
+	tt_wipe_free(a->refresh_token);
+	tt_wipe_free(a->access_token);
 	free(a->needs_login);
 	memset(a, 0, sizeof(*a));
 }

@@ -368,7 +368,7 @@ dups_done(void *arg, struct graph_write **ws, size_t n)
 		if (ws[i]->err.cls == GRAPH_OK || ws[i]->gone)
 			p->counts.deleted++;
 		else
-			problem(p, account_exit_code(&ws[i]->err), "calendar "
+			problem(p, conn_exit_code(&ws[i]->err), "calendar "
 			    "\"%s\": deleting a second copy of one of our events: "
 			    "%s", (char *)ws[i]->user, ws[i]->err.msg);
 	}
@@ -839,8 +839,8 @@ on_done(void *arg, const struct graph_err *e)
 	}
 	if (e->token_rejected)
 		p->token_rejected = 1;
-	problem(p, account_exit_code(e), "calendar \"%s\": reading events: "
-	    "%s%s", cr->cal.path, e->msg, account_exit_code(e) == TT_TEMPFAIL ?
+	problem(p, conn_exit_code(e), "calendar \"%s\": reading events: "
+	    "%s%s", cr->cal.path, e->msg, conn_exit_code(e) == TT_TEMPFAIL ?
 	    " (the next run continues)" : "");
 	round_free(cr);
 }
@@ -1136,7 +1136,7 @@ write_problem(struct push_op *o, const char *verb)
 {
 	const struct graph_err *e = &o->w.err;
 	struct pass_ctx *p = o->p;
-	int code = account_exit_code(e);
+	int code = conn_exit_code(e);
 
 	/* Refused with a 401: the phase is redone after one refresh. */
 	if (e->token_rejected && !p->refreshed) {
@@ -1517,7 +1517,7 @@ refetch_series(struct pass_ctx *p)
 			    GRAPH_CAL_GROUP : GRAPH_CAL_USER, cr->cal.kind ==
 			    CAL_GROUP ? cr->cal.container : cr->cal.remote_id,
 			    cr->missing[k], &gs, &ge) != 0) {
-				problem(p, account_exit_code(&ge), "calendar \"%s\": "
+				problem(p, conn_exit_code(&ge), "calendar \"%s\": "
 				    "reading a recurring series: %s; its "
 				    "occurrences keep their blocks", cr->cal.path,
 				    ge.msg);
@@ -1619,7 +1619,7 @@ refresh_once(struct pass_ctx *p)
 	struct tt_err err = { 0 };
 
 	p->refreshed = 1;
-	if (account_token(p->ctx, p->g, p->profile, p->name, 1, &err) == 0)
+	if (conn_token(&p->ctx->cn, p->g, p->profile, p->name, 1, &err) == 0)
 		return 0;
 	p->ctx->note(p->ctx, err.code, err.msg);
 	p->worst = tt_worse(p->worst, err.code);
@@ -1658,8 +1658,8 @@ one_profile(struct tt_ctx *ctx, int64_t profile, const char *name, int force)
 		problem(&p, TT_SOFTWARE, "out of memory");
 		goto out;
 	}
-	if (account_graph(ctx, &p.g, &err) ||
-	    account_token(ctx, p.g, profile, name, 0, &err)) {
+	if (conn_graph(&ctx->cfg, &p.g, &err) ||
+	    conn_token(&ctx->cn, p.g, profile, name, 0, &err)) {
 		p.worst = err.code;
 		ctx->note(ctx, err.code, err.msg);
 		strlcpy(p.first, err.msg, sizeof(p.first));
@@ -1669,7 +1669,7 @@ one_profile(struct tt_ctx *ctx, int64_t profile, const char *name, int force)
 		problem(&p, err.code, "%s", err.msg);
 		goto out;
 	}
-	p.personal = account_personal(&acct);
+	p.personal = conn_personal(&acct);
 	/* The window's local days, in the staff member's zone. */
 	zone = pass_zone(&p, &acct);
 	sync_window(ctx->cfg.window_past_days, ctx->cfg.window_future_days,
@@ -1830,4 +1830,215 @@ sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	err->code = as.worst;
 	err->msg[0] = '\0';
 	return as.worst ? -1 : 0;
+}
+
+/* ------------------------------------------ stop --purge-remote */
+
+struct purge {
+	struct graph_write **w;
+	size_t n, cap;
+	/* the calendar being searched */
+	enum graph_cal_kind kind;
+	const char *cal_id, *path;
+	int is_default;
+	int failed;
+	struct purge_result *res;
+};
+
+static int
+purge_add(struct purge *pu, const char *event_id)
+{
+	struct graph_write *w, **n;
+	size_t i;
+
+	for (i = 0; i < pu->n; i++)
+		if (strcmp(pu->w[i]->event_id, event_id) == 0)
+			return 0;
+	if (pu->n == pu->cap) {
+		size_t cap = pu->cap ? pu->cap * 2 : 32;
+
+		if ((n = reallocarray(pu->w, cap, sizeof(*n))) == NULL)
+			return -1;
+		pu->w = n;
+		pu->cap = cap;
+	}
+	if ((w = graph_delete_new(pu->kind, pu->cal_id, event_id,
+	    pu->path)) == NULL)
+		return -1;
+	pu->w[pu->n++] = w;
+	return 0;
+}
+
+static int
+purge_found(void *arg, const char *event_id)
+{
+	return purge_add(arg, event_id);
+}
+
+/* Our events known from the push map (also when the search fails). */
+static int
+purge_mapped(void *arg, const struct push_item *it)
+{
+	struct purge *pu = arg;
+
+	if (!it->has_row || it->event_id == NULL)
+		return 0;
+	pu->kind = it->cal_group ? GRAPH_CAL_GROUP : GRAPH_CAL_USER;
+	pu->cal_id = it->cal_group ? it->cal_container : it->cal_remote_id;
+	pu->path = it->cal_path;
+	return purge_add(pu, it->event_id);
+}
+
+struct purge_search {
+	struct graph *g;
+	struct purge *pu;
+	int group_scope;	/* the account may read group calendars */
+	char *prefix;		/* our marker values start so */
+	struct graph_err ge;	/* the first search that failed */
+	int failed;		/* calendars that could not be searched */
+};
+
+static int
+purge_search_cb(void *arg, const struct calendar *c)
+{
+	struct purge_search *ps = arg;
+
+	struct graph_err ge = { 0 };
+
+	/* Without the group permission nothing was pushed to a group. */
+	if (!c->present || !c->can_edit || (c->kind == CAL_GROUP &&
+	    !ps->group_scope))
+		return 0;
+	ps->pu->kind = c->kind == CAL_GROUP ? GRAPH_CAL_GROUP : GRAPH_CAL_USER;
+	ps->pu->cal_id = c->kind == CAL_GROUP ? c->container : c->remote_id;
+	ps->pu->path = c->path;
+	ps->pu->is_default = c->is_default;
+	/* A calendar that cannot be searched does not stop the others. */
+	if (graph_find_marked(ps->g, ps->pu->kind, ps->pu->cal_id,
+	    c->is_default, ps->prefix, purge_found, ps->pu, &ge) != 0 &&
+	    ps->failed++ == 0)
+		ps->ge = ge;
+	return 0;
+}
+
+static void
+purge_done(void *arg, struct graph_write **w, size_t n)
+{
+	struct purge *pu = arg;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (w[i]->err.cls == GRAPH_OK || w[i]->gone)
+			pu->res->deleted++;
+		else
+			pu->failed++;
+	}
+}
+
+static void
+purge_free(struct purge *pu)
+{
+	graph_deletes_free(pu->w, pu->n);
+}
+
+/* Whether the service confirmed the event is gone. */
+static int
+purge_ok(const struct graph_write *w)
+{
+	return (w->err.cls == GRAPH_OK && w->err.http != 0) || w->gone;
+}
+
+/* What is left remotely, by calendar, for the receipt. */
+static void
+purge_left(struct purge *pu)
+{
+	char *left = pu->res->left;
+	size_t i, j;
+
+	left[0] = '\0';
+	for (i = 0; i < pu->n; i++) {
+		int count = 0, seen = 0;
+		char part[300];
+
+		if (purge_ok(pu->w[i]))
+			continue;
+		for (j = 0; j < i; j++)
+			if (!purge_ok(pu->w[j]) &&
+			    strcmp(pu->w[j]->user, pu->w[i]->user) == 0)
+				seen = 1;
+		if (seen)
+			continue;
+		for (j = i; j < pu->n; j++)
+			if (!purge_ok(pu->w[j]) &&
+			    strcmp(pu->w[j]->user, pu->w[i]->user) == 0)
+				count++;
+		snprintf(part, sizeof(part), "%s%d on %s", left[0] ? ", " : "",
+		    count, (char *)pu->w[i]->user);
+		strlcat(left, part, sizeof(pu->res->left));
+	}
+}
+
+int
+sync_purge(const struct conn *cn, int64_t profile, const char *name,
+    int group_scope, struct purge_result *res)
+{
+	struct purge pu = { 0 };
+	struct purge_search ps = { 0 };
+	struct tt_err err = { 0 };
+	struct graph *g = NULL;
+	char *why = res->why;
+	size_t whylen = sizeof(res->why);
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	pu.res = res;
+	if (store_push_plan(cn->st, profile, 0, INT64_MAX, PLAN_ALL,
+	    purge_mapped, &pu, &err)) {
+		strlcpy(why, err.msg, whylen);
+		res->code = err.code;
+		goto out;
+	}
+	if (conn_graph(cn->cfg, &g, &err) ||
+	    conn_token(cn, g, profile, name, 0, &err)) {
+		strlcpy(why, err.msg, whylen);
+		res->code = err.code;
+		goto out;
+	}
+	ps.g = g;
+	ps.pu = &pu;
+	ps.group_scope = group_scope;
+	{
+		char *owner = sync_owner(cn->st, profile, &err);
+
+		if (owner == NULL || asprintf(&ps.prefix, "%s:", owner) < 0) {
+			free(owner);
+			ps.prefix = NULL;
+			snprintf(why, whylen, "%.400s", err.msg[0] ? err.msg :
+			    "out of memory");
+			goto out;
+		}
+		free(owner);
+	}
+	if (store_calendar_list(cn->st, profile, purge_search_cb, &ps, &err)) {
+		snprintf(why, whylen, "finding our events: %.400s", err.msg);
+		goto out;
+	}
+	/* Delete what was found and mapped, even when a search failed. */
+	graph_writes(g, pu.w, pu.n, purge_done, &pu);
+	rc = pu.failed || ps.failed ? -1 : 0;
+	if (ps.failed)
+		snprintf(why, whylen, "%d calendar%s could not be searched "
+		    "(%.300s)", ps.failed, ps.failed == 1 ? "" : "s", ps.ge.msg);
+	else if (pu.failed)
+		snprintf(why, whylen, "%d deletion%s failed", pu.failed,
+		    pu.failed == 1 ? "" : "s");
+	if (ps.failed && res->code == 0)
+		res->code = conn_exit_code(&ps.ge);
+out:
+	if (rc != 0)
+		purge_left(&pu);
+	free(ps.prefix);
+	graph_free(g);
+	purge_free(&pu);
+	return rc;
 }

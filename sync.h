@@ -54,6 +54,23 @@ void sync_window(int past_days, int future_days, tt_time now, tt_time *ws,
  * err). */
 char *sync_owner(struct store *st, int64_t profile, struct tt_err *err);
 
+/* stop --purge-remote: what became of the events the profile pushed. */
+struct purge_result {
+	int deleted;		/* confirmed gone */
+	int code;		/* when not all went: the exit code */
+	char why[512];		/* ... and why, in a few words */
+	char left[1024];	/* what is left, "3 on Calendar, ..." */
+};
+/*
+ * Delete every event the profile pushed, wherever it is: those the push
+ * map knows, and those a search by the profile's marker finds on every
+ * writable calendar (group calendars only with the group permission).
+ * A calendar that cannot be searched does not stop the others.  Returns
+ * 0 when all went, else -1 with res saying what is left.
+ */
+int sync_purge(const struct conn *cn, int64_t profile, const char *name,
+    int group_scope, struct purge_result *res);
+
 /* Whether `n` removals out of `total` exceed the max_removals setting
  * (a share applies only above 10 removals). */
 int sync_too_many(int n, int total, int max, int pct);

@@ -121,6 +121,13 @@ note(struct tt_ctx *ctx, int code, const char *msg)
 	fprintf(stderr, "timetap-sync: %s\n", msg);
 }
 
+/* A warning from the core (the connection's). */
+static void
+warn(void *arg, const char *msg)
+{
+	note(arg, TT_WARNING, msg);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -225,8 +232,13 @@ main(int argc, char **argv)
 		goto out;
 	}
 	/* appt takes its subcommand as argv[0]; the others their own name. */
-	if (store_open(ctx.dbpath, &ctx.st, &err) ||
-	    commands[i].fn(&ctx, argc - commands[i].shift,
+	if (store_open(ctx.dbpath, &ctx.st, &err) == 0) {
+		ctx.cn.cfg = &ctx.cfg;
+		ctx.cn.st = ctx.st;
+		ctx.cn.warn = warn;
+		ctx.cn.arg = &ctx;
+	}
+	if (ctx.st == NULL || commands[i].fn(&ctx, argc - commands[i].shift,
 	    argv + commands[i].shift, &err))
 		rc = report(&err);
 out:

@@ -61,6 +61,15 @@ tt_zone_ok(const char *v)
 }
 
 void
+tt_wipe_free(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+void
 tt_set_zone(const char *zone)
 {
 	if (zone != NULL)

@@ -84,6 +84,8 @@ void tt_date_add(int *y, int *m, int *d, int days);
  * between parts (no "..", no absolute path), present under TZDIR (default
  * /usr/share/zoneinfo). */
 int tt_zone_ok(const char *v);
+/* Free a string that held a secret, zeroed first (NULL: nothing). */
+void tt_wipe_free(char *s);
 /* Set TZ to zone (NULL: unset it) for the local days and times that
  * follow. */
 void tt_set_zone(const char *zone);

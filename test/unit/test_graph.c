@@ -54,7 +54,7 @@ sha_is(const void *data, size_t len, const char *want)
 	return 0;
 }
 
-/* The test's own base64url (no padding), independent of account.c's. */
+/* The test's own base64url (no padding), independent of connection.c's. */
 static void
 b64url(const uint8_t *in, size_t n, char *out)
 {
@@ -293,7 +293,7 @@ test_pkce(void)
 
 	memset(v, 'X', sizeof(v));
 	memset(c, 'X', sizeof(c));
-	account_pkce(v, c);
+	conn_pkce(v, c);
 	CHECK(strlen(v) == 43, "verifier has 43 characters (%zu)", strlen(v));
 	CHECK(is_b64url(v), "verifier is base64url");
 	CHECK(strlen(c) == 43, "challenge has 43 characters (%zu)", strlen(c));
@@ -301,11 +301,11 @@ test_pkce(void)
 	sha256(v, strlen(v), d);
 	b64url(d, sizeof(d), want);
 	CHECK(strcmp(c, want) == 0, "challenge = base64url(sha256(verifier))");
-	account_pkce(v2, c2);
+	conn_pkce(v2, c2);
 	CHECK(strcmp(v, v2) != 0 && strcmp(c, c2) != 0,
 	    "two PKCE pairs differ");
 	for (i = 0; i < 200; i++) {
-		account_pkce(v2, c2);
+		conn_pkce(v2, c2);
 		sha256(v2, strlen(v2), d);
 		b64url(d, sizeof(d), want);
 		if (strlen(v2) != 43 || !is_b64url(v2) || strcmp(c2, want))
