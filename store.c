@@ -181,7 +181,7 @@ static const char *const schema1[] = {
  * pushed event, digests of the fields the tool owns and of the body as
  * last written (an edit in Teams is what changes them, not a changeKey);
  * the series masters of recurring meetings, whose fields their sparse
- * occurrences take.
+ * occurrences take; the second copies of our events still to delete.
  */
 static const char *const schema2[] = {
 	"ALTER TABLE accounts ADD COLUMN tenant_id TEXT;",
@@ -204,6 +204,13 @@ static const char *const schema2[] = {
 	"  last_modified TEXT,"
 	"  PRIMARY KEY (calendar_id, master_id));",
 	"INSERT INTO install (id) VALUES (lower(hex(randomblob(8))));",
+	/* Second copies of our events a read found (a create re-sent by the
+	 * network, a service that did not de-duplicate): deleted by the push,
+	 * kept here until the service confirms, whatever stops the pass. */
+	"CREATE TABLE strays ("
+	"  calendar_id INTEGER NOT NULL REFERENCES calendars(id) ON DELETE CASCADE,"
+	"  event_id TEXT NOT NULL,"
+	"  PRIMARY KEY (calendar_id, event_id));",
 	/* One Teams meeting per appointment: the event holding it is the
 	 * pushed row with a join_url; when it goes, the appointment's other
 	 * events are written again (one becomes the meeting, the others
@@ -2035,6 +2042,58 @@ store_join_url(struct store *st, int64_t appt, int64_t calendar,
 	    " join_url = ?3 WHERE appt_id = ?1 AND calendar_id = ?2", appt,
 	    calendar, url, NULL, 0, err) ? -1 : marked;
 #undef SHOWN_BY_THIS
+}
+
+int
+store_stray_add(struct store *st, int64_t calendar, const char *event_id,
+    struct tt_err *err)
+{
+	return push_exec(st, "INSERT OR IGNORE INTO strays (calendar_id,"
+	    " event_id) VALUES (?2, ?3)", 0, calendar, event_id, NULL, 0, err);
+}
+
+int
+store_stray_done(struct store *st, int64_t calendar, const char *event_id,
+    struct tt_err *err)
+{
+	return push_exec(st, "DELETE FROM strays WHERE calendar_id = ?2 AND"
+	    " event_id = ?3", 0, calendar, event_id, NULL, 0, err);
+}
+
+int
+store_strays(struct store *st, int64_t profile,
+    int (*cb)(void *, const struct stray *), void *arg, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+	struct stray y;
+	int rc;
+
+	/* A copy the store has since adopted as the mapped event is no
+	 * stray any more. */
+	if (push_exec(st, "DELETE FROM strays WHERE event_id IN (SELECT"
+	    " event_id FROM pushed WHERE calendar_id = strays.calendar_id AND"
+	    " event_id IS NOT NULL)", 0, 0, NULL, NULL, 0, err))
+		return -1;
+	s = prep(st, "SELECT s.calendar_id, s.event_id, c.kind = 'group',"
+	    " c.remote_id, c.container, c.path FROM strays s JOIN calendars c"
+	    " ON c.id = s.calendar_id WHERE c.profile_id = ?", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, profile);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		y.calendar_id = sqlite3_column_int64(s, 0);
+		y.event_id = (const char *)sqlite3_column_text(s, 1);
+		y.group = sqlite3_column_int(s, 2);
+		y.remote_id = (const char *)sqlite3_column_text(s, 3);
+		y.container = (const char *)sqlite3_column_text(s, 4);
+		y.path = (const char *)sqlite3_column_text(s, 5);
+		if (cb(arg, &y))
+			break;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dberr(st, err, "reading the second copies");
+	return 0;
 }
 
 int

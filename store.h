@@ -402,6 +402,22 @@ int store_join_stale(struct store *st, int64_t appt, int64_t calendar,
  * one recorded: record that one (as store_join_url). */
 int store_join_seen(struct store *st, int64_t appt, int64_t calendar,
     const char *url, struct tt_err *err);
+/* A second copy of one of our events, found by a read (in the read's
+ * transaction): to delete, kept until the service confirms. */
+struct stray {
+	int64_t calendar_id;
+	const char *event_id;
+	int group;			/* a group calendar: container holds the group */
+	const char *remote_id, *container, *path;
+};
+int store_stray_add(struct store *st, int64_t calendar, const char *event_id,
+    struct tt_err *err);
+int store_stray_done(struct store *st, int64_t calendar, const char *event_id,
+    struct tt_err *err);
+/* The profile's strays (strings borrowed during cb); a copy adopted since
+ * as the mapped event is dropped first. */
+int store_strays(struct store *st, int64_t profile,
+    int (*cb)(void *, const struct stray *), void *arg, struct tt_err *err);
 int store_pushed_count(struct store *st, int64_t profile, int *n,
     struct tt_err *err);
 

@@ -152,8 +152,6 @@ struct pass_ctx {
 	size_t nrefetch;
 	/* Second copies of our events (a re-sent create the service did not
 	 * refuse): deleted by the push, the mapped one kept. */
-	struct graph_write **dups;
-	size_t ndups;
 	char *owner;		/* "<install id>.<profile id>": ours */
 	char *txn_prefix;	/* OURS_PREFIX owner "-" */
 	int offline_dropped;	/* online appointments pushed without link */
@@ -331,48 +329,82 @@ unwant_removal(struct cal_round *cr, const char *id)
 static int one_event(struct cal_round *, const struct graph_event *,
     struct tt_err *);
 
-/* A second event of ours for one appointment on one calendar. */
-static int
-dup_add(struct cal_round *cr, const char *event_id)
-{
-	struct pass_ctx *p = cr->p;
-	struct graph_write *w, **n;
+/* The deletes of the second copies the reads found (store_strays). */
+struct strays {
+	struct pass_ctx *p;
+	struct graph_write **w;
+	int64_t *cal;		/* the calendar row of each */
+	size_t n;
+	int oom;
+};
 
-	if ((n = reallocarray(p->dups, p->ndups + 1, sizeof(*n))) == NULL)
-		return -1;
-	p->dups = n;
-	w = graph_delete_new(cr->cal.kind == CAL_GROUP ? GRAPH_CAL_GROUP :
-	    GRAPH_CAL_USER, cr->cal.kind == CAL_GROUP ? cr->cal.container :
-	    cr->cal.remote_id, event_id, cr->cal.path);
-	if (w == NULL)
-		return -1;
-	p->dups[p->ndups++] = w;
+static int
+stray_cb(void *arg, const struct stray *y)
+{
+	struct strays *ys = arg;
+	struct graph_write *w, **n;
+	int64_t *c;
+
+	if ((n = reallocarray(ys->w, ys->n + 1, sizeof(*n))) != NULL)
+		ys->w = n;
+	if ((c = reallocarray(ys->cal, ys->n + 1, sizeof(*c))) != NULL)
+		ys->cal = c;
+	if (n == NULL || c == NULL || (w = graph_delete_new(y->group ?
+	    GRAPH_CAL_GROUP : GRAPH_CAL_USER, y->group ? y->container :
+	    y->remote_id, y->event_id, y->path)) == NULL) {
+		ys->oom = 1;
+		return 1;
+	}
+	ys->cal[ys->n] = y->calendar_id;
+	ys->w[ys->n++] = w;
 	return 0;
 }
 
 static void
-dups_free(struct pass_ctx *p)
+strays_done(void *arg, struct graph_write **ws, size_t n)
 {
-	graph_deletes_free(p->dups, p->ndups);
-	p->dups = NULL;
-	p->ndups = 0;
-}
-
-static void
-dups_done(void *arg, struct graph_write **ws, size_t n)
-{
-	struct pass_ctx *p = arg;
-	size_t i;
+	struct strays *ys = arg;
+	struct pass_ctx *p = ys->p;
+	struct tt_err err = { 0 };
+	size_t i, k;
 
 	for (i = 0; i < n; i++) {
-		if (ws[i]->err.cls == GRAPH_OK || ws[i]->gone)
+		for (k = 0; k < ys->n && ys->w[k] != ws[i]; k++)
+			;
+		if (ws[i]->err.cls == GRAPH_OK || ws[i]->gone) {
 			p->counts.deleted++;
+			if (k < ys->n && store_stray_done(p->ctx->st, ys->cal[k],
+			    ws[i]->event_id, &err))
+				problem(p, err.code, "%s", err.msg);
+		} else if (ws[i]->err.token_rejected)
+			p->push_rejected = 1;	/* refreshed, then again */
 		else
 			problem(p, conn_exit_code(&ws[i]->err), "calendar "
 			    "\"%s\": deleting a second copy of one of our events: "
-			    "%s", (char *)ws[i]->user, ws[i]->err.msg);
+			    "%s (the next run continues)", (char *)ws[i]->user,
+			    ws[i]->err.msg);
 	}
 }
+
+/* Delete the second copies of our events the reads found, this pass's and
+ * those an interrupted pass left. */
+static void
+strays_delete(struct pass_ctx *p)
+{
+	struct strays ys = { 0 };
+	struct tt_err err = { 0 };
+
+	ys.p = p;
+	if (store_strays(p->ctx->st, p->profile, stray_cb, &ys, &err) ||
+	    ys.oom)
+		problem(p, err.code ? err.code : TT_SOFTWARE, "%s", err.msg[0] ?
+		    err.msg : "out of memory");
+	else if (ys.n > 0)
+		graph_writes(p->g, ys.w, ys.n, strays_done, &ys);
+	graph_deletes_free(ys.w, ys.n);
+	free(ys.cal);
+}
+
 static int sparse_one(struct cal_round *, const struct graph_event *,
     struct tt_err *);
 
@@ -552,9 +584,9 @@ one_event(struct cal_round *cr, const struct graph_event *ev,
 		if (which == PUSH_UNMAPPED && store_push_created(p->ctx->st,
 		    appt, cr->cal.id, ev->id, ev->change_key, -1, err) != 0)
 			return -1;	/* adopted: set back to the book's */
-		if (which == PUSH_OTHER)
-			return dup_add(cr, ev->id) ? tt_fail(err, TT_SOFTWARE,
-			    "out of memory") : 0;
+		if (which == PUSH_OTHER)	/* deleted by the push */
+			return store_stray_add(p->ctx->st, cr->cal.id, ev->id,
+			    err);
 
 		owned_sum(ev->subject ? ev->subject : "", ev->all_day ? 0 :
 		    ev->start, ev->all_day ? 0 : ev->end, ev->sensitivity,
@@ -1412,9 +1444,7 @@ push_profile(struct pass_ctx *p)
 	}
 	free(rules);
 	/* Second copies a read found: the one the store maps stays. */
-	if (p->ndups > 0)
-		graph_writes(p->g, p->dups, p->ndups, dups_done, p);
-	dups_free(p);
+	strays_delete(p);
 	/*
 	 * Lookups of unknown outcomes, then the work.  A round can leave
 	 * work for another: creates refused as replays (looked up and
@@ -1740,7 +1770,6 @@ out:
 	free(p.replayed);
 	free(p.owner);
 	free(p.txn_prefix);
-	dups_free(&p);
 	if (p.g != NULL) {
 		graph_stats(p.g, &gs);
 		p.counts.requests = gs.requests;
