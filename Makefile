@@ -20,7 +20,7 @@ LDLIBS = $(PKG_LIBS)
 # Objects of the program (main is in timetap-sync.c); the unit tests link
 # the same objects minus main.
 LIBSRC = util.c config.c store.c book.c graph.c graph_events.c graph_writes.c connection.c account.c \
-	sha256.c sync.c feed.c tz_windows.c
+	sha256.c sync.c cmd_sync.c feed.c tz_windows.c
 SRC = timetap-sync.c $(LIBSRC)
 HDR = util.h config.h store.h cmd.h connection.h graph.h graph_p.h sha256.h sync.h tz_windows.h
 UNITS = test_util test_config test_store test_graph test_sync test_tz
@@ -37,8 +37,14 @@ timetap-sync: $(BUILD)/timetap-sync
 $(BUILD)/timetap-sync: $(OBJ)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(LDLIBS)
 
-$(BUILD)/%.o: %.c $(HDR) | $(BUILD)
+$(BUILD)/%.o: %.c $(HDR) | $(BUILD) pkgs
 	$(CC) $(ALL_CFLAGS) -I. -c -o $@ $<
+
+# The libraries: a pkg-config failure is shown, not compiled past.
+pkgs:
+	@pkg-config --exists --print-errors $(PKGS) || { echo "make: the" \
+	    "development packages above are missing: make deps (as root)" \
+	    "installs them" >&2; exit 1; }
 
 $(BUILD)/test_%: test/unit/test_%.c test/unit/unit.h $(LIBOBJ) $(HDR) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -I. -o $@ $< $(LIBOBJ) $(LDLIBS)
@@ -90,5 +96,5 @@ uninstall:
 clean:
 	rm -rf build build-asan timetap-sync
 
-.PHONY: all units deps check check-asan check-asan-build demo bench lint install \
+.PHONY: all units pkgs deps check check-asan check-asan-build demo bench lint install \
 	uninstall clean

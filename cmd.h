@@ -38,7 +38,7 @@ struct tt_ctx {
 /* appt add|list|show|edit|cancel */
 int book_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
 
-/* sync (sync.c), feed (feed.c) */
+/* sync (cmd_sync.c), feed (feed.c) */
 int sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
 int feed_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
 

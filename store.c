@@ -204,6 +204,15 @@ static const char *const schema2[] = {
 	"  last_modified TEXT,"
 	"  PRIMARY KEY (calendar_id, master_id));",
 	"INSERT INTO install (id) VALUES (lower(hex(randomblob(8))));",
+	/* The state of a pushed pair, named in one place (the table at the
+	 * top of the push in sync.c says what each means): derived from the
+	 * columns the transitions write, so it can never disagree with them. */
+	"ALTER TABLE pushed ADD COLUMN state TEXT GENERATED ALWAYS AS (CASE"
+	"  WHEN event_id IS NOT NULL AND version = -1 THEN 'edited'"
+	"  WHEN event_id IS NOT NULL THEN 'pushed'"
+	"  WHEN attempted THEN 'intent'"
+	"  WHEN txn_id = '' THEN 'gone'"
+	"  ELSE 'unsent' END) VIRTUAL;",
 	/* Second copies of our events a read found (a create re-sent by the
 	 * network, a service that did not de-duplicate): deleted by the push,
 	 * kept here until the service confirms, whatever stops the pass. */
@@ -1776,10 +1785,23 @@ store_feed_list(struct store *st, int64_t profile, int limit,
 	"SELECT p.appt_id, coalesce(a.status = 'booked', 0), a.start_utc," \
 	" a.end_utc, a.subject, a.client, a.join_url, a.online, a.version," \
 	" c.id, c.remote_id, c.container, c.path, c.kind = 'group'," \
-	" c.is_default, c.push AND c.present, 1, p.txn_id, p.event_id," \
-	" p.version, p.attempted, p.body_sum," MEETING_HOME \
+	" c.is_default, c.push AND c.present, p.state, p.txn_id, p.event_id," \
+	" p.version, p.body_sum," MEETING_HOME \
 	" FROM pushed p JOIN calendars c ON c.id = p.calendar_id" \
 	" LEFT JOIN appointments a ON a.id = p.appt_id"
+
+static enum push_state
+push_state(const char *s)
+{
+	static const char *const names[] = { "none", "intent", "unsent",
+	    "pushed", "edited", "gone" };
+	size_t i;
+
+	for (i = 0; s != NULL && i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(s, names[i]) == 0)
+			return (enum push_state)i;
+	return PS_NONE;
+}
 
 int
 store_push_plan(struct store *st, int64_t profile, tt_time ws, tt_time we,
@@ -1799,19 +1821,18 @@ store_push_plan(struct store *st, int64_t profile, tt_time ws, tt_time we,
 	 */
 	s = prep(st, mode != PLAN_WORK ?
 	    PUSHED_PAIRS " WHERE c.profile_id = ?1"
-	    " AND ((p.event_id IS NULL AND p.attempted)"
-	    " OR ?4) AND ?2 = ?2 AND ?3 = ?3" :
+	    " AND (p.state = 'intent' OR ?4) AND ?2 = ?2 AND ?3 = ?3" :
 	    "SELECT a.id, 1, a.start_utc, a.end_utc, a.subject, a.client,"
 	    " a.join_url, a.online, a.version, c.id, c.remote_id, c.container,"
 	    " c.path, c.kind = 'group', c.is_default, 1,"
-	    " p.appt_id IS NOT NULL, p.txn_id, p.event_id, p.version,"
-	    " p.attempted, p.body_sum," MEETING_HOME
+	    " p.state, p.txn_id, p.event_id, p.version,"
+	    " p.body_sum," MEETING_HOME
 	    " FROM calendars c JOIN appointments a ON a.profile_id = c.profile_id"
 	    "  AND a.kind = 'booked' AND a.status = 'booked'"
 	    "  AND a.start_utc < ?3 AND a.end_utc > ?2"
 	    " LEFT JOIN pushed p ON p.appt_id = a.id AND p.calendar_id = c.id"
 	    " WHERE c.profile_id = ?1 AND c.push AND c.present"
-	    "  AND (p.appt_id IS NULL OR p.event_id IS NULL"
+	    "  AND (coalesce(p.state, 'none') != 'pushed'"
 	    "   OR p.version != a.version)"
 	    " UNION ALL "
 	    PUSHED_PAIRS " WHERE c.profile_id = ?1"
@@ -1843,13 +1864,12 @@ store_push_plan(struct store *st, int64_t profile, tt_time ws, tt_time we,
 		it.cal_group = sqlite3_column_int(s, 13);
 		it.cal_default = sqlite3_column_int(s, 14);
 		it.cal_push = sqlite3_column_int(s, 15);
-		it.has_row = sqlite3_column_int(s, 16);
+		it.state = push_state((const char *)sqlite3_column_text(s, 16));
 		it.txn_id = (const char *)sqlite3_column_text(s, 17);
 		it.event_id = (const char *)sqlite3_column_text(s, 18);
 		it.pushed_version = sqlite3_column_int64(s, 19);
-		it.attempted = sqlite3_column_int(s, 20);
-		it.body_sum = (const char *)sqlite3_column_text(s, 21);
-		it.meeting_home = sqlite3_column_int(s, 22);
+		it.body_sum = (const char *)sqlite3_column_text(s, 20);
+		it.meeting_home = sqlite3_column_int(s, 21);
 		if (cb(arg, &it))
 			break;
 	}

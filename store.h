@@ -310,6 +310,19 @@ int store_feed_list(struct store *st, int64_t profile, int limit,
 
 /* ---- the push side: appointments on the push calendars ---- */
 
+/* The state of an (appointment, calendar) pair on the push side (the
+ * pushed row's state column; PS_NONE: no row).  The table at the top of
+ * the push in sync.c says what each means, what a crash leaves and what
+ * the next pass does. */
+enum push_state {
+	PS_NONE,	/* never planned */
+	PS_INTENT,	/* a create was sent or about to be: outcome unknown */
+	PS_UNSENT,	/* a create surely not sent: the same txn next time */
+	PS_PUSHED,	/* the event exists as written (version: which) */
+	PS_EDITED,	/* the event exists, to be written again */
+	PS_GONE		/* the event was deleted remotely: a new create */
+};
+
 /* One (appointment, calendar) pair the push must look at. */
 struct push_item {
 	int64_t appt_id;
@@ -321,11 +334,10 @@ struct push_item {
 	int64_t calendar_id;
 	const char *cal_remote_id, *cal_container, *cal_path;
 	int cal_group, cal_default, cal_push;	/* cal_push: push role, present */
-	int has_row;		/* a pushed row exists */
+	enum push_state state;
 	const char *txn_id;	/* "": the next create needs a new one */
 	const char *event_id;
 	int64_t pushed_version;	/* -1: edited elsewhere, set it back */
-	int attempted;		/* a create was sent (outcome maybe unknown) */
 	const char *body_sum;	/* digest of the body last written, or NULL */
 	int meeting_home;	/* online, and this event holds the meeting */
 };

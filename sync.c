@@ -1,19 +1,27 @@
 /*
- * sync.c -- one pass: refresh the token, read every pull calendar
- * (concurrently), turn Busy events into [ext] blocks and record the feed.
+ * sync.c -- one pass for a profile, and the purge of stop --purge-remote.
  *
- * Persistent state (in the store): blocks, feed rows, and per calendar the
- * deltaLink and the window it belongs to.  Recovery rules:
+ * The pull: refresh the token, read every pull calendar (concurrently),
+ * turn Busy events into [ext] blocks (sparse occurrences take their
+ * series master's fields) and record the feed; our own events are noted,
+ * never blocks.  Persistent state (in the store): blocks, feed rows,
+ * series masters, second copies of ours, and per calendar the deltaLink
+ * and the window it belongs to.  Recovery rules:
  * - every page is one transaction; a round's deltaLink is saved in the
  *   same transaction as its last page, so an interrupted round is simply
- *   read again (delta replays are idempotent upserts);
+ *   read again (delta replays are idempotent upserts); what a page found
+ *   that the push must act on (a second copy of ours, an edited event of
+ *   ours) is written in the page's transaction too;
  * - blocks are removed only by an @removed of a *complete* incremental
  *   round (removals wait in memory until the deltaLink arrives) or by
  *   reconciliation after a *complete* full read (items not stamped with
  *   this round's number); an error mid-round removes nothing;
  * - an invalid delta state means a full read, not an error.
+ *
+ * The push: every booked appointment in the window onto every push
+ * calendar, as a state machine per (appointment, calendar) pair -- see
+ * the table at the top of the push below.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -126,7 +134,7 @@ sync_classify(const struct graph_event *ev, int ours,
 /* ------------------------------------------------------------ a pass */
 
 struct pass_ctx {
-	struct tt_ctx *ctx;
+	const struct sync_env *env;
 	struct graph *g;
 	int64_t profile;
 	const char *name;
@@ -198,7 +206,7 @@ problem(struct pass_ctx *p, int code, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	tt_fail(&e, code, "profile %s: %s", p->name, msg);
-	p->ctx->note(p->ctx, code, e.msg);
+	p->env->note(p->env->arg, code, e.msg);
 	p->worst = tt_worse(p->worst, code);
 	if (p->first[0] == '\0')
 		strlcpy(p->first, e.msg, sizeof(p->first));
@@ -290,7 +298,7 @@ ours_of(struct pass_ctx *p, const struct graph_event *ev, int64_t *appt,
 			return 1;
 		*appt = 0;
 	}
-	return store_pushed_owner(p->ctx->st, p->profile, ev->id, appt, err);
+	return store_pushed_owner(p->env->cn->st, p->profile, ev->id, appt, err);
 }
 
 static int
@@ -373,7 +381,7 @@ strays_done(void *arg, struct graph_write **ws, size_t n)
 			;
 		if (ws[i]->err.cls == GRAPH_OK || ws[i]->gone) {
 			p->counts.deleted++;
-			if (k < ys->n && store_stray_done(p->ctx->st, ys->cal[k],
+			if (k < ys->n && store_stray_done(p->env->cn->st, ys->cal[k],
 			    ws[i]->event_id, &err))
 				problem(p, err.code, "%s", err.msg);
 		} else if (ws[i]->err.token_rejected)
@@ -395,7 +403,7 @@ strays_delete(struct pass_ctx *p)
 	struct tt_err err = { 0 };
 
 	ys.p = p;
-	if (store_strays(p->ctx->st, p->profile, stray_cb, &ys, &err) ||
+	if (store_strays(p->env->cn->st, p->profile, stray_cb, &ys, &err) ||
 	    ys.oom)
 		problem(p, err.code ? err.code : TT_SOFTWARE, "%s", err.msg[0] ?
 		    err.msg : "out of memory");
@@ -447,7 +455,7 @@ one_item(struct cal_round *cr, const struct graph_event *ev,
 		m.last_modified = (char *)(uintptr_t)ev->last_modified;
 		m.all_day = ev->all_day;
 		m.cancelled = ev->cancelled;
-		return store_series_put(cr->p->ctx->st, cr->cal.id, ev->id, &m,
+		return store_series_put(cr->p->env->cn->st, cr->cal.id, ev->id, &m,
 		    err);
 	}
 	if (ev->removed || !ev->sparse)
@@ -514,7 +522,7 @@ sparse_one(struct cal_round *cr, const struct graph_event *ev,
 	time_t t;
 	int r;
 
-	if ((r = store_series_get(cr->p->ctx->st, cr->cal.id,
+	if ((r = store_series_get(cr->p->env->cn->st, cr->cal.id,
 	    ev->series_master_id, &m, err)) < 0)
 		return -1;
 	if (r == 0) {
@@ -550,7 +558,7 @@ one_event(struct cal_round *cr, const struct graph_event *ev,
     struct tt_err *err)
 {
 	struct pass_ctx *p = cr->p;
-	struct tt_config *cfg = &p->ctx->cfg;
+	const struct sync_env *cfg = p->env;
 	struct feed_row f = { 0 };
 	struct block b = { 0 };
 	char info[256], when[32];
@@ -576,28 +584,28 @@ one_event(struct cal_round *cr, const struct graph_event *ev,
 	 * a category or a response: no proof of an edit). */
 	if (ours) {
 		char sum[65], mark[48];
-		int which = store_push_which(p->ctx->st, appt, cr->cal.id,
+		int which = store_push_which(p->env->cn->st, appt, cr->cal.id,
 		    ev->id, err);
 
 		if (which < 0)
 			return -1;
-		if (which == PUSH_UNMAPPED && store_push_created(p->ctx->st,
+		if (which == PUSH_UNMAPPED && store_push_created(p->env->cn->st,
 		    appt, cr->cal.id, ev->id, ev->change_key, -1, err) != 0)
 			return -1;	/* adopted: set back to the book's */
 		if (which == PUSH_OTHER)	/* deleted by the push */
-			return store_stray_add(p->ctx->st, cr->cal.id, ev->id,
+			return store_stray_add(p->env->cn->st, cr->cal.id, ev->id,
 			    err);
 
 		owned_sum(ev->subject ? ev->subject : "", ev->all_day ? 0 :
 		    ev->start, ev->all_day ? 0 : ev->end, ev->sensitivity,
 		    ev->showas_name, ev->location, ev->online, sum);
 		snprintf(mark, sizeof(mark), "(appointment %" PRId64 ")", appt);
-		if (store_push_seen(p->ctx->st, cr->cal.id, ev->id,
+		if (store_push_seen(p->env->cn->st, cr->cal.id, ev->id,
 		    ev->change_key, sum, ev->body != NULL && strstr(ev->body,
 		    mark) != NULL, p->gen, err) != 0)
 			return -1;
 		/* The book shows the link the service has now. */
-		if (ev->join_url != NULL && store_join_seen(p->ctx->st, appt,
+		if (ev->join_url != NULL && store_join_seen(p->env->cn->st, appt,
 		    cr->cal.id, ev->join_url, err) < 0)
 			return -1;
 	}
@@ -626,7 +634,7 @@ one_event(struct cal_round *cr, const struct graph_event *ev,
 		b.subject = f.subject;
 		b.remote_modified = ev->last_modified;
 		b.gen = p->gen;
-		rc = store_block_put(p->ctx->st, p->profile, &b, &appt, err);
+		rc = store_block_put(p->env->cn->st, p->profile, &b, &appt, err);
 		if (rc < 0)
 			return -1;
 		if (rc == 1)
@@ -640,20 +648,20 @@ one_event(struct cal_round *cr, const struct graph_event *ev,
 			snprintf(info, sizeof(info), "updated in Teams");
 	} else if (r == R_INVALID) {
 		/* Fail closed: an unreadable item keeps any block it had. */
-		if (store_block_stamp(p->ctx->st, cr->cal.id, ev->id, p->gen,
+		if (store_block_stamp(p->env->cn->st, cr->cal.id, ev->id, p->gen,
 		    &appt, err) < 0)
 			return -1;
 	} else {
 		/* An item that no longer blocks (now free, cancelled, ...)
 		 * loses its block; an unreadable one keeps it (fail closed). */
-		rc = store_block_remove(p->ctx->st, cr->cal.id, ev->id, &old, err);
+		rc = store_block_remove(p->env->cn->st, cr->cal.id, ev->id, &old, err);
 		if (rc < 0)
 			return -1;
 		p->counts.removed += rc;
 	}
 	f.appt_id = appt;
 	f.info = info;
-	return store_feed_put(p->ctx->st, &f, err);
+	return store_feed_put(p->env->cn->st, &f, err);
 }
 
 /* The end of a complete round, inside the last page's transaction. */
@@ -661,7 +669,7 @@ static int
 finish_round(struct cal_round *cr, const char *delta_link, struct tt_err *err)
 {
 	struct pass_ctx *p = cr->p;
-	struct tt_config *cfg = &p->ctx->cfg;
+	const struct sync_env *cfg = p->env;
 	int total = 0, n = 0, gone;
 	size_t i;
 	int64_t appt;
@@ -674,12 +682,12 @@ finish_round(struct cal_round *cr, const char *delta_link, struct tt_err *err)
 	 * written again: moved out of the window they are set back, and
 	 * only a 404 to that makes them created anew (batch_done). */
 	if (cr->cal.push && cr->full) {
-		if (store_push_unseen(p->ctx->st, cr->cal.id, p->gen, p->cc.ws,
+		if (store_push_unseen(p->env->cn->st, cr->cal.id, p->gen, p->cc.ws,
 		    p->cc.we, tt_now() - PUSH_SETTLE, &gone, err))
 			return -1;
 	} else if (cr->cal.push) {
 		for (i = 0; i < cr->nrem; i++)
-			if (store_push_unseen_event(p->ctx->st, cr->cal.id,
+			if (store_push_unseen_event(p->env->cn->st, cr->cal.id,
 			    cr->removals[i], err) < 0)
 				return -1;
 	}
@@ -693,19 +701,19 @@ finish_round(struct cal_round *cr, const char *delta_link, struct tt_err *err)
 		tt_fail(&w, 0, "profile %s: calendar \"%s\": %d item%s whose id "
 		    "could not be read; no block was removed", p->name,
 		    cr->cal.path, cr->unreadable, cr->unreadable == 1 ? "" : "s");
-		p->ctx->note(p->ctx, TT_WARNING, w.msg);
+		p->env->note(p->env->arg, TT_WARNING, w.msg);
 		goto state;
 	}
-	if (store_block_count(p->ctx->st, cr->cal.id, &total, err))
+	if (store_block_count(p->env->cn->st, cr->cal.id, &total, err))
 		return -1;
 	/* What would go: stale blocks of a full read, or the held blocks
 	 * among the @removed ids of a delta round. */
 	if (cr->full) {
-		if (store_blocks_stale(p->ctx->st, cr->cal.id, p->gen, 0, &n, err))
+		if (store_blocks_stale(p->env->cn->st, cr->cal.id, p->gen, 0, &n, err))
 			return -1;
 	} else {
 		for (i = 0; i < cr->nrem; i++) {
-			int has = store_block_has(p->ctx->st, cr->cal.id,
+			int has = store_block_has(p->env->cn->st, cr->cal.id,
 			    cr->removals[i], err);
 
 			if (has < 0)
@@ -722,17 +730,17 @@ finish_round(struct cal_round *cr, const char *delta_link, struct tt_err *err)
 		return 1;
 	}
 	if (cr->full) {
-		if (store_blocks_stale(p->ctx->st, cr->cal.id, p->gen, 1, &n,
-		    err) || store_feed_stale(p->ctx->st, p->profile,
+		if (store_blocks_stale(p->env->cn->st, cr->cal.id, p->gen, 1, &n,
+		    err) || store_feed_stale(p->env->cn->st, p->profile,
 		    cr->cal.path, p->gen, err))
 			return -1;
 		p->counts.removed += n;
 	} else {
 		for (i = 0; i < cr->nrem; i++) {
-			int rc = store_block_remove(p->ctx->st, cr->cal.id,
+			int rc = store_block_remove(p->env->cn->st, cr->cal.id,
 			    cr->removals[i], &appt, err);
 
-			if (rc < 0 || store_feed_removed(p->ctx->st, p->profile,
+			if (rc < 0 || store_feed_removed(p->env->cn->st, p->profile,
 			    cr->cal.path, cr->removals[i], rc > 0 ?
 			    "deleted in Teams, its block was removed" :
 			    "deleted in Teams, or moved out of the window", err))
@@ -750,7 +758,7 @@ state:
 		    "calendar in full", cr->cal.path);
 		delta_link = NULL;
 	}
-	return store_calendar_state(p->ctx->st, cr->cal.id,
+	return store_calendar_state(p->env->cn->st, cr->cal.id,
 	    cr->delta ? delta_link : NULL, p->cc.ws, p->cc.we, p->rules,
 	    cr->full, !cr->delta, err);
 }
@@ -770,19 +778,19 @@ on_page(void *arg, const struct graph_event *ev, size_t n, int final,
 		    "no deltaLink", cr->cal.path);
 		return -1;
 	}
-	if (store_begin(p->ctx->st, &err))
+	if (store_begin(p->env->cn->st, &err))
 		goto fail;
 	for (i = 0; i < n; i++)
 		if (one_item(cr, &ev[i], &err) != 0)
 			goto rollback;
 	cr->items += (int)n;
 	p->counts.items += (int)n;
-	if (p->ctx->progress != NULL) {
+	if (p->env->progress != NULL) {
 		char msg[128];
 
 		snprintf(msg, sizeof(msg), "%s: %d items read", p->name,
 		    p->counts.items);
-		p->ctx->progress(p->ctx, msg);
+		p->env->progress(p->env->arg, msg);
 	}
 	if (final && sparse_done(cr, &err) != 0)
 		goto rollback;
@@ -792,10 +800,10 @@ on_page(void *arg, const struct graph_event *ev, size_t n, int final,
 			goto rollback;
 		/* rc 1: removals refused; keep the upserts, not the state */
 	}
-	if (store_commit(p->ctx->st, &err) == 0)
+	if (store_commit(p->env->cn->st, &err) == 0)
 		return 0;
 rollback:
-	store_rollback(p->ctx->st);
+	store_rollback(p->env->cn->st);
 fail:
 	problem(p, err.code ? err.code : TT_IOERR, "calendar \"%s\": %s",
 	    cr->cal.path, err.msg);
@@ -815,7 +823,7 @@ on_done(void *arg, const struct graph_err *e)
 		struct cal_round **n = reallocarray(p->refetch, p->nrefetch + 1,
 		    sizeof(*n));
 
-		if (n != NULL) {	/* one_profile reads the masters */
+		if (n != NULL) {	/* sync_profile reads the masters */
 			p->refetch = n;
 			p->refetch[p->nrefetch++] = cr;
 			return;
@@ -835,7 +843,7 @@ on_done(void *arg, const struct graph_err *e)
 	}
 	/* An invalid delta state means a full read, once. */
 	if (e->cls == GRAPH_GONE && !cr->restarted) {
-		if (store_calendar_reset(p->ctx->st, cr->cal.id, &err) == 0) {
+		if (store_calendar_reset(p->env->cn->st, cr->cal.id, &err) == 0) {
 			free(cr->cal.delta_link);
 			cr->cal.delta_link = NULL;
 			cr->restarted = 1;
@@ -858,7 +866,7 @@ on_done(void *arg, const struct graph_err *e)
 			return;
 	}
 	/* A 401 on a token believed valid (revoked, a policy change, the
-	 * clock): redone once after a forced refresh (one_profile). */
+	 * clock): redone once after a forced refresh (sync_profile). */
 	if (e->token_rejected && !p->refreshed) {
 		struct cal_round **n = reallocarray(p->retry, p->nretry + 1,
 		    sizeof(*n));
@@ -929,6 +937,38 @@ start_round(struct pass_ctx *p, struct cal_round *cr)
 
 
 /* ------------------------------------------------------------ push */
+
+/*
+ * The push state of each (appointment, calendar) pair: store.h's enum
+ * push_state, the pushed row's state column (derived from its columns in
+ * one place, store.c).  Each pass plans from the states (plan_cb), first
+ * resolving the intents (phase 1: lookups by marker), then the work; a
+ * round's writes go in $batch requests and each batch's results are
+ * recorded in one transaction (batch_done).
+ *
+ * state   the row holds            the next pass does        a crash at this point leaves
+ * none    no row                   commits an intent, then    nothing sent: the same again
+ *                                  sends the create
+ * intent  txn, attempted, no id    looks the event up by its  a create that may or may not
+ *                                  marker: found -> pushed;   have reached the service: the
+ *                                  absent -> creates again    lookup decides, the same txn
+ *                                  with the same txn; refused keeps the service from making a
+ *                                  as a replay and absent ->  second event; a second one
+ *                                  gone                       anyway is a stray (deleted)
+ * unsent  txn, no id               creates with the same txn  a create known not sent
+ * pushed  id, version = the        nothing; an edit in the    the event as written; a newer
+ *         appointment's            book (version) -> update   version is written again
+ * edited  id, version -1           updates (sets it back);    the event, to write again
+ *                                  404 -> gone
+ * gone    txn '', no id            creates with a new txn     nothing remotely
+ *
+ * An appointment no longer wanted there (cancelled, out of the window,
+ * the calendar lost the push role): pushed/edited -> delete (404 counts
+ * as done), unsent/gone -> the row is dropped, intent -> resolved first.
+ * A crash between the send and the recording of a batch leaves intents
+ * (creates), or rows whose version is older than the appointment's
+ * (updates: written again) or still present (deletes: sent again).
+ */
 
 /* The longest subject Outlook keeps, in UTF-16 units. */
 #define SUBJECT_CHARS	255
@@ -1035,7 +1075,7 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 		o->own[2] = NULL;
 	o->w.marker = o->own[2];
 	if (op == GW_CREATE || op == GW_UPDATE) {
-		char *raw = expand_subject(p->ctx->cfg.push_subject, it);
+		char *raw = expand_subject(p->env->push_subject, it);
 
 		/* The appointments table is written by applications too: text
 		 * that is not UTF-8 is sent with the bad bytes replaced (Graph
@@ -1051,7 +1091,7 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 			tt_utf16_cut(o->own[3], SUBJECT_CHARS);
 		/* The client appears only where the template shows it:
 		 * what push_subject hides never reaches the event. */
-		int client = it->client != NULL && strstr(p->ctx->cfg.push_subject,
+		int client = it->client != NULL && strstr(p->env->push_subject,
 		    "{client}") != NULL;
 
 		/* One Teams meeting per appointment, held by one event; the
@@ -1085,7 +1125,7 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 		}
 		o->w.start = it->start;
 		o->w.end = it->end;
-		o->w.is_private = p->ctx->cfg.push_private;
+		o->w.is_private = p->env->push_private;
 		/* Personal accounts get no Teams meeting (graph-docs
 		 * onlinemeetingproviderType); told once per pass. */
 		o->w.online = it->meeting_home && !p->personal;
@@ -1130,24 +1170,30 @@ static int
 plan_cb(void *arg, const struct push_item *it)
 {
 	struct push_plan *pl = arg;
+	struct tt_err err = { 0 };
 	int want = it->cal_push && it->booked;
 
+	/* What each state means: the table at the top of the push. */
 	if (pl->phase_lookup) {
-		if (it->has_row && it->event_id == NULL && it->attempted)
+		if (it->state == PS_INTENT)
 			new_op(pl, it, GW_LOOKUP);
 		return pl->oom;
 	}
 	if (!want) {
-		if (it->has_row && it->event_id != NULL) {
+		switch (it->state) {
+		case PS_PUSHED:
+		case PS_EDITED:
 			new_op(pl, it, GW_DELETE);
 			pl->deletes++;
-		} else if (it->has_row && !it->attempted) {
-			struct tt_err err = { 0 };
-
-			/* Never sent: nothing to delete remotely. */
-			if (store_push_deleted(pl->p->ctx->st, it->appt_id,
+			break;
+		case PS_UNSENT:
+		case PS_GONE:	/* nothing of ours remotely */
+			if (store_push_deleted(pl->p->env->cn->st, it->appt_id,
 			    it->calendar_id, &err))
 				problem(pl->p, err.code, "%s", err.msg);
+			break;
+		default:	/* PS_INTENT: the lookup phase decides */
+			break;
 		}
 	} else if (it->online && !it->meeting_home && it->join_url == NULL &&
 	    !pl->p->personal && pl->p->push_round < 2) {
@@ -1155,10 +1201,21 @@ plan_cb(void *arg, const struct push_item *it)
 		 * written in this round (or, after a 404, the next): a later
 		 * round writes this one, the last one even without it. */
 		pl->p->push_again = 1;
-	} else if (!it->has_row || (it->event_id == NULL && !it->attempted)) {
-		new_op(pl, it, GW_CREATE);
-	} else if (it->event_id != NULL && it->pushed_version != it->version) {
-		new_op(pl, it, GW_UPDATE);
+	} else {
+		switch (it->state) {
+		case PS_NONE:
+		case PS_UNSENT:
+		case PS_GONE:
+			new_op(pl, it, GW_CREATE);
+			break;
+		case PS_PUSHED:
+		case PS_EDITED:
+			if (it->pushed_version != it->version)
+				new_op(pl, it, GW_UPDATE);
+			break;
+		default:	/* PS_INTENT: the lookup phase decides */
+			break;
+		}
 	}
 	return pl->oom;
 }
@@ -1235,7 +1292,7 @@ static int
 join_url(struct pass_ctx *p, const struct push_op *o, const char *url,
     struct tt_err *err)
 {
-	int rc = store_join_url(p->ctx->st, o->appt, o->cal, url, err);
+	int rc = store_join_url(p->env->cn->st, o->appt, o->cal, url, err);
 
 	if (rc > 0)
 		p->push_again = 1;
@@ -1247,7 +1304,7 @@ join_url(struct pass_ctx *p, const struct push_op *o, const char *url,
 static int
 link_current(struct pass_ctx *p, const struct push_op *o, struct tt_err *err)
 {
-	int rc = !o->carries_link ? 0 : store_join_stale(p->ctx->st, o->appt,
+	int rc = !o->carries_link ? 0 : store_join_stale(p->env->cn->st, o->appt,
 	    o->cal, o->link, err);
 
 	if (rc > 0)
@@ -1260,7 +1317,7 @@ static void
 batch_done(void *arg, struct graph_write **ws, size_t n)
 {
 	struct pass_ctx *p = arg;
-	struct store *st = p->ctx->st;
+	struct store *st = p->env->cn->st;
 	struct tt_err err = { 0 };
 	size_t i;
 	int rc = 0;
@@ -1370,7 +1427,7 @@ push_phase(struct pass_ctx *p, int lookup)
 
 	pl.p = p;
 	pl.phase_lookup = lookup;
-	if (store_push_plan(p->ctx->st, p->profile, p->cc.ws, p->cc.we,
+	if (store_push_plan(p->env->cn->st, p->profile, p->cc.ws, p->cc.we,
 	    lookup ? PLAN_LOOKUPS : PLAN_WORK, plan_cb, &pl, &err) || pl.oom) {
 		problem(p, err.code ? err.code : TT_SOFTWARE, "planning the "
 		    "push: %s", err.msg[0] ? err.msg : "out of memory");
@@ -1381,9 +1438,9 @@ push_phase(struct pass_ctx *p, int lookup)
 		return 0;
 	/* The removal cap applies to our events too. */
 	if (pl.deletes > 0 && !p->force &&
-	    store_pushed_count(p->ctx->st, p->profile, &total, &err) == 0 &&
-	    sync_too_many(pl.deletes, total, p->ctx->cfg.max_removals,
-	    p->ctx->cfg.max_removals_pct)) {
+	    store_pushed_count(p->env->cn->st, p->profile, &total, &err) == 0 &&
+	    sync_too_many(pl.deletes, total, p->env->max_removals,
+	    p->env->max_removals_pct)) {
 		problem(p, TT_CAPPED, "would delete %d of %d pushed events, "
 		    "more than max_removals allows; none deleted (run "
 		    "`timetap-sync -s %s sync --force` to accept)", pl.deletes,
@@ -1400,19 +1457,19 @@ push_phase(struct pass_ctx *p, int lookup)
 		return -1;
 	}
 	/* Intents first, committed before any create is sent. */
-	if (store_begin(p->ctx->st, &err))
+	if (store_begin(p->env->cn->st, &err))
 		goto fail;
 	for (i = 0; i < pl.n; i++) {
 		if (pl.ops[i] == NULL)
 			continue;
-		if (pl.ops[i]->w.op == GW_CREATE && store_push_intent(p->ctx->st,
+		if (pl.ops[i]->w.op == GW_CREATE && store_push_intent(p->env->cn->st,
 		    pl.ops[i]->appt, pl.ops[i]->cal, pl.ops[i]->w.txn_id, &err)) {
-			store_rollback(p->ctx->st);
+			store_rollback(p->env->cn->st);
 			goto fail;
 		}
 		ws[k++] = &pl.ops[i]->w;
 	}
-	if (store_commit(p->ctx->st, &err))
+	if (store_commit(p->env->cn->st, &err))
 		goto fail;
 	graph_writes(p->g, ws, k, batch_done, p);
 	free(ws);
@@ -1435,8 +1492,8 @@ push_profile(struct pass_ctx *p)
 	/* Other push rules than the events were written with: write them
 	 * all again, so a hidden client leaves the events already pushed. */
 	if (asprintf(&rules, "subject=%s private=%d body=1",
-	    p->ctx->cfg.push_subject, p->ctx->cfg.push_private) < 0 ||
-	    store_push_rules(p->ctx->st, p->profile, rules, &err) < 0) {
+	    p->env->push_subject, p->env->push_private) < 0 ||
+	    store_push_rules(p->env->cn->st, p->profile, rules, &err) < 0) {
 		free(rules);
 		problem(p, err.code ? err.code : TT_SOFTWARE, "%s", err.msg[0] ?
 		    err.msg : "out of memory");
@@ -1531,7 +1588,7 @@ refetch_series(struct pass_ctx *p)
 			struct graph_series gs;
 			struct graph_err ge;
 			struct series m;
-			int known = store_series_get(p->ctx->st, cr->cal.id,
+			int known = store_series_get(p->env->cn->st, cr->cal.id,
 			    cr->missing[k], &m, &err);
 
 			/* Most masters come later in the same round. */
@@ -1560,7 +1617,7 @@ refetch_series(struct pass_ctx *p)
 			m.last_modified = gs.last_modified;
 			m.all_day = gs.all_day;
 			m.cancelled = gs.gone || gs.cancelled;
-			if (store_series_put(p->ctx->st, cr->cal.id,
+			if (store_series_put(p->env->cn->st, cr->cal.id,
 			    cr->missing[k], &m, &err)) {
 				problem(p, err.code, "%s", err.msg);
 				failed = 1;
@@ -1590,15 +1647,15 @@ refetch_series(struct pass_ctx *p)
 static const char *
 pass_zone(struct pass_ctx *p, const struct account *a)
 {
-	struct tt_ctx *ctx = p->ctx;
+	const struct sync_env *env = p->env;
 	struct graph_err ge = { 0 };
 	struct tt_err err = { 0 };
 	const char *raw = a->mailbox_zone, *iana = NULL, *why = NULL;
 	char *got = NULL;
 	int fresh = 0, granted;
 
-	if (ctx->cfg.time_zone != NULL)
-		return ctx->cfg.time_zone;
+	if (env->time_zone != NULL)
+		return env->time_zone;
 	granted = a->scopes != NULL && strcasestr(a->scopes,
 	    "MailboxSettings.Read") != NULL;
 	if (a->mailbox_zone_at == 0 || tt_now() - a->mailbox_zone_at >=
@@ -1609,7 +1666,7 @@ pass_zone(struct pass_ctx *p, const struct account *a)
 		    ge.http == 403) {
 			fresh = a->mailbox_zone_at == 0 || (got == NULL) !=
 			    (raw == NULL) || (got && strcmp(got, raw) != 0);
-			if (store_account_zone(ctx->st, p->profile, got, &err))
+			if (store_account_zone(env->cn->st, p->profile, got, &err))
 				problem(p, err.code, "%s", err.msg);
 			raw = got;
 		}
@@ -1632,7 +1689,7 @@ pass_zone(struct pass_ctx *p, const struct account *a)
 		    "all-day events take this host's (%s); set time_zone to "
 		    "choose one", p->name, raw ? " \"" : "", raw ? raw : "",
 		    raw ? "\"" : "", why, host && *host ? host : "local time");
-		ctx->note(ctx, TT_WARNING, w.msg);
+		env->note(env->arg, TT_WARNING, w.msg);
 	}
 	free(got);
 	return iana != NULL ? iana : "host";
@@ -1649,9 +1706,9 @@ refresh_once(struct pass_ctx *p)
 	struct tt_err err = { 0 };
 
 	p->refreshed = 1;
-	if (conn_token(&p->ctx->cn, p->g, p->profile, p->name, 1, &err) == 0)
+	if (conn_token(p->env->cn, p->g, p->profile, p->name, 1, &err) == 0)
 		return 0;
-	p->ctx->note(p->ctx, err.code, err.msg);
+	p->env->note(p->env->arg, err.code, err.msg);
 	p->worst = tt_worse(p->worst, err.code);
 	if (p->first[0] == '\0')
 		strlcpy(p->first, err.msg, sizeof(p->first));
@@ -1661,8 +1718,9 @@ refresh_once(struct pass_ctx *p)
 	return -1;
 }
 
-static int
-one_profile(struct tt_ctx *ctx, int64_t profile, const char *name, int force)
+int
+sync_profile(const struct sync_env *env, int64_t profile, const char *name,
+    int force)
 {
 	struct pass_ctx p = { 0 };
 	struct account acct = { 0 };
@@ -1673,13 +1731,13 @@ one_profile(struct tt_ctx *ctx, int64_t profile, const char *name, int force)
 	char *host_tz = NULL;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	p.ctx = ctx;
+	p.env = env;
 	p.profile = profile;
 	p.name = name;
 	p.force = force;
-	p.cc.block_showas = ctx->cfg.block_showas;
-	p.cc.block_all_day = ctx->cfg.block_all_day;
-	if (store_pass_begin(ctx->st, profile, &p.gen, &err)) {
+	p.cc.block_showas = env->block_showas;
+	p.cc.block_all_day = env->block_all_day;
+	if (store_pass_begin(env->cn->st, profile, &p.gen, &err)) {
 		problem(&p, err.code, "%s", err.msg);
 		return p.worst;
 	}
@@ -1688,33 +1746,33 @@ one_profile(struct tt_ctx *ctx, int64_t profile, const char *name, int force)
 		problem(&p, TT_SOFTWARE, "out of memory");
 		goto out;
 	}
-	if (conn_graph(&ctx->cfg, &p.g, &err) ||
-	    conn_token(&ctx->cn, p.g, profile, name, 0, &err)) {
+	if (conn_graph(env->cn->cfg, &p.g, &err) ||
+	    conn_token(env->cn, p.g, profile, name, 0, &err)) {
 		p.worst = err.code;
-		ctx->note(ctx, err.code, err.msg);
+		env->note(env->arg, err.code, err.msg);
 		strlcpy(p.first, err.msg, sizeof(p.first));
 		goto out;
 	}
-	if (store_account_get(ctx->st, profile, &acct, &err) < 0) {
+	if (store_account_get(env->cn->st, profile, &acct, &err) < 0) {
 		problem(&p, err.code, "%s", err.msg);
 		goto out;
 	}
 	p.personal = conn_personal(&acct);
 	/* The window's local days, in the staff member's zone. */
 	zone = pass_zone(&p, &acct);
-	sync_window(ctx->cfg.window_past_days, ctx->cfg.window_future_days,
+	sync_window(env->window_past_days, env->window_future_days,
 	    tt_now(), &p.cc.ws, &p.cc.we);
 	snprintf(p.rules, sizeof(p.rules), "showas=%u allday=%d subjects=%d "
-	    "zone=%s", ctx->cfg.block_showas, ctx->cfg.block_all_day,
-	    ctx->cfg.pull_subjects, zone);
-	if ((p.owner = sync_owner(ctx->st, profile, &err)) == NULL ||
+	    "zone=%s", env->block_showas, env->block_all_day,
+	    env->pull_subjects, zone);
+	if ((p.owner = sync_owner(env->cn->st, profile, &err)) == NULL ||
 	    asprintf(&p.txn_prefix, OURS_PREFIX "%s-", p.owner) < 0) {
 		p.txn_prefix = NULL;
 		problem(&p, err.code ? err.code : TT_SOFTWARE, "%s", err.msg[0] ?
 		    err.msg : "out of memory");
 		goto out;
 	}
-	if (store_calendar_list(ctx->st, profile, pull_cb, &p, &err)) {
+	if (store_calendar_list(env->cn->st, profile, pull_cb, &p, &err)) {
 		problem(&p, err.code, "%s", err.msg);
 		goto out;
 	}
@@ -1732,8 +1790,8 @@ one_profile(struct tt_ctx *ctx, int64_t profile, const char *name, int force)
 		refetch_series(&p);
 		graph_run(p.g);
 	}
-	if (ctx->progress != NULL)
-		ctx->progress(ctx, NULL);
+	if (env->progress != NULL)
+		env->progress(env->arg, NULL);
 	if (!p.token_rejected) {
 		push_profile(&p);
 		if (p.push_rejected && refresh_once(&p) == 0) {
@@ -1747,7 +1805,7 @@ one_profile(struct tt_ctx *ctx, int64_t profile, const char *name, int force)
 		tt_fail(&w, 0, "profile %s: %d appointment%s with text that is "
 		    "not UTF-8 pushed with the bad bytes replaced by '?'", name,
 		    p.bad_text, p.bad_text == 1 ? "" : "s");
-		ctx->note(ctx, TT_WARNING, w.msg);
+		env->note(env->arg, TT_WARNING, w.msg);
 	}
 	if (p.offline_dropped > 0) {
 		struct tt_err w = { 0 };
@@ -1756,10 +1814,10 @@ one_profile(struct tt_ctx *ctx, int64_t profile, const char *name, int force)
 		    "without a Teams link: personal Microsoft accounts cannot "
 		    "create Teams meetings", name, p.offline_dropped,
 		    p.offline_dropped == 1 ? "" : "s");
-		ctx->note(ctx, TT_WARNING, w.msg);
+		env->note(env->arg, TT_WARNING, w.msg);
 	}
 	if (p.token_rejected || p.push_rejected)
-		store_access_drop(ctx->st, profile, NULL);
+		store_access_drop(env->cn->st, profile, NULL);
 out:
 	while (p.nretry > 0)
 		round_free(p.retry[--p.nretry]);
@@ -1776,10 +1834,10 @@ out:
 	}
 	p.counts.exit_code = p.worst;
 	p.counts.message = p.first[0] ? p.first : NULL;
-	if (store_pass_end(ctx->st, &p.counts, &err))
+	if (store_pass_end(env->cn->st, &p.counts, &err))
 		problem(&p, err.code, "%s", err.msg);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (ctx->verbose) {
+	if (env->verbose) {
 		char line[512];
 
 		snprintf(line, sizeof(line), "profile %s: %d items read, %d "
@@ -1790,7 +1848,7 @@ out:
 		    (double)(t1.tv_sec - t0.tv_sec) +
 		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
 		    p.worst ? " (with problems)" : "");
-		ctx->note(ctx, 0, line);
+		env->note(env->arg, 0, line);
 	}
 	p.counts.message = NULL;
 	graph_free(p.g);
@@ -1799,66 +1857,6 @@ out:
 		tt_set_zone(host_tz);	/* the next profile has its own */
 	free(host_tz);
 	return p.worst;
-}
-
-struct all_state {
-	struct tt_ctx *ctx;
-	int force;
-	int worst;
-};
-
-static int
-all_cb(void *arg, int64_t id, const char *name)
-{
-	struct all_state *as = arg;
-
-	as->worst = tt_worse(as->worst, one_profile(as->ctx, id, name,
-	    as->force));
-	return 0;
-}
-
-int
-sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
-{
-	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct all_state as = { ctx, 0, 0 };
-	int64_t profile;
-	int c, lock, r;
-
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'f')
-			return tt_fail(err, TT_USAGE, "sync: unknown option "
-			    "'%s'", argv[optind - 1]);
-		as.force = 1;
-	}
-	if (optind != argc)
-		return tt_fail(err, TT_USAGE, "sync: unexpected '%s'",
-		    argv[optind]);
-	if ((lock = store_lock(ctx->dbpath, err)) < 0)
-		return -1;
-	if (ctx->profile_given) {
-		r = store_profile(ctx->st, ctx->profile, 0, &profile, err);
-		if (r == 0)
-			r = tt_fail(err, TT_NOPERM, "profile %s is not connected;"
-			    " run `timetap-sync -s %s login`", ctx->profile,
-			    ctx->profile);
-		if (r > 0)
-			as.worst = one_profile(ctx, profile, ctx->profile,
-			    as.force);
-	} else
-		r = store_connected_profiles(ctx->st, all_cb, &as, err);
-	store_unlock(lock);
-	if (r < 0)
-		return -1;
-	/* Problems were reported one per line already. */
-	err->code = as.worst;
-	err->msg[0] = '\0';
-	return as.worst ? -1 : 0;
 }
 
 /* ------------------------------------------ stop --purge-remote */
@@ -1910,7 +1908,7 @@ purge_mapped(void *arg, const struct push_item *it)
 {
 	struct purge *pu = arg;
 
-	if (!it->has_row || it->event_id == NULL)
+	if (it->event_id == NULL)
 		return 0;
 	pu->kind = it->cal_group ? GRAPH_CAL_GROUP : GRAPH_CAL_USER;
 	pu->cal_id = it->cal_group ? it->cal_container : it->cal_remote_id;

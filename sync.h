@@ -1,20 +1,45 @@
 /*
- * sync.h -- the sync pass and its pure parts.
+ * sync.h -- the sync pass, the purge, and their pure parts (core: no
+ * options, no terminal; the sync command is cmd_sync.c).
  *
- * sync_main() (declared in cmd.h, with the other commands) runs one pass
- * for the selected profile, or for every connected profile; one failing
- * profile does not stop the others and the exit code is the most serious
- * one.  The algorithm sees the remote only
- * through graph.h and the book only through store.h.
+ * sync_profile() runs one pass for a profile: pull every pull calendar,
+ * then push the book to every push calendar.  The algorithm sees the
+ * remote only through graph.h (and connection.h for the token) and the
+ * book only through store.h.
  *
- * Errors: as everywhere (0, or -1 with err); problems that do not stop a
- * pass are reported through ctx->note().
+ * Errors: as everywhere (0, or -1 with err); a pass reports each problem
+ * as one line through env->note() and returns the most serious code.
  */
 #ifndef TT_SYNC_H
 #define TT_SYNC_H
 
-#include "cmd.h"
+#include "connection.h"
 #include "graph.h"
+
+/* What a pass is given: the connection (configuration, store, warnings),
+ * the few settings the pass uses, and where its lines go. */
+struct sync_env {
+	const struct conn *cn;
+	unsigned block_showas;	/* SHOWAS_ bits */
+	int block_all_day, pull_subjects;
+	const char *push_subject;
+	int push_private;
+	int max_removals, max_removals_pct;
+	const char *time_zone;	/* the configuration's, or NULL */
+	int window_past_days, window_future_days;
+	int verbose;		/* a summary line per profile (code 0) */
+	/* A problem (code > 0), a warning (TT_WARNING) or a summary (0):
+	 * one line each. */
+	void (*note)(void *arg, int code, const char *msg);
+	/* Progress of a long pass (NULL: none); msg NULL clears it. */
+	void (*progress)(void *arg, const char *msg);
+	void *arg;
+};
+
+/* One pass for a profile; `force` accepts removals over max_removals.
+ * Returns 0 or the most serious exit code of its problems. */
+int sync_profile(const struct sync_env *env, int64_t profile,
+    const char *name, int force);
 
 /* Why an item was or was not loaded (SPEC section 4). */
 enum reason {
