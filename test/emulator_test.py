@@ -1624,6 +1624,15 @@ def test_teams_links(emu, tok):
     plain = emu.g("POST", "/me/events", tok, dict(b, isOnlineMeeting=False, subject="Not online")).json()
     p = emu.g("PATCH", "/me/events/" + q(plain["id"]), tok, {"body": {"contentType": "text", "content": "y"}}).json()
     ok(p["onlineMeeting"] is None and p["isOnlineMeeting"] is False, "a body PATCH on a non-online event creates no link")
+    mk = "String {2f6b5ae5-9c1d-4a57-9f2e-5b3d7c1e8a40} Name TimeTapApptId"
+    ours_ev = emu.g("POST", "/me/events", tok, dict(b, isOnlineMeeting=False, subject="Ours", transactionId="timetap-t-1",
+                    singleValueExtendedProperties=[{"id": mk, "value": "abc.1:42"}])).json()
+    _, o = emu.ctl("GET", "/_emu/ours")
+    mine = [x for x in o["events"] if x["id"] == ours_ev["id"]]
+    ok(len(mine) == 1 and mine[0]["appt"] == "42" and mine[0]["owner"] == "abc.1" and mine[0]["props"] == [mk]
+       and not any(x["id"] == e["id"] for x in o["events"]) and any(c["events"] > 0 for c in o["calendars"]),
+       "GET /_emu/ours: the tool's events (marker or timetap- transactionId), with appointment and owner, nothing else", mine)
+    emu.g("DELETE", "/me/events/" + q(ours_ev["id"]), tok)
     long = "\u65e5" * 250 + "\U0001f642" * 5
     lg = emu.g("POST", "/me/events", tok, dict(b, isOnlineMeeting=False, subject=long)).json()
     ok(lg["subject"] == "\u65e5" * 250 + "\U0001f642" * 2, "a subject over 255 characters (UTF-16 units) is cut to 255, "

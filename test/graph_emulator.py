@@ -185,6 +185,10 @@ GET|DELETE /_emu/requests  request log {"requests":[{seq, method, path, query, s
         none), consistency_level (ConsistencyLevel header or null), grant_type, scope (scope asked
         on /token, /devicecode, /authorize, else null), client_request_id, fault, t_start,
         t_end}]} (no token values) / clear
+GET /_emu/ours[?marker=PROP]  {"events":[{calendar, mailbox, id, appt, owner, markers, props, subject,
+        start, end, showAs, sensitivity, isOnlineMeeting, joinUrl, body, transactionId, attendees}],
+        "calendars":[{calendar, mailbox, events (all of them)}]}: the events the tool under test pushed (its
+        marker property, or a transactionId "timetap-..."), for every test to ask in one place
 GET /_emu/state      {"users":[{upn,id,personal,admin,directoryRoles,timeZone,calendars:[{id,name,group,
         owner,events:[stored events]}],counters}], "groups":[{...,subscribedByMail,...}],
         "tokens":{refresh_issued, refresh_used, ...}, "consent":{"admin":[...],"users":{"upn|client_id":
@@ -506,6 +510,10 @@ CANON_SCOPES = {s.lower(): s for s in (
 # Permissions that let a token read the full group objects in /me/memberOf.
 GROUP_READ_SCOPES = ("Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All",
                      "Directory.Read.All", "Directory.ReadWrite.All")
+
+# The named extended property the tool under test marks its events with (its value:
+# "<install>.<profile>:<appointment>"); GET /_emu/ours finds them by it.
+TOOL_MARKER = "String {2f6b5ae5-9c1d-4a57-9f2e-5b3d7c1e8a40} Name TimeTapApptId"
 
 # The longest subject Outlook keeps, in characters (see _apply_common).
 SUBJECT_MAX = 255
@@ -1217,6 +1225,35 @@ class Emulator:
                     self._insert_event(mb, cal, self._event_from_simple(mb, cal, spec, today))
 
     # ------------------------------------------------------------------ persistence
+    def ours(self, marker):
+        """GET /_emu/ours: the events the tool under test pushed (the marker property, or a
+        transactionId "timetap-..."), one place for every test; with each calendar's total."""
+        st = self.dump_state(full=False)
+        evs, totals = [], []
+        for kind in ("users", "groups"):
+            for mb in st[kind]:
+                for c in mb["calendars"]:
+                    name = c["name"] if kind == "users" else "group:" + mb["displayName"]
+                    totals.append({"calendar": name, "mailbox": mb.get("upn") or mb["id"],
+                                   "events": len(c["events"])})
+                    for e in c["events"]:
+                        props = e.get("singleValueExtendedProperties") or []
+                        mk = [p.get("value") or "" for p in props if svep_id_eq(p["id"], marker)]
+                        tx = e.get("transactionId") or ""
+                        if not mk and not tx.startswith("timetap-"):
+                            continue
+                        evs.append({"calendar": name, "mailbox": mb.get("upn") or mb["id"], "id": e["id"],
+                                    "appt": mk[0].rsplit(":", 1)[-1] if mk else None,
+                                    "owner": mk[0].rsplit(":", 1)[0] if mk and ":" in mk[0] else None,
+                                    "markers": len(mk), "props": [p["id"] for p in props],
+                                    "subject": e.get("subject", ""), "start": e["start"], "end": e["end"],
+                                    "showAs": e.get("showAs", ""), "sensitivity": e.get("sensitivity", ""),
+                                    "isOnlineMeeting": bool(e.get("isOnlineMeeting")),
+                                    "joinUrl": (e.get("onlineMeeting") or {}).get("joinUrl"),
+                                    "body": (e.get("body") or {}).get("content", ""),
+                                    "transactionId": tx or None, "attendees": len(e.get("attendees") or [])})
+        return {"events": evs, "calendars": totals}
+
     def dump_state(self, full=True):
         with self.lock:
             def clean(ev):
@@ -3633,6 +3670,8 @@ class Emulator:
                 return ok({"requests": self.requests})
             if p == "/_emu/state":
                 return ok(self.dump_state(full=False))
+            if p == "/_emu/ours":
+                return ok(self.ours(req.qlower.get("marker") or TOOL_MARKER))
             if p == "/_emu/cpu":
                 return ok({"process_time": time.process_time(), "pid": os.getpid()})
             if p == "/_emu/save":

@@ -47,6 +47,7 @@
 #   counter NAME           the emulator's counter NAME, summed over mailboxes
 #   settle [SECONDS]       wait (at most SECONDS, default 15) until the
 #                          emulator has answered every logged request
+#   ours FIELD...          events of ours, the fields of GET /_emu/ours
 #   remote_problems CALS [TEMPLATE [SHOWAS]]  what is wrong between the book
 #                          and the emulator, a line each (none: they agree):
 #                          every booked appointment exactly once on each push
@@ -272,12 +273,29 @@ sys.exit(any(r["status"] is None for r in json.load(sys.stdin)["requests"]))' &&
 	done
 	return 1
 }
+# ours FIELD...: the events of ours (GET /_emu/ours: one place decides
+# what is ours), one a line, the fields tab-separated (a missing value
+# "-", lists joined by ";", text without tabs or newlines), sorted.
+ours() {
+	emu GET /_emu/ours | python3 -c '
+import json, sys
+def f(v):
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, list):
+        return ";".join(map(str, v))
+    return str(v).replace("\t", " ").replace("\n", " ")
+for e in json.load(sys.stdin)["events"]:
+    print("\t".join(f(e.get(k)) for k in sys.argv[1:]))' "$@" | sort
+}
 remote_problems() {
-	emu GET /_emu/state >"$T/state.json"
-	python3 - "$TIMETAP_SYNC_DB" "$T/state.json" "$1" "${2:-}" "${3:-}" "$MARK" <<'EOF'
+	emu GET /_emu/ours >"$T/ours.json"
+	python3 - "$TIMETAP_SYNC_DB" "$T/ours.json" "$1" "${2:-}" "${3:-}" <<'EOF'
 import json, sqlite3, sys
 from datetime import datetime, timezone
-dbp, statep, cals, tmpl, showas, M = sys.argv[1:7]
+dbp, oursp, cals, tmpl, showas = sys.argv[1:6]
 cals = cals.split(",")
 tmpl = tmpl or "{subject}"
 db = sqlite3.connect(dbp)
@@ -287,17 +305,10 @@ for i, s, c, a, b in db.execute("SELECT id, subject, client, start_utc, end_utc 
                                 " WHERE kind = 'booked' AND status = 'booked'"):
     want[str(i)] = (tmpl.replace("{subject}", s).replace("{client}", c or "").replace("{id}", str(i)),
                     z(a), z(b)) + ((showas,) if showas else ())
-st = json.load(open(statep))
 have = {}
-for kind in ("users", "groups"):
-    for mb in st[kind]:
-        for c in mb["calendars"]:
-            name = c["name"] if kind == "users" else "group:" + mb["displayName"]
-            for e in c["events"]:
-                mk = [(p.get("value") or "").rsplit(":", 1)[-1] for p in e.get("singleValueExtendedProperties") or [] if p["id"].lower() == M.lower()]
-                if mk or (e.get("transactionId") or "").startswith("timetap-"):
-                    have.setdefault(name, []).append((mk[0] if mk else "?", e.get("subject"), e["start"], e["end"])
-                                                     + ((e.get("showAs"),) if showas else ()))
+for e in json.load(open(oursp))["events"]:
+    have.setdefault(e["calendar"], []).append((e["appt"] or "?", e["subject"], e["start"], e["end"])
+                                              + ((e["showAs"],) if showas else ()))
 for name, evs in have.items():
     if name not in cals:
         print("%s: %d events of ours on a calendar without the push role" % (name, len(evs)))

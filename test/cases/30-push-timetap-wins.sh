@@ -12,25 +12,8 @@ emu_setup demo "retry_budget = 5" "push_subject = {subject} ({client})"
 TMPL="{subject} ({client})"
 
 # Our events: calendar, appointment, subject, start, end, showAs, online, joinUrl, id
-ours() {
-	emu GET /_emu/state | python3 -c '
-import json, sys
-M = sys.argv[1].lower()
-s = json.load(sys.stdin)
-for kind in ("users", "groups"):
-    for mb in s[kind]:
-        for c in mb["calendars"]:
-            name = c["name"] if kind == "users" else "group:" + mb["displayName"]
-            for e in c["events"]:
-                mk = [(p.get("value") or "").rsplit(":", 1)[-1] for p in e.get("singleValueExtendedProperties") or [] if p["id"].lower() == M]
-                if not mk and not (e.get("transactionId") or "").startswith("timetap-"):
-                    continue
-                print("\t".join([name, ",".join(mk) or "-", e.get("subject", ""), e["start"], e["end"],
-                                 e.get("showAs", ""), str(bool(e.get("isOnlineMeeting"))).lower(),
-                                 (e.get("onlineMeeting") or {}).get("joinUrl") or "-", e["id"]]))
-' "$MARK" | sort
-}
-ev_of() { ours | awk -F'\t' -v c="$1" -v a="$2" '$1 == c && $2 == a { print $9 }'; }
+our_events() { ours calendar appt subject start end showAs isOnlineMeeting joinUrl id; }
+ev_of() { our_events | awk -F'\t' -v c="$1" -v a="$2" '$1 == c && $2 == a { print $9 }'; }
 ALL="Calendar,Clinic rota,group:Front Desk Team"
 # One pass that must succeed silently and leave book and calendars agreeing.
 pass() {
@@ -75,37 +58,37 @@ ext0=$(db "SELECT count(*) FROM appointments WHERE kind = 'ext'")
 quiet_pass "after the first push"
 
 # appt edit: patched on every calendar, in place.
-before=$(ours | awk -F'\t' -v a="$a1" '$2 == a { print $9 }' | sort)
+before=$(our_events | awk -F'\t' -v a="$a1" '$2 == a { print $9 }' | sort)
 run appt edit "$a1" --subject "Haircut and beard" --start "${day}T15:15Z" --end "${day}T15:45Z"
 expect_rc 0 "appt edit subject and times"
 pass "edit"
 check '[ "$(nlog PATCH 1 "/events/")" -eq 3 ] && [ "$(nlog POST 1 "/events$")" -eq 0 ] && [ "$(nlog DELETE "*" .)" -eq 0 ]' \
     "edit: three PATCH items in \$batch, no create, no delete"
-check '[ "$(ours | awk -F"\t" -v a="$a1" "\$2 == a { print \$9 }" | sort)" = "$before" ]' "edit: the same three events, patched in place"
+check '[ "$(our_events | awk -F"\t" -v a="$a1" "\$2 == a { print \$9 }" | sort)" = "$before" ]' "edit: the same three events, patched in place"
 quiet_pass "after the edit"
 
 # appt edit --online: an event becomes its Teams meeting, the link is stored.
 run appt edit "$a4" --online
 expect_rc 0 "appt edit --online"
 pass "online"
-check '[ "$(ours | awk -F"\t" -v a="$a4" "\$2 == a && \$7 == \"true\" && \$8 ~ /^https:/" | wc -l)" -eq 1 ] &&
-    [ "$(ours | awk -F"\t" -v a="$a4" "\$2 == a" | wc -l)" -eq 3 ]' \
+check '[ "$(our_events | awk -F"\t" -v a="$a4" "\$2 == a && \$7 == \"true\" && \$8 ~ /^https:/" | wc -l)" -eq 1 ] &&
+    [ "$(our_events | awk -F"\t" -v a="$a4" "\$2 == a" | wc -l)" -eq 3 ]' \
     "online: one of the appointment's three events is now its Teams meeting (family 38: the others carry its link)"
 join=$(db "SELECT join_url FROM appointments WHERE id = $a4")
 run appt show "$a4"
-check '[ -n "$join" ] && grep -qF -- "$join" "$T/out" && ours | cut -f8 | grep -qxF -- "$join"' \
+check '[ -n "$join" ] && grep -qF -- "$join" "$T/out" && our_events | cut -f8 | grep -qxF -- "$join"' \
     "online: the join URL of its meeting is stored and shown by appt show"
 quiet_pass "after going online"
 
 # The event whose Teams meeting is the one stored in the book is deleted in
 # Teams and re-created with a new meeting: the book must not keep the link
 # of the deleted meeting.
-ev=$(ours | awk -F'\t' -v j="$join" '$8 == j { print $9 }')
+ev=$(our_events | awk -F'\t' -v j="$join" '$8 == j { print $9 }')
 check '[ -n "$ev" ]' "online: the event holding the stored meeting is found"
 outlook "{\"op\":\"delete\",\"id\":\"$ev\"}"
 pass "online event deleted in Teams"
 join2=$(db "SELECT join_url FROM appointments WHERE id = $a4")
-check '[ -n "$join2" ] && ours | awk -F"\t" -v a="$a4" "\$2 == a { print \$8 }" | grep -qxF -- "$join2"' \
+check '[ -n "$join2" ] && our_events | awk -F"\t" -v a="$a4" "\$2 == a { print \$8 }" | grep -qxF -- "$join2"' \
     "online event deleted in Teams: the stored join URL is one of a meeting that still exists"
 quiet_pass "after re-creating the online event"
 
@@ -113,7 +96,7 @@ quiet_pass "after re-creating the online event"
 run appt edit "$a4" --no-online
 expect_rc 0 "appt edit --no-online"
 pass "no longer online"
-check '[ "$(ours | awk -F"\t" -v a="$a4" "\$2 == a && (\$7 != \"false\" || \$8 != \"-\")" | wc -l)" -eq 0 ]' \
+check '[ "$(our_events | awk -F"\t" -v a="$a4" "\$2 == a && (\$7 != \"false\" || \$8 != \"-\")" | wc -l)" -eq 0 ]' \
     "no longer online: none of its events is a Teams meeting"
 run appt show "$a4"
 check '! grep -q "teams.microsoft.com" "$T/out" && [ -z "$(db "SELECT join_url FROM appointments WHERE id = $a4")" ]' \
@@ -140,7 +123,7 @@ import json, sys
 print(sum(1 for r in json.load(sys.stdin)["requests"] if r["method"] == "DELETE" and r["status"] == 404))')
 check '[ "$n404" -eq 1 ]' "404 on delete: one DELETE was answered 404"
 check '[ "$(db "SELECT count(*) FROM pushed WHERE appt_id = $a3")" -eq 0 ]' "404 on delete: the store counts it as deleted"
-left=$(ours | awk -F'\t' -v a="$a3" '$2 == a { print $9 }')
+left=$(our_events | awk -F'\t' -v a="$a3" '$2 == a { print $9 }')
 check '[ "$(printf "%s\n" "$left" | grep -c .)" -eq 1 ]' "404 on delete: (the emulator kept the one it refused)"
 # The user had deleted it: make it so, and the pass after has nothing to do.
 [ -n "$left" ] && outlook "{\"op\":\"delete\",\"id\":\"$left\"}"
@@ -152,7 +135,7 @@ e_rota=$(ev_of "Clinic rota" "$a1")
 e_grp=$(ev_of "group:Front Desk Team" "$a1")
 outlook "{\"op\":\"edit\",\"id\":\"$e_rota\",\"event\":{\"subject\":\"Edited in Teams\",\"start\":\"${day}T07:00:00Z\",\"end\":\"${day}T07:30:00Z\"}}"
 outlook "{\"op\":\"edit\",\"id\":\"$e_grp\",\"event\":{\"showAs\":\"free\"}}"
-check 'ours | grep -q "Edited in Teams"' "Teams edit: the emulator holds the edited event"
+check 'our_events | grep -q "Edited in Teams"' "Teams edit: the emulator holds the edited event"
 pass "Teams edit"
 check '[ "$(nlog PATCH 1 "/events/")" -eq 2 ] && [ "$(nlog POST 1 "/events$")" -eq 0 ]' "Teams edit: the two edited events are patched back, nothing else"
 check '[ "$(ev_of "Clinic rota" "$a1")" = "$e_rota" ] && [ "$(ev_of "group:Front Desk Team" "$a1")" = "$e_grp" ]' \
@@ -174,7 +157,7 @@ check '[ "$(ev_of Calendar "$a4" | grep -c .)" -eq 1 ]' "Teams delete: still exa
 sqlite3 "$TIMETAP_SYNC_DB" "UPDATE appointments SET subject = 'Written directly' WHERE id = $a1"
 check '[ "$(db "SELECT version FROM appointments WHERE id = $a1")" -gt 1 ]' "direct write: the version moved"
 pass "direct write"
-check '[ "$(ours | awk -F"\t" -v a="$a1" "\$2 == a && \$3 == \"Written directly (Bob)\"" | wc -l)" -eq 3 ]' \
+check '[ "$(our_events | awk -F"\t" -v a="$a1" "\$2 == a && \$3 == \"Written directly (Bob)\"" | wc -l)" -eq 3 ]' \
     "direct write: the new subject is on the three calendars"
 check '[ "$(nlog PATCH 1 "/events/")" -eq 3 ]' "direct write: three PATCH items"
 quiet_pass "after the direct write"
@@ -183,9 +166,9 @@ quiet_pass "after the direct write"
 run calendars --cached --push 1
 expect_rc 0 "calendars --push 1"
 pass "push role removed" "Calendar"
-check '[ "$(ours | awk -F"\t" "\$1 != \"Calendar\"" | wc -l)" -eq 0 ]' "push role removed: none of ours left on the sub-calendar and the group calendar"
+check '[ "$(our_events | awk -F"\t" "\$1 != \"Calendar\"" | wc -l)" -eq 0 ]' "push role removed: none of ours left on the sub-calendar and the group calendar"
 check '[ "$(nlog DELETE 1 "/events/")" -eq 4 ]' "push role removed: four DELETE items (two appointments, two calendars)"
-check '[ "$(ours | wc -l)" -eq 2 ]' "push role removed: the own calendar keeps its two"
+check '[ "$(our_events | wc -l)" -eq 2 ]' "push role removed: the own calendar keeps its two"
 check '[ "$(db "SELECT count(*) FROM pushed p JOIN calendars c ON c.id = p.calendar_id WHERE c.push = 0")" -eq 0 ]' \
     "push role removed: the store keeps no mapping for those calendars"
 quiet_pass "after removing the push roles"

@@ -15,18 +15,7 @@ emu_setup demo "retry_budget = 3" "timeout = 2" "push_subject = {subject} #{id}"
 ALL="Calendar,Clinic rota,group:Front Desk Team"
 
 # Ids of our events in the emulator, one a line.
-our_ids() {
-	emu GET /_emu/state | python3 -c '
-import json, sys
-M = sys.argv[1].lower()
-s = json.load(sys.stdin)
-for k in ("users", "groups"):
-    for mb in s[k]:
-        for c in mb["calendars"]:
-            for e in c["events"]:
-                if any(p["id"].lower() == M for p in e.get("singleValueExtendedProperties") or []):
-                    print(e["id"])' "$MARK"
-}
+our_ids() { ours id; }
 booked_ids() { db "SELECT id FROM appointments WHERE kind = 'booked' AND status = 'booked' ORDER BY id"; }
 nth() { sed -n "$(( $2 + 1 ))p" "$1"; }
 

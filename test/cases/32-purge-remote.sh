@@ -11,17 +11,12 @@ emu_setup demo "retry_budget = 2"
 
 # "ours others" per calendar: calendar<TAB>events of ours<TAB>other events
 census() {
-	emu GET /_emu/state | python3 -c '
+	emu GET /_emu/ours | python3 -c '
 import json, sys
-M = sys.argv[1].lower()
-s = json.load(sys.stdin)
-for k in ("users", "groups"):
-    for mb in s[k]:
-        for c in mb["calendars"]:
-            name = c["name"] if k == "users" else "group:" + mb["displayName"]
-            o = sum(1 for e in c["events"] if any(p["id"].lower() == M for p in e.get("singleValueExtendedProperties") or [])
-                    or (e.get("transactionId") or "").startswith("timetap-"))
-            print("%s\t%d\t%d" % (name, o, len(c["events"]) - o))' "$MARK" | sort
+o = json.load(sys.stdin)
+for c in o["calendars"]:
+    n = sum(1 for e in o["events"] if (e["mailbox"], e["calendar"]) == (c["mailbox"], c["calendar"]))
+    print("%s\t%d\t%d" % (c["calendar"], n, c["events"] - n))' | sort
 }
 ours_total() { census | awk -F'\t' '{ n += $2 } END { print n + 0 }'; }
 others() { census | cut -f1,3; }

@@ -8,12 +8,7 @@ emu_setup demo "retry_budget = 5"
 export BROWSER="$TOP/test/fake-browser.sh"
 DB2="$T/db2/other.db"
 grp_events() {
-	emu GET /_emu/state | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-g = [g for g in s["groups"] if g["displayName"] == "Front Desk Team"][0]
-print(" ".join(sorted(e.get("subject", "") for c in g["calendars"] for e in c["events"]
-                      if (e.get("transactionId") or "").startswith("timetap-"))))'
+	ours calendar subject | awk -F'\t' '$1 == "group:Front Desk Team" { print $2 }' | sort | paste -sd' ' -
 }
 setup() {	# setup PROFILE UPN SUBJECT DAY [DB]
 	dbo=""

@@ -114,9 +114,12 @@ def outlook(body):
     except urllib.error.HTTPError as e:
         print("# round %d: outlook op refused: %s: %s" % (rno, json.dumps(body)[:200], e.read()[:200]), file=sys.stderr)
         return None
-def ours(e):
-    return (e.get("transactionId") or "").startswith("timetap-") or any(
-        p["id"].lower() == M.lower() for p in e.get("singleValueExtendedProperties") or [])
+OURS = None
+def ours(e):	# the emulator says which events are ours (GET /_emu/ours)
+    global OURS
+    if OURS is None:
+        OURS = {x["id"] for x in call("GET", "/_emu/ours")["events"]}
+    return e["id"] in OURS
 def tool(*args):
     p = subprocess.run([binp] + list(args), capture_output=True, text=True, timeout=60)
     if p.returncode != 0:
@@ -395,8 +398,8 @@ for rid, name, path, ws, we in db.execute("SELECT remote_id, name, path, window_
     cals[name] = cals[path] = (rid, ws, we)
 emu = ge.Emulator()
 z = lambda dt: dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-ours = lambda e: (e.get("transactionId") or "").startswith("timetap-") or any(
-    p["id"].lower() == M for p in e.get("singleValueExtendedProperties") or [])
+ours_ids = {x["id"] for x in json.load(open(state.replace("state.json", "ours.json")))["events"]}
+ours = lambda e: e["id"] in ours_ids	# the emulator's GET /_emu/ours
 truth, our_ids, txids, where = [], set(), {}, {}
 nseries = ninst = 0
 for kind in ("users", "groups"):
@@ -462,6 +465,7 @@ compare() {
 	rm -f "$T"/cmp.*
 	"$BIN" appt list --from 2000-01-01 --json >"$T/book.json"
 	ctl GET /_emu/state >"$T/state.json"
+	ctl GET /_emu/ours >"$T/ours.json"
 	set -- $(python3 "$T/truth.py" "$TOP" "$T/state.json" "$T/book.json" "$TIMETAP_SYNC_DB" "$MARK" "$PULLCALS" "$T/cmp")
 	ntruth=${1:-0} nseries=${2:-0} ninst=${3:-0} nours=${4:-0}
 }
