@@ -172,8 +172,7 @@ static const char *const schema1[] = {
  */
 /*
  * 2: the account's tenant (the id_token's tid: personal accounts have the
- * consumer tenant) and its mailbox's time zone as the service names it,
- * with when it was read (NULL zone: not readable); each calendar's owner, whether it is shared with the
+ * consumer tenant); each calendar's owner, whether it is shared with the
  * user by someone else, and whether the directory listed it with limited
  * information (a group known only by its id); the profile's push rules
  * (subject template, privacy) its events were last written with; the
@@ -181,12 +180,10 @@ static const char *const schema1[] = {
  * pushed event, digests of the fields the tool owns and of the body as
  * last written (an edit in Teams is what changes them, not a changeKey);
  * the series masters of recurring meetings, whose fields their sparse
- * occurrences take; the second copies of our events still to delete.
+ * occurrences take.
  */
 static const char *const schema2[] = {
 	"ALTER TABLE accounts ADD COLUMN tenant_id TEXT;",
-	"ALTER TABLE accounts ADD COLUMN mailbox_zone TEXT;",
-	"ALTER TABLE accounts ADD COLUMN mailbox_zone_at INTEGER;",
 	"ALTER TABLE calendars ADD COLUMN owner TEXT;",
 	"ALTER TABLE calendars ADD COLUMN shared INTEGER NOT NULL DEFAULT 0;",
 	"ALTER TABLE calendars ADD COLUMN limited INTEGER NOT NULL DEFAULT 0;",
@@ -204,26 +201,34 @@ static const char *const schema2[] = {
 	"  last_modified TEXT,"
 	"  PRIMARY KEY (calendar_id, master_id));",
 	"INSERT INTO install (id) VALUES (lower(hex(randomblob(8))));",
-	/* The state of a pushed pair, named in one place (the table at the
-	 * top of the push in sync.c says what each means): derived from the
-	 * columns the transitions write, so it can never disagree with them. */
+	NULL
+};
+
+/*
+ * 3: the mailbox's time zone as the service names it, with when it was
+ * read (NULL zone: not readable); the push state of each pair, named once
+ * (derived from the columns the transitions write, so it can never
+ * disagree with them; the table at the top of the push in sync.c says
+ * what each means); the second copies of our events a read found (a
+ * create re-sent by the network, a service that did not de-duplicate),
+ * deleted by the push and kept until the service confirms, whatever stops
+ * the pass; one Teams meeting per appointment: when the event holding it
+ * goes, the appointment's other events are written again (one becomes the
+ * meeting, the others carry its new link).
+ */
+static const char *const schema3[] = {
+	"ALTER TABLE accounts ADD COLUMN mailbox_zone TEXT;",
+	"ALTER TABLE accounts ADD COLUMN mailbox_zone_at INTEGER;",
 	"ALTER TABLE pushed ADD COLUMN state TEXT GENERATED ALWAYS AS (CASE"
 	"  WHEN event_id IS NOT NULL AND version = -1 THEN 'edited'"
 	"  WHEN event_id IS NOT NULL THEN 'pushed'"
 	"  WHEN attempted THEN 'intent'"
 	"  WHEN txn_id = '' THEN 'gone'"
 	"  ELSE 'unsent' END) VIRTUAL;",
-	/* Second copies of our events a read found (a create re-sent by the
-	 * network, a service that did not de-duplicate): deleted by the push,
-	 * kept here until the service confirms, whatever stops the pass. */
 	"CREATE TABLE strays ("
 	"  calendar_id INTEGER NOT NULL REFERENCES calendars(id) ON DELETE CASCADE,"
 	"  event_id TEXT NOT NULL,"
 	"  PRIMARY KEY (calendar_id, event_id));",
-	/* One Teams meeting per appointment: the event holding it is the
-	 * pushed row with a join_url; when it goes, the appointment's other
-	 * events are written again (one becomes the meeting, the others
-	 * carry its new link). */
 	"DROP TRIGGER pushed_gone;",
 	"CREATE TRIGGER pushed_gone AFTER UPDATE OF event_id ON pushed"
 	"  WHEN NEW.event_id IS NULL AND OLD.join_url IS NOT NULL"
@@ -246,6 +251,7 @@ static const char *const schema2[] = {
 static const char *const *const migrations[] = {
 	schema1,
 	schema2,
+	schema3,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -441,6 +447,13 @@ migrate(struct store *st, struct tt_err *err)
 			return -1;
 	}
 	return 0;
+}
+
+const char *const *
+store_migration(int version)
+{
+	return version >= 0 && version < SCHEMA_VERSION ? migrations[version] :
+	    NULL;
 }
 
 int

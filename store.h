@@ -24,6 +24,9 @@ struct store;
  * mode 0700 and the file 0600; a file readable by group or others is
  * refused; migrations run; WAL, a busy timeout and foreign keys are on.
  */
+/* For tests of the upgrades: the statements taking the schema from
+ * `version` to version + 1 (NULL-terminated), or NULL past the last. */
+const char *const *store_migration(int version);
 int store_open(const char *path, struct store **out, struct tt_err *err);
 void store_close(struct store *st);
 

@@ -1,6 +1,8 @@
 /* Unit tests for store.c: file modes, refusal, migration, lock, overlaps. */
 #include <sys/stat.h>
 
+#include <sqlite3.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,85 @@
 
 #include "store.h"
 #include "unit.h"
+
+static int
+sql1(sqlite3 *db, const char *q)
+{
+	if (sqlite3_exec(db, q, NULL, NULL, NULL) == SQLITE_OK)
+		return 1;
+	printf("# %s\n", sqlite3_errmsg(db));
+	return 0;
+}
+
+static long long
+num(sqlite3 *db, const char *q)
+{
+	sqlite3_stmt *s;
+	long long v = -999;
+
+	if (sqlite3_prepare_v2(db, q, -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/*
+ * A database of schema version 2 (what the last release made), with a
+ * pushed online appointment on two calendars, upgraded by store_open:
+ * the push states are named, the second-copy table is there, the
+ * mailbox zone is unread, and the meeting's new trigger works.
+ */
+static void
+upgrade_from_2(const char *dir)
+{
+	char path[512];
+	sqlite3 *db;
+	struct store *st = NULL;
+	struct tt_err err = { 0 };
+	int v, i, ok = 1;
+
+	snprintf(path, sizeof(path), "%s/v2.db", dir);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK, "a schema-2 database");
+	for (v = 0; v < 2 && ok; v++)
+		for (i = 0; store_migration(v)[i] != NULL && ok; i++)
+			ok = sql1(db, store_migration(v)[i]);
+	ok = ok && sql1(db, "PRAGMA user_version = 2;"
+	    "INSERT INTO profiles (id, name, created_at) VALUES (1, 'p', 0);"
+	    "INSERT INTO calendars (id, profile_id, remote_id, kind, name, path,"
+	    " can_edit, push) VALUES (1, 1, 'c1', 'user', 'A', 'A', 1, 1),"
+	    " (2, 1, 'c2', 'user', 'B', 'B', 1, 1);"
+	    "INSERT INTO appointments (id, profile_id, start_utc, end_utc,"
+	    " subject, online, join_url) VALUES (1, 1, 100, 200, 's', 1, 'L');"
+	    "INSERT INTO pushed (appt_id, calendar_id, txn_id, event_id, version,"
+	    " attempted, join_url) VALUES (1, 1, 't1', 'e1', 1, 1, 'L'),"
+	    " (1, 2, 't2', 'e2', 1, 1, NULL);"
+	    "INSERT INTO pushed (appt_id, calendar_id, txn_id, attempted)"
+	    " VALUES (2, 1, 't3', 1), (3, 1, '', 0);");
+	sqlite3_close(db);
+	chmod(path, 0600);
+	CHECK(ok, "built with the release's statements and rows");
+	CHECK(store_open(path, &st, &err) == 0, "store_open upgrades it: %s",
+	    err.msg);
+	store_close(st);
+	sqlite3_open(path, &db);
+	CHECK(num(db, "PRAGMA user_version") == 3, "now schema version 3");
+	CHECK(num(db, "SELECT count(*) FROM pushed WHERE (appt_id, calendar_id,"
+	    " state) IN (VALUES (1, 1, 'pushed'), (1, 2, 'pushed'),"
+	    " (2, 1, 'intent'), (3, 1, 'gone'))") == 4,
+	    "the rows it had are named pushed, intent and gone");
+	CHECK(num(db, "SELECT count(*) FROM strays") == 0 &&
+	    num(db, "SELECT count(*) FROM accounts WHERE mailbox_zone_at IS"
+	    " NOT NULL") == 0, "strays and the mailbox zone columns exist, empty");
+	sql1(db, "UPDATE pushed SET event_id = NULL WHERE appt_id = 1 AND"
+	    " calendar_id = 1");
+	CHECK(num(db, "SELECT version FROM pushed WHERE appt_id = 1 AND"
+	    " calendar_id = 2") == -1 && num(db, "SELECT count(*) FROM"
+	    " appointments WHERE id = 1 AND join_url IS NULL") == 1,
+	    "the meeting's event gone: the link is forgotten and the other "
+	    "event is to be written again (edited)");
+	sqlite3_close(db);
+}
 
 int
 main(void)
@@ -30,6 +111,7 @@ main(void)
 	store_close(st);
 	CHECK(store_open(db, &st, &err) == 0, "re-open runs no migration twice");
 	store_close(st);
+	upgrade_from_2(dir);
 	chmod(db, 0644);
 	st = NULL;
 	CHECK(store_open(db, &st, &err) == -1 && err.code == TT_IOERR &&
