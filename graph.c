@@ -1343,6 +1343,25 @@ graph_devicecode_poll(struct graph *g, const struct graph_devicecode *d,
 
 /* Absolute Graph URL for a path (path starts with '/'); new string. */
 char *
+graph_cal_base(enum graph_cal_kind kind, const char *cal_id, int is_default,
+    int view)
+{
+	char *id, *out = NULL;
+
+	/* The default calendar has its own documented paths: /me/calendarView
+	 * (and its delta), /me/calendar/events. */
+	if (kind != GRAPH_CAL_GROUP && is_default)
+		return strdup(view ? "/me" : "/me/calendar");
+	if ((id = curl_easy_escape(NULL, cal_id, 0)) == NULL)
+		return NULL;
+	if (asprintf(&out, "%s%s", kind == GRAPH_CAL_GROUP ? "/groups/" :
+	    "/me/calendars/", id) < 0)
+		out = NULL;
+	curl_free(id);
+	return out;
+}
+
+char *
 graph_url(struct graph *g, const char *path)
 {
 	char *u;

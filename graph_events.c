@@ -117,25 +117,18 @@ char *
 graph_view_url(struct graph *g, enum graph_cal_kind kind, const char *id,
     int is_default, int delta, tt_time ws, tt_time we)
 {
-	char s[32], e[32], *eid = NULL, *path = NULL, *url;
-	const char *prefix, *leaf;
+	char s[32], e[32], *base, *path = NULL, *url;
 
 	fmt_window(ws, s, sizeof(s));
 	fmt_window(we, e, sizeof(e));
-	if ((eid = curl_easy_escape(NULL, id, 0)) == NULL)
-		return NULL;
 	/* The default calendar has its own documented delta path. */
-	if (kind == GRAPH_CAL_GROUP)
-		prefix = "/groups/", leaf = eid;
-	else if (is_default)
-		prefix = "/me", leaf = "";
-	else
-		prefix = "/me/calendars/", leaf = eid;
-	if (asprintf(&path, "%s%s/calendarView%s?startDateTime=%s&endDateTime="
-	    "%s%s", prefix, leaf, delta ? "/delta" : "", s, e, delta ? "" :
+	if ((base = graph_cal_base(kind, id, is_default, 1)) == NULL)
+		return NULL;
+	if (asprintf(&path, "%s/calendarView%s?startDateTime=%s&endDateTime="
+	    "%s%s", base, delta ? "/delta" : "", s, e, delta ? "" :
 	    "&$top=500") < 0)
 		path = NULL;
-	curl_free(eid);
+	free(base);
 	if (path == NULL)
 		return NULL;
 	url = graph_url(g, path);
@@ -457,7 +450,7 @@ graph_get_series(struct graph *g, enum graph_cal_kind kind,
     const char *cal_id, const char *master_id, struct graph_series *out,
     struct graph_err *err)
 {
-	char *cal = curl_easy_escape(NULL, cal_id, 0), *mid =
+	char *cal = graph_cal_base(kind, cal_id, 0, 0), *mid =
 	    curl_easy_escape(NULL, master_id, 0), *path = NULL, *url = NULL;
 	json_t *j = NULL, *v;
 	int rc = -1;
@@ -466,11 +459,10 @@ graph_get_series(struct graph *g, enum graph_cal_kind kind,
 	memset(err, 0, sizeof(*err));
 	/* No $select: lastModifiedDateTime does not support it (graph-docs
 	 * group-list-calendarview.md note), and the feed shows it. */
-	if (cal != NULL && mid != NULL && asprintf(&path, "%s%s/events/%s",
-	    kind == GRAPH_CAL_GROUP ? "/groups/" : "/me/calendars/", cal,
+	if (cal != NULL && mid != NULL && asprintf(&path, "%s/events/%s", cal,
 	    mid) >= 0)
 		url = graph_url(g, path);
-	curl_free(cal);
+	free(cal);
 	curl_free(mid);
 	free(path);
 	if (url == NULL)

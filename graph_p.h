@@ -61,6 +61,16 @@ json_t *greq_json(struct greq *r, struct graph_err *err);
 json_t *greq_json_page(struct greq *r, struct graph_err *err);
 int graph_wait(struct graph *g);
 char *graph_url(struct graph *g, const char *path);
+/*
+ * Where a calendar is, the one place its paths start from: "/groups/{id}"
+ * (a group's calendar), "/me/calendars/{id}", or for the default calendar
+ * "/me/calendar" ("/me" for its views).  Every URL of a calendar's events
+ * is this plus "/events..." or "/calendarView..." (new string; NULL: out
+ * of memory).  Events are always addressed through their calendar: one on
+ * a calendar someone shared is 404 under /me/events/{id}.
+ */
+char *graph_cal_base(enum graph_cal_kind kind, const char *cal_id,
+    int is_default, int view);
 json_t *graph_get_json(struct graph *g, const char *url, const char *what,
     struct graph_err *err);
 /* A text member sanitised whole; an identifier member verbatim or NULL.

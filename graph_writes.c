@@ -98,53 +98,37 @@ escaped(const char *s)
 static char *
 item_url(const struct graph_write *w)
 {
-	char *cal = escaped(w->cal_id), *ev = w->event_id ?
-	    escaped(w->event_id) : NULL, *u = NULL, *flt = NULL;
+	/* Updates and deletes by the calendar's id, also the default's. */
+	char *base = graph_cal_base(w->kind, w->cal_id, w->op == GW_CREATE ||
+	    w->op == GW_LOOKUP ? w->is_default : 0, 0);
+	char *ev = w->event_id ? escaped(w->event_id) : NULL, *u = NULL,
+	    *flt = NULL;
 	char fbuf[512];
 	int r = -1;
 
-	if (cal == NULL)
+	if (base == NULL)
 		goto out;
 	switch (w->op) {
 	case GW_CREATE:
-		if (w->kind == GRAPH_CAL_GROUP)
-			r = asprintf(&u, "/groups/%s/events", cal);
-		else if (w->is_default)
-			r = asprintf(&u, "/me/calendar/events");
-		else
-			r = asprintf(&u, "/me/calendars/%s/events", cal);
+		r = asprintf(&u, "%s/events", base);
 		break;
 	case GW_UPDATE:
 	case GW_DELETE:
-		if (ev == NULL)
-			goto out;
-		/* Through the calendar's own path: an event on a calendar
-		 * someone else shared is 404 under /me/events/{id}
-		 * (microsoft-graph-docs #6765), and a 404 means "gone". */
-		if (w->kind == GRAPH_CAL_GROUP)
-			r = asprintf(&u, "/groups/%s/events/%s", cal, ev);
-		else
-			r = asprintf(&u, "/me/calendars/%s/events/%s", cal, ev);
+		/* A 404 means "gone": never ask where the event is not. */
+		if (ev != NULL)
+			r = asprintf(&u, "%s/events/%s", base, ev);
 		break;
 	case GW_LOOKUP:
 		snprintf(fbuf, sizeof(fbuf), "singleValueExtendedProperties/"
 		    "Any(ep: ep/id eq '%s' and ep/value eq '%s')",
 		    GRAPH_MARKER_PROP, w->marker);
-		if ((flt = escaped(fbuf)) == NULL)
-			goto out;
-		if (w->kind == GRAPH_CAL_GROUP)
-			r = asprintf(&u, "/groups/%s/events?$filter=%s"
-			    "&$select=id,changeKey&$top=10", cal, flt);
-		else if (w->is_default)
-			r = asprintf(&u, "/me/calendar/events?$filter=%s"
-			    "&$select=id,changeKey&$top=10", flt);
-		else
-			r = asprintf(&u, "/me/calendars/%s/events?$filter=%s"
-			    "&$select=id,changeKey&$top=10", cal, flt);
+		if ((flt = escaped(fbuf)) != NULL)
+			r = asprintf(&u, "%s/events?$filter=%s"
+			    "&$select=id,changeKey&$top=10", base, flt);
 		break;
 	}
 out:
-	free(cal);
+	free(base);
 	free(ev);
 	free(flt);
 	return r < 0 ? NULL : u;
@@ -541,18 +525,10 @@ graph_find_marked(struct graph *g, enum graph_cal_kind kind,
 	    "id eq '%s')", GRAPH_MARKER_PROP);
 	flt = escaped(fbuf);
 	exp = escaped(xbuf);
-	cal = escaped(cal_id);
-	if (flt != NULL && exp != NULL && cal != NULL) {
-		if (kind == GRAPH_CAL_GROUP)
-			rc = asprintf(&path, "/groups/%s/events?$filter=%s"
-			    "&$expand=%s&$select=id&$top=100", cal, flt, exp);
-		else if (is_default)
-			rc = asprintf(&path, "/me/calendar/events?$filter=%s"
-			    "&$expand=%s&$select=id&$top=100", flt, exp);
-		else
-			rc = asprintf(&path, "/me/calendars/%s/events?$filter=%s"
-			    "&$expand=%s&$select=id&$top=100", cal, flt, exp);
-	}
+	cal = graph_cal_base(kind, cal_id, is_default, 0);
+	if (flt != NULL && exp != NULL && cal != NULL)
+		rc = asprintf(&path, "%s/events?$filter=%s&$expand=%s"
+		    "&$select=id&$top=100", cal, flt, exp);
 	free(flt);
 	free(exp);
 	free(cal);
