@@ -102,6 +102,8 @@ conn_exit_code(const struct graph_err *ge)
 		return TT_CONFIG;
 	case GRAPH_LOCAL:
 		return TT_SOFTWARE;
+	case GRAPH_CANCELLED:	/* the caller has reported its own reason */
+		return TT_OK;
 	case GRAPH_TRANSIENT:
 		if (ge->network || ge->token_endpoint)
 			return TT_TEMPFAIL;

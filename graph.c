@@ -1631,7 +1631,7 @@ report_calendar(struct graph_calendar *cal,
 	int rc = cb != NULL ? cb(arg, cal) : 0;
 
 	if (rc < 0)
-		gerr(err, GRAPH_LOCAL, 0, "stopped by the caller");
+		gerr(err, GRAPH_CANCELLED, 0, "stopped by the caller");
 	free(cal->id);
 	free(cal->name);
 	free(cal->owner);

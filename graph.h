@@ -49,7 +49,9 @@ enum graph_class {
 	GRAPH_DENIED,		/* 403: missing scope or rights */
 	GRAPH_PROTOCOL,		/* a response we cannot trust */
 	GRAPH_CONFIG,		/* the app registration or settings are wrong */
-	GRAPH_LOCAL		/* out of memory, bad URL, ... */
+	GRAPH_LOCAL,		/* out of memory, bad URL, ... */
+	GRAPH_CANCELLED		/* the caller's callback stopped it (and
+				 * reported why itself) */
 };
 
 struct graph_err {

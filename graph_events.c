@@ -410,8 +410,7 @@ round_next(struct greq *r, const struct graph_err *e)
 	}
 	if (rd->cb.page(rd->cb.arg, evs, n, next == NULL,
 	    next == NULL ? json_string_value(delta) : NULL) != 0) {
-		gerr(&err, GRAPH_LOCAL, 0, "stopped by the caller");
-		err.cls = GRAPH_LOCAL;
+		gerr(&err, GRAPH_CANCELLED, 0, "stopped by the caller");
 		goto fail;
 	}
 	if (next != NULL) {

@@ -837,7 +837,7 @@ on_done(void *arg, const struct graph_err *e)
 		round_free(cr);
 		return;
 	}
-	if (e->cls == GRAPH_LOCAL && strcmp(e->msg, "stopped by the caller") == 0) {
+	if (e->cls == GRAPH_CANCELLED) {
 		round_free(cr);		/* already reported */
 		return;
 	}
