@@ -326,6 +326,71 @@ for name in cals:
 EOF
 }
 
+# ---- crash at every durable step (the isync way) ----
+# crash_prepare MAILBOX...: after the case set up the work of the pass
+# under test, save the emulator's state (--state "$T/emu.state") and the
+# database as the initial state; the snapshots compare the book and the
+# events of the MAILBOXes (an UPN, or group:NAME).
+crash_prepare() {
+	CRASH_MAILBOXES="$*"
+	emu_stop
+	cp "$T/emu.state" "$T/emu.initial"
+	cp "$TIMETAP_SYNC_DB" "$T/db.initial"
+}
+crash_restore() {
+	emu_stop
+	cp "$T/emu.initial" "$T/emu.state"
+	cp "$T/db.initial" "$TIMETAP_SYNC_DB"
+	rm -f "$TIMETAP_SYNC_DB-wal" "$TIMETAP_SYNC_DB-shm"
+	emu_start --state "$T/emu.state" --listen "127.0.0.1:${CRASH_PORT:?}"
+}
+crash_snapshot() {
+	book_lines >"$1.book"
+	for m in $CRASH_MAILBOXES; do emu_events "$m"; done >"$1.remote"
+}
+# crash_reference: the pass without a crash (its durable steps counted in
+# $steps), a second pass that must be silent, the snapshot $T/ref.*.
+crash_reference() {
+	crash_restore
+	TIMETAP_SYNC_CRASH_COUNT="$T/steps" run sync
+	expect_rc 0 "the uncrashed pass"
+	steps=$(cat "$T/steps")
+	run sync
+	expect_rc 0 "a second pass after it"
+	expect_silent "and it is silent"
+	crash_snapshot "$T/ref"
+	check '[ "$(sort "$T/ref.remote" | uniq -d | wc -l)" -eq 0 ]' "the reference has no duplicate"
+	check '[ "$steps" -gt 10 ]' "the pass has $steps durable steps"
+}
+# crash_every_step: for each step N (at most 400), from the initial state:
+# the pass stopped at N, then two passes; the second exits 0 and the book
+# and the mailboxes equal the reference.
+crash_every_step() {
+	bad=0
+	n=1
+	while [ "$n" -le "$steps" ] && [ "$n" -le 400 ]; do
+		crash_restore
+		TIMETAP_SYNC_CRASH_AT=$n "$BIN" sync >/dev/null 2>&1
+		crc=$?
+		"$BIN" sync >/dev/null 2>"$T/err1"
+		r1=$?
+		"$BIN" sync >/dev/null 2>"$T/err2"
+		r2=$?
+		crash_snapshot "$T/run"
+		if [ "$crc" -ne 99 ] || [ "$r2" -ne 0 ] ||
+		    ! cmp -s "$T/run.book" "$T/ref.book" ||
+		    ! cmp -s "$T/run.remote" "$T/ref.remote"; then
+			bad=$((bad + 1))
+			echo "# crash at step $n: crash exit $crc, re-runs $r1/$r2"
+			diff "$T/ref.book" "$T/run.book" | sed 's/^/#   book /' | head -5
+			diff "$T/ref.remote" "$T/run.remote" | sed 's/^/#   remote /' | head -5
+			sed 's/^/#   /' "$T/err1" "$T/err2" | head -4
+		fi
+		n=$((n + 1))
+	done
+	check '[ "$bad" -eq 0 ]' "a crash at each of the $steps steps converges to the uncrashed result"
+}
+
 # ---- the book ----
 d() { date -u -d "+$1 day" +%F; }
 nblk() { db "SELECT count(*) FROM appointments WHERE kind = 'ext'${1:+ AND profile_id = (SELECT id FROM profiles WHERE name = '$1')}"; }
