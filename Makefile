@@ -19,7 +19,7 @@ LDLIBS = $(PKG_LIBS)
 
 # Objects of the program (main is in timetap-sync.c); the unit tests link
 # the same objects minus main.
-LIBSRC = util.c config.c store.c book.c graph.c graph_events.c graph_writes.c connection.c account.c \
+LIBSRC = util.c config.c store.c cmd.c book.c graph.c graph_events.c graph_writes.c connection.c account.c \
 	sha256.c sync.c cmd_sync.c feed.c tz_windows.c
 SRC = timetap-sync.c $(LIBSRC)
 HDR = util.h config.h store.h cmd.h connection.h graph.h graph_p.h sha256.h sync.h tz_windows.h

@@ -42,41 +42,6 @@ struct appt_args {
 	unsigned given;		/* bit per option seen */
 };
 
-void
-tt_cell(FILE *f, const char *s, int width)
-{
-	int cols = 0;
-	const unsigned char *p = (const unsigned char *)s;
-
-	for (; *p != '\0'; p++) {
-		if ((*p & 0xc0) == 0x80) {	/* continuation byte */
-			if (width == 0 || cols <= width)
-				fputc(*p, f);
-			continue;
-		}
-		if (width > 0 && cols == width - 1 && p[1] != '\0') {
-			/* is there more than one character left? */
-			const unsigned char *q = p + 1;
-
-			while ((*q & 0xc0) == 0x80)
-				q++;
-			if (*q != '\0') {
-				fputc('~', f);
-				cols = width + 1;
-				continue;
-			}
-		}
-		if (width > 0 && cols >= width) {
-			cols = width + 1;
-			continue;
-		}
-		fputc(*p, f);
-		cols++;
-	}
-	for (; width > 0 && cols < width; cols++)
-		fputc(' ', f);
-}
-
 static int
 text_ok(const char *what, const char *v, size_t max, int empty_ok,
     struct tt_err *err)

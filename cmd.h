@@ -53,4 +53,14 @@ int stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
  * counting UTF-8 characters, cutting with "~" when too long. */
 void tt_cell(FILE *f, const char *s, int width);
 
+/* The edge's lines (cmd.c): a problem that does not end the command, a
+ * warning (not with -q) or a -v summary (code 0); a warning of the core;
+ * the progress line (msg NULL clears it); and an error that ended the
+ * command, printed (an empty message was printed already, line by line)
+ * and turned into the exit status. */
+void cmd_note(struct tt_ctx *ctx, int code, const char *msg);
+void cmd_warn(void *ctx, const char *msg);
+void cmd_progress(struct tt_ctx *ctx, const char *msg);
+int cmd_report(const struct tt_err *err);
+
 #endif

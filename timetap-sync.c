@@ -1,7 +1,8 @@
 /*
- * timetap-sync.c -- the edge: options, configuration, dispatch, messages
- * and exit codes.  Every other module returns errors; only this file
- * prints them and exits.  No persistent state of its own.
+ * timetap-sync.c -- the edge: options, configuration, dispatch; with
+ * cmd.c, the messages and the exit status.  Every other module returns
+ * errors; only the edge prints them and exits.  No persistent state of
+ * its own.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -86,47 +87,6 @@ xdg_path(const char *var, const char *fallback, const char *file)
 	return p;
 }
 
-/* An error that ended the command; an empty message was printed already
- * (one line per problem, through note()). */
-static int
-report(const struct tt_err *err)
-{
-	if (err->msg[0] != '\0')
-		fprintf(stderr, "timetap-sync: %s\n", err->msg);
-	return err->code ? err->code : TT_SOFTWARE;
-}
-
-static int progress_shown;
-
-static void
-progress(struct tt_ctx *ctx, const char *msg)
-{
-	(void)ctx;
-	if (msg == NULL) {
-		if (progress_shown)
-			fputs("\r\033[K", stderr);
-		progress_shown = 0;
-		return;
-	}
-	fprintf(stderr, "\r\033[K%s", msg);
-	progress_shown = 1;
-}
-
-static void
-note(struct tt_ctx *ctx, int code, const char *msg)
-{
-	if ((code == 0 && !ctx->verbose) || (code == TT_WARNING && ctx->quiet))
-		return;
-	progress(ctx, NULL);
-	fprintf(stderr, "timetap-sync: %s\n", msg);
-}
-
-/* A warning from the core (the connection's). */
-static void
-warn(void *arg, const char *msg)
-{
-	note(arg, TT_WARNING, msg);
-}
 
 int
 main(int argc, char **argv)
@@ -140,7 +100,7 @@ main(int argc, char **argv)
 
 	setlocale(LC_ALL, "");
 	ctx.profile = "default";
-	ctx.note = note;
+	ctx.note = cmd_note;
 
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0)) {
 		usage(stdout);
@@ -168,7 +128,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (!ctx.quiet && isatty(STDERR_FILENO))
-		ctx.progress = progress;
+		ctx.progress = cmd_progress;
 	if (ctx.verbose && ctx.quiet) {
 		fprintf(stderr, "timetap-sync: -v and -q exclude each other\n");
 		return TT_USAGE;
@@ -213,7 +173,7 @@ main(int argc, char **argv)
 	    &err)) {
 		if (ctx.cfg.diag)
 			fputs(ctx.cfg.diag, stderr);
-		rc = report(&err);
+		rc = cmd_report(&err);
 		goto out;
 	}
 
@@ -235,12 +195,12 @@ main(int argc, char **argv)
 	if (store_open(ctx.dbpath, &ctx.st, &err) == 0) {
 		ctx.cn.cfg = &ctx.cfg;
 		ctx.cn.st = ctx.st;
-		ctx.cn.warn = warn;
+		ctx.cn.warn = cmd_warn;
 		ctx.cn.arg = &ctx;
 	}
 	if (ctx.st == NULL || commands[i].fn(&ctx, argc - commands[i].shift,
 	    argv + commands[i].shift, &err))
-		rc = report(&err);
+		rc = cmd_report(&err);
 out:
 	store_close(ctx.st);
 	config_free(&ctx.cfg);
