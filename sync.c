@@ -558,7 +558,7 @@ one_event(struct cal_round *cr, const struct graph_event *ev,
     struct tt_err *err)
 {
 	struct pass_ctx *p = cr->p;
-	const struct sync_env *cfg = p->env;
+	const struct sync_env *env = p->env;
 	struct feed_row f = { 0 };
 	struct block b = { 0 };
 	char info[256], when[32];
@@ -620,7 +620,7 @@ one_event(struct cal_round *cr, const struct graph_event *ev,
 	f.start = b.start;
 	f.end = b.end;
 	f.all_day = ev->all_day;
-	f.subject = !cfg->pull_subjects ? "Busy" : ev->subject ? ev->subject :
+	f.subject = !env->pull_subjects ? "Busy" : ev->subject ? ev->subject :
 	    "";
 	f.gen = p->gen;
 	f.loaded = r == R_LOADED;
@@ -669,7 +669,7 @@ static int
 finish_round(struct cal_round *cr, const char *delta_link, struct tt_err *err)
 {
 	struct pass_ctx *p = cr->p;
-	const struct sync_env *cfg = p->env;
+	const struct sync_env *env = p->env;
 	int total = 0, n = 0, gone;
 	size_t i;
 	int64_t appt;
@@ -721,8 +721,8 @@ finish_round(struct cal_round *cr, const char *delta_link, struct tt_err *err)
 			n += has;
 		}
 	}
-	if (!p->force && sync_too_many(n, total, cfg->max_removals,
-	    cfg->max_removals_pct)) {
+	if (!p->force && sync_too_many(n, total, env->max_removals,
+	    env->max_removals_pct)) {
 		problem(p, TT_CAPPED, "calendar \"%s\": would remove %d of %d "
 		    "blocks, more than max_removals allows; nothing removed "
 		    "(run `timetap-sync -s %s sync --force` to accept)",
@@ -911,7 +911,8 @@ start_round(struct pass_ctx *p, struct cal_round *cr)
 	if (cr->full)
 		url = graph_view_url(p->g, cr->cal.kind == CAL_GROUP ?
 		    GRAPH_CAL_GROUP : GRAPH_CAL_USER, cr->cal.kind == CAL_GROUP ?
-		    cr->cal.container : cr->cal.remote_id, cr->cal.is_default, cr->delta, p->cc.ws, p->cc.we);
+		    cr->cal.container : cr->cal.remote_id, cr->cal.is_default,
+		    cr->delta, p->cc.ws, p->cc.we);
 	else
 		url = strdup(cr->cal.delta_link);
 	if (url == NULL) {
@@ -946,21 +947,24 @@ start_round(struct pass_ctx *p, struct cal_round *cr)
  * round's writes go in $batch requests and each batch's results are
  * recorded in one transaction (batch_done).
  *
- * state   the row holds            the next pass does        a crash at this point leaves
- * none    no row                   commits an intent, then    nothing sent: the same again
- *                                  sends the create
- * intent  txn, attempted, no id    looks the event up by its  a create that may or may not
- *                                  marker: found -> pushed;   have reached the service: the
- *                                  absent -> creates again    lookup decides, the same txn
- *                                  with the same txn; refused keeps the service from making a
- *                                  as a replay and absent ->  second event; a second one
- *                                  gone                       anyway is a stray (deleted)
- * unsent  txn, no id               creates with the same txn  a create known not sent
- * pushed  id, version = the        nothing; an edit in the    the event as written; a newer
- *         appointment's            book (version) -> update   version is written again
- * edited  id, version -1           updates (sets it back);    the event, to write again
- *                                  404 -> gone
- * gone    txn '', no id            creates with a new txn     nothing remotely
+ * state   what the row holds: what the next pass does (and what a crash
+ *         just before or after leaves)
+ * none    no row: commits an intent, then sends the create (a crash
+ *         before the send: nothing was sent, the same again).
+ * intent  a transactionId, attempted, no event id: a create that may or
+ *         may not have reached the service.  Looks the event up by its
+ *         marker: found -> pushed; absent -> creates again with the same
+ *         transactionId, so the service refuses a second event; refused
+ *         as a replay and absent -> gone.  A second event made anyway (a
+ *         service that does not de-duplicate) is a stray, deleted.
+ * unsent  a transactionId, no event id: a create known not sent; creates
+ *         with the same transactionId.
+ * pushed  the event id, the appointment's version: nothing; an edit in
+ *         the book (a newer version) -> update.
+ * edited  the event id, version -1 (edited in Outlook, @removed, a new
+ *         Teams link to carry): update, setting it back; 404 -> gone.
+ * gone    transactionId '', no event id: deleted remotely; creates with
+ *         a new transactionId.
  *
  * An appointment no longer wanted there (cancelled, out of the window,
  * the calendar lost the push role): pushed/edited -> delete (404 counts
