@@ -260,7 +260,7 @@ login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	if (store_calendar_list(ctx->st, profile, roles_cb, &h, err))
 		goto out;
 	scopes = conn_scopes(groups || h.group_role);
-	if (conn_graph(&ctx->cfg, &g, err))
+	if (conn_graph(&ctx->cn, &g, err))
 		goto out;
 	if ((device ? login_device : login_browser)(ctx, g, scopes, &t, err))
 		goto out;
@@ -611,7 +611,7 @@ calendars_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	if ((lock = store_lock(ctx->dbpath, err)) < 0)
 		goto out;
 	/* Refresh the list from the service unless asked not to. */
-	if (!cached && (conn_graph(&ctx->cfg, &g, err) ||
+	if (!cached && (conn_graph(&ctx->cn, &g, err) ||
 	    conn_token(&ctx->cn, g, profile, ctx->profile, 0, err) ||
 	    conn_discover(&ctx->cn, g, profile, ctx->profile, conn_personal(&a), err)))
 		goto out;
@@ -625,7 +625,7 @@ calendars_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		 * for it now, then name the groups it lets us read. */
 		if (ps.groups + ss.groups > 0 && !conn_has_scope(a.scopes,
 		    CONN_GROUP_SCOPE)) {
-			if ((g == NULL && (conn_graph(&ctx->cfg, &g, err) ||
+			if ((g == NULL && (conn_graph(&ctx->cn, &g, err) ||
 			    conn_token(&ctx->cn, g, profile, ctx->profile, 0,
 			    err))) || group_consent(ctx, g, profile, &a, err) ||
 			    conn_discover(&ctx->cn, g, profile, ctx->profile, 0, err))

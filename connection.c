@@ -65,20 +65,11 @@ conn_personal(const struct account *a)
 }
 
 int
-conn_graph(const struct tt_config *cfg, struct graph **g, struct tt_err *err)
+conn_graph(const struct conn *cn, struct graph **g, struct tt_err *err)
 {
-	struct graph_settings s = { 0 };
 	struct graph_err ge = { 0 };
 
-	s.authority_url = cfg->authority_url;
-	s.tenant = cfg->tenant;
-	s.graph_url = cfg->graph_url;
-	s.client_id = cfg->client_id;
-	s.ca_file = cfg->ca_file;
-	s.timeout = cfg->timeout;
-	s.retry_budget = cfg->retry_budget;
-	s.page_size = cfg->page_size;
-	if (graph_new(&s, g, &ge) != 0)
+	if (graph_new(&cn->gs, g, &ge) != 0)
 		return tt_fail(err, TT_SOFTWARE, "%s", ge.msg);
 	return 0;
 }
@@ -144,9 +135,9 @@ same_hosts(const struct conn *cn, const struct account *a, const char *name,
 	int i, same;
 
 	o[0] = tt_url_origin(a->authority_url);
-	o[1] = tt_url_origin(cn->cfg->authority_url);
+	o[1] = tt_url_origin(cn->gs.authority_url);
 	o[2] = tt_url_origin(a->graph_url);
-	o[3] = tt_url_origin(cn->cfg->graph_url);
+	o[3] = tt_url_origin(cn->gs.graph_url);
 	same = o[0] && o[1] && o[2] && o[3] && strcmp(o[0], o[1]) == 0 &&
 	    strcmp(o[2], o[3]) == 0;
 	if (!same && o[0] && o[1] && o[2] && o[3])

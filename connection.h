@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "config.h"
+#include "graph.h"
 #include "store.h"
 #include "util.h"
 
@@ -25,14 +25,11 @@
 /* Group (Teams) calendars: needs an administrator's consent. */
 #define CONN_GROUP_SCOPE "Group.ReadWrite.All"
 
-struct graph;
-struct graph_err;
-struct graph_tokens;
-
-/* What a connection works with: the configuration, the store, and where
- * a warning goes (one line; warn may be NULL). */
+/* What a connection works with: the service's settings (hosts, client
+ * id, timeouts: the configuration's, filled in by the edge), the store,
+ * and where a warning goes (one line; warn may be NULL). */
 struct conn {
-	const struct tt_config *cfg;
+	struct graph_settings gs;
 	struct store *st;
 	void (*warn)(void *arg, const char *msg);
 	void *arg;
@@ -48,9 +45,8 @@ const char *conn_scopes(int group);
  * Teams meetings). */
 int conn_personal(const struct account *a);
 
-/* A Graph handle from the configuration (new; graph_free it). */
-int conn_graph(const struct tt_config *cfg, struct graph **g,
-    struct tt_err *err);
+/* A Graph handle with the connection's settings (new; graph_free it). */
+int conn_graph(const struct conn *cn, struct graph **g, struct tt_err *err);
 /* Give g a valid access token for the profile, refreshing when due, or
  * now when `force` (the service refused the token it had). */
 int conn_token(const struct conn *cn, struct graph *g, int64_t profile,

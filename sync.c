@@ -1750,7 +1750,7 @@ sync_profile(const struct sync_env *env, int64_t profile, const char *name,
 		problem(&p, TT_SOFTWARE, "out of memory");
 		goto out;
 	}
-	if (conn_graph(env->cn->cfg, &p.g, &err) ||
+	if (conn_graph(env->cn, &p.g, &err) ||
 	    conn_token(env->cn, p.g, profile, name, 0, &err)) {
 		p.worst = err.code;
 		env->note(env->arg, err.code, err.msg);
@@ -2029,7 +2029,7 @@ sync_purge(const struct conn *cn, int64_t profile, const char *name,
 		res->code = err.code;
 		goto out;
 	}
-	if (conn_graph(cn->cfg, &g, &err) ||
+	if (conn_graph(cn, &g, &err) ||
 	    conn_token(cn, g, profile, name, 0, &err)) {
 		strlcpy(why, err.msg, whylen);
 		res->code = err.code;

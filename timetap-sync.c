@@ -193,7 +193,14 @@ main(int argc, char **argv)
 	}
 	/* appt takes its subcommand as argv[0]; the others their own name. */
 	if (store_open(ctx.dbpath, &ctx.st, &err) == 0) {
-		ctx.cn.cfg = &ctx.cfg;
+		ctx.cn.gs.authority_url = ctx.cfg.authority_url;
+		ctx.cn.gs.tenant = ctx.cfg.tenant;
+		ctx.cn.gs.graph_url = ctx.cfg.graph_url;
+		ctx.cn.gs.client_id = ctx.cfg.client_id;
+		ctx.cn.gs.ca_file = ctx.cfg.ca_file;
+		ctx.cn.gs.timeout = ctx.cfg.timeout;
+		ctx.cn.gs.retry_budget = ctx.cfg.retry_budget;
+		ctx.cn.gs.page_size = ctx.cfg.page_size;
 		ctx.cn.st = ctx.st;
 		ctx.cn.warn = cmd_warn;
 		ctx.cn.arg = &ctx;
