@@ -11,46 +11,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "graph.h"
 
 #define LINE_MAX_LEN 4096
-
-static const struct {
-	const char *name;
-	unsigned bit;
-} showas_names[] = {
-	{ "busy", SHOWAS_BUSY },
-	{ "oof", SHOWAS_OOF },
-	{ "tentative", SHOWAS_TENTATIVE },
-	{ "workingElsewhere", SHOWAS_WORKINGELSEWHERE },
-	{ "unknown", SHOWAS_UNKNOWN },
-	{ "free", SHOWAS_FREE },
-};
-
-unsigned
-config_showas_bit(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(showas_names) / sizeof(showas_names[0]); i++)
-		if (strcasecmp(name, showas_names[i].name) == 0)
-			return showas_names[i].bit;
-	return 0;
-}
-
-void
-config_showas_str(unsigned bits, char *buf, size_t len)
-{
-	size_t i;
-
-	buf[0] = '\0';
-	for (i = 0; i < sizeof(showas_names) / sizeof(showas_names[0]); i++) {
-		if (!(bits & showas_names[i].bit))
-			continue;
-		if (buf[0] != '\0')
-			strlcat(buf, ",", len);
-		strlcat(buf, showas_names[i].name, len);
-	}
-}
 
 void
 config_defaults(struct tt_config *cfg)
@@ -274,7 +237,7 @@ apply(struct tt_config *cfg, const char *key, const char *v, char *buf,
 			return "out of memory";
 		for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
 		    tok = strtok_r(NULL, ", \t", &save)) {
-			bit = config_showas_bit(tok);
+			bit = graph_showas_bit(tok);
 			if (bit == SHOWAS_FREE) {
 				free(copy);
 				return "block_showas: 'free' never blocks";

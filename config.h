@@ -12,16 +12,6 @@
 
 #include "util.h"
 
-/* showAs values that can block (free never does). */
-enum {
-	SHOWAS_BUSY = 1 << 0,
-	SHOWAS_OOF = 1 << 1,
-	SHOWAS_TENTATIVE = 1 << 2,
-	SHOWAS_WORKINGELSEWHERE = 1 << 3,
-	SHOWAS_UNKNOWN = 1 << 4,
-	SHOWAS_FREE = 1 << 5	/* recognised, never allowed in block_showas */
-};
-
 struct tt_config {
 	char *client_id;	/* NULL when not set */
 	char *tenant;
@@ -31,7 +21,7 @@ struct tt_config {
 	char *time_zone;	/* IANA zone of the staff member; NULL: TZ */
 	int window_past_days;
 	int window_future_days;
-	unsigned block_showas;	/* SHOWAS_ bits */
+	unsigned block_showas;	/* SHOWAS_ bits (graph.h) */
 	int block_all_day;
 	int pull_subjects;
 	char *push_subject;
@@ -55,10 +45,6 @@ int config_load(struct tt_config *cfg, const char *path, int required,
     struct tt_err *err);
 void config_free(struct tt_config *cfg);
 
-/* showAs name to SHOWAS_ bit, 0 when unknown (case-insensitive). */
-unsigned config_showas_bit(const char *name);
-/* The text form of a showAs bit set, e.g. "busy,oof". */
-void config_showas_str(unsigned bits, char *buf, size_t len);
 /* Whether url is https://, or http:// to a loopback host. */
 int config_url_ok(const char *url);
 

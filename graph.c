@@ -17,7 +17,6 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "config.h"
 #include "graph.h"
 #include "graph_p.h"
 

@@ -210,6 +210,21 @@ int graph_list_groups(struct graph *g,
 
 /* ---- reading events: delta rounds and calendar views ---- */
 
+/* An event's showAs (Graph's freeBusyStatus) as one bit; block_showas in
+ * the configuration is a set of them (free never blocks). */
+enum {
+	SHOWAS_BUSY = 1 << 0,
+	SHOWAS_OOF = 1 << 1,
+	SHOWAS_TENTATIVE = 1 << 2,
+	SHOWAS_WORKINGELSEWHERE = 1 << 3,
+	SHOWAS_UNKNOWN = 1 << 4,
+	SHOWAS_FREE = 1 << 5	/* recognised, never allowed in block_showas */
+};
+/* showAs name to SHOWAS_ bit, 0 when unknown (case-insensitive). */
+unsigned graph_showas_bit(const char *name);
+/* The text form of a showAs bit set, e.g. "busy,oof". */
+void graph_showas_str(unsigned bits, char *buf, size_t len);
+
 /*
  * One event as read from a page, in plain fields.  Strings are borrowed
  * for the duration of the page callback; text is sanitised and bounded.
@@ -222,7 +237,7 @@ struct graph_event {
 	tt_time start, end;	/* timed events: instants */
 	int all_day;		/* all-day: floating dates, [sdate, edate) */
 	int sy, sm, sd, ey, em, ed;
-	unsigned showas;	/* one SHOWAS_ bit (config.h) */
+	unsigned showas;	/* one SHOWAS_ bit */
 	char showas_name[24];
 	int cancelled;
 	const char *last_modified;	/* lastModifiedDateTime, or NULL */

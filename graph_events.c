@@ -14,7 +14,6 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "config.h"
 #include "graph.h"
 #include "graph_p.h"
 
@@ -37,6 +36,45 @@ struct round {
 	int stale, empty;
 	int page_size;		/* asked per page; smaller after a slow page */
 };
+
+/* The showAs names Graph uses (freeBusyStatus), as SHOWAS_ bits. */
+static const struct {
+	const char *name;
+	unsigned bit;
+} showas_names[] = {
+	{ "busy", SHOWAS_BUSY },
+	{ "oof", SHOWAS_OOF },
+	{ "tentative", SHOWAS_TENTATIVE },
+	{ "workingElsewhere", SHOWAS_WORKINGELSEWHERE },
+	{ "unknown", SHOWAS_UNKNOWN },
+	{ "free", SHOWAS_FREE },
+};
+
+unsigned
+graph_showas_bit(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(showas_names) / sizeof(showas_names[0]); i++)
+		if (strcasecmp(name, showas_names[i].name) == 0)
+			return showas_names[i].bit;
+	return 0;
+}
+
+void
+graph_showas_str(unsigned bits, char *buf, size_t len)
+{
+	size_t i;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(showas_names) / sizeof(showas_names[0]); i++) {
+		if (!(bits & showas_names[i].bit))
+			continue;
+		if (buf[0] != '\0')
+			strlcat(buf, ",", len);
+		strlcat(buf, showas_names[i].name, len);
+	}
+}
 
 static uint64_t
 fnv1a(const char *s)
@@ -236,7 +274,7 @@ graph_parse_event(json_t *item, struct graph_event *ev)
 			ev->invalid = "showAs";
 		sa = "unknown";
 	}
-	bit = config_showas_bit(sa);
+	bit = graph_showas_bit(sa);
 	ev->showas = bit ? bit : SHOWAS_UNKNOWN;
 	tt_sanitize(ev->showas_name, sizeof(ev->showas_name), sa);
 	if (ev->invalid)

@@ -110,7 +110,7 @@ sync_classify(const struct graph_event *ev, int ours,
 		return R_FREE;
 	}
 	if (!(ev->showas & c->block_showas)) {
-		config_showas_str(c->block_showas, shows, sizeof(shows));
+		graph_showas_str(c->block_showas, shows, sizeof(shows));
 		snprintf(info, infolen, "shown as %s, which does not block "
 		    "(block_showas = %s)", ev->showas_name, shows);
 		return R_SHOWAS;
@@ -534,7 +534,7 @@ sparse_one(struct cal_round *cr, const struct graph_event *ev,
 	e2 = *ev;
 	e2.sparse = 0;
 	e2.subject = m.subject;
-	e2.showas = config_showas_bit(m.showas) ? config_showas_bit(m.showas) :
+	e2.showas = graph_showas_bit(m.showas) ? graph_showas_bit(m.showas) :
 	    SHOWAS_UNKNOWN;
 	tt_sanitize(e2.showas_name, sizeof(e2.showas_name), m.showas);
 	e2.cancelled = m.cancelled;

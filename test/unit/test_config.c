@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "graph.h"
 #include "unit.h"
 
 static char path[] = "/tmp/tt-config-XXXXXX";
@@ -110,7 +111,7 @@ main(void)
 	CHECK(cfg.window_past_days == 0 && cfg.window_future_days == 30, "window");
 	CHECK(cfg.block_showas == (SHOWAS_BUSY | SHOWAS_TENTATIVE |
 	    SHOWAS_WORKINGELSEWHERE), "showAs list");
-	config_showas_str(cfg.block_showas, buf, sizeof(buf));
+	graph_showas_str(cfg.block_showas, buf, sizeof(buf));
 	CHECK(strcmp(buf, "busy,tentative,workingElsewhere") == 0,
 	    "showAs back to text: %s", buf);
 	CHECK(!cfg.block_all_day && !cfg.pull_subjects && cfg.push_private,

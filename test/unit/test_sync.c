@@ -16,7 +16,7 @@ timed(const char *showas, tt_time s, tt_time e)
 	ev.id = "AAMk-1";
 	ev.start = s;
 	ev.end = e;
-	ev.showas = config_showas_bit(showas);
+	ev.showas = graph_showas_bit(showas);
 	strlcpy(ev.showas_name, showas, sizeof(ev.showas_name));
 	return ev;
 }
