@@ -20,8 +20,9 @@
  * id_token whose tenant tells a personal account from a work account;
  * MailboxSettings.Read the mailbox's time zone (the days of all-day
  * events). */
+#define CONN_ZONE_SCOPE "MailboxSettings.Read"
 #define CONN_BASE_SCOPES "offline_access openid profile User.Read " \
-	"Calendars.ReadWrite MailboxSettings.Read"
+	"Calendars.ReadWrite " CONN_ZONE_SCOPE
 /* Group (Teams) calendars: needs an administrator's consent. */
 #define CONN_GROUP_SCOPE "Group.ReadWrite.All"
 

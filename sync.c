@@ -1646,22 +1646,24 @@ refetch_series(struct pass_ctx *p)
  * dates): the configuration's time_zone when given (set at start), else
  * the mailbox's (mailboxSettings, read once a day, Windows names mapped),
  * else this host's, told in one line when that starts.  Sets TZ and
- * returns the zone's name for the classification rules.
+ * returns the zone's name for the classification rules (a new string;
+ * NULL: out of memory).
  */
-static const char *
+static char *
 pass_zone(struct pass_ctx *p, const struct account *a)
 {
 	const struct sync_env *env = p->env;
 	struct graph_err ge = { 0 };
 	struct tt_err err = { 0 };
 	const char *raw = a->mailbox_zone, *iana = NULL, *why = NULL;
-	char *got = NULL;
+	char *got = NULL, *name;
 	int fresh = 0, granted;
 
 	if (env->time_zone != NULL)
-		return env->time_zone;
-	granted = a->scopes != NULL && strcasestr(a->scopes,
-	    "MailboxSettings.Read") != NULL;
+		return strdup(env->time_zone);
+	granted = a->scopes != NULL && (conn_has_scope(a->scopes,
+	    CONN_ZONE_SCOPE) || conn_has_scope(a->scopes, CONN_ZONE_SCOPE
+	    "Write"));
 	if (a->mailbox_zone_at == 0 || tt_now() - a->mailbox_zone_at >=
 	    ZONE_REREAD) {
 		/* Not granted (a login before it was asked for) or refused:
@@ -1689,14 +1691,17 @@ pass_zone(struct pass_ctx *p, const struct account *a)
 		struct tt_err w = { 0 };
 		const char *host = getenv("TZ");
 
+		/* raw was sanitised when read (jstrdup) */
 		tt_fail(&w, 0, "profile %s: the mailbox's time zone%s%s%s %s: "
 		    "all-day events take this host's (%s); set time_zone to "
 		    "choose one", p->name, raw ? " \"" : "", raw ? raw : "",
 		    raw ? "\"" : "", why, host && *host ? host : "local time");
 		env->note(env->arg, TT_WARNING, w.msg);
 	}
+	/* iana may be got itself (an IANA name passed through): copy first. */
+	name = strdup(iana != NULL ? iana : "host");
 	free(got);
-	return iana != NULL ? iana : "host";
+	return name;
 }
 
 /*
@@ -1731,7 +1736,8 @@ sync_profile(const struct sync_env *env, int64_t profile, const char *name,
 	struct graph_stats gs;
 	struct tt_err err = { 0 };
 	struct timespec t0, t1;
-	const char *zone, *tz = getenv("TZ");
+	const char *tz = getenv("TZ");
+	char *zone = NULL;
 	char *host_tz = NULL;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1763,7 +1769,10 @@ sync_profile(const struct sync_env *env, int64_t profile, const char *name,
 	}
 	p.personal = conn_personal(&acct);
 	/* The window's local days, in the staff member's zone. */
-	zone = pass_zone(&p, &acct);
+	if ((zone = pass_zone(&p, &acct)) == NULL) {
+		problem(&p, TT_SOFTWARE, "out of memory");
+		goto out;
+	}
 	sync_window(env->window_past_days, env->window_future_days,
 	    tt_now(), &p.cc.ws, &p.cc.we);
 	snprintf(p.rules, sizeof(p.rules), "showas=%u allday=%d subjects=%d "
@@ -1857,6 +1866,7 @@ out:
 	p.counts.message = NULL;
 	graph_free(p.g);
 	store_account_free(&acct);
+	free(zone);
 	if (tz == NULL || host_tz != NULL)
 		tt_set_zone(host_tz);	/* the next profile has its own */
 	free(host_tz);

@@ -65,6 +65,14 @@ check '[ "$(blk)" = "$(mid Europe/Berlin)" ]' "time_zone decides: $(blk), want $
 check '[ "$(zreads)" -eq 0 ]' "the mailbox's zone is not read"
 emu_config "retry_budget = 3"
 
+# The service may name the zone the IANA way; the name is used as given.
+zone "Asia/Tokyo"
+db "UPDATE accounts SET mailbox_zone_at = 1"
+run sync
+expect_rc 0 "a pass with the mailbox zone named Asia/Tokyo"
+expect_silent "is silent"
+check '[ "$(blk)" = "$(mid Asia/Tokyo)" ]' "an IANA name from the service decides: $(blk), want $(mid Asia/Tokyo)"
+
 # A custom zone names no zone: the host's decides, told once.
 zone "Customized Time Zone"
 db "UPDATE accounts SET mailbox_zone_at = 1"
@@ -77,6 +85,13 @@ check '[ "$(blk)" = "$(mid America/New_York)" ]' "the host's zone decides: $(blk
 db "UPDATE accounts SET mailbox_zone_at = 1"
 run sync
 expect_silent "read again unchanged: not told again"
+# The service's text reaches the terminal made safe (no escape sequence).
+zone "$(printf 'Evil\\u001b[31m zone')"
+db "UPDATE accounts SET mailbox_zone_at = 1"
+run sync
+expect_rc 0 "a pass with a zone name holding an escape sequence"
+check '[ "$(db "SELECT instr(mailbox_zone, char(27)) FROM accounts")" = 0 ] && ! grep -q "$(printf "\033")" "$T/err" && grep -q "names no zone known here" "$T/err"' \
+    "the service sent an escape character: neither the store nor the line holds it"
 
 # A login made before MailboxSettings.Read was asked for: no request, the
 # host's zone, one line naming the way out.
