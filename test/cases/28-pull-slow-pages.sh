@@ -8,6 +8,15 @@
 . "$TOP/test/lib.sh"
 
 emu_setup demo "retry_budget = 60" "page_size = 500"
+# The delta pages asked, one a line: status and the page size asked.
+sizes() {
+	emu GET /_emu/requests | python3 -c '
+import json, re, sys
+for r in json.load(sys.stdin)["requests"]:
+    if r["path"] == "/v1.0/me/calendarView/delta":
+        m = re.search(r"odata\.maxpagesize=(\d+)", " ".join(r.get("prefer") or []))
+        print(r["status"], m.group(1) if m else "-")'
+}
 BROWSER="$TOP/test/fake-browser.sh" run login
 expect_rc 0 "login"
 # 150 daily occurrences and 60 single events, on top of the demo's.
@@ -28,14 +37,7 @@ check '[ "$(db "SELECT count(*) FROM appointments WHERE kind = '"'ext'"' AND sub
     "every occurrence of the daily meeting blocks"
 check '[ "$(db "SELECT count(*) FROM appointments WHERE kind = '"'ext'"' AND subject LIKE '"'Single %'"'")" -eq 60 ]' \
     "every single event blocks"
-emu GET /_emu/requests >"$T/log.json"
-python3 - "$T/log.json" >"$T/sizes" <<'EOF'
-import json, re, sys
-for r in json.load(open(sys.argv[1]))["requests"]:
-    if r["path"] == "/v1.0/me/calendarView/delta":
-        m = re.search(r"odata\.maxpagesize=(\d+)", " ".join(r.get("prefer") or []))
-        print(r["status"], m.group(1) if m else "-")
-EOF
+sizes >"$T/sizes"
 sed 's/^/# /' "$T/sizes" | tr '\n' ' '; echo
 # Which pages time out depends on how many occurrences each holds; the
 # rule does not: after a 504 the same page is asked with half the size,
@@ -58,14 +60,7 @@ run sync
 expect_rc 0 "a pass whose first page outlasts the timeout exits 0"
 expect_silent "and is silent"
 check 'has "Late addition"' "the page asked again brought the new event"
-emu GET /_emu/requests >"$T/log.json"
-python3 - "$T/log.json" >"$T/sizes" <<'EOF'
-import json, re, sys
-for r in json.load(open(sys.argv[1]))["requests"]:
-    if r["path"] == "/v1.0/me/calendarView/delta":
-        m = re.search(r"odata\.maxpagesize=(\d+)", " ".join(r.get("prefer") or []))
-        print(r["status"], m.group(1) if m else "-")
-EOF
+sizes >"$T/sizes"
 check '[ "$(tail -1 "$T/sizes" | cut -d" " -f2)" = 250 ]' "it was asked again with 250 events ($(tr '\n' ' ' <"$T/sizes"))"
 nofault
 run sync
