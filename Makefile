@@ -18,9 +18,14 @@ ALL_CFLAGS = $(WARN) $(PKG_CFLAGS) -DVERSION='"$(VERSION)"' $(CFLAGS)
 LDLIBS = $(PKG_LIBS)
 
 # Objects of the program (main is in timetap-sync.c); the unit tests link
-# the same objects minus main.
-LIBSRC = util.c config.c store.c cmd.c book.c graph.c graph_events.c graph_writes.c connection.c account.c \
-	sha256.c sync.c cmd_sync.c feed.c tz_windows.c
+# the same objects minus main.  The core never reaches up into the edge
+# (the commands): `make lint` checks that no core file includes cmd.h,
+# config.h (the whole configuration) or calls a cmd_ function.
+CORE = util.c config.c store.c graph.c graph_events.c graph_writes.c \
+	connection.c sha256.c sync.c tz_windows.c
+EDGE = cmd.c book.c account.c cmd_sync.c feed.c
+CORE_FILES = $(CORE) $(wildcard $(CORE:.c=.h)) graph_p.h
+LIBSRC = $(CORE) $(EDGE)
 SRC = timetap-sync.c $(LIBSRC)
 HDR = util.h config.h store.h cmd.h connection.h graph.h graph_p.h sha256.h sync.h tz_windows.h
 UNITS = test_util test_config test_store test_graph test_sync test_tz
@@ -84,6 +89,11 @@ bench: deps all
 
 lint:
 	mandoc -Tlint -W warning man/timetap-sync.1
+	@! grep -n '#include "cmd.h"\|cmd_[a-z_]*(' $(CORE_FILES) || { echo \
+	    "lint: the core above reaches into the command layer" >&2; exit 1; }
+	@! grep -n '#include "config.h"' $(filter-out config.%,$(CORE_FILES)) \
+	    || { echo "lint: the core above takes the whole configuration" >&2; \
+	    exit 1; }
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

@@ -24,16 +24,13 @@
 extern char **environ;
 
 
-/* The same for an interactive login: nothing "continues" on its own. */
+/* A failed login, in its own words (conn_fail's, for the login command). */
 static int
 login_fail(struct tt_err *err, const char *profile, const char *step,
     const struct graph_err *ge)
 {
-	int code = conn_exit_code(ge);
-
-	return tt_fail(err, code, "login of profile %s failed: %s: %s%s",
-	    profile, step, ge->msg, code == TT_TEMPFAIL ? " (try again "
-	    "later)" : "");
+	return tt_fail(err, graph_errc(ge), "login of profile %s failed: %s: %s",
+	    profile, step, ge->msg);
 }
 
 /* ------------------------------------------------------------ login */
@@ -85,7 +82,7 @@ login_browser(struct tt_ctx *ctx, struct graph *g, const char *scopes,
 	url = graph_authorize_url(g, scopes, redirect, state, challenge);
 	if (url == NULL) {
 		close(lfd);
-		return tt_fail(err, TT_SOFTWARE, "out of memory");
+		return tt_fail(err, TT_E_INTERNAL, "out of memory");
 	}
 	printf("To sign in, open this address in a browser:\n\n  %s\n\n"
 	    "Waiting for the sign-in to finish...\n", url);
@@ -98,8 +95,9 @@ login_browser(struct tt_ctx *ctx, struct graph *g, const char *scopes,
 		char was[sizeof(err->msg)];
 
 		strlcpy(was, err->msg, sizeof(was));
-		tt_fail(err, err->code, "login of profile %s failed: %s",
-		    ctx->profile, was);
+		tt_fail(err, err->code, "login of profile %s failed: %s%s",
+		    ctx->profile, was, err->code == TT_E_LATER ? "; "
+		    "--device-code signs in without a browser" : "");
 	}
 	if (rc == 0 && graph_redeem_code(g, code, redirect, verifier, scopes,
 	    t, &ge) != 0)
@@ -132,7 +130,7 @@ login_device(struct tt_ctx *ctx, struct graph *g, const char *scopes,
 	for (;;) {
 		if (time(NULL) >= deadline) {
 			graph_devicecode_free(&d);
-			return tt_fail(err, TT_NOPERM, "the code expired before "
+			return tt_fail(err, TT_E_LOGIN, "the code expired before "
 			    "the sign-in finished; run login again");
 		}
 		if (interval > 0)
@@ -165,7 +163,7 @@ roles_cb(void *arg, const struct calendar *c)
 
 	if ((c->pull || c->push) && c->present)
 		h->any_role = 1;
-	if ((c->pull || c->push) && c->present && c->kind == CAL_GROUP)
+	if ((c->pull || c->push) && c->present && c->kind == GRAPH_CAL_GROUP)
 		h->group_role = 1;
 	if (c->is_default && c->present)
 		h->default_id = c->id;
@@ -191,7 +189,7 @@ same_account(struct tt_ctx *ctx, int64_t profile, const struct graph_me *me,
 	    strcasecmp(old.upn, me->upn) == 0)
 		r = 0;
 	else if (!switch_account)
-		r = tt_fail(err, TT_DATAERR, "profile %s is connected to %s, but "
+		r = tt_fail(err, TT_E_DATA, "profile %s is connected to %s, but "
 		    "this sign-in was %s; nothing changed.  Sign in as %s, use "
 		    "another profile (-s NAME), or run `timetap-sync -s %s login "
 		    "--switch-account` to replace it (that clears its blocks, "
@@ -239,17 +237,17 @@ login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		else if (c == 's')
 			sw = 1;
 		else
-			return tt_fail(err, TT_USAGE, "login: unknown option "
+			return tt_fail(err, TT_E_USAGE, "login: unknown option "
 			    "'%s'", argv[optind - 1]);
 	}
 	if (optind != argc)
-		return tt_fail(err, TT_USAGE, "login: unexpected '%s'",
+		return tt_fail(err, TT_E_USAGE, "login: unexpected '%s'",
 		    argv[optind]);
 	if (ctx->cfg.client_id == NULL)
-		return tt_fail(err, TT_CONFIG, "login needs client_id in the "
+		return tt_fail(err, TT_E_CONFIG, "login needs client_id in the "
 		    "configuration file (the app registration's application id)");
 	if (groups && strcasecmp(ctx->cfg.tenant, "consumers") == 0)
-		return tt_fail(err, TT_USAGE, "login --groups: personal Microsoft "
+		return tt_fail(err, TT_E_USAGE, "login --groups: personal Microsoft "
 		    "accounts (tenant = consumers) have no Microsoft 365 group "
 		    "calendars");
 	if ((lock = store_lock(ctx->dbpath, err)) < 0)
@@ -265,13 +263,13 @@ login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	if ((device ? login_device : login_browser)(ctx, g, scopes, &t, err))
 		goto out;
 	if (t.refresh_token == NULL) {
-		tt_fail(err, TT_NOPERM, "login of profile %s failed: the sign-in "
+		tt_fail(err, TT_E_LOGIN, "login of profile %s failed: the sign-in "
 		    "gave no refresh token (is offline_access consented?)",
 		    ctx->profile);
 		goto out;
 	}
 	if (graph_set_token(g, t.access_token) != 0) {
-		tt_fail(err, TT_UNAVAILABLE, "login of profile %s failed: the "
+		tt_fail(err, TT_E_DOWN, "login of profile %s failed: the "
 		    "access token holds bytes a header cannot carry",
 		    ctx->profile);
 		goto out;
@@ -350,7 +348,7 @@ struct cal_print {
 static const char *
 cal_kind(const struct calendar *c)
 {
-	return c->kind == CAL_GROUP ? "group" : c->shared ? "shared" : "user";
+	return c->kind == GRAPH_CAL_GROUP ? "group" : c->shared ? "shared" : "user";
 }
 
 /*
@@ -376,7 +374,7 @@ cal_json(const struct calendar *c, int has_group_scope)
 	    "push", c->push, "present", c->present,
 	    "delta", c->no_delta ? json_false() : c->delta_link ? json_true() :
 	    json_null(),
-	    "needs_permission", c->kind == CAL_GROUP && !has_group_scope,
+	    "needs_permission", c->kind == GRAPH_CAL_GROUP && !has_group_scope,
 	    "limited", c->limited);
 }
 
@@ -385,7 +383,7 @@ cal_print_cb(void *arg, const struct calendar *c)
 {
 	struct cal_print *cp = arg;
 	char roles[32];
-	int consent = c->kind == CAL_GROUP && !cp->has_group_scope;
+	int consent = c->kind == GRAPH_CAL_GROUP && !cp->has_group_scope;
 
 	snprintf(roles, sizeof(roles), "%s%s%s", c->pull ? "pull" : "",
 	    c->pull && c->push ? "," : "", c->push ? "push" : "");
@@ -433,7 +431,7 @@ cal_find_cb(void *arg, const struct calendar *c)
 		f->id = c->id;
 		f->can_edit = c->can_edit;
 		f->present = c->present;
-		f->group = c->kind == CAL_GROUP;
+		f->group = c->kind == GRAPH_CAL_GROUP;
 	}
 	return 0;
 }
@@ -454,7 +452,7 @@ parse_cal_list(struct tt_ctx *ctx, int64_t profile, const char *list,
 	int64_t *n;
 
 	if (copy == NULL)
-		return tt_fail(err, TT_SOFTWARE, "out of memory");
+		return tt_fail(err, TT_E_INTERNAL, "out of memory");
 	for (tok = strtok_r(copy, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save)) {
 		memset(&f, 0, sizeof(f));
@@ -462,19 +460,19 @@ parse_cal_list(struct tt_ctx *ctx, int64_t profile, const char *list,
 		if (store_calendar_list(ctx->st, profile, cal_find_cb, &f, err))
 			goto fail;
 		if (f.matches != 1 || !f.present) {
-			tt_fail(err, TT_USAGE, "--%s: %s calendar '%s'", role,
+			tt_fail(err, TT_E_USAGE, "--%s: %s calendar '%s'", role,
 			    f.matches > 1 ? "ambiguous" : "no such", tok);
 			goto fail;
 		}
 		if (rs->editable_only && !f.can_edit) {
-			tt_fail(err, TT_USAGE, "--push: calendar '%s' is not "
+			tt_fail(err, TT_E_USAGE, "--push: calendar '%s' is not "
 			    "writable", tok);
 			goto fail;
 		}
 		rs->groups += f.group;
 		if ((n = reallocarray(rs->ids, rs->n + 1,
 		    sizeof(*rs->ids))) == NULL) {
-			tt_fail(err, TT_SOFTWARE, "out of memory");
+			tt_fail(err, TT_E_INTERNAL, "out of memory");
 			goto fail;
 		}
 		rs->ids = n;
@@ -538,14 +536,14 @@ group_consent(struct tt_ctx *ctx, struct graph *g, int64_t profile,
 	int rc;
 
 	if (conn_personal(a))
-		return tt_fail(err, TT_DATAERR, "profile %s is a personal "
+		return tt_fail(err, TT_E_DATA, "profile %s is a personal "
 		    "Microsoft account, which has no Microsoft 365 group "
 		    "calendars", ctx->profile);
 	if (graph_refresh(g, a->refresh_token, want, &t, &ge) != 0) {
 		if (ge.cls != GRAPH_LOGIN)
 			return conn_fail(err, ctx->profile, "asking for the "
 			    "group permission", &ge);
-		return tt_fail(err, TT_NOPERM, "profile %s: a group calendar "
+		return tt_fail(err, TT_E_CONSENT, "profile %s: a group calendar "
 		    "needs the Group.ReadWrite.All permission, which %s has not "
 		    "been granted (%s).  Run `timetap-sync -s %s login --groups` "
 		    "to consent, or have an administrator grant admin consent "
@@ -555,7 +553,7 @@ group_consent(struct tt_ctx *ctx, struct graph *g, int64_t profile,
 	}
 	if (t.scope != NULL && !conn_has_scope(t.scope, CONN_GROUP_SCOPE)) {
 		graph_tokens_free(&t);
-		return tt_fail(err, TT_NOPERM, "profile %s: the identity platform "
+		return tt_fail(err, TT_E_CONSENT, "profile %s: the identity platform "
 		    "did not grant Group.ReadWrite.All; have an administrator "
 		    "grant admin consent for the app, or run `timetap-sync -s %s "
 		    "login --groups`; the calendar roles are unchanged",
@@ -593,12 +591,12 @@ calendars_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		case 'j': json = 1; break;
 		case 'c': cached = 1; break;
 		default:
-			return tt_fail(err, TT_USAGE, "calendars: unknown or "
+			return tt_fail(err, TT_E_USAGE, "calendars: unknown or "
 			    "incomplete option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind != argc)
-		return tt_fail(err, TT_USAGE, "calendars: unexpected '%s'",
+		return tt_fail(err, TT_E_USAGE, "calendars: unexpected '%s'",
 		    argv[optind]);
 	r = store_profile(ctx->st, ctx->profile, 0, &profile, err);
 	if (r > 0)
@@ -606,8 +604,8 @@ calendars_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	if (r < 0)
 		return -1;
 	if (r == 0)
-		return tt_fail(err, TT_NOPERM, "profile %s is not connected; "
-		    "run `timetap-sync -s %s login`", ctx->profile, ctx->profile);
+		return tt_fail(err, TT_E_LOGIN, "profile %s is not connected",
+		    ctx->profile);
 	if ((lock = store_lock(ctx->dbpath, err)) < 0)
 		goto out;
 	/* Refresh the list from the service unless asked not to. */
@@ -842,14 +840,14 @@ status_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	int r, json = argc == 2 && strcmp(argv[1], "--json") == 0;
 
 	if (argc > 1 && !json)
-		return tt_fail(err, TT_USAGE, "status: unexpected '%s'", argv[1]);
+		return tt_fail(err, TT_E_USAGE, "status: unexpected '%s'", argv[1]);
 	if (json)
 		ss.json = json_array();
 	err->code = 0;
 	if (ctx->profile_given) {
 		r = store_profile(ctx->st, ctx->profile, 0, &profile, err);
 		if (r == 0)
-			r = tt_fail(err, TT_DATAERR, "no profile %s", ctx->profile);
+			r = tt_fail(err, TT_E_DATA, "no profile %s", ctx->profile);
 		if (r > 0)
 			r = status_profile(&ss, profile, ctx->profile) ? -1 : 0;
 	} else
@@ -892,11 +890,11 @@ stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		else if (c == 'p')
 			purge = 1;
 		else
-			return tt_fail(err, TT_USAGE, "stop: unknown option "
+			return tt_fail(err, TT_E_USAGE, "stop: unknown option "
 			    "'%s'", argv[optind - 1]);
 	}
 	if (optind != argc)
-		return tt_fail(err, TT_USAGE, "stop: unexpected '%s'",
+		return tt_fail(err, TT_E_USAGE, "stop: unexpected '%s'",
 		    argv[optind]);
 	found = store_profile(ctx->st, ctx->profile, 0, &profile, err);
 	if (found > 0)
@@ -904,13 +902,13 @@ stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	if (found < 0)
 		return -1;
 	if (found == 0)
-		return tt_fail(err, TT_DATAERR, "profile %s is not connected; "
+		return tt_fail(err, TT_E_DATA, "profile %s is not connected; "
 		    "nothing to stop", ctx->profile);
 	if (!yes) {
 		char answer[16];
 
 		if (!isatty(STDIN_FILENO)) {
-			tt_fail(err, TT_USAGE, "stop asks for confirmation: run "
+			tt_fail(err, TT_E_USAGE, "stop asks for confirmation: run "
 			    "it in a terminal, or add -y");
 			goto out;
 		}
@@ -950,7 +948,7 @@ stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 			    "or Teams.\n", pu.left);
 		/* Cleared locally all the same; the exit status says: 77
 		 * when the login is gone, else 75. */
-		tt_fail(err, pu.code == TT_NOPERM ? TT_NOPERM : TT_TEMPFAIL,
+		tt_fail(err, pu.code == TT_E_LOGIN ? TT_E_LOGIN : TT_E_LATER,
 		    "stop: profile %s: pushed events remain on Microsoft 365 "
 		    "(%s)", ctx->profile, pu.why);
 		rc = -1;

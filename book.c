@@ -49,19 +49,19 @@ text_ok(const char *what, const char *v, size_t max, int empty_ok,
 	const unsigned char *p;
 
 	if (!empty_ok && *v == '\0')
-		return tt_fail(err, TT_USAGE, "%s must not be empty", what);
+		return tt_fail(err, TT_E_USAGE, "%s must not be empty", what);
 	for (p = (const unsigned char *)v; *p != '\0'; p++)
 		if (*p < 0x20 || *p == 0x7f)
-			return tt_fail(err, TT_USAGE, "%s contains control "
+			return tt_fail(err, TT_E_USAGE, "%s contains control "
 			    "characters", what);
 	/* Graph takes UTF-8 only: text typed in another charset (a Latin-1
 	 * terminal) is refused here rather than failing every pass. */
 	if (!tt_utf8_valid(v))
-		return tt_fail(err, TT_USAGE, "%s is not valid UTF-8 (set the "
+		return tt_fail(err, TT_E_USAGE, "%s is not valid UTF-8 (set the "
 		    "terminal to UTF-8, or convert it)", what);
 	/* Outlook's limit, in its characters (UTF-16 units). */
 	if (tt_utf16_units(v) > max)
-		return tt_fail(err, TT_USAGE, "%s is longer than %zu "
+		return tt_fail(err, TT_E_USAGE, "%s is longer than %zu "
 		    "characters", what, max);
 	return 0;
 }
@@ -78,10 +78,10 @@ parse_args(int argc, char **argv, unsigned allowed, struct appt_args *a,
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", appt_opts, NULL)) != -1) {
 		if (c == '?' || c == ':')
-			return tt_fail(err, TT_USAGE, "appt %s: unknown or "
+			return tt_fail(err, TT_E_USAGE, "appt %s: unknown or "
 			    "incomplete option '%s'", argv[0], argv[optind - 1]);
 		if (!(allowed & (1u << (c - O_START))))
-			return tt_fail(err, TT_USAGE, "appt %s does not take "
+			return tt_fail(err, TT_E_USAGE, "appt %s does not take "
 			    "'%s'", argv[0], argv[optind - 1]);
 		a->given |= 1u << (c - O_START);
 		switch (c) {
@@ -109,11 +109,11 @@ get_id(int argc, char **argv, int64_t *id, struct tt_err *err)
 	long long v;
 
 	if (optind != argc - 1)
-		return tt_fail(err, TT_USAGE, "appt %s: expected one "
+		return tt_fail(err, TT_E_USAGE, "appt %s: expected one "
 		    "appointment ID", argv[0]);
 	v = strtoll(argv[optind], &end, 10);
 	if (end == argv[optind] || *end != '\0' || v <= 0)
-		return tt_fail(err, TT_USAGE, "appt %s: '%s' is not an "
+		return tt_fail(err, TT_E_USAGE, "appt %s: '%s' is not an "
 		    "appointment ID", argv[0], argv[optind]);
 	*id = v;
 	return 0;
@@ -134,7 +134,7 @@ check_overlap(struct tt_ctx *ctx, const struct appt *a, int force,
 	    &c, err);
 	if (r <= 0)
 		return r;
-	tt_fail(err, TT_DATAERR, "overlaps %s%" PRId64 " \"%s\" %s to %s; "
+	tt_fail(err, TT_E_DATA, "overlaps %s%" PRId64 " \"%s\" %s to %s; "
 	    "use --force to book anyway", c.ext ? "[ext] " : "appointment ",
 	    c.id, c.subject, tt_fmt_local(c.start, s, sizeof(s)),
 	    tt_fmt_local(c.end, e, sizeof(e)));
@@ -150,7 +150,7 @@ fill_times(const struct appt_args *args, struct appt *a, struct tt_err *err)
 	if (args->end && tt_parse_time(args->end, &a->end, err))
 		return -1;
 	if (a->end <= a->start)
-		return tt_fail(err, TT_USAGE, "the end must be after the start");
+		return tt_fail(err, TT_E_USAGE, "the end must be after the start");
 	return 0;
 }
 
@@ -167,7 +167,7 @@ online_ok(struct tt_ctx *ctx, int64_t profile, struct tt_err *err)
 	if (r < 0)
 		return -1;
 	if (personal)
-		return tt_fail(err, TT_DATAERR, "--online: profile %s is "
+		return tt_fail(err, TT_E_DATA, "--online: profile %s is "
 		    "connected to a personal Microsoft account, which cannot "
 		    "create Teams meetings; book it without --online",
 		    ctx->profile);
@@ -185,10 +185,10 @@ appt_add(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	    BIT(O_CLIENT) | BIT(O_ONLINE) | BIT(O_FORCE), &args, err))
 		return -1;
 	if (optind != argc)
-		return tt_fail(err, TT_USAGE, "appt add: unexpected '%s'",
+		return tt_fail(err, TT_E_USAGE, "appt add: unexpected '%s'",
 		    argv[optind]);
 	if (!args.start || !args.end || !args.subject)
-		return tt_fail(err, TT_USAGE, "appt add needs --start, --end "
+		return tt_fail(err, TT_E_USAGE, "appt add needs --start, --end "
 		    "and --subject");
 	if (fill_times(&args, &a, err) ||
 	    text_ok("subject", args.subject, SUBJECT_MAX, 0, err) ||
@@ -224,10 +224,10 @@ load_own(struct tt_ctx *ctx, const char *verb, int64_t id, struct appt *a,
 	if (r < 0)
 		return -1;
 	if (r == 0)
-		return tt_fail(err, TT_DATAERR, "no appointment %" PRId64
+		return tt_fail(err, TT_E_DATA, "no appointment %" PRId64
 		    " for profile %s", id, ctx->profile);
 	if (a->ext) {
-		tt_fail(err, TT_DATAERR, "cannot %s %" PRId64 ": it comes from "
+		tt_fail(err, TT_E_DATA, "cannot %s %" PRId64 ": it comes from "
 		    "an external calendar (%s) and must be changed there, in "
 		    "Outlook or Teams", verb, id, a->calendar ? a->calendar : "?");
 		store_appt_free(a);
@@ -249,11 +249,11 @@ appt_edit(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	    &args, err) || get_id(argc, argv, &id, err))
 		return -1;
 	if (!(args.given & ~BIT(O_FORCE)))
-		return tt_fail(err, TT_USAGE, "appt edit: nothing to change");
+		return tt_fail(err, TT_E_USAGE, "appt edit: nothing to change");
 	if (load_own(ctx, "edit", id, &a, err))
 		return -1;
 	if (a.cancelled) {
-		tt_fail(err, TT_DATAERR, "appointment %" PRId64 " is cancelled",
+		tt_fail(err, TT_E_DATA, "appointment %" PRId64 " is cancelled",
 		    id);
 		goto out;
 	}
@@ -330,7 +330,7 @@ print_json(json_t *j, struct tt_err *err)
 {
 	if (j == NULL || json_dumpf(j, stdout, JSON_INDENT(2)) != 0) {
 		json_decref(j);
-		return tt_fail(err, TT_SOFTWARE, "cannot write JSON");
+		return tt_fail(err, TT_E_INTERNAL, "cannot write JSON");
 	}
 	putchar('\n');
 	json_decref(j);
@@ -387,7 +387,7 @@ appt_list(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	    &args, err))
 		return -1;
 	if (optind != argc)
-		return tt_fail(err, TT_USAGE, "appt list: unexpected '%s'",
+		return tt_fail(err, TT_E_USAGE, "appt list: unexpected '%s'",
 		    argv[optind]);
 	/* Default: from the start of today, local time. */
 	tt_fmt_local(tt_now(), today, sizeof(today));
@@ -397,7 +397,7 @@ appt_list(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	    (args.to && tt_parse_time(args.to, &to, err)))
 		return -1;
 	if (to <= from)
-		return tt_fail(err, TT_USAGE, "--to must be after --from");
+		return tt_fail(err, TT_E_USAGE, "--to must be after --from");
 	if (args.json)
 		ls.array = json_array();
 	r = store_profile(ctx->st, ctx->profile, 0, &profile, err);
@@ -439,7 +439,7 @@ appt_show(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	if (r < 0)
 		return -1;
 	if (r == 0)
-		return tt_fail(err, TT_DATAERR, "no appointment %" PRId64
+		return tt_fail(err, TT_E_DATA, "no appointment %" PRId64
 		    " for profile %s", id, ctx->profile);
 	if (args.json) {
 		r = print_json(appt_json(&a), err);
@@ -478,10 +478,10 @@ book_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	size_t i;
 
 	if (argc < 1)
-		return tt_fail(err, TT_USAGE, "appt: expected add, list, show, "
+		return tt_fail(err, TT_E_USAGE, "appt: expected add, list, show, "
 		    "edit or cancel");
 	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (strcmp(argv[0], subs[i].name) == 0)
 			return subs[i].fn(ctx, argc, argv, err);
-	return tt_fail(err, TT_USAGE, "appt: unknown subcommand '%s'", argv[0]);
+	return tt_fail(err, TT_E_USAGE, "appt: unknown subcommand '%s'", argv[0]);
 }

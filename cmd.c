@@ -5,17 +5,92 @@
  * these; it hands its lines to the sinks these fill in (cmd.h).
  */
 #include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
 
 #include "cmd.h"
+
+/*
+ * The exit status of each error code (SPEC section 6), the one place
+ * they are chosen.  A removal cap is 3, not 75: trying again repeats it
+ * until a person decides.  The book busy and the service for now are
+ * both "try again later" to cron.
+ */
+int
+cmd_exit(int code)
+{
+	switch (code) {
+	case TT_E_NONE:
+		return 0;
+	case TT_E_USAGE:
+		return EX_USAGE;
+	case TT_E_DATA:
+		return EX_DATAERR;
+	case TT_E_CONFIG:
+		return EX_CONFIG;
+	case TT_E_LOCAL:
+		return EX_IOERR;
+	case TT_E_BUSY:
+	case TT_E_LATER:
+		return EX_TEMPFAIL;
+	case TT_E_LOGIN:
+	case TT_E_CONSENT:
+		return EX_NOPERM;
+	case TT_E_CAPPED:
+		return 3;
+	case TT_E_DOWN:
+		return EX_UNAVAILABLE;
+	default:
+		return EX_SOFTWARE;
+	}
+}
+
+/*
+ * What a person or cron does about an error, said once here: log in
+ * again (not while logging in), run sync --force to accept removals, or
+ * wait -- the next run continues (sync), try again later (the other
+ * commands, and a book another run holds).  The core states only what
+ * failed.
+ */
+const char *
+cmd_advice(const struct tt_ctx *ctx, const char *profile, int code,
+    int unknown, char *buf, size_t len)
+{
+	int sync = strcmp(ctx->command, "sync") == 0;
+
+	if (unknown)
+		return " (outcome unknown; the next run checks before creating "
+		    "again)";
+	switch (code) {
+	case TT_E_LOGIN:
+		if (strcmp(ctx->command, "login") == 0)
+			return "";
+		snprintf(buf, len, "; run `timetap-sync -s %s login`", profile);
+		return buf;
+	case TT_E_CAPPED:
+		snprintf(buf, len, " (run `timetap-sync -s %s sync --force` to "
+		    "accept)", profile);
+		return buf;
+	case TT_E_LATER:
+		return sync ? " (the next run continues)" : " (try again later)";
+	case TT_E_BUSY:
+		return "; try again later";
+	default:
+		return "";
+	}
+}
 
 /* An error that ended the command; an empty message was printed already
  * (one line per problem, through note()). */
 int
-cmd_report(const struct tt_err *err)
+cmd_report(const struct tt_ctx *ctx, const struct tt_err *err)
 {
+	char buf[128];
+
 	if (err->msg[0] != '\0')
-		fprintf(stderr, "timetap-sync: %s\n", err->msg);
-	return err->code ? err->code : TT_SOFTWARE;
+		fprintf(stderr, "timetap-sync: %s%s\n", err->msg, cmd_advice(ctx,
+		    ctx->profile, err->code, 0, buf, sizeof(buf)));
+	return cmd_exit(err->code ? err->code : TT_E_INTERNAL);
 }
 
 static int progress_shown;

@@ -4,7 +4,8 @@
  *
  * A command function prints its own normal output on stdout and returns
  * 0 on success or -1 with `err` filled; timetap-sync.c prints the error and
- * turns err->code into the exit status.  Commands never call exit().
+ * turns err->code into the exit status (cmd_exit).  Commands never call
+ * exit().
  */
 #ifndef TT_CMD_H
 #define TT_CMD_H
@@ -20,6 +21,7 @@
 struct tt_ctx {
 	struct tt_config cfg;
 	const char *dbpath;
+	const char *command;	/* the command's name: "sync", "appt", ... */
 	const char *profile;	/* -s, or "default" */
 	int profile_given;	/* -s was given */
 	int verbose;
@@ -61,6 +63,13 @@ void tt_cell(FILE *f, const char *s, int width);
 void cmd_note(struct tt_ctx *ctx, int code, const char *msg);
 void cmd_warn(void *ctx, const char *msg);
 void cmd_progress(struct tt_ctx *ctx, const char *msg);
-int cmd_report(const struct tt_err *err);
+int cmd_report(const struct tt_ctx *ctx, const struct tt_err *err);
+/* The advice a line about an error of `code` ends with, in the edge's
+ * words for the command and the profile ("" when none); `unknown`: a
+ * create whose outcome is unknown. */
+const char *cmd_advice(const struct tt_ctx *ctx, const char *profile,
+    int code, int unknown, char *buf, size_t len);
+/* The exit status of an error code (SPEC section 6): the one mapping. */
+int cmd_exit(int code);
 
 #endif

@@ -1,36 +1,72 @@
 /*
  * cmd_sync.c -- the sync command: its options, the profiles it passes
  * (the one named with -s, or every connected one: one failing profile
- * does not stop the others), the database lock, and the exit code, the
- * most serious of the passes'.  The pass itself is sync.c's.
+ * does not stop the others), the database lock, the words of each problem
+ * a pass reports as a record, the pass's entry for status, the -v summary,
+ * and the exit code, the most serious of the passes'.  The pass itself is
+ * sync.c's.
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd.h"
 #include "sync.h"
 
-static void
-env_note(void *arg, int code, const char *msg)
-{
-	struct tt_ctx *ctx = arg;
+/*
+ * What a sync run remembers of the profile being passed: the settings,
+ * --force, the most serious code so far, and the first problem's line
+ * (for status).
+ */
+struct run {
+	struct tt_ctx *ctx;
+	const struct sync_env *env;
+	int force;
+	int worst;
+	char first[512];
+};
 
-	ctx->note(ctx, code, msg);
+/* A problem of a pass, worded: "profile P: calendar "C": step
+ * appointment N: error" and the advice. */
+static void
+env_problem(void *arg, const struct sync_problem *pr)
+{
+	struct run *rn = arg;
+	char line[768], appt[32] = "", advice[128];
+
+	if (pr->appt != 0)
+		snprintf(appt, sizeof(appt), " appointment %" PRId64, pr->appt);
+	snprintf(line, sizeof(line), "%s%s%s%s%s%s%s%s%s%s%s",
+	    pr->profile ? "profile " : "", pr->profile ? pr->profile : "",
+	    pr->profile ? ": " : "",
+	    pr->calendar ? "calendar \"" : "", pr->calendar ? pr->calendar : "",
+	    pr->calendar ? "\": " : "",
+	    pr->step ? pr->step : "", pr->step ? appt : "",
+	    pr->step ? ": " : "", pr->error,
+	    pr->code == TT_WARNING ? "" : cmd_advice(rn->ctx, pr->profile ?
+	    pr->profile : rn->ctx->profile, pr->code, pr->unknown, advice,
+	    sizeof(advice)));
+	rn->ctx->note(rn->ctx, pr->code, line);
+	if (pr->code != TT_WARNING && rn->first[0] == '\0')
+		strlcpy(rn->first, line, sizeof(rn->first));
 }
 
 static void
 env_progress(void *arg, const char *msg)
 {
-	struct tt_ctx *ctx = arg;
+	struct run *rn = arg;
 
-	ctx->progress(ctx, msg);
+	rn->ctx->progress(rn->ctx, msg);
 }
 
 /* The pass's settings, from the configuration and the global options. */
 static void
-sync_env_of(struct tt_ctx *ctx, struct sync_env *env)
+sync_env_of(struct run *rn, struct sync_env *env)
 {
+	struct tt_ctx *ctx = rn->ctx;
 	const struct tt_config *c = &ctx->cfg;
 
 	memset(env, 0, sizeof(*env));
@@ -45,25 +81,51 @@ sync_env_of(struct tt_ctx *ctx, struct sync_env *env)
 	env->time_zone = c->time_zone;
 	env->window_past_days = c->window_past_days;
 	env->window_future_days = c->window_future_days;
-	env->verbose = ctx->verbose;
-	env->note = env_note;
+	env->problem = env_problem;
 	env->progress = ctx->progress != NULL ? env_progress : NULL;
-	env->arg = ctx;
+	env->arg = rn;
+	rn->env = env;
 }
 
-struct all_state {
-	const struct sync_env *env;
-	int force;
-	int worst;
-};
-
+/*
+ * One profile's pass, recorded for status (its exit status and first
+ * problem) and, with -v, summed up in a line.
+ */
 static int
-all_cb(void *arg, int64_t id, const char *name)
+pass_one(void *arg, int64_t id, const char *name)
 {
-	struct all_state *as = arg;
+	struct run *rn = arg;
+	struct tt_ctx *ctx = rn->ctx;
+	struct tt_err err = { 0 };
+	struct pass res;
+	struct timespec t0, t1;
+	int code;
 
-	as->worst = tt_worse(as->worst, sync_profile(as->env, id, name,
-	    as->force));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rn->first[0] = '\0';
+	code = sync_profile(rn->env, id, name, rn->force, &res);
+	if (res.id != 0) {
+		res.exit_code = cmd_exit(code);
+		res.message = rn->first[0] ? rn->first : NULL;
+		if (store_pass_end(ctx->st, &res, &err)) {
+			cmd_note(ctx, err.code, err.msg);
+			code = tt_worse(code, err.code);
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (ctx->verbose) {
+		char line[512];
+
+		snprintf(line, sizeof(line), "profile %s: %d items read, %d "
+		    "blocks added, %d changed, %d removed, %d pushed, %d "
+		    "deleted, %d requests, %.2f s%s", name, res.items,
+		    res.added, res.changed, res.removed, res.pushed,
+		    res.deleted, res.requests, (double)(t1.tv_sec - t0.tv_sec) +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+		    code ? " (with problems)" : "");
+		cmd_note(ctx, 0, line);
+	}
+	rn->worst = tt_worse(rn->worst, code);
 	return 0;
 }
 
@@ -75,40 +137,39 @@ sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sync_env env;
-	struct all_state as = { &env, 0, 0 };
+	struct run rn = { 0 };
 	int64_t profile;
 	int c, lock, r;
 
+	rn.ctx = ctx;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'f')
-			return tt_fail(err, TT_USAGE, "sync: unknown option "
+			return tt_fail(err, TT_E_USAGE, "sync: unknown option "
 			    "'%s'", argv[optind - 1]);
-		as.force = 1;
+		rn.force = 1;
 	}
 	if (optind != argc)
-		return tt_fail(err, TT_USAGE, "sync: unexpected '%s'",
+		return tt_fail(err, TT_E_USAGE, "sync: unexpected '%s'",
 		    argv[optind]);
-	sync_env_of(ctx, &env);
+	sync_env_of(&rn, &env);
 	if ((lock = store_lock(ctx->dbpath, err)) < 0)
 		return -1;
 	if (ctx->profile_given) {
 		r = store_profile(ctx->st, ctx->profile, 0, &profile, err);
 		if (r == 0)
-			r = tt_fail(err, TT_NOPERM, "profile %s is not connected;"
-			    " run `timetap-sync -s %s login`", ctx->profile,
-			    ctx->profile);
+			r = tt_fail(err, TT_E_LOGIN, "profile %s is not "
+			    "connected", ctx->profile);
 		if (r > 0)
-			as.worst = sync_profile(&env, profile, ctx->profile,
-			    as.force);
+			pass_one(&rn, profile, ctx->profile);
 	} else
-		r = store_connected_profiles(ctx->st, all_cb, &as, err);
+		r = store_connected_profiles(ctx->st, pass_one, &rn, err);
 	store_unlock(lock);
 	if (r < 0)
 		return -1;
 	/* Problems were reported one per line already. */
-	err->code = as.worst;
+	err->code = rn.worst;
 	err->msg[0] = '\0';
-	return as.worst ? -1 : 0;
+	return rn.worst ? -1 : 0;
 }

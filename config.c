@@ -339,7 +339,7 @@ config_load(struct tt_config *cfg, const char *path, int required,
 	if (f == NULL) {
 		if (errno == ENOENT && !required)
 			return 0;
-		return tt_fail(err, TT_CONFIG, "cannot read config %s: %s",
+		return tt_fail(err, TT_E_CONFIG, "cannot read config %s: %s",
 		    path, strerror(errno));
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -382,7 +382,7 @@ config_load(struct tt_config *cfg, const char *path, int required,
 		diag(cfg, path, lineno, "read error");
 	fclose(f);
 	if (cfg->ndiag > 0)
-		return tt_fail(err, TT_CONFIG, "%s: %d error%s", path, cfg->ndiag,
+		return tt_fail(err, TT_E_CONFIG, "%s: %d error%s", path, cfg->ndiag,
 		    cfg->ndiag == 1 ? "" : "s");
 	return 0;
 }

@@ -39,7 +39,7 @@ void config_defaults(struct tt_config *cfg);
 /*
  * Read path over the defaults.  A missing file is fine unless `required`
  * (given with -c or TIMETAP_SYNC_CONFIG).  Returns 0, or -1 when cfg->diag
- * holds one line per problem (err gets TT_CONFIG and a summary).
+ * holds one line per problem (err gets TT_E_CONFIG and a summary).
  */
 int config_load(struct tt_config *cfg, const char *path, int required,
     struct tt_err *err);

@@ -70,41 +70,8 @@ conn_graph(const struct conn *cn, struct graph **g, struct tt_err *err)
 	struct graph_err ge = { 0 };
 
 	if (graph_new(&cn->gs, g, &ge) != 0)
-		return tt_fail(err, TT_SOFTWARE, "%s", ge.msg);
+		return tt_fail(err, TT_E_INTERNAL, "%s", ge.msg);
 	return 0;
-}
-
-/*
- * The exit code for a Graph error (SPEC section 6): the one place where
- * error classes become exit codes.  69 is for answers that retrying
- * cannot fix, or a service still failing after every retry; a network
- * outage and an unavailable token endpoint are temporary (75).
- */
-int
-conn_exit_code(const struct graph_err *ge)
-{
-	switch (ge->cls) {
-	case GRAPH_OK:
-		return TT_OK;
-	case GRAPH_LOGIN:
-	case GRAPH_DENIED:
-		return TT_NOPERM;
-	case GRAPH_CONFIG:
-		return TT_CONFIG;
-	case GRAPH_LOCAL:
-		return TT_SOFTWARE;
-	case GRAPH_CANCELLED:	/* the caller has reported its own reason */
-		return TT_OK;
-	case GRAPH_TRANSIENT:
-		if (ge->network || ge->token_endpoint)
-			return TT_TEMPFAIL;
-		/* Still failing after every retry, with time left to wait:
-		 * the service is down.  Otherwise: try again later. */
-		return ge->exhausted && !ge->budget_spent && !ge->ambiguous ?
-		    TT_UNAVAILABLE : TT_TEMPFAIL;
-	default:
-		return ge->ambiguous ? TT_TEMPFAIL : TT_UNAVAILABLE;
-	}
 }
 
 /* Fill err from a Graph error, naming the profile and the step. */
@@ -112,13 +79,8 @@ int
 conn_fail(struct tt_err *err, const char *profile, const char *step,
     const struct graph_err *ge)
 {
-	int code = conn_exit_code(ge);
-
-	if (code == TT_NOPERM)
-		return tt_fail(err, code, "profile %s: %s: %s; run "
-		    "`timetap-sync -s %s login`", profile, step, ge->msg, profile);
-	return tt_fail(err, code, "profile %s: %s: %s%s", profile, step,
-	    ge->msg, code == TT_TEMPFAIL ? " (the next run continues)" : "");
+	return tt_fail(err, graph_errc(ge), "profile %s: %s: %s", profile, step,
+	    ge->msg);
 }
 
 
@@ -141,12 +103,11 @@ same_hosts(const struct conn *cn, const struct account *a, const char *name,
 	same = o[0] && o[1] && o[2] && o[3] && strcmp(o[0], o[1]) == 0 &&
 	    strcmp(o[2], o[3]) == 0;
 	if (!same && o[0] && o[1] && o[2] && o[3])
-		tt_fail(err, TT_NOPERM, "profile %s: its tokens were issued by %s "
+		tt_fail(err, TT_E_LOGIN, "profile %s: its tokens were issued by %s "
 		    "for %s, but the configuration names %s and %s; they are not "
-		    "sent there: run `timetap-sync -s %s login`", name, o[0],
-		    o[2], o[1], o[3], name);
+		    "sent there", name, o[0], o[2], o[1], o[3]);
 	else if (!same)
-		tt_fail(err, TT_SOFTWARE, "out of memory");
+		tt_fail(err, TT_E_INTERNAL, "out of memory");
 	for (i = 0; i < 4; i++)
 		free(o[i]);
 	return same ? 0 : -1;
@@ -162,7 +123,7 @@ conn_use_tokens(const struct conn *cn, struct graph *g, int64_t profile,
 	    t->refresh_token, scopes, err))
 		return -1;
 	if (graph_set_token(g, t->access_token) != 0)
-		return tt_fail(err, TT_UNAVAILABLE, "profile %s: the access token "
+		return tt_fail(err, TT_E_DOWN, "profile %s: the access token "
 		    "cannot be sent", name);
 	return 0;
 }
@@ -185,11 +146,11 @@ conn_token(const struct conn *cn, struct graph *g, int64_t profile,
 
 	r = store_account_get(cn->st, profile, &a, err);
 	if (r <= 0)
-		return r < 0 ? -1 : tt_fail(err, TT_NOPERM, "profile %s is not "
-		    "connected; run `timetap-sync -s %s login`", name, name);
+		return r < 0 ? -1 : tt_fail(err, TT_E_LOGIN, "profile %s is not "
+		    "connected", name);
 	if (a.needs_login != NULL) {
-		tt_fail(err, TT_NOPERM, "profile %s needs a new login (%s); run "
-		    "`timetap-sync -s %s login`", name, a.needs_login, name);
+		tt_fail(err, TT_E_LOGIN, "profile %s needs a new login (%s)", name,
+		    a.needs_login);
 		store_account_free(&a);
 		return -1;
 	}
@@ -204,8 +165,8 @@ conn_token(const struct conn *cn, struct graph *g, int64_t profile,
 	}
 	if (a.refresh_token == NULL) {
 		store_account_free(&a);
-		return tt_fail(err, TT_NOPERM, "profile %s has no refresh token; "
-		    "run `timetap-sync -s %s login`", name, name);
+		return tt_fail(err, TT_E_LOGIN, "profile %s has no refresh token",
+		    name);
 	}
 	if (graph_refresh(g, a.refresh_token, conn_scopes(conn_has_scope(a.scopes,
 	    CONN_GROUP_SCOPE)), &t, &ge) != 0) {
@@ -241,7 +202,7 @@ discovered(void *arg, const struct graph_calendar *gc)
 
 	c.profile_id = d->profile;
 	c.remote_id = gc->id;
-	c.kind = gc->kind == GRAPH_CAL_GROUP ? CAL_GROUP : CAL_USER;
+	c.kind = gc->kind;
 	c.container = gc->container;
 	c.name = gc->name;
 	c.path = gc->path;
@@ -273,7 +234,7 @@ discover_kind(const struct conn *cn, struct graph *g, int64_t profile, int kind,
 		store_rollback(cn->st);
 		return -2;
 	}
-	if ((kind == CAL_GROUP ? graph_list_groups : graph_list_calendars)(g,
+	if ((kind == GRAPH_CAL_GROUP ? graph_list_groups : graph_list_calendars)(g,
 	    discovered, &d, ge) != 0 || d.failed) {
 		store_rollback(cn->st);
 		return d.failed ? -2 : -1;
@@ -297,18 +258,18 @@ conn_discover(const struct conn *cn, struct graph *g, int64_t profile,
 	int tries, r;
 
 	for (tries = 0;; tries++) {
-		if ((r = discover_kind(cn, g, profile, CAL_USER, &ge, err)) == 0)
+		if ((r = discover_kind(cn, g, profile, GRAPH_CAL_USER, &ge, err)) == 0)
 			break;
 		if (r == -2)
 			return -1;
-		if (!ge.token_rejected || tries > 0)
+		if (ge.cls != GRAPH_TOKEN || tries > 0)
 			return conn_fail(err, name, "listing calendars", &ge);
 		if (conn_token(cn, g, profile, name, 1, err))
 			return -1;
 	}
 	if (personal)
 		return 0;
-	if ((r = discover_kind(cn, g, profile, CAL_GROUP, &ge, &e2)) != 0) {
+	if ((r = discover_kind(cn, g, profile, GRAPH_CAL_GROUP, &ge, &e2)) != 0) {
 		if (r == -2)
 			return tt_fail(err, e2.code, "%s", e2.msg);
 		tt_fail(&e2, 0, "profile %s: listing Microsoft 365 groups: %s; "
@@ -424,7 +385,7 @@ conn_listen(int *port, struct tt_err *err)
 	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
 		if (fd >= 0)
 			close(fd);
-		return tt_fail(err, TT_IOERR, "cannot listen on 127.0.0.1: %s",
+		return tt_fail(err, TT_E_LOCAL, "cannot listen on 127.0.0.1: %s",
 		    strerror(errno));
 	}
 	*port = ntohs(sa.sin_port);
@@ -516,15 +477,15 @@ conn_await_code(int lfd, const char *state, char **code, struct tt_err *err)
 			char *se = tt_sanitize_dup(e), *sd = tt_sanitize_dup(desc ?
 			    desc : "");
 
-			rc = tt_fail(err, TT_NOPERM, "sign-in refused: %s %s",
+			rc = tt_fail(err, TT_E_LOGIN, "sign-in refused: %s %s",
 			    se ? se : "?", sd ? sd : "");
 			free(se);
 			free(sd);
 		} else if (got == NULL || strcmp(got, state) != 0)
-			rc = tt_fail(err, TT_NOPERM, "sign-in answer with a wrong "
+			rc = tt_fail(err, TT_E_LOGIN, "sign-in answer with a wrong "
 			    "state; refusing it (start login again)");
 		else if (*code == NULL || **code == '\0')
-			rc = tt_fail(err, TT_NOPERM, "sign-in answer without a "
+			rc = tt_fail(err, TT_E_LOGIN, "sign-in answer without a "
 			    "code");
 		else
 			rc = 0;
@@ -542,6 +503,6 @@ conn_await_code(int lfd, const char *state, char **code, struct tt_err *err)
 		tt_wipe_free(req);
 		return rc;
 	}
-	return tt_fail(err, TT_TEMPFAIL, "no answer from the browser within "
-	    "%d seconds; try again, or use --device-code", LOGIN_WAIT);
+	return tt_fail(err, TT_E_LATER, "no answer from the browser within "
+	    "%d seconds", LOGIN_WAIT);
 }

@@ -3,8 +3,9 @@
  * options, no terminal): the Graph handle, a valid access token, the
  * calendars discovered, and the non-terminal parts of a sign-in.
  *
- * Errors: -1 with err filled (code: the exit code the edge uses, message
- * naming the profile and the step).  Strings returned are the caller's.
+ * Errors: -1 with err filled (code: an enum tt_errc, a Graph error's by
+ * graph_errc; the message names the profile and the step and gives no
+ * advice: the edge adds it).  Strings returned are the caller's.
  */
 #ifndef TT_CONNECTION_H
 #define TT_CONNECTION_H
@@ -63,9 +64,8 @@ int conn_use_tokens(const struct conn *cn, struct graph *g, int64_t profile,
 int conn_discover(const struct conn *cn, struct graph *g, int64_t profile,
     const char *name, int personal, struct tt_err *err);
 
-/* The exit code of a Graph error (SPEC section 6), from one place. */
-int conn_exit_code(const struct graph_err *ge);
-/* Fill err from a Graph error: exit code by class, profile and step named. */
+/* Fill err from a Graph error: its code (graph_errc), the profile and
+ * the step named. */
 int conn_fail(struct tt_err *err, const char *profile, const char *step,
     const struct graph_err *ge);
 

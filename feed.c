@@ -95,7 +95,7 @@ feed_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		case 'n':
 			n = strtol(optarg, &end, 10);
 			if (end == optarg || *end != '\0' || n < 1 || n > 1000000)
-				return tt_fail(err, TT_USAGE, "feed: -n wants a "
+				return tt_fail(err, TT_E_USAGE, "feed: -n wants a "
 				    "positive number");
 			break;
 		case 'a':
@@ -105,13 +105,13 @@ feed_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 			fp.json = json_array();
 			break;
 		default:
-			return tt_fail(err, TT_USAGE, "feed: unknown or "
+			return tt_fail(err, TT_E_USAGE, "feed: unknown or "
 			    "incomplete option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind != argc) {
 		json_decref(fp.json);
-		return tt_fail(err, TT_USAGE, "feed: unexpected '%s'",
+		return tt_fail(err, TT_E_USAGE, "feed: unexpected '%s'",
 		    argv[optind]);
 	}
 	fp.tty = isatty(STDOUT_FILENO);

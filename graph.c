@@ -556,15 +556,104 @@ error_from_body(struct greq *r, struct graph_err *err)
 }
 
 /*
+ * The second field of a failed result, and whether a create's outcome is
+ * unknown: the one place both are decided, for plain requests and for the
+ * items and envelopes of a $batch.  A create's outcome is known only when
+ * the service did nothing: the request never reached it (connect, DNS,
+ * TLS handshake, or the certificate refused), it refused before any work
+ * (429, 503), or it answered a definite 4xx.  Anything else -- a 5xx, a
+ * timeout, a cut connection, an answer too large or without what a
+ * created event must carry, no answer for the item -- may have created
+ * the event.
+ */
+void
+graph_judge(struct graph_err *e, int is_create)
+{
+	int did_nothing = e->network || e->cls == GRAPH_LOCAL ||
+	    e->cls == GRAPH_CONFIG || e->http == 429 || e->http == 503 ||
+	    (e->http >= 400 && e->http < 500);
+
+	e->ambiguous = is_create && e->cls != GRAPH_OK &&
+	    e->cls != GRAPH_CANCELLED && !did_nothing;
+	switch (e->cls) {
+	case GRAPH_SERVICE:
+		/* Still failing after every retry, with time left to wait:
+		 * the service is down.  Otherwise: the next run. */
+		e->retry = e->exhausted && !e->budget_spent && !e->ambiguous &&
+		    !e->network && !e->token_endpoint ? GRAPH_RETRY_LATE :
+		    GRAPH_RETRY_NEXT_RUN;
+		break;
+	case GRAPH_TOKEN:
+	case GRAPH_GONE:
+		e->retry = GRAPH_RETRY_NOW;
+		break;
+	case GRAPH_LOGIN:
+	case GRAPH_DENIED:
+	case GRAPH_CONFIG:
+	case GRAPH_LOCAL:
+	case GRAPH_CANCELLED:
+		e->retry = GRAPH_RETRY_NEVER;
+		break;
+	default:
+		e->retry = e->ambiguous ? GRAPH_RETRY_NEXT_RUN :
+		    GRAPH_RETRY_LATE;
+	}
+}
+
+/*
+ * The shared code of a Graph error (SPEC section 6 through the edge): 69
+ * is for answers that retrying cannot fix, or a service still failing
+ * after every retry; a network outage, an unavailable token endpoint and
+ * an unknown outcome are for now (75).
+ */
+int
+graph_errc(const struct graph_err *e)
+{
+	switch (e->cls) {
+	case GRAPH_OK:
+	case GRAPH_CANCELLED:	/* the caller has reported its own reason */
+		return TT_E_NONE;
+	case GRAPH_LOGIN:
+	case GRAPH_DENIED:
+		return TT_E_LOGIN;
+	case GRAPH_CONFIG:
+		return TT_E_CONFIG;
+	case GRAPH_LOCAL:
+		return TT_E_INTERNAL;
+	default:
+		return e->retry == GRAPH_RETRY_NOW ||
+		    e->retry == GRAPH_RETRY_NEXT_RUN ? TT_E_LATER : TT_E_DOWN;
+	}
+}
+
+static int attempt(struct graph *g, struct greq *r, CURLcode cc);
+
+/* A POST that creates (not a token request, not a safe one). */
+static int
+is_create(const struct greq *r)
+{
+	return strcmp(r->method, "POST") == 0 && !r->is_token &&
+	    !r->idempotent;
+}
+
+/*
  * Decide the fate of a finished attempt: 0 done (success or final error in
- * r->err), 1 retry scheduled.
+ * r->err, judged), 1 retry scheduled.
  */
 static int
 finish(struct graph *g, struct greq *r, CURLcode cc)
 {
+	if (attempt(g, r, cc) == 1)
+		return 1;
+	if (r->err.cls != GRAPH_OK)
+		graph_judge(&r->err, is_create(r));
+	return 0;
+}
+
+static int
+attempt(struct graph *g, struct greq *r, CURLcode cc)
+{
 	struct graph_err *err = &r->err;
-	int is_create = strcmp(r->method, "POST") == 0 && !r->is_token &&
-	    !r->idempotent;
 	int retryable = 0;
 	double delay;
 
@@ -575,11 +664,10 @@ finish(struct graph *g, struct greq *r, CURLcode cc)
 	if (r->too_large) {
 		gerr(err, GRAPH_PROTOCOL, (int)r->status, "response larger "
 		    "than %zu bytes from %s", g->s.max_response, r->what);
-		err->ambiguous = is_create;
 		return 0;
 	}
 	if (cc != CURLE_OK) {
-		gerr(err, GRAPH_TRANSIENT, 0, "%s: %s", r->what,
+		gerr(err, GRAPH_SERVICE, 0, "%s: %s", r->what,
 		    curl_easy_strerror(cc));
 		if (cc == CURLE_SSL_CACERT || cc == CURLE_PEER_FAILED_VERIFICATION
 		    || cc == CURLE_SSL_CACERT_BADFILE) {
@@ -603,9 +691,7 @@ finish(struct graph *g, struct greq *r, CURLcode cc)
 			g->stats.retries++;
 			r->not_before = mono_now() + NET_DELAY;
 			return 1;
-		} else if (is_create)
-			err->ambiguous = 1;
-		else
+		} else if (!is_create(r))
 			retryable = 1;
 	} else if (r->status >= 200 && r->status < 300) {
 		return 0;
@@ -613,18 +699,15 @@ finish(struct graph *g, struct greq *r, CURLcode cc)
 		err->retry_after = r->retry_after;
 		err->cls = GRAPH_PROTOCOL;
 		if (r->status == 429 || r->status == 503) {
-			err->cls = GRAPH_TRANSIENT;
+			err->cls = GRAPH_SERVICE;
 			retryable = 1;	/* refused before any work: safe */
 		} else if (r->status >= 500) {
-			err->cls = GRAPH_TRANSIENT;
-			if (is_create)
-				err->ambiguous = 1;
-			else
-				retryable = 1;
+			err->cls = GRAPH_SERVICE;
+			retryable = !is_create(r);
 		}
 		error_from_body(r, err);
 		graph_classify(err, r->is_token);
-		if (err->cls != GRAPH_TRANSIENT)
+		if (err->cls != GRAPH_SERVICE)
 			retryable = 0;
 	}
 	if (retryable && r->attempts >= MAX_ATTEMPTS)
@@ -637,7 +720,7 @@ finish(struct graph *g, struct greq *r, CURLcode cc)
 		char was[sizeof(err->msg)];
 
 		strlcpy(was, err->msg, sizeof(was));
-		gerr(err, GRAPH_TRANSIENT, err->http, "retry budget of %d s "
+		gerr(err, GRAPH_SERVICE, err->http, "retry budget of %d s "
 		    "spent (last: %s)", g->s.retry_budget, was);
 		err->budget_spent = 1;
 		return 0;
@@ -673,7 +756,7 @@ graph_classify(struct graph_err *err, int is_token)
 		    "temporarily_unavailable") == 0 ||
 		    err->aadsts == 50196 || err->aadsts == 50033 ||
 		    err->aadsts == 90006 || err->aadsts == 90033) {
-			err->cls = GRAPH_TRANSIENT;
+			err->cls = GRAPH_SERVICE;
 			return;
 		}
 		if (strcasecmp(err->code, "invalid_client") == 0 ||
@@ -696,7 +779,7 @@ graph_classify(struct graph_err *err, int is_token)
 			return;
 		}
 		if (err->http == 429) {
-			err->cls = GRAPH_TRANSIENT;
+			err->cls = GRAPH_SERVICE;
 			return;
 		}
 		err->cls = GRAPH_PROTOCOL;
@@ -710,14 +793,13 @@ graph_classify(struct graph_err *err, int is_token)
 		return;
 	}
 	if (err->http == 429 || err->http >= 500) {
-		err->cls = GRAPH_TRANSIENT;
+		err->cls = GRAPH_SERVICE;
 		return;
 	}
 	switch (err->http) {
 	case 401:
 		/* An access token the service no longer takes: refresh. */
-		err->cls = GRAPH_TRANSIENT;
-		err->token_rejected = 1;
+		err->cls = GRAPH_TOKEN;
 		return;
 	case 403:
 		err->cls = GRAPH_DENIED;
@@ -787,6 +869,7 @@ graph_wait(struct graph *g)
 			/* The service is unreachable: fail at once. */
 			if (g->down[r->is_token ? 1 : 0].network) {
 				r->err = g->down[r->is_token ? 1 : 0];
+				graph_judge(&r->err, is_create(r));
 				r->done(r, &r->err);
 				continue;
 			}
@@ -1340,26 +1423,37 @@ graph_devicecode_poll(struct graph *g, const struct graph_devicecode *d,
 
 /* ------------------------------------------------------- directory */
 
-/* Absolute Graph URL for a path (path starts with '/'); new string. */
 char *
-graph_cal_base(enum graph_cal_kind kind, const char *cal_id, int is_default,
-    int view)
+graph_cal_base(const struct graph_cal *cal, int view)
 {
 	char *id, *out = NULL;
 
 	/* The default calendar has its own documented paths: /me/calendarView
 	 * (and its delta), /me/calendar/events. */
-	if (kind != GRAPH_CAL_GROUP && is_default)
+	if (cal->kind != GRAPH_CAL_GROUP && cal->is_default)
 		return strdup(view ? "/me" : "/me/calendar");
-	if ((id = curl_easy_escape(NULL, cal_id, 0)) == NULL)
+	if ((id = curl_easy_escape(NULL, cal->id, 0)) == NULL)
 		return NULL;
-	if (asprintf(&out, "%s%s", kind == GRAPH_CAL_GROUP ? "/groups/" :
+	if (asprintf(&out, "%s%s", cal->kind == GRAPH_CAL_GROUP ? "/groups/" :
 	    "/me/calendars/", id) < 0)
 		out = NULL;
 	curl_free(id);
 	return out;
 }
 
+char *
+graph_cal_mailbox(const struct graph_cal *cal)
+{
+	char *key = NULL;
+
+	if (cal->kind != GRAPH_CAL_GROUP)
+		return strdup("me");
+	if (asprintf(&key, "group:%s", cal->id) < 0)
+		return NULL;
+	return key;
+}
+
+/* Absolute Graph URL for a path (path starts with '/'); new string. */
 char *
 graph_url(struct graph *g, const char *path)
 {

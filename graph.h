@@ -22,10 +22,15 @@
  * transient.
  *
  * Errors: functions return 0 on success and -1 with a struct graph_err
- * filled (class, HTTP status, service code, Retry-After, request id and a
- * sanitised one-line message).  Ownership: records passed to callbacks are
- * borrowed for the duration of the call; records filled by synchronous
- * calls are owned by the caller and released with their _free function.
+ * filled: what failed (cls) and when to try again (retry), both decided
+ * with whether a create's outcome is unknown in one function (graph.c
+ * graph_judge), then the HTTP status, service code, Retry-After, request
+ * id and a sanitised one-line message.  graph_errc() says what the error
+ * means in the modules' shared vocabulary (util.h).
+ *
+ * Ownership: records passed to callbacks are borrowed for the duration of
+ * the call; records filled by synchronous calls are owned by the caller
+ * and released with their _free function.
  * Secrets (tokens, codes, verifiers) are wiped before they are freed and
  * never appear in messages.
  */
@@ -39,9 +44,12 @@
 #define GRAPH_MAX_INFLIGHT 4	/* Outlook's concurrency limit per mailbox */
 #define GRAPH_BATCH_MAX 20	/* JSON batching limit */
 
+/* What failed: the first field of a result. */
 enum graph_class {
 	GRAPH_OK = 0,
-	GRAPH_TRANSIENT,	/* try again later: throttled, 5xx, network */
+	GRAPH_SERVICE,		/* the service or the way to it: throttled,
+				 * 5xx, timeouts, the network */
+	GRAPH_TOKEN,		/* 401: the access token was refused */
 	GRAPH_LOGIN,		/* the grant is gone: log in again */
 	GRAPH_GONE,		/* delta state invalid: full resync */
 	GRAPH_NOTFOUND,		/* 404 on an item */
@@ -54,15 +62,35 @@ enum graph_class {
 				 * reported why itself) */
 };
 
+/*
+ * When trying again can help, once graph has retried what it could: the
+ * second field.  The order matters to nobody; 0 is "not soon" so that an
+ * error made without graph_judge() is never taken for a passing one.
+ */
+enum graph_retry {
+	GRAPH_RETRY_LATE = 0,	/* not soon: still failing after every retry,
+				 * or an answer no retry mends */
+	GRAPH_RETRY_NOW,	/* at once, after its class's remedy: a new
+				 * access token (GRAPH_TOKEN), a full read
+				 * (GRAPH_GONE) */
+	GRAPH_RETRY_NEXT_RUN,	/* the next run: throttled past the budget,
+				 * an outage, a write whose outcome is
+				 * unknown */
+	GRAPH_RETRY_NEVER	/* not without a person: sign in, consent,
+				 * the configuration */
+};
+
 struct graph_err {
-	enum graph_class cls;
+	enum graph_class cls;	/* what failed */
+	enum graph_retry retry;	/* when to try again */
 	int http;		/* HTTP status, 0 when none */
-	int ambiguous;		/* a write may or may not have happened */
+	int ambiguous;		/* a create may or may not have happened
+				 * (decided by graph_judge alone) */
 	double retry_after;	/* seconds, 0 when not given */
 	long aadsts;		/* first of the identity platform's error_codes */
+	/* The facts graph_judge weighs (callers use cls and retry): */
 	int budget_spent;	/* the retry budget ran out */
 	int exhausted;		/* still failing after every retry */
-	int token_rejected;	/* 401: the access token was refused */
 	int network;		/* the request never reached the service
 				 * (connect, DNS, TLS handshake) */
 	int token_endpoint;	/* the identity platform answered (or not) */
@@ -76,6 +104,10 @@ struct graph_err {
 	char request_id[64];
 	char msg[400];
 };
+
+/* The shared error code of a Graph error (util.h): a person's job
+ * (login, configuration), the service for now, or the service down. */
+int graph_errc(const struct graph_err *e);
 
 struct graph_settings {
 	const char *authority_url;	/* e.g. https://login.microsoftonline.com */
@@ -179,7 +211,24 @@ int graph_mailbox_zone(struct graph *g, char **zone, struct graph_err *err);
  * name is the id.  A user calendar whose owner is someone else (shared
  * with the user) has `shared` set.
  */
-enum graph_cal_kind { GRAPH_CAL_USER, GRAPH_CAL_GROUP };
+enum graph_cal_kind { GRAPH_CAL_USER = 0, GRAPH_CAL_GROUP = 1 };
+
+/*
+ * Where a calendar is, as every call about its events names it: the one
+ * reference every URL (graph_p.h graph_cal_base) and every mailbox key
+ * (Outlook's unit of concurrency: "me", or "group:<group id>") are
+ * derived from.  A user calendar by its id (is_default: the user's
+ * default calendar, which has its own paths), a group calendar by the
+ * group's id.  The strings are borrowed.
+ */
+struct graph_cal {
+	enum graph_cal_kind kind;
+	const char *id;
+	int is_default;
+};
+/* The mailbox key of a calendar (new string; NULL: out of memory). */
+char *graph_cal_mailbox(const struct graph_cal *c);
+
 struct graph_calendar {
 	enum graph_cal_kind kind;
 	char *id;		/* calendar id (group calendars: the group's) */
@@ -269,10 +318,9 @@ struct graph_series {
 	int gone;		/* 404: the series no longer exists */
 };
 void graph_series_free(struct graph_series *s);
-/* Read a series master (user calendar id or group id). */
-int graph_get_series(struct graph *g, enum graph_cal_kind kind,
-    const char *cal_id, const char *master_id, struct graph_series *out,
-    struct graph_err *err);
+/* Read a series master of a calendar. */
+int graph_get_series(struct graph *g, const struct graph_cal *cal,
+    const char *master_id, struct graph_series *out, struct graph_err *err);
 /* Release what graph_parse_event allocated in ev. */
 void graph_event_clear(struct graph_event *ev);
 
@@ -290,19 +338,18 @@ struct graph_round_cb {
 };
 
 /*
- * The URL of the first request of a round over [ws, we): delta when
- * `delta`, else a plain calendarView.  id is the user calendar's id, or
- * the group's for a group calendar.  New string.
+ * The URL of the first request of a round over [ws, we) of a calendar:
+ * delta when `delta`, else a plain calendarView.  New string.
  */
-char *graph_view_url(struct graph *g, enum graph_cal_kind kind,
-    const char *id, int is_default, int delta, tt_time ws, tt_time we);
+char *graph_view_url(struct graph *g, const struct graph_cal *cal,
+    int delta, tt_time ws, tt_time we);
 /*
- * Start a round at url (from graph_view_url, or a stored deltaLink) on
- * the given mailbox.  The callbacks run inside graph_run().  A nextLink
- * that repeats ends the round with a protocol error.
+ * Start a round of a calendar at url (from graph_view_url, or a stored
+ * deltaLink).  The callbacks run inside graph_run().  A nextLink that
+ * repeats ends the round with a protocol error.
  */
-int graph_round(struct graph *g, const char *mailbox, const char *url,
-    const struct graph_round_cb *cb, struct graph_err *err);
+int graph_round(struct graph *g, const struct graph_cal *cal,
+    const char *url, const struct graph_round_cb *cb, struct graph_err *err);
 
 /* Whether url may be followed as a nextLink/deltaLink: on the Graph
  * root's origin, not empty, at most GRAPH_LINK_MAX bytes, no blanks or
@@ -330,9 +377,7 @@ enum graph_write_op { GW_CREATE, GW_UPDATE, GW_DELETE, GW_LOOKUP };
  */
 struct graph_write {
 	enum graph_write_op op;
-	enum graph_cal_kind kind;
-	const char *cal_id;	/* user calendar id, or the group id */
-	int is_default;
+	struct graph_cal cal;
 	const char *event_id;	/* update, delete */
 	const char *subject;	/* create, update */
 	const char *body;	/* plain text */
@@ -355,8 +400,8 @@ void graph_write_clear(struct graph_write *w);
 /* A delete of event_id on a calendar, with its own copies of the strings
  * and of `label` (kept in user, for messages); NULL: out of memory.
  * graph_delete_free releases it. */
-struct graph_write *graph_delete_new(enum graph_cal_kind kind,
-    const char *cal_id, const char *event_id, const char *label);
+struct graph_write *graph_delete_new(const struct graph_cal *cal,
+    const char *event_id, const char *label);
 void graph_delete_free(struct graph_write *w);
 /* An array of n such deletes, and the array itself. */
 void graph_deletes_free(struct graph_write **w, size_t n);
@@ -377,8 +422,8 @@ void graph_writes(struct graph *g, struct graph_write **w, size_t n,
  * owner's: this install and profile), whatever its date (for stop
  * --purge-remote): cb(arg, event_id) per event.
  */
-int graph_find_marked(struct graph *g, enum graph_cal_kind kind,
-    const char *cal_id, int is_default, const char *prefix,
-    int (*cb)(void *, const char *), void *arg, struct graph_err *err);
+int graph_find_marked(struct graph *g, const struct graph_cal *cal,
+    const char *prefix, int (*cb)(void *, const char *), void *arg,
+    struct graph_err *err);
 
 #endif

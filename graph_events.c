@@ -110,17 +110,9 @@ page_repeats(struct round *rd, const struct graph_event *ev, size_t n)
 {
 	size_t i, before = rd->nids, fresh = 0;
 
-	if (rd->nids + n > rd->capids) {
-		size_t cap = rd->capids ? rd->capids : 256;
-		uint64_t *nn;
-
-		while (cap < rd->nids + n)
-			cap *= 2;
-		if ((nn = reallocarray(rd->ids, cap, sizeof(*nn))) == NULL)
-			return -1;
-		rd->ids = nn;
-		rd->capids = cap;
-	}
+	if (tt_reserve(&rd->ids, &rd->capids, rd->nids + n,
+	    sizeof(*rd->ids)) != 0)
+		return -1;
 	for (i = 0; i < n; i++) {
 		uint64_t v;
 
@@ -152,15 +144,15 @@ fmt_window(tt_time t, char *buf, size_t len)
 }
 
 char *
-graph_view_url(struct graph *g, enum graph_cal_kind kind, const char *id,
-    int is_default, int delta, tt_time ws, tt_time we)
+graph_view_url(struct graph *g, const struct graph_cal *cal, int delta,
+    tt_time ws, tt_time we)
 {
 	char s[32], e[32], *base, *path = NULL, *url;
 
 	fmt_window(ws, s, sizeof(s));
 	fmt_window(we, e, sizeof(e));
 	/* The default calendar has its own documented delta path. */
-	if ((base = graph_cal_base(kind, id, is_default, 1)) == NULL)
+	if ((base = graph_cal_base(cal, 1)) == NULL)
 		return NULL;
 	if (asprintf(&path, "%s/calendarView%s?startDateTime=%s&endDateTime="
 	    "%s%s", base, delta ? "/delta" : "", s, e, delta ? "" :
@@ -343,16 +335,10 @@ round_submit(struct graph *g, struct round *rd, const char *url,
 			    "returned a nextLink it had already returned (a "
 			    "loop); the round is abandoned");
 		}
-	if (rd->nseen == rd->capseen) {
-		size_t cap = rd->capseen ? rd->capseen * 2 : 16;
-		uint64_t *n = reallocarray(rd->seen, cap, sizeof(*n));
-
-		if (n == NULL) {
-			greq_free(r);
-			return gerr(err, GRAPH_LOCAL, 0, "out of memory");
-		}
-		rd->seen = n;
-		rd->capseen = cap;
+	if (tt_reserve(&rd->seen, &rd->capseen, rd->nseen + 1,
+	    sizeof(*rd->seen)) != 0) {
+		greq_free(r);
+		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
 	}
 	rd->seen[rd->nseen++] = h;
 	if (++rd->pages > MAX_PAGES) {
@@ -483,15 +469,18 @@ graph_series_free(struct graph_series *s)
 }
 
 int
-graph_get_series(struct graph *g, enum graph_cal_kind kind,
-    const char *cal_id, const char *master_id, struct graph_series *out,
-    struct graph_err *err)
+graph_get_series(struct graph *g, const struct graph_cal *c,
+    const char *master_id, struct graph_series *out, struct graph_err *err)
 {
-	char *cal = graph_cal_base(kind, cal_id, 0, 0), *mid =
-	    curl_easy_escape(NULL, master_id, 0), *path = NULL, *url = NULL;
+	struct graph_cal by_id = *c;
+	char *cal, *mid, *path = NULL, *url = NULL;
 	json_t *j = NULL, *v;
 	int rc = -1;
 
+	/* An event by id through its calendar's id, also the default's. */
+	by_id.is_default = 0;
+	cal = graph_cal_base(&by_id, 0);
+	mid = curl_easy_escape(NULL, master_id, 0);
 	memset(out, 0, sizeof(*out));
 	memset(err, 0, sizeof(*err));
 	/* No $select: lastModifiedDateTime does not support it (graph-docs
@@ -540,7 +529,7 @@ out:
 }
 
 int
-graph_round(struct graph *g, const char *mailbox, const char *url,
+graph_round(struct graph *g, const struct graph_cal *cal, const char *url,
     const struct graph_round_cb *cb, struct graph_err *err)
 {
 	struct round *rd = calloc(1, sizeof(*rd));
@@ -548,7 +537,7 @@ graph_round(struct graph *g, const char *mailbox, const char *url,
 	if (rd == NULL)
 		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
 	rd->cb = *cb;
-	if ((rd->mailbox = strdup(mailbox)) == NULL) {
+	if ((rd->mailbox = graph_cal_mailbox(cal)) == NULL) {
 		free(rd);
 		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
 	}

@@ -69,8 +69,7 @@ char *graph_url(struct graph *g, const char *path);
  * of memory).  Events are always addressed through their calendar: one on
  * a calendar someone shared is 404 under /me/events/{id}.
  */
-char *graph_cal_base(enum graph_cal_kind kind, const char *cal_id,
-    int is_default, int view);
+char *graph_cal_base(const struct graph_cal *cal, int view);
 json_t *graph_get_json(struct graph *g, const char *url, const char *what,
     struct graph_err *err);
 /* A text member sanitised whole; an identifier member verbatim or NULL.
@@ -95,5 +94,8 @@ int graph_parse_tokens(json_t *j, struct graph_tokens *out,
 void graph_parse_event(json_t *item, struct graph_event *ev);
 double graph_parse_retry_after(const char *v, time_t now);
 void graph_classify(struct graph_err *err, int is_token);
+/* Fill a failed result's retry field and whether a create's outcome is
+ * unknown (the one place: see graph.c). */
+void graph_judge(struct graph_err *err, int is_create);
 
 #endif

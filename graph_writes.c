@@ -41,19 +41,19 @@ graph_write_clear(struct graph_write *w)
 }
 
 struct graph_write *
-graph_delete_new(enum graph_cal_kind kind, const char *cal_id,
-    const char *event_id, const char *label)
+graph_delete_new(const struct graph_cal *cal, const char *event_id,
+    const char *label)
 {
 	struct graph_write *w = calloc(1, sizeof(*w));
 
 	if (w == NULL)
 		return NULL;
 	w->op = GW_DELETE;
-	w->kind = kind;
-	w->cal_id = strdup(cal_id);
+	w->cal = *cal;
+	w->cal.id = strdup(cal->id);
 	w->event_id = strdup(event_id);
 	w->user = strdup(label);
-	if (w->cal_id == NULL || w->event_id == NULL || w->user == NULL) {
+	if (w->cal.id == NULL || w->event_id == NULL || w->user == NULL) {
 		graph_delete_free(w);
 		return NULL;
 	}
@@ -65,7 +65,7 @@ graph_delete_free(struct graph_write *w)
 {
 	if (w == NULL)
 		return;
-	free((char *)(uintptr_t)w->cal_id);
+	free((char *)(uintptr_t)w->cal.id);
 	free((char *)(uintptr_t)w->event_id);
 	free(w->user);
 	graph_write_clear(w);
@@ -98,14 +98,16 @@ escaped(const char *s)
 static char *
 item_url(const struct graph_write *w)
 {
-	/* Updates and deletes by the calendar's id, also the default's. */
-	char *base = graph_cal_base(w->kind, w->cal_id, w->op == GW_CREATE ||
-	    w->op == GW_LOOKUP ? w->is_default : 0, 0);
-	char *ev = w->event_id ? escaped(w->event_id) : NULL, *u = NULL,
+	struct graph_cal cal = w->cal;
+	char *base, *ev = w->event_id ? escaped(w->event_id) : NULL, *u = NULL,
 	    *flt = NULL;
 	char fbuf[512];
 	int r = -1;
 
+	/* Updates and deletes by the calendar's id, also the default's. */
+	if (w->op != GW_CREATE && w->op != GW_LOOKUP)
+		cal.is_default = 0;
+	base = graph_cal_base(&cal, 0);
 	if (base == NULL)
 		goto out;
 	switch (w->op) {
@@ -211,7 +213,7 @@ settle_item(struct graph_write *w, json_t *resp)
 		    NULL) {
 			gerr(&w->err, GRAPH_PROTOCOL, (int)status, "the event "
 			    "written lacks 'id'");
-			w->err.ambiguous = w->op == GW_CREATE;
+			graph_judge(&w->err, w->op == GW_CREATE);
 			return;
 		}
 		w->change_key = jid(body, "changeKey");
@@ -239,8 +241,7 @@ settle_item(struct graph_write *w, json_t *resp)
 		gerr(&w->err, w->err.cls, (int)status, "HTTP %d %s%s%.200s",
 		    (int)status, w->err.code, msg ? ": " : "", msg ? msg : "");
 		w->gone = status == 404;
-		if (w->op == GW_CREATE && status >= 500 && status != 503)
-			w->err.ambiguous = 1;
+		graph_judge(&w->err, w->op == GW_CREATE);
 	}
 }
 
@@ -353,7 +354,7 @@ batch_sent(struct greq *r, const struct graph_err *e)
 		for (i = 0; i < b->n; i++) {
 			gerr(&b->w[i]->err, GRAPH_PROTOCOL, 200, "no answer for "
 			    "this item in the batch");
-			b->w[i]->err.ambiguous = b->w[i]->op == GW_CREATE;
+			graph_judge(&b->w[i]->err, b->w[i]->op == GW_CREATE);
 		}
 		json_array_foreach(resps, k, item) {
 			const char *id = json_string_value(json_object_get(item,
@@ -373,8 +374,7 @@ batch_sent(struct greq *r, const struct graph_err *e)
 		/* The whole batch failed: creates may or may not be done. */
 		for (i = 0; i < b->n; i++) {
 			b->w[i]->err = err;
-			b->w[i]->err.ambiguous = b->w[i]->op == GW_CREATE &&
-			    (err.http == 0 || err.http >= 500) && err.http != 503;
+			graph_judge(&b->w[i]->err, b->w[i]->op == GW_CREATE);
 		}
 	}
 	json_decref(j);
@@ -399,8 +399,11 @@ batch_sent(struct greq *r, const struct graph_err *e)
 		if (delay <= 0)
 			delay = 1;
 		if (st.waited + delay > (double)graph_settings(g)->retry_budget) {
-			for (i = 0; i < again->n; i++)
+			for (i = 0; i < again->n; i++) {
 				again->w[i]->err.budget_spent = 1;
+				graph_judge(&again->w[i]->err,
+				    again->w[i]->op == GW_CREATE);
+			}
 			batch_free(again);
 			again = NULL;
 		} else {
@@ -447,13 +450,11 @@ graph_writes(struct graph *g, struct graph_write **w, size_t n,
 		b->batch_done = batch_done;
 		b->arg = arg;
 		for (i = 0; i < n && b->n < GRAPH_BATCH_MAX; i++) {
-			char *key = NULL;
+			char *key;
 
 			if (taken[i])
 				continue;
-			if (asprintf(&key, "%s%s", w[i]->kind ==
-			    GRAPH_CAL_GROUP ? "group:" : "me", w[i]->kind ==
-			    GRAPH_CAL_GROUP ? w[i]->cal_id : "") < 0)
+			if ((key = graph_cal_mailbox(&w[i]->cal)) == NULL)
 				break;
 			if (box == NULL) {
 				b->mailbox = key;
@@ -509,9 +510,9 @@ marked_item(void *arg, json_t *item)
 }
 
 int
-graph_find_marked(struct graph *g, enum graph_cal_kind kind,
-    const char *cal_id, int is_default, const char *prefix,
-    int (*cb)(void *, const char *), void *arg, struct graph_err *err)
+graph_find_marked(struct graph *g, const struct graph_cal *c,
+    const char *prefix, int (*cb)(void *, const char *), void *arg,
+    struct graph_err *err)
 {
 	struct marked m = { prefix, cb, arg };
 	char fbuf[512], xbuf[512], *flt, *exp, *cal, *path = NULL, *url;
@@ -525,7 +526,7 @@ graph_find_marked(struct graph *g, enum graph_cal_kind kind,
 	    "id eq '%s')", GRAPH_MARKER_PROP);
 	flt = escaped(fbuf);
 	exp = escaped(xbuf);
-	cal = graph_cal_base(kind, cal_id, is_default, 0);
+	cal = graph_cal_base(c, 0);
 	if (flt != NULL && exp != NULL && cal != NULL)
 		rc = asprintf(&path, "%s/events?$filter=%s&$expand=%s"
 		    "&$select=id&$top=100", cal, flt, exp);

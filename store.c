@@ -259,7 +259,7 @@ static const char *const *const migrations[] = {
 static int
 dberr(struct store *st, struct tt_err *err, const char *what)
 {
-	return tt_fail(err, TT_IOERR, "database %s: %s: %s", st->path, what,
+	return tt_fail(err, TT_E_LOCAL, "database %s: %s: %s", st->path, what,
 	    sqlite3_errmsg(st->db));
 }
 
@@ -366,18 +366,18 @@ make_dirs(const char *dir, struct tt_err *err)
 	char buf[PATH_MAX], *p;
 
 	if (strlcpy(buf, dir, sizeof(buf)) >= sizeof(buf))
-		return tt_fail(err, TT_IOERR, "path too long: %s", dir);
+		return tt_fail(err, TT_E_LOCAL, "path too long: %s", dir);
 	for (p = buf + 1; *p != '\0'; p++) {
 		if (*p != '/')
 			continue;
 		*p = '\0';
 		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-			return tt_fail(err, TT_IOERR, "cannot create %s: %s", buf,
+			return tt_fail(err, TT_E_LOCAL, "cannot create %s: %s", buf,
 			    strerror(errno));
 		*p = '/';
 	}
 	if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-		return tt_fail(err, TT_IOERR, "cannot create %s: %s", buf,
+		return tt_fail(err, TT_E_LOCAL, "cannot create %s: %s", buf,
 		    strerror(errno));
 	return 0;
 }
@@ -399,15 +399,15 @@ prepare_file(const char *path, struct tt_err *err)
 		return 0;
 	}
 	if (errno != EEXIST)
-		return tt_fail(err, TT_IOERR, "cannot create database %s: %s",
+		return tt_fail(err, TT_E_LOCAL, "cannot create database %s: %s",
 		    path, strerror(errno));
 	if (stat(path, &sb) != 0)
-		return tt_fail(err, TT_IOERR, "cannot stat %s: %s", path,
+		return tt_fail(err, TT_E_LOCAL, "cannot stat %s: %s", path,
 		    strerror(errno));
 	if (!S_ISREG(sb.st_mode))
-		return tt_fail(err, TT_IOERR, "%s is not a regular file", path);
+		return tt_fail(err, TT_E_LOCAL, "%s is not a regular file", path);
 	if (sb.st_mode & 077)
-		return tt_fail(err, TT_IOERR, "database %s is readable by "
+		return tt_fail(err, TT_E_LOCAL, "database %s is readable by "
 		    "others (mode %03o) and may hold tokens; run: chmod 600 %s",
 		    path, (unsigned)(sb.st_mode & 0777), path);
 	return 0;
@@ -426,7 +426,7 @@ migrate(struct store *st, struct tt_err *err)
 	if (version < 0)
 		return dberr(st, err, "reading the schema version");
 	if (version > SCHEMA_VERSION)
-		return tt_fail(err, TT_IOERR, "database %s has schema version "
+		return tt_fail(err, TT_E_LOCAL, "database %s has schema version "
 		    "%d, newer than this program knows (%d)", st->path, version,
 		    SCHEMA_VERSION);
 	for (; version < SCHEMA_VERSION; version++) {
@@ -467,7 +467,7 @@ store_open(const char *path, struct store **out, struct tt_err *err)
 	if ((st = calloc(1, sizeof(*st))) == NULL ||
 	    (st->path = strdup(path)) == NULL) {
 		free(st);
-		return tt_fail(err, TT_SOFTWARE, "out of memory");
+		return tt_fail(err, TT_E_INTERNAL, "out of memory");
 	}
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
@@ -510,14 +510,14 @@ store_lock(const char *path, struct tt_err *err)
 
 	if ((size_t)snprintf(lpath, sizeof(lpath), "%s.lock", path) >=
 	    sizeof(lpath))
-		return tt_fail(err, TT_IOERR, "path too long: %s", path);
+		return tt_fail(err, TT_E_LOCAL, "path too long: %s", path);
 	fd = flopen(lpath, O_RDWR | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
 	if (fd >= 0)
 		return fd;
 	if (errno == EWOULDBLOCK || errno == EAGAIN)
-		return tt_fail(err, TT_TEMPFAIL, "another timetap-sync run is "
-		    "using %s; try again later", path);
-	return tt_fail(err, TT_IOERR, "cannot lock %s: %s", lpath,
+		return tt_fail(err, TT_E_BUSY, "another timetap-sync run is "
+		    "using %s", path);
+	return tt_fail(err, TT_E_LOCAL, "cannot lock %s: %s", lpath,
 	    strerror(errno));
 }
 
@@ -1016,6 +1016,27 @@ store_profiles(struct store *st, int (*cb)(void *, int64_t, const char *),
 	    cb, arg, err);
 }
 
+/* A group calendar is addressed by its group's id (kept in container),
+ * a user calendar by its own. */
+static struct graph_cal
+cal_ref(int group, const char *remote_id, const char *container,
+    int is_default)
+{
+	struct graph_cal c;
+
+	c.kind = group ? GRAPH_CAL_GROUP : GRAPH_CAL_USER;
+	c.id = group && container != NULL ? container : remote_id;
+	c.is_default = !group && is_default;
+	return c;
+}
+
+struct graph_cal
+store_cal_ref(const struct calendar *c)
+{
+	return cal_ref(c->kind == GRAPH_CAL_GROUP, c->remote_id, c->container,
+	    c->is_default);
+}
+
 void
 store_calendar_free(struct calendar *c)
 {
@@ -1042,7 +1063,7 @@ store_calendars_absent(struct store *st, int64_t profile, int kind,
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, profile);
-	bind_text(s, 2, kind == CAL_GROUP ? "group" : "user");
+	bind_text(s, 2, kind == GRAPH_CAL_GROUP ? "group" : "user");
 	return done(st, s, run(st, s), err);
 }
 
@@ -1067,7 +1088,7 @@ store_calendar_seen(struct store *st, const struct calendar *c,
 		return -1;
 	sqlite3_bind_int64(s, 1, c->profile_id);
 	bind_text(s, 2, c->remote_id);
-	bind_text(s, 3, c->kind == CAL_GROUP ? "group" : "user");
+	bind_text(s, 3, c->kind == GRAPH_CAL_GROUP ? "group" : "user");
 	bind_text(s, 4, c->container);
 	bind_text(s, 5, c->name);
 	bind_text(s, 6, c->path);
@@ -1102,7 +1123,7 @@ store_calendar_list(struct store *st, int64_t profile,
 		c.id = sqlite3_column_int64(s, 0);
 		c.profile_id = sqlite3_column_int64(s, 1);
 		c.remote_id = col_text(s, 2);
-		c.kind = sqlite3_column_int(s, 3) ? CAL_GROUP : CAL_USER;
+		c.kind = sqlite3_column_int(s, 3) ? GRAPH_CAL_GROUP : GRAPH_CAL_USER;
 		c.container = col_text(s, 4);
 		c.name = col_text(s, 5);
 		c.path = col_text(s, 6);
@@ -1871,11 +1892,11 @@ store_push_plan(struct store *st, int64_t profile, tt_time ws, tt_time we,
 		it.online = sqlite3_column_int(s, 7);
 		it.version = sqlite3_column_int64(s, 8);
 		it.calendar_id = sqlite3_column_int64(s, 9);
-		it.cal_remote_id = (const char *)sqlite3_column_text(s, 10);
-		it.cal_container = (const char *)sqlite3_column_text(s, 11);
+		it.cal = cal_ref(sqlite3_column_int(s, 13),
+		    (const char *)sqlite3_column_text(s, 10),
+		    (const char *)sqlite3_column_text(s, 11),
+		    sqlite3_column_int(s, 14));
 		it.cal_path = (const char *)sqlite3_column_text(s, 12);
-		it.cal_group = sqlite3_column_int(s, 13);
-		it.cal_default = sqlite3_column_int(s, 14);
 		it.cal_push = sqlite3_column_int(s, 15);
 		it.state = push_state((const char *)sqlite3_column_text(s, 16));
 		it.txn_id = (const char *)sqlite3_column_text(s, 17);
@@ -2116,9 +2137,9 @@ store_strays(struct store *st, int64_t profile,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		y.calendar_id = sqlite3_column_int64(s, 0);
 		y.event_id = (const char *)sqlite3_column_text(s, 1);
-		y.group = sqlite3_column_int(s, 2);
-		y.remote_id = (const char *)sqlite3_column_text(s, 3);
-		y.container = (const char *)sqlite3_column_text(s, 4);
+		y.cal = cal_ref(sqlite3_column_int(s, 2),
+		    (const char *)sqlite3_column_text(s, 3),
+		    (const char *)sqlite3_column_text(s, 4), 0);
 		y.path = (const char *)sqlite3_column_text(s, 5);
 		if (cb(arg, &y))
 			break;

@@ -6,7 +6,7 @@
  * PRAGMA user_version, one migration per version.
  *
  * Errors: functions return 0 (or a documented non-negative value) on
- * success and -1 with `err` filled (TT_IOERR for database failures).
+ * success and -1 with `err` filled (TT_E_LOCAL for database failures).
  * Ownership: structs filled by the store own their strings; release them
  * with the matching _free function.  Pointers passed in are borrowed.
  */
@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "graph.h"
 #include "util.h"
 
 struct store;
@@ -32,7 +33,7 @@ void store_close(struct store *st);
 
 /*
  * The per-database run lock (path + ".lock", mode 0600), taken without
- * waiting: when another run holds it, fails at once with TT_TEMPFAIL.
+ * waiting: when another run holds it, fails at once with TT_E_BUSY.
  * Returns a descriptor to pass to store_unlock().
  */
 int store_lock(const char *path, struct tt_err *err);
@@ -149,12 +150,11 @@ int store_profiles(struct store *st,
     struct tt_err *err);
 
 /* ---- calendars and their roles ---- */
-enum { CAL_USER = 0, CAL_GROUP = 1 };
 struct calendar {
 	int64_t id;		/* local number, shown to the user */
 	int64_t profile_id;
 	char *remote_id;
-	int kind;		/* CAL_USER or CAL_GROUP */
+	enum graph_cal_kind kind;	/* a user's or a group's (graph.h) */
 	char *container;	/* calendar group id, or the M365 group id */
 	char *name, *path;
 	int can_edit, is_default, pull, push, present;
@@ -167,8 +167,12 @@ struct calendar {
 	tt_time window_start, window_end, last_full;
 };
 void store_calendar_free(struct calendar *c);
-/* Discovery: mark every calendar of the profile of one kind (CAL_USER:
- * own and shared, CAL_GROUP) absent, then upsert the ones seen (keeping
+/* How the service addresses a calendar of the book (graph.h), the one
+ * place a row becomes a reference: a group's by the group id, a user's
+ * by its own.  Borrows c's strings. */
+struct graph_cal store_cal_ref(const struct calendar *c);
+/* Discovery: mark every calendar of the profile of one kind (GRAPH_CAL_USER:
+ * own and shared, GRAPH_CAL_GROUP) absent, then upsert the ones seen (keeping
  * roles and sync state); call within a transaction. */
 int store_calendars_absent(struct store *st, int64_t profile, int kind,
     struct tt_err *err);
@@ -335,8 +339,9 @@ struct push_item {
 	int online;
 	int64_t version;
 	int64_t calendar_id;
-	const char *cal_remote_id, *cal_container, *cal_path;
-	int cal_group, cal_default, cal_push;	/* cal_push: push role, present */
+	struct graph_cal cal;	/* where it is pushed (store_cal_ref) */
+	const char *cal_path;
+	int cal_push;		/* the calendar has the push role, present */
 	enum push_state state;
 	const char *txn_id;	/* "": the next create needs a new one */
 	const char *event_id;
@@ -422,8 +427,8 @@ int store_join_seen(struct store *st, int64_t appt, int64_t calendar,
 struct stray {
 	int64_t calendar_id;
 	const char *event_id;
-	int group;			/* a group calendar: container holds the group */
-	const char *remote_id, *container, *path;
+	struct graph_cal cal;	/* store_cal_ref */
+	const char *path;
 };
 int store_stray_add(struct store *st, int64_t calendar, const char *event_id,
     struct tt_err *err);

@@ -30,7 +30,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "sha256.h"
 #include "sync.h"
 #include "tz_windows.h"
@@ -142,8 +141,7 @@ struct pass_ctx {
 	struct classify_cfg cc;
 	struct pass counts;
 	int force;
-	int worst;		/* exit code so far */
-	char first[512];	/* the first problem, for status */
+	int worst;		/* the most serious code so far (tt_errc) */
 	int token_rejected;	/* a 401 that the one refresh did not cure */
 	int refreshed;		/* the one forced refresh of the pass is used */
 	struct cal_round **retry;	/* rounds refused with a 401, to redo */
@@ -191,25 +189,83 @@ struct cal_round {
 	int items;
 };
 
+/*
+ * Hand a problem to the edge as a record (sync.h): what failed, where,
+ * the error in facts; the pass keeps its most serious code.  A warning
+ * (TT_WARNING) leaves the code alone.
+ */
+static void
+report(struct pass_ctx *p, int code, const char *cal, const char *step,
+    int64_t appt, int unknown, const char *error)
+{
+	struct sync_problem pr = { code, p->name, cal, step, appt, unknown,
+	    error };
+
+	p->env->problem(p->env->arg, &pr);
+	if (code != TT_WARNING)
+		p->worst = tt_worse(p->worst, code);
+}
+
+static void
+vproblem(struct pass_ctx *p, int code, const char *cal, const char *step,
+    const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+static void
+cal_problem(struct pass_ctx *p, int code, const char *cal, const char *step,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static void
 problem(struct pass_ctx *p, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
-problem(struct pass_ctx *p, int code, const char *fmt, ...)
+vproblem(struct pass_ctx *p, int code, const char *cal, const char *step,
+    const char *fmt, va_list ap)
 {
-	struct tt_err e = { 0 };
 	char msg[512];
+
+	tt_vmessage(msg, sizeof(msg), fmt, ap);
+	report(p, code, cal, step, 0, 0, msg);
+}
+
+/* A problem on a calendar (cal NULL: of the whole pass), in a step. */
+static void
+cal_problem(struct pass_ctx *p, int code, const char *cal, const char *step,
+    const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vproblem(p, code, cal, step, fmt, ap);
 	va_end(ap);
-	tt_fail(&e, code, "profile %s: %s", p->name, msg);
-	p->env->note(p->env->arg, code, e.msg);
-	p->worst = tt_worse(p->worst, code);
-	if (p->first[0] == '\0')
-		strlcpy(p->first, e.msg, sizeof(p->first));
+}
+
+/* A problem of the whole pass. */
+static void
+problem(struct pass_ctx *p, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vproblem(p, code, NULL, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/* A failure of the connection (its message names the profile). */
+static void
+conn_problem(struct pass_ctx *p, const struct tt_err *err)
+{
+	struct sync_problem pr = { err->code, NULL, NULL, NULL, 0, 0,
+	    err->msg };
+
+	p->env->problem(p->env->arg, &pr);
+	p->worst = tt_worse(p->worst, err->code);
+}
+
+/* A local failure (the store's, or memory) as a problem. */
+static void
+local_problem(struct pass_ctx *p, const struct tt_err *err, int dflt)
+{
+	report(p, err->code ? err->code : dflt, NULL, NULL, 0, 0,
+	    err->msg[0] ? err->msg : "out of memory");
 }
 
 static void
@@ -304,17 +360,9 @@ ours_of(struct pass_ctx *p, const struct graph_event *ev, int64_t *appt,
 static int
 want_removal(struct cal_round *cr, const char *id)
 {
-	char **n;
-
-	if (cr->nrem == cr->caprem) {
-		size_t cap = cr->caprem ? cr->caprem * 2 : 16;
-
-		if ((n = reallocarray(cr->removals, cap, sizeof(*n))) == NULL)
-			return -1;
-		cr->removals = n;
-		cr->caprem = cap;
-	}
-	if ((cr->removals[cr->nrem] = strdup(id)) == NULL)
+	if (tt_reserve(&cr->removals, &cr->caprem, cr->nrem + 1,
+	    sizeof(*cr->removals)) != 0 ||
+	    (cr->removals[cr->nrem] = strdup(id)) == NULL)
 		return -1;
 	cr->nrem++;
 	return 0;
@@ -357,9 +405,8 @@ stray_cb(void *arg, const struct stray *y)
 		ys->w = n;
 	if ((c = reallocarray(ys->cal, ys->n + 1, sizeof(*c))) != NULL)
 		ys->cal = c;
-	if (n == NULL || c == NULL || (w = graph_delete_new(y->group ?
-	    GRAPH_CAL_GROUP : GRAPH_CAL_USER, y->group ? y->container :
-	    y->remote_id, y->event_id, y->path)) == NULL) {
+	if (n == NULL || c == NULL || (w = graph_delete_new(&y->cal,
+	    y->event_id, y->path)) == NULL) {
 		ys->oom = 1;
 		return 1;
 	}
@@ -384,13 +431,12 @@ strays_done(void *arg, struct graph_write **ws, size_t n)
 			if (k < ys->n && store_stray_done(p->env->cn->st, ys->cal[k],
 			    ws[i]->event_id, &err))
 				problem(p, err.code, "%s", err.msg);
-		} else if (ws[i]->err.token_rejected)
+		} else if (ws[i]->err.cls == GRAPH_TOKEN)
 			p->push_rejected = 1;	/* refreshed, then again */
 		else
-			problem(p, conn_exit_code(&ws[i]->err), "calendar "
-			    "\"%s\": deleting a second copy of one of our events: "
-			    "%s (the next run continues)", (char *)ws[i]->user,
-			    ws[i]->err.msg);
+			report(p, graph_errc(&ws[i]->err), ws[i]->user,
+			    "deleting a second copy of one of our events", 0,
+			    0, ws[i]->err.msg);
 	}
 }
 
@@ -405,8 +451,7 @@ strays_delete(struct pass_ctx *p)
 	ys.p = p;
 	if (store_strays(p->env->cn->st, p->profile, stray_cb, &ys, &err) ||
 	    ys.oom)
-		problem(p, err.code ? err.code : TT_SOFTWARE, "%s", err.msg[0] ?
-		    err.msg : "out of memory");
+		local_problem(p, &err, TT_E_INTERNAL);
 	else if (ys.n > 0)
 		graph_writes(p->g, ys.w, ys.n, strays_done, &ys);
 	graph_deletes_free(ys.w, ys.n);
@@ -462,15 +507,9 @@ one_item(struct cal_round *cr, const struct graph_event *ev,
 		return one_event(cr, ev, err);
 	/* Kept for the end of the round (sparse_done). */
 	unwant_removal(cr, ev->id);
-	if (cr->nsparse == cr->capsparse) {
-		size_t cap = cr->capsparse ? cr->capsparse * 2 : 64;
-		struct sparse *n = reallocarray(cr->sparse, cap, sizeof(*n));
-
-		if (n == NULL)
-			return tt_fail(err, TT_SOFTWARE, "out of memory");
-		cr->sparse = n;
-		cr->capsparse = cap;
-	}
+	if (tt_reserve(&cr->sparse, &cr->capsparse, cr->nsparse + 1,
+	    sizeof(*cr->sparse)) != 0)
+		return tt_fail(err, TT_E_INTERNAL, "out of memory");
 	cr->sparse[cr->nsparse].id = strdup(ev->id);
 	cr->sparse[cr->nsparse].master = strdup(ev->series_master_id);
 	cr->sparse[cr->nsparse].start = ev->start;
@@ -479,7 +518,7 @@ one_item(struct cal_round *cr, const struct graph_event *ev,
 	    cr->sparse[cr->nsparse].master == NULL) {
 		free(cr->sparse[cr->nsparse].id);
 		free(cr->sparse[cr->nsparse].master);
-		return tt_fail(err, TT_SOFTWARE, "out of memory");
+		return tt_fail(err, TT_E_INTERNAL, "out of memory");
 	}
 	cr->nsparse++;
 	return 0;
@@ -529,7 +568,7 @@ sparse_one(struct cal_round *cr, const struct graph_event *ev,
 		/* Keep whatever the book has for it until the master is
 		 * read: nothing is removed on a partial read. */
 		return missing_add(cr, ev->series_master_id) ? tt_fail(err,
-		    TT_SOFTWARE, "out of memory") : 0;
+		    TT_E_INTERNAL, "out of memory") : 0;
 	}
 	e2 = *ev;
 	e2.sparse = 0;
@@ -569,7 +608,7 @@ one_event(struct cal_round *cr, const struct graph_event *ev,
 	if (ev->removed) {
 		/* Full reads reconcile instead; deltas decide at the end. */
 		if (!cr->full && want_removal(cr, ev->id) != 0)
-			return tt_fail(err, TT_SOFTWARE, "out of memory");
+			return tt_fail(err, TT_E_INTERNAL, "out of memory");
 		return 0;
 	}
 	if (ev->invalid && strcmp(ev->invalid, "id") == 0) {
@@ -696,12 +735,9 @@ finish_round(struct cal_round *cr, const char *delta_link, struct tt_err *err)
 	/* A full read with items whose id could not be read removes no
 	 * block: any of them may be one of those (fail closed). */
 	if (cr->full && cr->unreadable > 0) {
-		struct tt_err w = { 0 };
-
-		tt_fail(&w, 0, "profile %s: calendar \"%s\": %d item%s whose id "
-		    "could not be read; no block was removed", p->name,
-		    cr->cal.path, cr->unreadable, cr->unreadable == 1 ? "" : "s");
-		p->env->note(p->env->arg, TT_WARNING, w.msg);
+		cal_problem(p, TT_WARNING, cr->cal.path, NULL, "%d item%s "
+		    "whose id could not be read; no block was removed",
+		    cr->unreadable, cr->unreadable == 1 ? "" : "s");
 		goto state;
 	}
 	if (store_block_count(p->env->cn->st, cr->cal.id, &total, err))
@@ -723,10 +759,9 @@ finish_round(struct cal_round *cr, const char *delta_link, struct tt_err *err)
 	}
 	if (!p->force && sync_too_many(n, total, env->max_removals,
 	    env->max_removals_pct)) {
-		problem(p, TT_CAPPED, "calendar \"%s\": would remove %d of %d "
-		    "blocks, more than max_removals allows; nothing removed "
-		    "(run `timetap-sync -s %s sync --force` to accept)",
-		    cr->cal.path, n, total, p->name);
+		cal_problem(p, TT_E_CAPPED, cr->cal.path, NULL, "would remove "
+		    "%d of %d blocks, more than max_removals allows; nothing "
+		    "removed", n, total);
 		return 1;
 	}
 	if (cr->full) {
@@ -753,9 +788,9 @@ state:
 	 * huge) is not stored: the next pass reads in full instead of
 	 * failing on it for ever. */
 	if (cr->delta && !graph_link_ok(p->g, delta_link)) {
-		problem(p, TT_UNAVAILABLE, "calendar \"%s\": the service gave a "
-		    "deltaLink the tool will not follow; the next pass reads the "
-		    "calendar in full", cr->cal.path);
+		cal_problem(p, TT_E_DOWN, cr->cal.path, NULL, "the service gave "
+		    "a deltaLink the tool will not follow; the next pass reads "
+		    "the calendar in full");
 		delta_link = NULL;
 	}
 	return store_calendar_state(p->env->cn->st, cr->cal.id,
@@ -774,8 +809,8 @@ on_page(void *arg, const struct graph_event *ev, size_t n, int final,
 	int rc;
 
 	if (final && cr->delta && delta_link == NULL) {
-		problem(p, TT_UNAVAILABLE, "calendar \"%s\": the last page had "
-		    "no deltaLink", cr->cal.path);
+		cal_problem(p, TT_E_DOWN, cr->cal.path, NULL, "the last page "
+		    "had no deltaLink");
 		return -1;
 	}
 	if (store_begin(p->env->cn->st, &err))
@@ -805,8 +840,8 @@ on_page(void *arg, const struct graph_event *ev, size_t n, int final,
 rollback:
 	store_rollback(p->env->cn->st);
 fail:
-	problem(p, err.code ? err.code : TT_IOERR, "calendar \"%s\": %s",
-	    cr->cal.path, err.msg);
+	report(p, err.code ? err.code : TT_E_LOCAL, cr->cal.path, NULL, 0, 0,
+	    err.msg);
 	return -1;
 }
 
@@ -830,9 +865,9 @@ on_done(void *arg, const struct graph_err *e)
 		}
 	}
 	if (e == NULL && cr->incomplete)
-		problem(p, TT_TEMPFAIL, "calendar \"%s\": recurring meetings "
-		    "whose series could not be read; their blocks are kept (the "
-		    "next run continues)", cr->cal.path);
+		cal_problem(p, TT_E_LATER, cr->cal.path, NULL, "recurring "
+		    "meetings whose series could not be read; their blocks are "
+		    "kept");
 	if (e == NULL) {
 		round_free(cr);
 		return;
@@ -857,7 +892,7 @@ on_done(void *arg, const struct graph_err *e)
 	 * an expired state, not a refused token), falls back to a plain
 	 * calendarView full read; remembered, re-probed at the daily re-base.
 	 */
-	if (cr->delta && !cr->plain && !e->token_rejected &&
+	if (cr->delta && !cr->plain && e->cls != GRAPH_TOKEN &&
 	    e->cls != GRAPH_GONE && (e->http == 400 || e->http == 403 ||
 	    e->http == 404 || e->http == 501)) {
 		cr->cal.no_delta = 1;
@@ -867,7 +902,7 @@ on_done(void *arg, const struct graph_err *e)
 	}
 	/* A 401 on a token believed valid (revoked, a policy change, the
 	 * clock): redone once after a forced refresh (sync_profile). */
-	if (e->token_rejected && !p->refreshed) {
+	if (e->cls == GRAPH_TOKEN && !p->refreshed) {
 		struct cal_round **n = reallocarray(p->retry, p->nretry + 1,
 		    sizeof(*n));
 
@@ -877,11 +912,9 @@ on_done(void *arg, const struct graph_err *e)
 			return;
 		}
 	}
-	if (e->token_rejected)
+	if (e->cls == GRAPH_TOKEN)
 		p->token_rejected = 1;
-	problem(p, conn_exit_code(e), "calendar \"%s\": reading events: "
-	    "%s%s", cr->cal.path, e->msg, conn_exit_code(e) == TT_TEMPFAIL ?
-	    " (the next run continues)" : "");
+	report(p, graph_errc(e), cr->cal.path, "reading events", 0, 0, e->msg);
 	round_free(cr);
 }
 
@@ -890,7 +923,8 @@ start_round(struct pass_ctx *p, struct cal_round *cr)
 {
 	struct graph_round_cb cb = { on_page, on_done, cr };
 	struct graph_err ge = { 0 };
-	char *mailbox = NULL, *url;
+	struct graph_cal ref = store_cal_ref(&cr->cal);
+	char *url;
 	int rc;
 
 	/* A new day, other window settings or other classification rules
@@ -909,28 +943,17 @@ start_round(struct pass_ctx *p, struct cal_round *cr)
 		free(cr->removals[--cr->nrem]);
 	sparse_clear(cr);
 	if (cr->full)
-		url = graph_view_url(p->g, cr->cal.kind == CAL_GROUP ?
-		    GRAPH_CAL_GROUP : GRAPH_CAL_USER, cr->cal.kind == CAL_GROUP ?
-		    cr->cal.container : cr->cal.remote_id, cr->cal.is_default,
-		    cr->delta, p->cc.ws, p->cc.we);
+		url = graph_view_url(p->g, &ref, cr->delta, p->cc.ws, p->cc.we);
 	else
 		url = strdup(cr->cal.delta_link);
 	if (url == NULL) {
-		problem(p, TT_SOFTWARE, "out of memory");
+		problem(p, TT_E_INTERNAL, "out of memory");
 		return -1;
 	}
-	if (asprintf(&mailbox, "%s%s", cr->cal.kind == CAL_GROUP ? "group:" :
-	    "me", cr->cal.kind == CAL_GROUP ? cr->cal.container : "") < 0) {
-		free(url);
-		problem(p, TT_SOFTWARE, "out of memory");
-		return -1;
-	}
-	rc = graph_round(p->g, mailbox, url, &cb, &ge);
+	rc = graph_round(p->g, &ref, url, &cb, &ge);
 	free(url);
-	free(mailbox);
 	if (rc != 0) {
-		problem(p, TT_UNAVAILABLE, "calendar \"%s\": %s", cr->cal.path,
-		    ge.msg);
+		report(p, TT_E_DOWN, cr->cal.path, NULL, 0, 0, ge.msg);
 		return -1;
 	}
 	return 0;
@@ -1056,7 +1079,7 @@ static struct push_op *
 new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 {
 	struct pass_ctx *p = pl->p;
-	struct push_op *o = calloc(1, sizeof(*o)), **n;
+	struct push_op *o = calloc(1, sizeof(*o));
 	uint8_t rnd[8];
 
 	if (o == NULL)
@@ -1068,10 +1091,8 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 	o->online = it->meeting_home;
 	o->cal_path = strdup(it->cal_path ? it->cal_path : "?");
 	o->w.op = op;
-	o->w.kind = it->cal_group ? GRAPH_CAL_GROUP : GRAPH_CAL_USER;
-	o->w.cal_id = o->own[0] = strdup(it->cal_group && it->cal_container ?
-	    it->cal_container : it->cal_remote_id);
-	o->w.is_default = it->cal_default;
+	o->w.cal = it->cal;
+	o->w.cal.id = o->own[0] = strdup(it->cal.id);
 	o->w.user = o;
 	if (it->event_id)
 		o->w.event_id = o->own[1] = strdup(it->event_id);
@@ -1149,19 +1170,13 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 			o->own[5] = NULL;
 		o->w.txn_id = o->own[5];
 	}
-	if (o->w.cal_id == NULL || o->cal_path == NULL || o->w.marker == NULL ||
+	if (o->w.cal.id == NULL || o->cal_path == NULL || o->w.marker == NULL ||
 	    (op == GW_CREATE && o->w.txn_id == NULL) ||
 	    ((op == GW_CREATE || op == GW_UPDATE) && (o->w.subject == NULL ||
 	    o->w.body == NULL)))
 		goto oom;
-	if (pl->n == pl->cap) {
-		size_t cap = pl->cap ? pl->cap * 2 : 64;
-
-		if ((n = reallocarray(pl->ops, cap, sizeof(*n))) == NULL)
-			goto oom;
-		pl->ops = n;
-		pl->cap = cap;
-	}
+	if (tt_reserve(&pl->ops, &pl->cap, pl->n + 1, sizeof(*pl->ops)) != 0)
+		goto oom;
 	pl->ops[pl->n++] = o;
 	return o;
 oom:
@@ -1229,14 +1244,14 @@ write_problem(struct push_op *o, const char *verb)
 {
 	const struct graph_err *e = &o->w.err;
 	struct pass_ctx *p = o->p;
-	int code = conn_exit_code(e);
+	int code = graph_errc(e);
 
 	/* Refused with a 401: the phase is redone after one refresh. */
-	if (e->token_rejected && !p->refreshed) {
+	if (e->cls == GRAPH_TOKEN && !p->refreshed) {
 		p->push_rejected = 1;
 		return;
 	}
-	if (e->token_rejected)
+	if (e->cls == GRAPH_TOKEN)
 		p->token_rejected = 1;
 	/* One line per problem, but not a thousand lines for one outage:
 	 * the first few are told, the rest counted at the end. */
@@ -1244,10 +1259,7 @@ write_problem(struct push_op *o, const char *verb)
 		p->worst = tt_worse(p->worst, code);
 		return;
 	}
-	problem(p, code, "calendar \"%s\": %s appointment %" PRId64 ": %s%s",
-	    o->cal_path, verb, o->appt, e->msg, e->ambiguous ? " (outcome "
-	    "unknown; the next run checks before creating again)" :
-	    code == TT_TEMPFAIL ? " (the next run continues)" : "");
+	report(p, code, o->cal_path, verb, o->appt, e->ambiguous, e->msg);
 }
 
 static void
@@ -1258,7 +1270,7 @@ replayed_add(struct pass_ctx *p, int64_t appt, int64_t cal)
 	    sizeof(*n));
 
 	if (n == NULL) {
-		problem(p, TT_SOFTWARE, "out of memory");
+		problem(p, TT_E_INTERNAL, "out of memory");
 		return;
 	}
 	p->replayed = n;
@@ -1404,7 +1416,7 @@ batch_done(void *arg, struct graph_write **ws, size_t n)
 	if (rc == 0 && store_commit(st, &err) == 0)
 		return;
 	store_rollback(st);
-	problem(p, err.code ? err.code : TT_IOERR, "%s", err.msg);
+	problem(p, err.code ? err.code : TT_E_LOCAL, "%s", err.msg);
 }
 
 static void
@@ -1433,8 +1445,9 @@ push_phase(struct pass_ctx *p, int lookup)
 	pl.phase_lookup = lookup;
 	if (store_push_plan(p->env->cn->st, p->profile, p->cc.ws, p->cc.we,
 	    lookup ? PLAN_LOOKUPS : PLAN_WORK, plan_cb, &pl, &err) || pl.oom) {
-		problem(p, err.code ? err.code : TT_SOFTWARE, "planning the "
-		    "push: %s", err.msg[0] ? err.msg : "out of memory");
+		report(p, err.code ? err.code : TT_E_INTERNAL, NULL,
+		    "planning the push", 0, 0, err.msg[0] ? err.msg :
+		    "out of memory");
 		plan_free(&pl);
 		return -1;
 	}
@@ -1445,10 +1458,9 @@ push_phase(struct pass_ctx *p, int lookup)
 	    store_pushed_count(p->env->cn->st, p->profile, &total, &err) == 0 &&
 	    sync_too_many(pl.deletes, total, p->env->max_removals,
 	    p->env->max_removals_pct)) {
-		problem(p, TT_CAPPED, "would delete %d of %d pushed events, "
-		    "more than max_removals allows; none deleted (run "
-		    "`timetap-sync -s %s sync --force` to accept)", pl.deletes,
-		    total, p->name);
+		problem(p, TT_E_CAPPED, "would delete %d of %d pushed events, "
+		    "more than max_removals allows; none deleted", pl.deletes,
+		    total);
 		for (i = 0; i < pl.n; i++)
 			if (pl.ops[i]->w.op == GW_DELETE) {
 				op_free(pl.ops[i]);
@@ -1457,7 +1469,7 @@ push_phase(struct pass_ctx *p, int lookup)
 	}
 	if ((ws = calloc(pl.n, sizeof(*ws))) == NULL) {
 		plan_free(&pl);
-		problem(p, TT_SOFTWARE, "out of memory");
+		problem(p, TT_E_INTERNAL, "out of memory");
 		return -1;
 	}
 	/* Intents first, committed before any create is sent. */
@@ -1480,7 +1492,7 @@ push_phase(struct pass_ctx *p, int lookup)
 	plan_free(&pl);
 	return 0;
 fail:
-	problem(p, err.code ? err.code : TT_IOERR, "%s", err.msg);
+	problem(p, err.code ? err.code : TT_E_LOCAL, "%s", err.msg);
 	free(ws);
 	plan_free(&pl);
 	return -1;
@@ -1499,8 +1511,7 @@ push_profile(struct pass_ctx *p)
 	    p->env->push_subject, p->env->push_private) < 0 ||
 	    store_push_rules(p->env->cn->st, p->profile, rules, &err) < 0) {
 		free(rules);
-		problem(p, err.code ? err.code : TT_SOFTWARE, "%s", err.msg[0] ?
-		    err.msg : "out of memory");
+		local_problem(p, &err, TT_E_INTERNAL);
 		return;
 	}
 	free(rules);
@@ -1549,7 +1560,7 @@ pull_cb(void *arg, const struct calendar *c)
 	if ((cr = calloc(1, sizeof(*cr))) == NULL ||
 	    copy_calendar(&cr->cal, c) != 0) {
 		round_free(cr);
-		problem(p, TT_SOFTWARE, "out of memory");
+		problem(p, TT_E_INTERNAL, "out of memory");
 		return 1;
 	}
 	cr->p = p;
@@ -1585,6 +1596,7 @@ refetch_series(struct pass_ctx *p)
 	p->nrefetch = 0;
 	for (i = 0; i < n; i++) {
 		struct cal_round *cr = rs[i];
+		struct graph_cal ref = store_cal_ref(&cr->cal);
 		struct tt_err err = { 0 };
 		int failed = 0;
 
@@ -1604,14 +1616,11 @@ refetch_series(struct pass_ctx *p)
 				}
 				continue;
 			}
-			if (graph_get_series(p->g, cr->cal.kind == CAL_GROUP ?
-			    GRAPH_CAL_GROUP : GRAPH_CAL_USER, cr->cal.kind ==
-			    CAL_GROUP ? cr->cal.container : cr->cal.remote_id,
-			    cr->missing[k], &gs, &ge) != 0) {
-				problem(p, conn_exit_code(&ge), "calendar \"%s\": "
-				    "reading a recurring series: %s; its "
-				    "occurrences keep their blocks", cr->cal.path,
-				    ge.msg);
+			if (graph_get_series(p->g, &ref, cr->missing[k], &gs,
+			    &ge) != 0) {
+				cal_problem(p, graph_errc(&ge), cr->cal.path,
+				    "reading a recurring series", "%s; its "
+				    "occurrences keep their blocks", ge.msg);
 				failed = 1;
 				break;
 			}
@@ -1688,15 +1697,13 @@ pass_zone(struct pass_ctx *p, const struct account *a)
 		    "permission, which this login lacks (`login` again grants "
 		    "it)";
 	if (why != NULL && fresh) {
-		struct tt_err w = { 0 };
 		const char *host = getenv("TZ");
 
 		/* raw was sanitised when read (jstrdup) */
-		tt_fail(&w, 0, "profile %s: the mailbox's time zone%s%s%s %s: "
-		    "all-day events take this host's (%s); set time_zone to "
-		    "choose one", p->name, raw ? " \"" : "", raw ? raw : "",
+		cal_problem(p, TT_WARNING, NULL, NULL, "the mailbox's time "
+		    "zone%s%s%s %s: all-day events take this host's (%s); set "
+		    "time_zone to choose one", raw ? " \"" : "", raw ? raw : "",
 		    raw ? "\"" : "", why, host && *host ? host : "local time");
-		env->note(env->arg, TT_WARNING, w.msg);
 	}
 	/* iana may be got itself (an IANA name passed through): copy first. */
 	name = strdup(iana != NULL ? iana : "host");
@@ -1717,10 +1724,7 @@ refresh_once(struct pass_ctx *p)
 	p->refreshed = 1;
 	if (conn_token(p->env->cn, p->g, p->profile, p->name, 1, &err) == 0)
 		return 0;
-	p->env->note(p->env->arg, err.code, err.msg);
-	p->worst = tt_worse(p->worst, err.code);
-	if (p->first[0] == '\0')
-		strlcpy(p->first, err.msg, sizeof(p->first));
+	conn_problem(p, &err);
 	while (p->nretry > 0)
 		round_free(p->retry[--p->nretry]);
 	p->push_rejected = 0;
@@ -1729,38 +1733,35 @@ refresh_once(struct pass_ctx *p)
 
 int
 sync_profile(const struct sync_env *env, int64_t profile, const char *name,
-    int force)
+    int force, struct pass *res)
 {
 	struct pass_ctx p = { 0 };
 	struct account acct = { 0 };
 	struct graph_stats gs;
 	struct tt_err err = { 0 };
-	struct timespec t0, t1;
 	const char *tz = getenv("TZ");
 	char *zone = NULL;
 	char *host_tz = NULL;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	p.env = env;
 	p.profile = profile;
 	p.name = name;
 	p.force = force;
 	p.cc.block_showas = env->block_showas;
 	p.cc.block_all_day = env->block_all_day;
+	memset(res, 0, sizeof(*res));
 	if (store_pass_begin(env->cn->st, profile, &p.gen, &err)) {
 		problem(&p, err.code, "%s", err.msg);
 		return p.worst;
 	}
 	p.counts.id = p.gen;
 	if (tz != NULL && (host_tz = strdup(tz)) == NULL) {
-		problem(&p, TT_SOFTWARE, "out of memory");
+		problem(&p, TT_E_INTERNAL, "out of memory");
 		goto out;
 	}
 	if (conn_graph(env->cn, &p.g, &err) ||
 	    conn_token(env->cn, p.g, profile, name, 0, &err)) {
-		p.worst = err.code;
-		env->note(env->arg, err.code, err.msg);
-		strlcpy(p.first, err.msg, sizeof(p.first));
+		conn_problem(&p, &err);
 		goto out;
 	}
 	if (store_account_get(env->cn->st, profile, &acct, &err) < 0) {
@@ -1770,7 +1771,7 @@ sync_profile(const struct sync_env *env, int64_t profile, const char *name,
 	p.personal = conn_personal(&acct);
 	/* The window's local days, in the staff member's zone. */
 	if ((zone = pass_zone(&p, &acct)) == NULL) {
-		problem(&p, TT_SOFTWARE, "out of memory");
+		problem(&p, TT_E_INTERNAL, "out of memory");
 		goto out;
 	}
 	sync_window(env->window_past_days, env->window_future_days,
@@ -1781,8 +1782,7 @@ sync_profile(const struct sync_env *env, int64_t profile, const char *name,
 	if ((p.owner = sync_owner(env->cn->st, profile, &err)) == NULL ||
 	    asprintf(&p.txn_prefix, OURS_PREFIX "%s-", p.owner) < 0) {
 		p.txn_prefix = NULL;
-		problem(&p, err.code ? err.code : TT_SOFTWARE, "%s", err.msg[0] ?
-		    err.msg : "out of memory");
+		local_problem(&p, &err, TT_E_INTERNAL);
 		goto out;
 	}
 	if (store_calendar_list(env->cn->st, profile, pull_cb, &p, &err)) {
@@ -1812,23 +1812,15 @@ sync_profile(const struct sync_env *env, int64_t profile, const char *name,
 			push_profile(&p);
 		}
 	}
-	if (p.bad_text > 0) {
-		struct tt_err w = { 0 };
-
-		tt_fail(&w, 0, "profile %s: %d appointment%s with text that is "
-		    "not UTF-8 pushed with the bad bytes replaced by '?'", name,
-		    p.bad_text, p.bad_text == 1 ? "" : "s");
-		env->note(env->arg, TT_WARNING, w.msg);
-	}
-	if (p.offline_dropped > 0) {
-		struct tt_err w = { 0 };
-
-		tt_fail(&w, 0, "profile %s: %d online appointment%s pushed "
-		    "without a Teams link: personal Microsoft accounts cannot "
-		    "create Teams meetings", name, p.offline_dropped,
-		    p.offline_dropped == 1 ? "" : "s");
-		env->note(env->arg, TT_WARNING, w.msg);
-	}
+	if (p.bad_text > 0)
+		cal_problem(&p, TT_WARNING, NULL, NULL, "%d appointment%s with "
+		    "text that is not UTF-8 pushed with the bad bytes replaced "
+		    "by '?'", p.bad_text, p.bad_text == 1 ? "" : "s");
+	if (p.offline_dropped > 0)
+		cal_problem(&p, TT_WARNING, NULL, NULL, "%d online "
+		    "appointment%s pushed without a Teams link: personal "
+		    "Microsoft accounts cannot create Teams meetings",
+		    p.offline_dropped, p.offline_dropped == 1 ? "" : "s");
 	if (p.token_rejected || p.push_rejected)
 		store_access_drop(env->cn->st, profile, NULL);
 out:
@@ -1845,25 +1837,7 @@ out:
 		graph_stats(p.g, &gs);
 		p.counts.requests = gs.requests;
 	}
-	p.counts.exit_code = p.worst;
-	p.counts.message = p.first[0] ? p.first : NULL;
-	if (store_pass_end(env->cn->st, &p.counts, &err))
-		problem(&p, err.code, "%s", err.msg);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (env->verbose) {
-		char line[512];
-
-		snprintf(line, sizeof(line), "profile %s: %d items read, %d "
-		    "blocks added, %d changed, %d removed, %d pushed, %d "
-		    "deleted, %d requests, %.2f s%s", name, p.counts.items,
-		    p.counts.added, p.counts.changed, p.counts.removed,
-		    p.counts.pushed, p.counts.deleted, p.counts.requests,
-		    (double)(t1.tv_sec - t0.tv_sec) +
-		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-		    p.worst ? " (with problems)" : "");
-		env->note(env->arg, 0, line);
-	}
-	p.counts.message = NULL;
+	*res = p.counts;
 	graph_free(p.g);
 	store_account_free(&acct);
 	free(zone);
@@ -1879,9 +1853,8 @@ struct purge {
 	struct graph_write **w;
 	size_t n, cap;
 	/* the calendar being searched */
-	enum graph_cal_kind kind;
-	const char *cal_id, *path;
-	int is_default;
+	struct graph_cal cal;
+	const char *path;
 	int failed;
 	struct purge_result *res;
 };
@@ -1889,22 +1862,14 @@ struct purge {
 static int
 purge_add(struct purge *pu, const char *event_id)
 {
-	struct graph_write *w, **n;
+	struct graph_write *w;
 	size_t i;
 
 	for (i = 0; i < pu->n; i++)
 		if (strcmp(pu->w[i]->event_id, event_id) == 0)
 			return 0;
-	if (pu->n == pu->cap) {
-		size_t cap = pu->cap ? pu->cap * 2 : 32;
-
-		if ((n = reallocarray(pu->w, cap, sizeof(*n))) == NULL)
-			return -1;
-		pu->w = n;
-		pu->cap = cap;
-	}
-	if ((w = graph_delete_new(pu->kind, pu->cal_id, event_id,
-	    pu->path)) == NULL)
+	if (tt_reserve(&pu->w, &pu->cap, pu->n + 1, sizeof(*pu->w)) != 0 ||
+	    (w = graph_delete_new(&pu->cal, event_id, pu->path)) == NULL)
 		return -1;
 	pu->w[pu->n++] = w;
 	return 0;
@@ -1924,8 +1889,7 @@ purge_mapped(void *arg, const struct push_item *it)
 
 	if (it->event_id == NULL)
 		return 0;
-	pu->kind = it->cal_group ? GRAPH_CAL_GROUP : GRAPH_CAL_USER;
-	pu->cal_id = it->cal_group ? it->cal_container : it->cal_remote_id;
+	pu->cal = it->cal;
 	pu->path = it->cal_path;
 	return purge_add(pu, it->event_id);
 }
@@ -1947,16 +1911,14 @@ purge_search_cb(void *arg, const struct calendar *c)
 	struct graph_err ge = { 0 };
 
 	/* Without the group permission nothing was pushed to a group. */
-	if (!c->present || !c->can_edit || (c->kind == CAL_GROUP &&
+	if (!c->present || !c->can_edit || (c->kind == GRAPH_CAL_GROUP &&
 	    !ps->group_scope))
 		return 0;
-	ps->pu->kind = c->kind == CAL_GROUP ? GRAPH_CAL_GROUP : GRAPH_CAL_USER;
-	ps->pu->cal_id = c->kind == CAL_GROUP ? c->container : c->remote_id;
+	ps->pu->cal = store_cal_ref(c);
 	ps->pu->path = c->path;
-	ps->pu->is_default = c->is_default;
 	/* A calendar that cannot be searched does not stop the others. */
-	if (graph_find_marked(ps->g, ps->pu->kind, ps->pu->cal_id,
-	    c->is_default, ps->prefix, purge_found, ps->pu, &ge) != 0 &&
+	if (graph_find_marked(ps->g, &ps->pu->cal, ps->prefix, purge_found,
+	    ps->pu, &ge) != 0 &&
 	    ps->failed++ == 0)
 		ps->ge = ge;
 	return 0;
@@ -2074,7 +2036,7 @@ sync_purge(const struct conn *cn, int64_t profile, const char *name,
 		snprintf(why, whylen, "%d deletion%s failed", pu.failed,
 		    pu.failed == 1 ? "" : "s");
 	if (ps.failed && res->code == 0)
-		res->code = conn_exit_code(&ps.ge);
+		res->code = graph_errc(&ps.ge);
 out:
 	if (rc != 0)
 		purge_left(&pu);

@@ -8,7 +8,7 @@
  * book only through store.h.
  *
  * Errors: as everywhere (0, or -1 with err); a pass reports each problem
- * as one line through env->note() and returns the most serious code.
+ * as a record through env->problem() and returns the most serious code.
  */
 #ifndef TT_SYNC_H
 #define TT_SYNC_H
@@ -16,8 +16,24 @@
 #include "connection.h"
 #include "graph.h"
 
+/*
+ * A problem of a pass, as a record: what failed (an enum tt_errc, or
+ * TT_WARNING for a warning), where (the profile, the calendar, the step,
+ * the appointment) and the error, a line of facts.  The edge words it
+ * and adds the advice (cmd_sync.c).
+ */
+struct sync_problem {
+	int code;
+	const char *profile;
+	const char *calendar;	/* its path, or NULL */
+	const char *step;	/* "reading events", "creating", ..., or NULL */
+	int64_t appt;		/* the appointment, 0: none */
+	int unknown;		/* a create whose outcome is unknown */
+	const char *error;
+};
+
 /* What a pass is given: the connection (configuration, store, warnings),
- * the few settings the pass uses, and where its lines go. */
+ * the few settings the pass uses, and where its problems go. */
 struct sync_env {
 	const struct conn *cn;
 	unsigned block_showas;	/* SHOWAS_ bits */
@@ -27,19 +43,20 @@ struct sync_env {
 	int max_removals, max_removals_pct;
 	const char *time_zone;	/* the configuration's, or NULL */
 	int window_past_days, window_future_days;
-	int verbose;		/* a summary line per profile (code 0) */
-	/* A problem (code > 0), a warning (TT_WARNING) or a summary (0):
-	 * one line each. */
-	void (*note)(void *arg, int code, const char *msg);
+	void (*problem)(void *arg, const struct sync_problem *pr);
 	/* Progress of a long pass (NULL: none); msg NULL clears it. */
 	void (*progress)(void *arg, const char *msg);
 	void *arg;
 };
 
-/* One pass for a profile; `force` accepts removals over max_removals.
- * Returns 0 or the most serious exit code of its problems. */
+/*
+ * One pass for a profile; `force` accepts removals over max_removals.
+ * Returns TT_E_NONE or the most serious code of its problems, and fills
+ * res with what it did (the caller records it: store_pass_end; res->id
+ * is 0 when the pass could not begin).
+ */
 int sync_profile(const struct sync_env *env, int64_t profile,
-    const char *name, int force);
+    const char *name, int force, struct pass *res);
 
 /* Why an item was or was not loaded (SPEC section 4). */
 enum reason {
@@ -82,7 +99,7 @@ char *sync_owner(struct store *st, int64_t profile, struct tt_err *err);
 /* stop --purge-remote: what became of the events the profile pushed. */
 struct purge_result {
 	int deleted;		/* confirmed gone */
-	int code;		/* when not all went: the exit code */
+	int code;		/* when not all went: an enum tt_errc */
 	char why[512];		/* ... and why, in a few words */
 	char left[1024];	/* what is left, "3 on Calendar, ..." */
 };

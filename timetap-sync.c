@@ -124,21 +124,21 @@ main(int argc, char **argv)
 			fprintf(stderr, "timetap-sync: unknown or incomplete "
 			    "option '-%c'\n", optopt);
 			usage(stderr);
-			return TT_USAGE;
+			return cmd_exit(TT_E_USAGE);
 		}
 	}
 	if (!ctx.quiet && isatty(STDERR_FILENO))
 		ctx.progress = cmd_progress;
 	if (ctx.verbose && ctx.quiet) {
 		fprintf(stderr, "timetap-sync: -v and -q exclude each other\n");
-		return TT_USAGE;
+		return cmd_exit(TT_E_USAGE);
 	}
 	if (ctx.profile[0] == '\0' || strlen(ctx.profile) > 64 ||
 	    strspn(ctx.profile, "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@") != strlen(ctx.profile)) {
 		fprintf(stderr, "timetap-sync: bad staff profile name '%s' "
 		    "(letters, digits, . _ - @; up to 64)\n", ctx.profile);
-		return TT_USAGE;
+		return cmd_exit(TT_E_USAGE);
 	}
 	argc -= optind;
 	argv += optind;
@@ -148,7 +148,7 @@ main(int argc, char **argv)
 		argc = 1;
 		argv = sync_argv;
 	}
-	cmd = argv[0];
+	cmd = ctx.command = argv[0];
 	config_defaults(&ctx.cfg);
 
 	/* Environment overrides the defaults; options override both. */
@@ -166,14 +166,14 @@ main(int argc, char **argv)
 	if (ctx.dbpath == NULL) {
 		fprintf(stderr, "timetap-sync: no database path: set HOME, "
 		    "XDG_DATA_HOME or use -f\n");
-		rc = TT_CONFIG;
+		rc = cmd_exit(TT_E_CONFIG);
 		goto out;
 	}
 	if (cfgpath != NULL && config_load(&ctx.cfg, cfgpath, cfg_required,
 	    &err)) {
 		if (ctx.cfg.diag)
 			fputs(ctx.cfg.diag, stderr);
-		rc = cmd_report(&err);
+		rc = cmd_report(&ctx, &err);
 		goto out;
 	}
 
@@ -188,7 +188,7 @@ main(int argc, char **argv)
 	if (i == sizeof(commands) / sizeof(commands[0])) {
 		fprintf(stderr, "timetap-sync: unknown command '%s'\n", cmd);
 		usage(stderr);
-		rc = TT_USAGE;
+		rc = cmd_exit(TT_E_USAGE);
 		goto out;
 	}
 	/* appt takes its subcommand as argv[0]; the others their own name. */
@@ -207,7 +207,7 @@ main(int argc, char **argv)
 	}
 	if (ctx.st == NULL || commands[i].fn(&ctx, argc - commands[i].shift,
 	    argv + commands[i].shift, &err))
-		rc = cmd_report(&err);
+		rc = cmd_report(&ctx, &err);
 out:
 	store_close(ctx.st);
 	config_free(&ctx.cfg);
@@ -225,7 +225,7 @@ out:
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "timetap-sync: writing output: %s\n",
 		    strerror(errno));
-		rc = rc ? rc : TT_IOERR;
+		rc = rc ? rc : cmd_exit(TT_E_LOCAL);
 	}
 	return rc;
 }

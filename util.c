@@ -69,6 +69,24 @@ tt_wipe_free(char *s)
 	}
 }
 
+int
+tt_reserve(void *arrp, size_t *cap, size_t need, size_t size)
+{
+	size_t n = *cap ? *cap : 16;
+	void *old, *grown;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	memcpy(&old, arrp, sizeof(old));
+	if ((grown = reallocarray(old, n, size)) == NULL)
+		return -1;
+	memcpy(arrp, &grown, sizeof(grown));
+	*cap = n;
+	return 0;
+}
+
 void
 tt_set_zone(const char *zone)
 {
@@ -80,17 +98,17 @@ tt_set_zone(const char *zone)
 }
 
 /*
- * The exit code of a run over several profiles is the most serious one.
- * Order: internal/IO faults first (the installation is broken), then
- * configuration, login needed, the removal cap (both need a person),
- * unavailable, temporary, refused data, usage.
+ * The more serious of two codes.  Order: internal and local faults first
+ * (the installation is broken), then configuration, login or consent
+ * needed, the removal cap (these need a person), the service down, for
+ * now, the book busy, refused data, usage.
  */
 int
 tt_worse(int a, int b)
 {
-	static const int order[] = { TT_SOFTWARE, TT_IOERR, TT_CONFIG,
-	    TT_NOPERM, TT_CAPPED, TT_UNAVAILABLE, TT_TEMPFAIL, TT_DATAERR,
-	    TT_USAGE };
+	static const int order[] = { TT_E_INTERNAL, TT_E_LOCAL, TT_E_CONFIG,
+	    TT_E_LOGIN, TT_E_CONSENT, TT_E_CAPPED, TT_E_DOWN, TT_E_LATER,
+	    TT_E_BUSY, TT_E_DATA, TT_E_USAGE };
 	size_t i;
 
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
@@ -285,17 +303,17 @@ tt_parse_time(const char *s, tt_time *out, struct tt_err *err)
 	} else if (*p != '\0')
 		goto bad;
 	else if ((r = local_to_utc(&wall, out)) < 0)
-		return tt_fail(err, TT_USAGE, "time '%s' does not exist in the "
+		return tt_fail(err, TT_E_USAGE, "time '%s' does not exist in the "
 		    "local time zone (daylight saving change); give an offset", s);
 	/* What the book, Graph's dateTime and the formatting all hold. */
 	if (*out < 0 || *out > TT_TIME_MAX)
 		goto range;
 	return 0;
 range:
-	return tt_fail(err, TT_USAGE, "time '%s' is outside the range the "
+	return tt_fail(err, TT_E_USAGE, "time '%s' is outside the range the "
 	    "book holds, 1970-01-01 to 9999-12-31 (UTC)", s);
 bad:
-	return tt_fail(err, TT_USAGE, "bad time '%s': use ISO 8601, e.g. "
+	return tt_fail(err, TT_E_USAGE, "bad time '%s': use ISO 8601, e.g. "
 	    "2026-03-29T09:00 (local) or 2026-03-29T09:00+02:00", s ? s : "");
 }
 

@@ -3,9 +3,10 @@
  * exit codes, time parsing and formatting, and sanitising of untrusted text.
  *
  * Errors: functions that can fail take a `struct tt_err *` (may be NULL) and
- * return -1 after filling it with a sysexits(3) code and a one-line message;
- * they return 0 (or a non-negative value) on success.  Only timetap-sync.c
- * prints messages and exits; modules never do.
+ * return -1 after filling it with what went wrong (enum tt_errc) and a
+ * one-line message of facts; they return 0 (or a non-negative value) on
+ * success.  Only the edge (timetap-sync.c, cmd*.c) prints, adds the advice
+ * and chooses the exit status; modules never do.
  *
  * Ownership: functions returning `char *` return a *new* string the caller
  * frees; functions writing into a caller buffer never allocate.
@@ -18,30 +19,35 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sysexits.h>
 #include <time.h>
 
-/* Exit codes, SPEC section 6.  The sysexits names are the single source. */
-enum {
-	TT_OK = 0,
-	/* The removal cap held removals back: a person decides (sync
-	 * --force accepts).  Not 75: trying again repeats it forever. */
-	TT_CAPPED = 3,
-	TT_USAGE = EX_USAGE,		/* 64 */
-	TT_DATAERR = EX_DATAERR,	/* 65 refused user data */
-	TT_UNAVAILABLE = EX_UNAVAILABLE,/* 69 service unavailable after retries */
-	TT_SOFTWARE = EX_SOFTWARE,	/* 70 internal error */
-	TT_IOERR = EX_IOERR,		/* 74 local I/O */
-	TT_TEMPFAIL = EX_TEMPFAIL,	/* 75 try again later */
-	TT_NOPERM = EX_NOPERM,		/* 77 login needed */
-	TT_CONFIG = EX_CONFIG,		/* 78 configuration */
-	/* Not an exit code: a note that warns (shown unless -q) and leaves
-	 * the exit status alone. */
-	TT_WARNING = -1
+/*
+ * What went wrong, in the modules' own words.  Every module fails with one
+ * of these; only the edge (cmd.c, cmd_exit) turns them into exit statuses
+ * (SPEC section 6), the way msmtp keeps smtp_exitcode beside its codes.
+ */
+enum tt_errc {
+	TT_E_NONE = 0,
+	TT_E_USAGE,	/* the command line: an option, an argument */
+	TT_E_DATA,	/* the book refuses the data (overlap, unknown id) */
+	TT_E_CONFIG,	/* the configuration or the app registration */
+	TT_E_LOCAL,	/* the database, a file, a socket */
+	TT_E_INTERNAL,	/* out of memory, a bug */
+	TT_E_BUSY,	/* another run holds the book: later */
+	TT_E_LOGIN,	/* the sign-in is gone or lacks a permission */
+	TT_E_CONSENT,	/* a permission only a consent grants (the
+			 * message says whose) */
+	TT_E_CAPPED,	/* the removal cap held removals back: a person
+			 * decides (sync --force accepts) */
+	TT_E_LATER,	/* the service, for now: the next run continues */
+	TT_E_DOWN	/* the service still fails after every retry, or
+			 * gives answers no retry mends */
 };
+/* Not an error: the level of a note that warns (shown unless -q). */
+#define TT_WARNING (-1)
 
 struct tt_err {
-	int code;		/* one of the TT_ codes; 0 when no error */
+	int code;		/* an enum tt_errc; TT_E_NONE when no error */
 	char msg[512];		/* one line, already sanitised */
 };
 
@@ -51,7 +57,8 @@ int tt_fail(struct tt_err *err, int code, const char *fmt, ...)
 /* Format a message into dst as one sanitised line (for error records). */
 void tt_vmessage(char *dst, size_t len, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
-/* Severity order for combining the results of several profiles. */
+/* The more serious of two codes (combining the problems of a pass, the
+ * results of several profiles). */
 int tt_worse(int a, int b);
 
 /* Time.  Instants are int64 seconds since the epoch (UTC). */
@@ -63,7 +70,7 @@ typedef int64_t tt_time;
  * "2026-03-29 09:00", seconds optional).  A wall time that does not exist in
  * TZ (spring-forward gap) is refused; an ambiguous one (fall-back) takes the
  * earlier instant.  An instant outside 1970-01-01 to 9999-12-31 (UTC) is
- * refused.  Returns 0 or -1 with err filled (TT_USAGE).
+ * refused.  Returns 0 or -1 with err filled (TT_E_USAGE).
  */
 int tt_parse_time(const char *s, tt_time *out, struct tt_err *err);
 /* The last instant the book holds: 9999-12-31T23:59:59Z (and the first is
@@ -84,6 +91,10 @@ void tt_date_add(int *y, int *m, int *d, int days);
  * between parts (no "..", no absolute path), present under TZDIR (default
  * /usr/share/zoneinfo). */
 int tt_zone_ok(const char *v);
+/* Make room in the array *arrp (of `size`-byte elements, *cap of them
+ * allocated) for `need` elements, doubling; 0, or -1 out of memory with
+ * the array unchanged.  arrp is the address of the array's pointer. */
+int tt_reserve(void *arrp, size_t *cap, size_t need, size_t size);
 /* Free a string that held a secret, zeroed first (NULL: nothing). */
 void tt_wipe_free(char *s);
 /* Set TZ to zone (NULL: unset it) for the local days and times that

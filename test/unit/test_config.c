@@ -183,7 +183,7 @@ main(void)
 	CHECK(config_load(&cfg, "/nonexistent/config", 0, &err) == 0,
 	    "a missing default config is fine");
 	CHECK(config_load(&cfg, "/nonexistent/config", 1, &err) == -1 &&
-	    err.code == TT_CONFIG, "a missing explicit config is an error");
+	    err.code == TT_E_CONFIG, "a missing explicit config is an error");
 	CHECK(config_url_ok("http://localhost:1234/x") &&
 	    config_url_ok("http://[::1]:80") && config_url_ok("https://a.b") &&
 	    !config_url_ok("http://10.0.0.1") && !config_url_ok("http://"),

@@ -108,8 +108,9 @@ classify(int is_token, int http, const char *code, long aadsts)
 static const char *
 cls_name(enum graph_class c)
 {
-	static const char *n[] = { "OK", "TRANSIENT", "LOGIN", "GONE",
-	    "NOTFOUND", "CONFLICT", "DENIED", "PROTOCOL", "CONFIG", "LOCAL" };
+	static const char *n[] = { "OK", "SERVICE", "TOKEN", "LOGIN", "GONE",
+	    "NOTFOUND", "CONFLICT", "DENIED", "PROTOCOL", "CONFIG", "LOCAL",
+	    "CANCELLED" };
 
 	return (unsigned)c < sizeof(n) / sizeof(n[0]) ? n[c] : "?";
 }
@@ -121,7 +122,86 @@ cls_name(enum graph_class c)
 	    (long)(aadsts), cls_name(want), cls_name(e_.cls));			\
 } while (0)
 
+/* A judged failure: class, status, the facts, whether a create. */
+static struct graph_err
+judged(enum graph_class cls, int http, int network, int exhausted,
+    int is_create)
+{
+	struct graph_err e;
+
+	memset(&e, 0, sizeof(e));
+	e.cls = cls;
+	e.http = http;
+	e.network = network;
+	e.exhausted = exhausted;
+	graph_judge(&e, is_create);
+	return e;
+}
+
 /* --------------------------------------------------------------- tests */
+
+/* The two fields, the unknown outcome and the shared code, decided in
+ * one place for every way a request ends. */
+static void
+test_judge(void)
+{
+	struct graph_err e;
+
+	e = judged(GRAPH_SERVICE, 500, 0, 0, 1);
+	CHECK(e.ambiguous && e.retry == GRAPH_RETRY_NEXT_RUN &&
+	    graph_errc(&e) == TT_E_LATER, "a 500 on a create: outcome "
+	    "unknown, the next run, for now");
+	e = judged(GRAPH_SERVICE, 0, 0, 0, 1);
+	CHECK(e.ambiguous, "a timeout or cut connection on a create: outcome "
+	    "unknown");
+	e = judged(GRAPH_SERVICE, 0, 1, 0, 1);
+	CHECK(!e.ambiguous && e.retry == GRAPH_RETRY_NEXT_RUN &&
+	    graph_errc(&e) == TT_E_LATER, "a create that never reached the "
+	    "service (connect, DNS, TLS): known, the next run");
+	e = judged(GRAPH_SERVICE, 503, 0, 1, 1);
+	CHECK(!e.ambiguous, "503 on a create: refused before any work");
+	e = judged(GRAPH_SERVICE, 429, 0, 0, 1);
+	CHECK(!e.ambiguous, "429 on a create: refused before any work");
+	e = judged(GRAPH_PROTOCOL, 400, 0, 0, 1);
+	CHECK(!e.ambiguous && e.retry == GRAPH_RETRY_LATE &&
+	    graph_errc(&e) == TT_E_DOWN, "a 400 on a create: known, no retry "
+	    "mends it (69)");
+	e = judged(GRAPH_PROTOCOL, 200, 0, 0, 1);
+	CHECK(e.ambiguous && graph_errc(&e) == TT_E_LATER, "a 2xx answer we "
+	    "cannot use on a create: outcome unknown, for now");
+	e = judged(GRAPH_SERVICE, 500, 0, 0, 0);
+	CHECK(!e.ambiguous && e.retry == GRAPH_RETRY_NEXT_RUN, "a 500 on a "
+	    "read: never ambiguous");
+	e = judged(GRAPH_SERVICE, 503, 0, 1, 0);
+	CHECK(e.retry == GRAPH_RETRY_LATE && graph_errc(&e) == TT_E_DOWN,
+	    "503 after every retry with budget left: the service is down "
+	    "(69)");
+	e = judged(GRAPH_SERVICE, 503, 0, 1, 0);
+	e.budget_spent = 1;
+	graph_judge(&e, 0);
+	CHECK(e.retry == GRAPH_RETRY_NEXT_RUN && graph_errc(&e) ==
+	    TT_E_LATER, "the retry budget spent: the next run (75)");
+	e = judged(GRAPH_SERVICE, 0, 1, 1, 0);
+	CHECK(graph_errc(&e) == TT_E_LATER, "a network outage: for now");
+	e = judged(GRAPH_TOKEN, 401, 0, 0, 0);
+	CHECK(e.retry == GRAPH_RETRY_NOW && graph_errc(&e) == TT_E_LATER,
+	    "401: at once after a new token; for now when that fails too");
+	e = judged(GRAPH_GONE, 410, 0, 0, 0);
+	CHECK(e.retry == GRAPH_RETRY_NOW, "delta gone: at once, from a full "
+	    "read");
+	e = judged(GRAPH_LOGIN, 400, 0, 0, 0);
+	CHECK(e.retry == GRAPH_RETRY_NEVER && graph_errc(&e) == TT_E_LOGIN,
+	    "the grant gone: a person signs in");
+	e = judged(GRAPH_DENIED, 403, 0, 0, 1);
+	CHECK(!e.ambiguous && graph_errc(&e) == TT_E_LOGIN, "403: a "
+	    "permission, known");
+	e = judged(GRAPH_CONFIG, 0, 0, 0, 1);
+	CHECK(!e.ambiguous && graph_errc(&e) == TT_E_CONFIG, "a refused "
+	    "certificate: the configuration, nothing sent");
+	e = judged(GRAPH_CANCELLED, 0, 0, 0, 1);
+	CHECK(!e.ambiguous && graph_errc(&e) == TT_E_NONE, "cancelled by the "
+	    "caller: reported by it");
+}
 
 static void
 test_retry_after(void)
@@ -174,19 +254,19 @@ test_classify_token(void)
 	CLS(1, 400, "INVALID_GRANT", 0, GRAPH_LOGIN);
 	CLS(1, 400, "interaction_required", 50076, GRAPH_LOGIN);
 	CLS(1, 400, "consent_required", 0, GRAPH_LOGIN);
-	CLS(1, 400, "temporarily_unavailable", 0, GRAPH_TRANSIENT);
-	CLS(1, 400, "temporarily_unavailable", 90006, GRAPH_TRANSIENT);
-	CLS(1, 500, "server_error", 0, GRAPH_TRANSIENT);
-	CLS(1, 503, "temporarily_unavailable", 90006, GRAPH_TRANSIENT);
-	CLS(1, 504, "", 0, GRAPH_TRANSIENT);
-	CLS(1, 429, "", 0, GRAPH_TRANSIENT);
+	CLS(1, 400, "temporarily_unavailable", 0, GRAPH_SERVICE);
+	CLS(1, 400, "temporarily_unavailable", 90006, GRAPH_SERVICE);
+	CLS(1, 500, "server_error", 0, GRAPH_SERVICE);
+	CLS(1, 503, "temporarily_unavailable", 90006, GRAPH_SERVICE);
+	CLS(1, 504, "", 0, GRAPH_SERVICE);
+	CLS(1, 429, "", 0, GRAPH_SERVICE);
 	CLS(1, 400, "invalid_client", 0, GRAPH_CONFIG);
 	CLS(1, 401, "invalid_client", 7000218, GRAPH_CONFIG);
 	CLS(1, 400, "invalid_request", 7000218, GRAPH_CONFIG);
 	CLS(1, 400, "unauthorized_client", 700016, GRAPH_CONFIG);
 	CLS(1, 400, "unsupported_grant_type", 70003, GRAPH_PROTOCOL);
 	e = classify(1, 400, "invalid_grant", 70008);
-	CHECK(e.token_rejected == 0, "a token error is not a rejected access "
+	CHECK(e.cls != GRAPH_TOKEN, "a token error is not a rejected access "
 	    "token");
 }
 
@@ -205,17 +285,14 @@ test_classify_graph(void)
 	CLS(0, 410, "resyncRequired", 0, GRAPH_GONE);
 	CLS(0, 410, "", 0, GRAPH_GONE);
 	CLS(0, 410, "generalException", 0, GRAPH_GONE);
-	CLS(0, 429, "TooManyRequests", 0, GRAPH_TRANSIENT);
-	CLS(0, 429, "ApplicationThrottled", 0, GRAPH_TRANSIENT);
-	CLS(0, 503, "serviceNotAvailable", 0, GRAPH_TRANSIENT);
-	CLS(0, 500, "generalException", 0, GRAPH_TRANSIENT);
-	CLS(0, 504, "UnknownError", 0, GRAPH_TRANSIENT);
-	e = classify(0, 401, "InvalidAuthenticationToken", 0);
-	CHECK(e.cls == GRAPH_TRANSIENT && e.token_rejected == 1,
-	    "graph 401 -> TRANSIENT with token_rejected (got %s, %d)",
-	    cls_name(e.cls), e.token_rejected);
+	CLS(0, 429, "TooManyRequests", 0, GRAPH_SERVICE);
+	CLS(0, 429, "ApplicationThrottled", 0, GRAPH_SERVICE);
+	CLS(0, 503, "serviceNotAvailable", 0, GRAPH_SERVICE);
+	CLS(0, 500, "generalException", 0, GRAPH_SERVICE);
+	CLS(0, 504, "UnknownError", 0, GRAPH_SERVICE);
+	CLS(0, 401, "InvalidAuthenticationToken", 0, GRAPH_TOKEN);
 	e = classify(0, 429, "TooManyRequests", 0);
-	CHECK(e.token_rejected == 0, "429 is not a rejected token");
+	CHECK(e.cls != GRAPH_TOKEN, "429 is not a rejected token");
 	CLS(0, 403, "ErrorAccessDenied", 0, GRAPH_DENIED);
 	CLS(0, 404, "ErrorItemNotFound", 0, GRAPH_NOTFOUND);
 	CLS(0, 409, "ErrorIrresolvableConflict", 0, GRAPH_CONFLICT);
@@ -320,6 +397,7 @@ main(void)
 	test_retry_after();
 	test_classify_token();
 	test_classify_graph();
+	test_judge();
 	test_sha256();
 	test_pkce();
 	{

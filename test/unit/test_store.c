@@ -114,7 +114,7 @@ main(void)
 	upgrade_from_2(dir);
 	chmod(db, 0644);
 	st = NULL;
-	CHECK(store_open(db, &st, &err) == -1 && err.code == TT_IOERR &&
+	CHECK(store_open(db, &st, &err) == -1 && err.code == TT_E_LOCAL &&
 	    strstr(err.msg, "chmod 600") != NULL, "world-readable refused: %s",
 	    err.msg);
 	chmod(db, 0640);
@@ -125,7 +125,7 @@ main(void)
 	fd = store_lock(db, &err);
 	CHECK(fd >= 0, "lock taken");
 	fd2 = store_lock(db, &err);
-	CHECK(fd2 == -1 && err.code == TT_TEMPFAIL, "second lock refused at once");
+	CHECK(fd2 == -1 && err.code == TT_E_BUSY, "second lock refused at once");
 	store_unlock(fd);
 	fd2 = store_lock(db, &err);
 	CHECK(fd2 >= 0, "lock free again after unlock");

@@ -93,26 +93,26 @@ main(void)
 		CHECK(parse("9999-12-31T23:59:59Z") == TT_TIME_MAX &&
 		    parse("1970-01-01T00:00Z") == 0, "the range's two ends are "
 		    "held");
-		CHECK(refused("10000-01-01T00:00Z", TT_USAGE) &&
-		    refused("0001-01-01T00:00Z", TT_USAGE), "five-digit and "
+		CHECK(refused("10000-01-01T00:00Z", TT_E_USAGE) &&
+		    refused("0001-01-01T00:00Z", TT_E_USAGE), "five-digit and "
 		    "year-1 times are refused");
 	}
-	CHECK(refused("2026-02-30T09:00", TT_USAGE), "February 30 refused");
-	CHECK(refused("2026-13-01T09:00", TT_USAGE), "month 13 refused");
-	CHECK(refused("2026-03-29T24:00", TT_USAGE), "hour 24 refused");
-	CHECK(refused("2026-03-29T09:60", TT_USAGE), "minute 60 refused");
-	CHECK(refused("tomorrow", TT_USAGE), "words refused");
-	CHECK(refused("2026-03-29T09:00+25:00", TT_USAGE), "bad offset refused");
-	CHECK(refused("2026-03-29T09:00Zjunk", TT_USAGE), "trailing junk refused");
-	CHECK(refused("", TT_USAGE), "empty refused");
+	CHECK(refused("2026-02-30T09:00", TT_E_USAGE), "February 30 refused");
+	CHECK(refused("2026-13-01T09:00", TT_E_USAGE), "month 13 refused");
+	CHECK(refused("2026-03-29T24:00", TT_E_USAGE), "hour 24 refused");
+	CHECK(refused("2026-03-29T09:60", TT_E_USAGE), "minute 60 refused");
+	CHECK(refused("tomorrow", TT_E_USAGE), "words refused");
+	CHECK(refused("2026-03-29T09:00+25:00", TT_E_USAGE), "bad offset refused");
+	CHECK(refused("2026-03-29T09:00Zjunk", TT_E_USAGE), "trailing junk refused");
+	CHECK(refused("", TT_E_USAGE), "empty refused");
 	CHECK(parse("2028-02-29T00:00Z") > 0, "leap day accepted");
-	CHECK(refused("2027-02-29T00:00Z", TT_USAGE), "non-leap Feb 29 refused");
+	CHECK(refused("2027-02-29T00:00Z", TT_E_USAGE), "non-leap Feb 29 refused");
 
 	/* Europe/Berlin: spring forward 2026-03-29 02:00 -> 03:00,
 	 * fall back 2026-10-25 03:00 -> 02:00. */
 	set_tz("Europe/Berlin");
 	CHECK(parse("2026-03-29T01:59") == 1774745940, "Berlin before the gap");
-	CHECK(refused("2026-03-29T02:30", TT_USAGE), "Berlin gap refused");
+	CHECK(refused("2026-03-29T02:30", TT_E_USAGE), "Berlin gap refused");
 	CHECK(parse("2026-03-29T03:00") == 1774746000, "Berlin after the gap");
 	CHECK(parse("2026-10-25T02:30") == 1792888200,
 	    "Berlin ambiguous time takes the earlier instant (CEST)");
@@ -131,7 +131,7 @@ main(void)
 
 	/* America/New_York (west of UTC): 2026-03-08 02:00 -> 03:00. */
 	set_tz("America/New_York");
-	CHECK(refused("2026-03-08T02:15", TT_USAGE), "New York gap refused");
+	CHECK(refused("2026-03-08T02:15", TT_E_USAGE), "New York gap refused");
 	CHECK(parse("2026-03-08T09:00") == 1772974800, "New York after change");
 	CHECK(strcmp(local(1772974800), "2026-03-08 09:00") == 0,
 	    "New York format");
@@ -141,7 +141,7 @@ main(void)
 	/* Australia/Sydney (east, southern hemisphere): DST ends 2026-04-05
 	 * 03:00 -> 02:00, starts 2026-10-04 02:00 -> 03:00. */
 	set_tz("Australia/Sydney");
-	CHECK(refused("2026-10-04T02:30", TT_USAGE), "Sydney gap refused");
+	CHECK(refused("2026-10-04T02:30", TT_E_USAGE), "Sydney gap refused");
 	CHECK(parse("2026-04-05T12:00") == 1775354400, "Sydney after fall-back");
 	CHECK(tt_local_midnight(2026, 4, 6) - tt_local_midnight(2026, 4, 5) ==
 	    25 * 3600, "Sydney fall-back day lasts 25 hours");
@@ -253,12 +253,36 @@ main(void)
 		    "utf16_cut: 333 CJK characters cut to 255, valid UTF-8 (%zu bytes)",
 		    strlen(big));
 	}
-	CHECK(tt_worse(TT_TEMPFAIL, TT_NOPERM) == TT_NOPERM, "77 beats 75");
-	CHECK(tt_worse(TT_TEMPFAIL, TT_CAPPED) == TT_CAPPED &&
-	    tt_worse(TT_CAPPED, TT_UNAVAILABLE) == TT_CAPPED &&
-	    tt_worse(TT_CAPPED, TT_NOPERM) == TT_NOPERM,
-	    "the removal cap (3) beats 75 and 69, not 77");
-	CHECK(tt_worse(0, TT_TEMPFAIL) == TT_TEMPFAIL, "75 beats 0");
-	CHECK(tt_worse(TT_IOERR, TT_NOPERM) == TT_IOERR, "74 beats 77");
+	CHECK(tt_worse(TT_E_LATER, TT_E_LOGIN) == TT_E_LOGIN, "login needed "
+	    "beats for now");
+	CHECK(tt_worse(TT_E_LATER, TT_E_CAPPED) == TT_E_CAPPED &&
+	    tt_worse(TT_E_CAPPED, TT_E_DOWN) == TT_E_CAPPED &&
+	    tt_worse(TT_E_CAPPED, TT_E_LOGIN) == TT_E_LOGIN,
+	    "the removal cap beats for now and down, not login needed");
+	CHECK(tt_worse(0, TT_E_LATER) == TT_E_LATER, "for now beats none");
+	CHECK(tt_worse(TT_E_LOCAL, TT_E_LOGIN) == TT_E_LOCAL, "a local fault "
+	    "beats login needed");
+	CHECK(tt_worse(TT_E_BUSY, TT_E_LATER) == TT_E_LATER &&
+	    tt_worse(TT_E_CONSENT, TT_E_DOWN) == TT_E_CONSENT,
+	    "the book busy after for now; consent before down");
+	{
+		int *a = NULL;
+		size_t cap = 0, i;
+		int ok = 1;
+
+		for (i = 0; i < 1000 && ok; i++) {
+			ok = tt_reserve(&a, &cap, i + 1, sizeof(*a)) == 0 &&
+			    cap >= i + 1;
+			if (ok)
+				a[i] = (int)i;
+		}
+		for (i = 0; i < 1000 && ok; i++)
+			ok = a[i] == (int)i;
+		CHECK(ok && cap == 1024, "tt_reserve: 1000 elements kept while "
+		    "it doubles from 16 (cap %zu)", cap);
+		CHECK(tt_reserve(&a, &cap, 10, sizeof(*a)) == 0 && cap == 1024,
+		    "tt_reserve: room already there changes nothing");
+		free(a);
+	}
 	return DONE();
 }
