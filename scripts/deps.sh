@@ -1,6 +1,9 @@
 #!/bin/sh
 # Install what building, testing and the demo need on Debian, when missing.
-# Runs apt-get as root; otherwise names the packages to install and fails.
+# `make check` and `make demo` run this first: when nothing is missing it
+# prints nothing and installs nothing; when something is, it says what and
+# installs it with apt-get as root (a fresh machine, CI), or names the
+# command to run and fails.  NO_DEPS=1 refuses to install (only says).
 set -u
 pkgs="gcc make pkg-config libcurl4-openssl-dev libjansson-dev libsqlite3-dev
 libbsd-dev mandoc sqlite3 openssl tzdata ca-certificates curl util-linux time"
@@ -15,12 +18,12 @@ if ! command -v apt-get >/dev/null 2>&1; then
 	echo "deps: missing:$missing (install them with your package manager)" >&2
 	exit 1
 fi
-if [ "$(id -u)" != 0 ]; then
+if [ "$(id -u)" != 0 ] || [ "${NO_DEPS:-}" = 1 ]; then
 	echo "deps: missing:$missing" >&2
-	echo "deps: run as root: apt-get install$missing" >&2
+	echo "deps: run as root: apt-get install$missing (or make deps)" >&2
 	exit 1
 fi
-echo "deps: installing$missing"
+echo "deps: missing:$missing; installing them (apt-get; NO_DEPS=1 refuses)"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
     { echo "deps: apt-get install$missing failed" >&2; exit 1; }
