@@ -6,7 +6,10 @@
 #   expect_rc N DESC       the last run exited with N
 #   expect_out RE DESC     stdout matches the extended regex RE
 #   expect_err RE DESC     stderr matches RE
+#   expect_no_out RE DESC, expect_no_err RE DESC  stdout, stderr do not match RE
 #   expect_silent DESC     stdout and stderr are both empty
+#   no_control FILE        FILE has no terminal control byte (ESC, BEL, C1 CSI,
+#                          bidi override) nor an escaped form of one in JSON
 #   check COND DESC        any shell test
 #   trun ARGS...           run, stopped after 60 s (a login never waits longer
 #                          here); stdin from the file $TRUN_STDIN if that is set
@@ -68,6 +71,11 @@
 #                          not cancelled, of the user's calendars CALS
 #                          (comma-separated names; default all), subject|start|
 #                          end (written to $T/book and $T/truth)
+#   json_holds FILE CODE   the JSON in FILE (as j) satisfies CODE: a Python
+#                          expression that must be true, or statements (assert
+#                          ...) when CODE has more than one line; also at hand:
+#                          env (the environment), d(N), saved(NAME) (the JSON
+#                          in $T/saved.NAME.json), MARK; why not in $T/why
 #   fv SUBJECT KEY         KEY of the feed rows with SUBJECT in $T/feed.json,
 #                          as JSON, '|'-joined (MISSING if there is none)
 # Randomness:
@@ -96,6 +104,7 @@ ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
 not_ok() {
 	tap_n=$((tap_n + 1))
 	echo "not ok $tap_n - $*"
+	[ -n "${TAP_AT:-}" ] && echo "#   at $TAP_AT"
 	echo "#   last command: $last_cmd (exit $rc)"
 	sed 's/^/#   stdout: /' "$T/out" 2>/dev/null | head -10
 	sed 's/^/#   stderr: /' "$T/err" 2>/dev/null | head -10
@@ -127,8 +136,17 @@ expect_no_out() {
 expect_err() {
 	if grep -Eq -- "$1" "$T/err"; then ok "$2"; else not_ok "$2 (stderr lacks /$1/)"; fi
 }
+expect_no_err() {
+	if grep -Eq -- "$1" "$T/err"; then not_ok "$2 (stderr has /$1/)"; else ok "$2"; fi
+}
 expect_silent() {
 	if [ ! -s "$T/out" ] && [ ! -s "$T/err" ]; then ok "$1"; else not_ok "$1 (output not empty)"; fi
+}
+no_control() {
+	! grep -q "$(printf '\033')" "$1" && ! grep -q "$(printf '\007')" "$1" &&
+	    ! grep -q "$(printf '\302\233')" "$1" &&
+	    ! grep -q "$(printf '\342\200\256')" "$1" &&
+	    ! grep -qi '\\u001b\|\\u0007\|\\u009b\|\\u202e' "$1"
 }
 check() {
 	desc=$2
@@ -198,7 +216,7 @@ first_sync() {
 	run sync
 	expect_rc 0 "first sync"
 }
-outlook() { emu POST /_emu/outlook "$1" >/dev/null || echo "# outlook op failed: $1"; }
+outlook() { emu POST /_emu/outlook "$1" >/dev/null || { echo "# outlook op failed: $1"; return 1; }; }
 # The emulator's stored events with SUBJECT, in every mailbox: one line
 # each, "calendar id start joinUrl" (joinUrl "-" when none; series once).
 remote_events() {
@@ -228,7 +246,7 @@ change() {
 	last=$new
 	ctl DELETE /_emu/requests >/dev/null
 }
-fault() { ctl POST /_emu/faults "{\"faults\": [$1]}" >/dev/null || echo "# bad fault: $1"; }
+fault() { ctl POST /_emu/faults "{\"faults\": [$1]}" >/dev/null || { echo "# bad fault: $1"; return 1; }; }
 set_fault() {
 	nofault
 	fault "$1"
@@ -413,6 +431,32 @@ rows = sorted("%s|%s|%s" % (e["subject"], e["start"], e["end"]) for c in s["user
               for e in c["events"] if e["showAs"] in ("busy", "oof") and not e.get("isCancelled"))
 print("\n".join(rows))' "${1:-}" >"$T/truth"
 	cmp -s "$T/book" "$T/truth"
+}
+json_holds() {
+	python3 - "$1" "$2" "$T" "$MARK" >"$T/why" 2>&1 <<'EOF'
+import datetime, json, os, sys, traceback
+path, code, tmp, MARK = sys.argv[1:5]
+env = os.environ
+def d(n):
+    return (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=n)).strftime("%Y-%m-%d")
+def saved(name):
+    return json.load(open(os.path.join(tmp, "saved.%s.json" % name)))
+try:
+    j = json.load(open(path))
+    if "\n" in code.strip():
+        exec(code.strip())
+    elif not eval(code):
+        print("false: %s" % code)
+        sys.exit(1)
+except SystemExit:
+    raise
+except BaseException as e:
+    at = [f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename == "<string>"]
+    if at and "\n" in code.strip():
+        print("line %d: %s" % (at[-1], code.strip().split("\n")[at[-1] - 1].strip()))
+    print(("%s: %s" % (type(e).__name__, e))[:600])
+    sys.exit(1)
+EOF
 }
 fv() {
 	python3 - "$T/feed.json" "$1" "$2" <<'EOF'
