@@ -288,7 +288,10 @@ case_source() { # SOURCE FILE: the JSON of SOURCE into FILE
 	stderr) cp "$T/err" "$2" ;;
 	ours | state | requests)
 		[ -n "$EMU_PID" ] || case_bad "json $1: the case has no emulator (no scenario)"
-		ctl GET "/_emu/$1" >"$2" || case_bad "the emulator does not answer" ;;
+		ctl GET "/_emu/$1" >"$2" || case_bad "the emulator does not answer"
+		# ours: its list of events; requests: the list of requests.
+		[ "$1" = state ] || python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
+json.dump(d[sys.argv[2]], open(sys.argv[1], "w"))' "$2" "$([ "$1" = ours ] && echo events || echo requests)" ;;
 	*) case_bad "'$1' is not a JSON source (stdout, stderr, ours, state, requests)" ;;
 	esac
 }
