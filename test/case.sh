@@ -459,13 +459,15 @@ END {
 	if (!nexp) bad(NR, "the case expects nothing")
 	print "case_end"
 }' >"$T/case.run" 2>"$T/case.bad"
-if [ -s "$T/case.bad" ] || ! sh -n "$T/case.run" 2>"$T/case.bad"; then
+if [ ! -s "$T/case.bad" ] && ! sh -n "$T/case.run" 2>"$T/case.bad"; then
 	sed -i '1s/^.*case\.run: //' "$T/case.bad"
 	# The shell notices an open quote where the file ends: find its line.
 	grep -n '^case_at [0-9]*; ' "$T/case.run" | grep -v '<<\|\\$' | while IFS= read -r cb; do
 		sh -n -c "${cb#*:}" 2>/dev/null || { echo "${cb%%:*}: the line does not parse (a quote left open?)"; break; }
 	done >"$T/case.line"
 	[ ! -s "$T/case.line" ] || cp "$T/case.line" "$T/case.bad"
+fi
+if [ -s "$T/case.bad" ]; then
 	case_line=$(sed -n '1s/^\([0-9]*\):.*/\1/p' "$T/case.bad")
 	case_bad "$(sed -n '1s/^[0-9]*: *//p' "$T/case.bad")"
 fi
