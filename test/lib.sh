@@ -75,7 +75,9 @@
 #                          expression that must be true, or statements (assert
 #                          ...) when CODE has more than one line; also at hand:
 #                          env (the environment), d(N), saved(NAME) (the JSON
-#                          in $T/saved.NAME.json), MARK; why not in $T/why
+#                          in $T/saved.NAME.json), events(STATE) (the events
+#                          of GET /_emu/state, each with its calendar), MARK;
+#                          why not in $T/why
 #   fv SUBJECT KEY         KEY of the feed rows with SUBJECT in $T/feed.json,
 #                          as JSON, '|'-joined (MISSING if there is none)
 # Randomness:
@@ -441,6 +443,10 @@ def d(n):
     return (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=n)).strftime("%Y-%m-%d")
 def saved(name):
     return json.load(open(os.path.join(tmp, "saved.%s.json" % name)))
+def events(state):
+    """every stored event of GET /_emu/state, with its "calendar" ("group:NAME" for a group's)"""
+    return [dict(e, calendar=c["name"] if k == "users" else "group:" + mb["displayName"])
+            for k in ("users", "groups") for mb in state[k] for c in mb["calendars"] for e in c["events"]]
 try:
     j = json.load(open(path))
     if "\n" in code.strip():
