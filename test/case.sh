@@ -252,8 +252,9 @@ k_stderr() { case_stream err "$@"; }
 k_db() {
 	case_args 4 "db SQL OP VALUE DESC" $#
 	case_op "$2"
+	case_text kd_w "$3"
 	kd_v=$(db "$1" 2>"$T/dberr") || case_bad "sqlite3: $(head -1 "$T/dberr")"
-	case_check "$4" "got '$kd_v', want $2 '$3'" case_cmp "$kd_v" "$2" "$3"
+	case_check "$4" "got '$kd_v', want $2 '$kd_w'" case_cmp "$kd_v" "$2" "$kd_w"
 }
 k_requests() {
 	[ -n "$EMU_PID" ] || case_bad "requests: the case has no emulator (no scenario)"
