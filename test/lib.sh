@@ -76,7 +76,8 @@
 #                          ...) when CODE has more than one line; also at hand:
 #                          env (the environment), d(N), saved(NAME) (the JSON
 #                          in $T/saved.NAME.json), events(STATE) (the events
-#                          of GET /_emu/state, each with its calendar), MARK;
+#                          of GET /_emu/state, each with its calendar),
+#                          feed(SUBJECT, KEY) (KEY of the rows of a feed j), MARK;
 #                          why not in $T/why
 #   fv SUBJECT KEY         KEY of the feed rows with SUBJECT in $T/feed.json,
 #                          as JSON, '|'-joined (MISSING if there is none)
@@ -436,13 +437,16 @@ print("\n".join(rows))' "${1:-}" >"$T/truth"
 }
 json_holds() {
 	python3 - "$1" "$2" "$T" "$MARK" >"$T/why" 2>&1 <<'EOF'
-import datetime, json, os, sys, traceback
+import datetime, json, os, re, sys, traceback
 path, code, tmp, MARK = sys.argv[1:5]
 env = os.environ
 def d(n):
     return (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=n)).strftime("%Y-%m-%d")
 def saved(name):
     return json.load(open(os.path.join(tmp, "saved.%s.json" % name)))
+def feed(subject, key):
+    """the KEY of the feed rows (j, from feed --json) with SUBJECT"""
+    return [r[key] for r in j if r["subject"] == subject]
 def events(state):
     """every stored event of GET /_emu/state, with its "calendar" ("group:NAME" for a group's)"""
     return [dict(e, calendar=c["name"] if k == "users" else "group:" + mb["displayName"])
