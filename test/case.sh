@@ -353,10 +353,14 @@ k_invariant() {
 
 # ---- steps that set up ----
 k_capture() {
-	[ $# -eq 1 ] || [ $# -eq 2 ] || case_bad "usage: capture NAME [SQL]"
+	kc_use="capture NAME [SQL] | capture NAME json SOURCE EXPR"
+	[ $# -eq 1 ] || [ $# -eq 2 ] || { [ $# -eq 4 ] && [ "$2" = json ]; } || case_bad "usage: $kc_use"
 	case_var "$1"
 	if [ $# -eq 1 ]; then
 		kc_v=$(cat "$T/out")
+	elif [ $# -eq 4 ]; then
+		case_source "$3" "$T/case.json"
+		kc_v=$(json_value "$T/case.json" "$4" 2>"$T/why") || case_bad "capture $1: $(tail -1 "$T/why")"
 	else
 		kc_v=$(db "$2" 2>"$T/dberr") || case_bad "sqlite3: $(head -1 "$T/dberr")"
 	fi

@@ -79,6 +79,8 @@
 #                          of GET /_emu/state, each with its calendar),
 #                          feed(SUBJECT, KEY) (KEY of the rows of a feed j), MARK;
 #                          why not in $T/why
+#   json_value FILE EXPR   print the value of the Python expression EXPR on the
+#                          JSON in FILE (as j; a string as it is, else as JSON)
 #   fv SUBJECT KEY         KEY of the feed rows with SUBJECT in $T/feed.json,
 #                          as JSON, '|'-joined (MISSING if there is none)
 # Randomness:
@@ -436,10 +438,12 @@ rows = sorted("%s|%s|%s" % (e["subject"], e["start"], e["end"]) for c in s["user
 print("\n".join(rows))' "${1:-}" >"$T/truth"
 	cmp -s "$T/book" "$T/truth"
 }
-json_holds() {
-	python3 - "$1" "$2" "$T" "$MARK" >"$T/why" 2>&1 <<'EOF'
+json_holds() { json_py holds "$1" "$2" >"$T/why" 2>&1; }
+json_value() { json_py value "$1" "$2"; }
+json_py() {
+	python3 - "$1" "$2" "$3" "$T" "$MARK" <<'EOF'
 import datetime, json, os, re, sys, traceback
-path, code, tmp, MARK = sys.argv[1:5]
+mode, path, code, tmp, MARK = sys.argv[1:6]
 env = os.environ
 def d(n):
     return (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=n)).strftime("%Y-%m-%d")
@@ -454,7 +458,10 @@ def events(state):
             for k in ("users", "groups") for mb in state[k] for c in mb["calendars"] for e in c["events"]]
 try:
     j = json.load(open(path))
-    if "\n" in code.strip():
+    if mode == "value":
+        v = eval(code)
+        print(v if isinstance(v, str) else json.dumps(v))
+    elif "\n" in code.strip():
         exec(code.strip())
     elif not eval(code):
         print("false: %s" % code)
@@ -465,7 +472,7 @@ except BaseException as e:
     at = [f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename == "<string>"]
     if at and "\n" in code.strip():
         print("line %d: %s" % (at[-1], code.strip().split("\n")[at[-1] - 1].strip()))
-    print(("%s: %s" % (type(e).__name__, e))[:600])
+    print(("%s: %s" % (type(e).__name__, e))[:600], file=sys.stderr if mode == "value" else sys.stdout)
     sys.exit(1)
 EOF
 }
