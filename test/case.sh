@@ -331,15 +331,10 @@ k_invariant() {
 		case_check "invariant remote: every booked appointment exactly once on each push calendar ($ki_c), nothing of ours elsewhere" \
 		    "$(head -5 "$T/problems" | paste -sd';')" test ! -s "$T/problems" ;;
 	blocks)
-		[ $# -le 2 ] || case_bad "usage: invariant blocks [CALENDARS]"
-		ki_c=${2:-$(db "SELECT name FROM calendars WHERE pull = 1 AND kind = 'user' ORDER BY id" | paste -sd,)}
-		case_skipped "invariant blocks" && return
-		if converged "$ki_c"; then
-			ok "invariant blocks: the [ext] blocks are the busy events of the pull calendars ($ki_c)"
-		else
-			not_ok "invariant blocks: the [ext] blocks are the busy events of the pull calendars ($ki_c)"
-			diff "$T/truth" "$T/book" | grep '^[<>]' | head -10 | sed 's/^</#   only remote:/; s/^>/#   only in the book:/'
-		fi ;;
+		case_args 1 "invariant blocks" $#
+		blocks_problems >"$T/problems"
+		case_check "invariant blocks: the [ext] blocks are the busy time of the pulled calendars" \
+		    "$(head -5 "$T/problems" | paste -sd';')" test ! -s "$T/problems" ;;
 	quiet)
 		case_args 1 "invariant quiet" $#
 		case_cmd run sync

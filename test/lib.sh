@@ -81,6 +81,9 @@
 #                          why not in $T/why
 #   json_value FILE EXPR   print the value of the Python expression EXPR on the
 #                          JSON in FILE (as j; a string as it is, else as JSON)
+#   blocks_problems        what is wrong between the [ext] blocks and the busy
+#                          time of the pulled calendars (series expanded), a
+#                          line each (none: they agree)
 #   fv SUBJECT KEY         KEY of the feed rows with SUBJECT in $T/feed.json,
 #                          as JSON, '|'-joined (MISSING if there is none)
 # Randomness:
@@ -347,6 +350,65 @@ for name in cals:
     for x in evs:
         if x[0] not in want:
             print("%s: event of ours for appointment %s, which is not booked" % (name, x[0]))
+EOF
+}
+
+# blocks_problems: what is wrong between the book's [ext] blocks and the
+# busy time the emulator holds, a line each (none: they agree).  The busy
+# time: every instance (series expanded by the emulator's own code) of the
+# events on each calendar the book pulls, showAs busy or oof, not
+# cancelled, not ours (GET /_emu/ours), overlapping the window the tool
+# stored for that calendar; as subject, start, end, all-day.  It assumes
+# the default block_showas, block_all_day and pull_subjects.
+blocks_problems() {
+	ctl GET /_emu/state >"$T/bp.state.json" && ctl GET /_emu/ours >"$T/bp.ours.json" || {
+		echo "the emulator does not answer"
+		return 0
+	}
+	python3 - "$TOP" "$T/bp.state.json" "$T/bp.ours.json" "$TIMETAP_SYNC_DB" <<'EOF'
+import json, sqlite3, sys
+from datetime import datetime, timezone
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[1] + "/test")
+import graph_emulator as ge
+st, ours = json.load(open(sys.argv[2])), {e["id"] for e in json.load(open(sys.argv[3]))["events"]}
+db = sqlite3.connect(sys.argv[4])
+z = lambda dt: dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+zt = lambda t: datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+remote = {}	# remote calendar id -> (calendar, its events)
+for kind in ("users", "groups"):
+    for mb in st[kind]:
+        for c in mb["calendars"]:
+            remote[c["id"] if kind == "users" else mb["id"]] = (c, c["events"])
+emu = ge.Emulator()
+for cid, rid, path, ws, we in db.execute("SELECT id, remote_id, path, window_start, window_end FROM calendars"
+                                         " WHERE pull AND window_start IS NOT NULL"):
+    truth = []
+    if rid in remote:
+        c, evs = remote[rid]
+        box = {"events": {}, "_index": {}, "tx": {}}
+        for ev in evs:
+            ev = json.loads(json.dumps(ev))
+            emu._insert_event(box, c, ev, stamp=False)
+            if ev["id"] in ours:
+                continue
+            for inst in emu.instances(box, ev):
+                ov = inst.ov or {}
+                get = lambda k, d=None: ov[k] if k in ov else ev.get(k, d)
+                s = inst.s.replace(tzinfo=timezone.utc).timestamp()
+                e = inst.e.replace(tzinfo=timezone.utc).timestamp()
+                if get("showAs", "busy") in ("busy", "oof") and not get("isCancelled", False) and e > ws and s < we:
+                    truth.append((get("subject", ""), z(inst.s), z(inst.e), bool(ev.get("isAllDay"))))
+    book = [(sj, zt(a), zt(b), bool(ad)) for sj, a, b, ad in db.execute(
+        "SELECT subject, start_utc, end_utc, all_day FROM appointments WHERE kind = 'ext' AND source_calendar_id = ?", (cid,))]
+    for x in sorted(set(truth) | set(book)):
+        if truth.count(x) != book.count(x):
+            print("%s: %s %s-%s%s: %d busy, %d blocks" % (path, x[0], x[1], x[2], " (all day)" if x[3] else "",
+                                                        truth.count(x), book.count(x)))
+for (n,) in db.execute("SELECT count(*) FROM appointments a LEFT JOIN calendars c ON c.id = a.source_calendar_id"
+                       " WHERE a.kind = 'ext' AND (c.id IS NULL OR NOT c.pull)"):
+    if n:
+        print("%d blocks from no pulled calendar" % n)
 EOF
 }
 
