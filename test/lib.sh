@@ -6,7 +6,10 @@
 #   expect_rc N DESC       the last run exited with N
 #   expect_out RE DESC     stdout matches the extended regex RE
 #   expect_err RE DESC     stderr matches RE
+#   expect_no_out RE DESC, expect_no_err RE DESC  stdout, stderr do not match RE
 #   expect_silent DESC     stdout and stderr are both empty
+#   no_control FILE        FILE has no terminal control byte (ESC, BEL, C1 CSI,
+#                          bidi override) nor an escaped form of one in JSON
 #   check COND DESC        any shell test
 #   trun ARGS...           run, stopped after 60 s (a login never waits longer
 #                          here); stdin from the file $TRUN_STDIN if that is set
@@ -68,6 +71,19 @@
 #                          not cancelled, of the user's calendars CALS
 #                          (comma-separated names; default all), subject|start|
 #                          end (written to $T/book and $T/truth)
+#   json_holds FILE CODE   the JSON in FILE (as j) satisfies CODE: a Python
+#                          expression that must be true, or statements (assert
+#                          ...) when CODE has more than one line; also at hand:
+#                          env (the environment), d(N), saved(NAME) (the JSON
+#                          in $T/saved.NAME.json), events(STATE) (the events
+#                          of GET /_emu/state, each with its calendar),
+#                          feed(SUBJECT, KEY) (KEY of the rows of a feed j), MARK;
+#                          why not in $T/why
+#   json_value FILE EXPR   print the value of the Python expression EXPR on the
+#                          JSON in FILE (as j; a string as it is, else as JSON)
+#   blocks_problems        what is wrong between the [ext] blocks and the busy
+#                          time of the pulled calendars (series expanded), a
+#                          line each (none: they agree)
 #   fv SUBJECT KEY         KEY of the feed rows with SUBJECT in $T/feed.json,
 #                          as JSON, '|'-joined (MISSING if there is none)
 # Randomness:
@@ -96,6 +112,7 @@ ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
 not_ok() {
 	tap_n=$((tap_n + 1))
 	echo "not ok $tap_n - $*"
+	[ -n "${TAP_AT:-}" ] && echo "#   at $TAP_AT"
 	echo "#   last command: $last_cmd (exit $rc)"
 	sed 's/^/#   stdout: /' "$T/out" 2>/dev/null | head -10
 	sed 's/^/#   stderr: /' "$T/err" 2>/dev/null | head -10
@@ -127,8 +144,17 @@ expect_no_out() {
 expect_err() {
 	if grep -Eq -- "$1" "$T/err"; then ok "$2"; else not_ok "$2 (stderr lacks /$1/)"; fi
 }
+expect_no_err() {
+	if grep -Eq -- "$1" "$T/err"; then not_ok "$2 (stderr has /$1/)"; else ok "$2"; fi
+}
 expect_silent() {
 	if [ ! -s "$T/out" ] && [ ! -s "$T/err" ]; then ok "$1"; else not_ok "$1 (output not empty)"; fi
+}
+no_control() {
+	! grep -q "$(printf '\033')" "$1" && ! grep -q "$(printf '\007')" "$1" &&
+	    ! grep -q "$(printf '\302\233')" "$1" &&
+	    ! grep -q "$(printf '\342\200\256')" "$1" &&
+	    ! grep -qi '\\u001b\|\\u0007\|\\u009b\|\\u202e' "$1"
 }
 check() {
 	desc=$2
@@ -138,6 +164,7 @@ config() { printf '%s\n' "$@" >"$TIMETAP_SYNC_CONFIG"; }
 db() { sqlite3 "$TIMETAP_SYNC_DB" "$@"; }
 
 emu_start() {
+	: >"$T/emu.out" # polled below before the emulator's shell may have made it
 	python3 "$TOP/test/graph_emulator.py" --listen 127.0.0.1:0 "$@" \
 	    >"$T/emu.out" 2>"$T/emu.err" &
 	EMU_PID=$!
@@ -198,7 +225,7 @@ first_sync() {
 	run sync
 	expect_rc 0 "first sync"
 }
-outlook() { emu POST /_emu/outlook "$1" >/dev/null || echo "# outlook op failed: $1"; }
+outlook() { emu POST /_emu/outlook "$1" >/dev/null || { echo "# outlook op failed: $1"; return 1; }; }
 # The emulator's stored events with SUBJECT, in every mailbox: one line
 # each, "calendar id start joinUrl" (joinUrl "-" when none; series once).
 remote_events() {
@@ -228,7 +255,7 @@ change() {
 	last=$new
 	ctl DELETE /_emu/requests >/dev/null
 }
-fault() { ctl POST /_emu/faults "{\"faults\": [$1]}" >/dev/null || echo "# bad fault: $1"; }
+fault() { ctl POST /_emu/faults "{\"faults\": [$1]}" >/dev/null || { echo "# bad fault: $1"; return 1; }; }
 set_fault() {
 	nofault
 	fault "$1"
@@ -326,6 +353,65 @@ for name in cals:
 EOF
 }
 
+# blocks_problems: what is wrong between the book's [ext] blocks and the
+# busy time the emulator holds, a line each (none: they agree).  The busy
+# time: every instance (series expanded by the emulator's own code) of the
+# events on each calendar the book pulls, showAs busy or oof, not
+# cancelled, not ours (GET /_emu/ours), overlapping the window the tool
+# stored for that calendar; as subject, start, end, all-day.  It assumes
+# the default block_showas, block_all_day and pull_subjects.
+blocks_problems() {
+	ctl GET /_emu/state >"$T/bp.state.json" && ctl GET /_emu/ours >"$T/bp.ours.json" || {
+		echo "the emulator does not answer"
+		return 0
+	}
+	python3 - "$TOP" "$T/bp.state.json" "$T/bp.ours.json" "$TIMETAP_SYNC_DB" <<'EOF'
+import json, sqlite3, sys
+from datetime import datetime, timezone
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[1] + "/test")
+import graph_emulator as ge
+st, ours = json.load(open(sys.argv[2])), {e["id"] for e in json.load(open(sys.argv[3]))["events"]}
+db = sqlite3.connect(sys.argv[4])
+z = lambda dt: dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+zt = lambda t: datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+remote = {}	# remote calendar id -> (calendar, its events)
+for kind in ("users", "groups"):
+    for mb in st[kind]:
+        for c in mb["calendars"]:
+            remote[c["id"] if kind == "users" else mb["id"]] = (c, c["events"])
+emu = ge.Emulator()
+for cid, rid, path, ws, we in db.execute("SELECT id, remote_id, path, window_start, window_end FROM calendars"
+                                         " WHERE pull AND window_start IS NOT NULL"):
+    truth = []
+    if rid in remote:
+        c, evs = remote[rid]
+        box = {"events": {}, "_index": {}, "tx": {}}
+        for ev in evs:
+            ev = json.loads(json.dumps(ev))
+            emu._insert_event(box, c, ev, stamp=False)
+            if ev["id"] in ours:
+                continue
+            for inst in emu.instances(box, ev):
+                ov = inst.ov or {}
+                get = lambda k, d=None: ov[k] if k in ov else ev.get(k, d)
+                s = inst.s.replace(tzinfo=timezone.utc).timestamp()
+                e = inst.e.replace(tzinfo=timezone.utc).timestamp()
+                if get("showAs", "busy") in ("busy", "oof") and not get("isCancelled", False) and e > ws and s < we:
+                    truth.append((get("subject", ""), z(inst.s), z(inst.e), bool(ev.get("isAllDay"))))
+    book = [(sj, zt(a), zt(b), bool(ad)) for sj, a, b, ad in db.execute(
+        "SELECT subject, start_utc, end_utc, all_day FROM appointments WHERE kind = 'ext' AND source_calendar_id = ?", (cid,))]
+    for x in sorted(set(truth) | set(book)):
+        if truth.count(x) != book.count(x):
+            print("%s: %s %s-%s%s: %d busy, %d blocks" % (path, x[0], x[1], x[2], " (all day)" if x[3] else "",
+                                                        truth.count(x), book.count(x)))
+for (n,) in db.execute("SELECT count(*) FROM appointments a LEFT JOIN calendars c ON c.id = a.source_calendar_id"
+                       " WHERE a.kind = 'ext' AND (c.id IS NULL OR NOT c.pull)"):
+    if n:
+        print("%d blocks from no pulled calendar" % n)
+EOF
+}
+
 # ---- crash at every durable step (the isync way) ----
 # crash_prepare MAILBOX...: after the case set up the work of the pass
 # under test, save the emulator's state (--state "$T/emu.state") and the
@@ -413,6 +499,44 @@ rows = sorted("%s|%s|%s" % (e["subject"], e["start"], e["end"]) for c in s["user
               for e in c["events"] if e["showAs"] in ("busy", "oof") and not e.get("isCancelled"))
 print("\n".join(rows))' "${1:-}" >"$T/truth"
 	cmp -s "$T/book" "$T/truth"
+}
+json_holds() { json_py holds "$1" "$2" >"$T/why" 2>&1; }
+json_value() { json_py value "$1" "$2"; }
+json_py() {
+	python3 - "$1" "$2" "$3" "$T" "$MARK" <<'EOF'
+import datetime, json, os, re, sys, traceback
+mode, path, code, tmp, MARK = sys.argv[1:6]
+env = os.environ
+def d(n):
+    return (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=n)).strftime("%Y-%m-%d")
+def saved(name):
+    return json.load(open(os.path.join(tmp, "saved.%s.json" % name)))
+def feed(subject, key):
+    """the KEY of the feed rows (j, from feed --json) with SUBJECT"""
+    return [r[key] for r in j if r["subject"] == subject]
+def events(state):
+    """every stored event of GET /_emu/state, with its "calendar" ("group:NAME" for a group's)"""
+    return [dict(e, calendar=c["name"] if k == "users" else "group:" + mb["displayName"])
+            for k in ("users", "groups") for mb in state[k] for c in mb["calendars"] for e in c["events"]]
+try:
+    j = json.load(open(path))
+    if mode == "value":
+        v = eval(code)
+        print(v if isinstance(v, str) else json.dumps(v))
+    elif "\n" in code.strip():
+        exec(code.strip())
+    elif not eval(code):
+        print("false: %s" % code)
+        sys.exit(1)
+except SystemExit:
+    raise
+except BaseException as e:
+    at = [f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename == "<string>"]
+    if at and "\n" in code.strip():
+        print("line %d: %s" % (at[-1], code.strip().split("\n")[at[-1] - 1].strip()))
+    print(("%s: %s" % (type(e).__name__, e))[:600], file=sys.stderr if mode == "value" else sys.stdout)
+    sys.exit(1)
+EOF
 }
 fv() {
 	python3 - "$T/feed.json" "$1" "$2" <<'EOF'

@@ -1,9 +1,12 @@
 #!/bin/sh
 # Run every test against each build directory given (default: build): the
-# unit test programs, the emulator's self-test, and the integration cases
-# in test/cases/*.sh.  Every test prints TAP lines ("ok N - ..." or
-# "not ok N - ..."); this runner counts them, shows failures with their
-# source, and ends with the line "N passed, N failed".
+# unit test programs, the emulator's self-test, and the integration cases:
+# the shell families test/cases/*.sh and the case files test/data/*.case
+# (run by test/case.sh; the format is in test/data/README).  Every test
+# prints TAP lines ("ok N - ..." or "not ok N - ..."); this runner counts
+# them, shows failures with their source, and ends with the line "N passed,
+# N failed".  TEST_VERBOSE=1 shows every log, each after a line
+# "=== NAME: N passed, N failed".
 # Jobs run TEST_JOBS at a time (default 4: most of a case's time is spent
 # waiting on the emulator, not on the CPU); each is bounded by a timeout so
 # a hang fails instead of blocking CI.
@@ -22,6 +25,7 @@ if [ "${1:-}" = "--one" ]; then
 	unit) timeout 120 "$file" ;;
 	emu) timeout 300 python3 "$file" ;;
 	case) BIN="$top/$b/timetap-sync" timeout 300 sh "$file" ;;
+	data) BIN="$top/$b/timetap-sync" timeout 300 sh "$top/test/case.sh" "$file" ;;
 	esac >"$log" 2>&1
 	rc=$?
 	if [ $rc -ne 0 ] && ! grep -q '^not ok' "$log"; then
@@ -39,8 +43,11 @@ trap 'rm -rf "$TEST_OUT"' EXIT INT TERM
 jobs=""
 [ -f "$top/test/emulator_test.py" ] && jobs="emu:-:$top/test/emulator_test.py"
 for b in "$@"; do
-	for c in $(ls -S "$top"/test/cases/*.sh 2>/dev/null); do
-		jobs="$jobs case:$b:$c"
+	for c in $(ls -S "$top"/test/cases/*.sh "$top"/test/data/*.case 2>/dev/null); do
+		case $c in
+		*.case) jobs="$jobs data:$b:$c" ;;
+		*) jobs="$jobs case:$b:$c" ;;
+		esac
 	done
 	for u in "$top/$b"/test_*; do
 		[ -x "$u" ] && jobs="$jobs unit:$b:$u"
@@ -60,7 +67,10 @@ for log in "$TEST_OUT"/*.log; do
 		echo "--- $name: $f failed"
 		grep -E '^(not ok|#)' "$log" | head -40
 	fi
-	[ "${TEST_VERBOSE:-}" = 1 ] && cat "$log"
+	if [ "${TEST_VERBOSE:-}" = 1 ]; then
+		echo "=== $name: $p passed, $f failed"
+		cat "$log"
+	fi
 done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
