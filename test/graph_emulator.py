@@ -84,6 +84,31 @@ requests per mailbox per budget_window seconds (default 600) -> 429 TooManyReque
 Thread safety.  ThreadingHTTPServer; one RLock (Emulator.lock) guards the whole mailbox /
 token / fault state; sleeps (latency, slow faults) happen outside the lock.
 
+MODULES
+=======
+This file is the entry point (command line, main()) and holds class Emulator, which
+combines one mixin class per area and keeps the shared state (__init__, _reset_world).
+Every name the single-file emulator had is still importable from here.  The package
+test/emu/ holds the parts:
+  consts.py     limits, DEFAULT_CONFIG, scope sets, Windows zones, AADSTS messages
+  timeutil.py   UTC/ISO/scenario times, time zones, HTTP dates
+  ids.py        event/occurrence/container ids, changeKeys, iCalUIds, opaque tokens
+  wire.py       GraphError, OAuthError, Resp, Request, Prefer, JSON, HTML <-> text
+  mailbox.py    MailboxMixin: mailbox model, recurrence expansion, instances, event store,
+                meeting mail (recipients), occurrence edits, rendering
+  scenario.py   ScenarioMixin: scenario loading, --generate, GET /_emu/ours, --state
+  delta.py      DeltaMixin: list caches, $skiptoken/$deltatoken signing, calendarView and
+                /events reads and paging, calendarView delta rounds
+  dispatch.py   DispatchMixin: request log, answer helpers, handle() (the dispatch)
+  faults.py     FaultMixin: the fault engine
+  identity.py   IdentityMixin: the identity platform (authorize, token, device code, consent)
+  graph.py      GraphMixin: Graph auth and CAE, concurrency/budget, routing, calendars
+  directory.py  DirectoryMixin: /me/memberOf, /me/mailboxSettings
+  writes.py     WritesMixin: event create and PATCH
+  batch.py      BatchMixin: $batch
+  control.py    ControlMixin: the /_emu/ control API, POST /_emu/outlook
+  server.py     Handler, Server, TLS (make_tls)
+
 SCENARIO FORMAT (JSON)
 ======================
 {
@@ -414,29 +439,13 @@ REALISM (the hard behaviour is the default; sources looked up in the stored publ
 """
 
 import argparse
-import base64
-import bisect
-import email.utils
 import hashlib
-import hmac
-import html
 import json
 import os
-import random
-import re
 import secrets
 import signal
-import socket
-import ssl
-import subprocess
 import sys
-import tempfile
 import threading
-import time
-import uuid
-from datetime import date, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 # The emulator is run as a script by the tests; keep its package's modules from
 # leaving __pycache__ directories in the source tree.
@@ -469,7 +478,11 @@ from emu import server as emu_server
 
 # ----------------------------------------------------------------------------- the emulator
 
-class Emulator(MailboxMixin, ScenarioMixin, DeltaMixin, DispatchMixin, FaultMixin, IdentityMixin, GraphMixin, DirectoryMixin, WritesMixin, BatchMixin, ControlMixin):
+class Emulator(MailboxMixin, ScenarioMixin, DeltaMixin, DispatchMixin, FaultMixin, IdentityMixin,
+               GraphMixin, DirectoryMixin, WritesMixin, BatchMixin, ControlMixin):
+    """The emulator's shared state (mailboxes, tokens, faults, log); the behaviour is in the
+    mixins (see MODULES in the module docstring)."""
+
     def __init__(self, state_path=None, log_path=None):
         self.lock = threading.RLock()
         self.config = json.loads(json.dumps(DEFAULT_CONFIG))
@@ -504,6 +517,10 @@ class Emulator(MailboxMixin, ScenarioMixin, DeltaMixin, DispatchMixin, FaultMixi
         self.token_counters = {"access_issued": 0, "refresh_issued": 0, "refresh_used": 0,
                                "refresh_rejected": 0, "auth_codes_issued": 0, "device_codes_issued": 0}
         self.cache = {}      # delta/calendarView list cache
+
+
+# EMU (the Emulator the HTTP handler serves) lives in emu/server.py; main() sets it there too.
+EMU = None
 
 
 def main(argv=None):
