@@ -984,17 +984,39 @@ static int
 each_profile(struct store *st, const char *sql,
     int (*cb)(void *, int64_t, const char *), void *arg, struct tt_err *err)
 {
+	struct { int64_t id; char *name; } *v = NULL;
 	sqlite3_stmt *s;
+	size_t n = 0, cap = 0, i;
 	int rc;
 
+	/*
+	 * The list is read and its statement finished before the first
+	 * callback: a pass must not run inside the read transaction of a
+	 * SELECT, or a write another process (the booking application)
+	 * commits meanwhile makes the pass's own writes fail at once
+	 * (SQLITE_BUSY_SNAPSHOT).
+	 */
 	if ((s = prep(st, sql, err)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		if (cb(arg, sqlite3_column_int64(s, 0),
-		    (const char *)sqlite3_column_text(s, 1)) != 0)
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (tt_reserve(&v, &cap, n + 1, sizeof(*v)) != 0 ||
+		    (v[n].name = col_text(s, 1)) == NULL) {
+			rc = SQLITE_NOMEM;
 			break;
+		}
+		v[n++].id = sqlite3_column_int64(s, 0);
+	}
 	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc == SQLITE_DONE)
+		for (i = 0; i < n; i++)
+			if (cb(arg, v[i].id, v[i].name) != 0)
+				break;
+	for (i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+	if (rc == SQLITE_NOMEM)
+		return tt_fail(err, TT_E_INTERNAL, "out of memory");
+	if (rc != SQLITE_DONE)
 		return dberr(st, err, "reading profiles");
 	return 0;
 }
@@ -1105,7 +1127,8 @@ store_calendar_list(struct store *st, int64_t profile,
     int (*cb)(void *, const struct calendar *), void *arg, struct tt_err *err)
 {
 	sqlite3_stmt *s;
-	struct calendar c;
+	struct calendar *v = NULL;
+	size_t n = 0, cap = 0, i;
 	int rc;
 
 	s = prep(st, "SELECT id, profile_id, remote_id, kind = 'group',"
@@ -1116,9 +1139,15 @@ store_calendar_list(struct store *st, int64_t profile,
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, profile);
+	/* Read whole before the first callback (which may go to the
+	 * service): no read transaction spans a request (each_profile). */
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int stop;
+		struct calendar c;
 
+		if (tt_reserve(&v, &cap, n + 1, sizeof(*v)) != 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
 		memset(&c, 0, sizeof(c));
 		c.id = sqlite3_column_int64(s, 0);
 		c.profile_id = sqlite3_column_int64(s, 1);
@@ -1141,13 +1170,19 @@ store_calendar_list(struct store *st, int64_t profile,
 		c.owner = col_text(s, 18);
 		c.shared = sqlite3_column_int(s, 19);
 		c.limited = sqlite3_column_int(s, 20);
-		stop = cb(arg, &c);
-		store_calendar_free(&c);
-		if (stop)
-			break;
+		v[n++] = c;
 	}
 	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc == SQLITE_DONE)
+		for (i = 0; i < n; i++)
+			if (cb(arg, &v[i]) != 0)
+				break;
+	for (i = 0; i < n; i++)
+		store_calendar_free(&v[i]);
+	free(v);
+	if (rc == SQLITE_NOMEM)
+		return tt_fail(err, TT_E_INTERNAL, "out of memory");
+	if (rc != SQLITE_DONE)
 		return dberr(st, err, "reading calendars");
 	return 0;
 }

@@ -178,8 +178,9 @@ int store_calendars_absent(struct store *st, int64_t profile, int kind,
     struct tt_err *err);
 int store_calendar_seen(struct store *st, const struct calendar *c,
     struct tt_err *err);
-/* All calendars of the profile (present first, by path); cb returns
- * non-zero to stop. */
+/* All calendars of the profile (present first, by path), read whole
+ * before the first call, so that cb may write or go to the service with
+ * no read transaction open; cb returns non-zero to stop. */
 int store_calendar_list(struct store *st, int64_t profile,
     int (*cb)(void *, const struct calendar *), void *arg,
     struct tt_err *err);

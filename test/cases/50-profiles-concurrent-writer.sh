@@ -1,0 +1,97 @@
+# Family 50, many staff (issue 13): the appointments table is the
+# integration point and stays writable while passes run.  Ten profiles,
+# each a staff member with busy events and booked appointments; while a
+# multi-profile sync passes them all (several times, with Outlook edits
+# in between so that every pass writes blocks), another process -- the
+# booking application, with a busy timeout as an application sets one --
+# inserts and edits appointments without pause.  Neither side ever fails:
+# the profile list and every calendar list are read whole before a
+# profile syncs, so no read transaction spans a pass.
+. "$TOP/test/lib.sh"
+
+N=10
+python3 - "$N" >"$T/staff.json" <<'PY'
+import json, sys
+n = int(sys.argv[1])
+users = []
+for i in range(n):
+    users.append({"upn": "staff%d@contoso.example" % i, "displayName": "Staff %d" % i,
+                  "calendars": [{"name": "Calendar", "default": True}],
+                  "events": [{"subject": "Busy %d.%d" % (i, k), "start": "+%dd%02d:00" % (k + 1, 8 + i % 8),
+                              "end": "+%dd%02d:30" % (k + 1, 8 + i % 8), "showAs": "busy"}
+                             for k in range(6)]})
+print(json.dumps({"tenant": "contoso.example", "users": users}))
+PY
+emu_start --scenario "$T/staff.json"
+emu_config "retry_budget = 5"
+i=0
+bad=0
+while [ $i -lt $N ]; do
+	ctl POST /_emu/config "{\"login_user\": \"staff$i@contoso.example\"}" >/dev/null
+	BROWSER="$TOP/test/fake-browser.sh" "$BIN" -s "staff$i" login >/dev/null 2>"$T/err" || bad=$((bad + 1))
+	"$BIN" -s "staff$i" appt add --start "$(d 2)T0$((i % 8 + 1)):00Z" --end "$(d 2)T0$((i % 8 + 1)):45Z" --subject "Client $i" >/dev/null 2>&1 || bad=$((bad + 1))
+	i=$((i + 1))
+done
+check '[ "$bad" -eq 0 ]' "ten staff profiles logged in, each with a booked appointment"
+run sync
+expect_rc 0 "a first pass over the ten profiles"
+check '[ "$(nblk)" -eq $((N * 6)) ]' "every staff member's busy events are blocks ($(nblk))"
+
+# The booking application: inserts and edits appointments of every staff
+# member, far in the future (outside the window: no push), for as long as
+# the file $T/writing exists; every failure is counted.
+: >"$T/writing"
+python3 - "$TIMETAP_SYNC_DB" "$T/writing" "$T/writer" <<'PY' &
+import os, sqlite3, sys, time
+db, flag, out = sys.argv[1:4]
+con = sqlite3.connect(db, timeout=10, isolation_level=None)
+ok = fail = 0
+errors = []
+start = 2000000000
+t_end = time.time() + 240
+while os.path.exists(flag) and time.time() < t_end:
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        for pid, in con.execute("SELECT id FROM profiles ORDER BY id").fetchall():
+            start += 3600
+            con.execute("INSERT INTO appointments (profile_id, start_utc, end_utc, subject)"
+                        " VALUES (?, ?, ?, 'From the booking app')", (pid, start, start + 1800))
+            con.execute("UPDATE appointments SET client = 'edited', version = version + 1,"
+                        " updated_at = strftime('%s', 'now') WHERE id = (SELECT max(id)"
+                        " FROM appointments WHERE profile_id = ? AND kind = 'booked')", (pid,))
+        con.execute("COMMIT")
+        ok += 1
+    except sqlite3.Error as e:
+        fail += 1
+        errors.append(str(e))
+        try:
+            con.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+    time.sleep(0.005)
+with open(out, "w") as f:
+    f.write("%d %d %s\n" % (ok, fail, "; ".join(sorted(set(errors)))[:300]))
+PY
+WPID=$!
+passes_bad=0
+k=0
+while [ $k -lt 4 ]; do
+	j=0
+	while [ $j -lt $N ]; do
+		outlook "{\"user\":\"staff$j@contoso.example\",\"op\":\"add\",\"event\":{\"subject\":\"New $k.$j\",\"start\":\"+$((k + 3))d15:00\",\"end\":\"+$((k + 3))d16:00\",\"showAs\":\"busy\"}}"
+		j=$((j + 1))
+	done
+	"$BIN" sync >/dev/null 2>"$T/err$k" || { passes_bad=$((passes_bad + 1)); sed 's/^/# /' "$T/err$k" | head -3; }
+	k=$((k + 1))
+done
+rm -f "$T/writing"
+wait "$WPID"
+read -r wok wfail wwhy <"$T/writer"
+check '[ "$passes_bad" -eq 0 ]' "four multi-profile passes, each writing blocks, all exit 0 while the booking application writes"
+check '[ "$wok" -gt 10 ] && [ "$wfail" -eq 0 ]' "the booking application's $wok transactions all committed ($wfail failed${wwhy:+: $wwhy})"
+check '[ "$(nblk)" -eq $((N * 10)) ]' "every new busy event became a block ($(nblk) of $((N * 10)))"
+check '[ "$(db "SELECT count(*) FROM appointments WHERE subject = '"'"'From the booking app'"'"'")" -eq $((wok * N)) ]' \
+    "every appointment the application inserted is in the book"
+run sync
+expect_rc 0 "a pass after it"
+expect_silent "and it is silent"
