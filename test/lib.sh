@@ -138,6 +138,7 @@ config() { printf '%s\n' "$@" >"$TIMETAP_SYNC_CONFIG"; }
 db() { sqlite3 "$TIMETAP_SYNC_DB" "$@"; }
 
 emu_start() {
+	: >"$T/emu.out"	# not the last run's "listening" line
 	python3 "$TOP/test/graph_emulator.py" --listen 127.0.0.1:0 "$@" \
 	    >"$T/emu.out" 2>"$T/emu.err" &
 	EMU_PID=$!
