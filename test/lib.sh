@@ -164,7 +164,9 @@ config() { printf '%s\n' "$@" >"$TIMETAP_SYNC_CONFIG"; }
 db() { sqlite3 "$TIMETAP_SYNC_DB" "$@"; }
 
 emu_start() {
-	: >"$T/emu.out" # polled below before the emulator's shell may have made it
+	# Empty first: polled below before the emulator's shell may have
+	# made it, and a restart must not read the last run's "listening".
+	: >"$T/emu.out"
 	python3 "$TOP/test/graph_emulator.py" --listen 127.0.0.1:0 "$@" \
 	    >"$T/emu.out" 2>"$T/emu.err" &
 	EMU_PID=$!
@@ -551,3 +553,246 @@ rnd() {
 	seed=$(( (seed * 1103515245 + 12345) % 2147483648 ))
 	R=$(( (seed / 65536) % $1 ))
 }
+
+# ---- crash at every durable step, over scenarios (44-crash-every-*) ----
+# crash_scenarios <TABLE: the table on stdin holds one scenario an entry
+# (an entry starts at a line's first column; indented lines continue it;
+# blank lines and "#" lines are skipped), fields separated by "|":
+#   NAME | SCENARIO (test/scenarios/SCENARIO.json) | LOGIN_USER | PULL | PUSH
+#        | FIRST WORK | INCREMENTAL WORK ("-": the scenario has no second pass)
+# PULL and PUSH are calendar paths as `calendars` takes them (e.g. "Other
+# calendars/Clinic rota", "Front Desk Team (group)"), comma-separated.
+# For each line two passes are crashed at every step (lib.sh crash_*), each
+# from a fresh mailbox and database, after a login (fake browser; --groups
+# if a group calendar is in the roles) and the roles:
+#   first: the FIRST WORK is done, nothing synced yet; the pass under test is
+#          the first sync (the initial pull and push);
+#   incr:  the FIRST WORK, a first sync, then the INCREMENTAL WORK; the pass
+#          under test is the delta after changes on both sides.
+# After the reference: remote_problems on the push calendars is empty, and
+# the book's blocks equal those a fresh profile pulls from the reference's
+# mailboxes (crash_blocks_problems).
+# WORK is ";"-separated operations, each a shell word list (eval'd):
+#   book SUBJECT DAY HH:MM MIN [ARGS]  appt add on day +DAY (UTC), MIN long,
+#                                      ARGS passed on (--online, --client C)
+#   edit SUBJECT ARGS...               appt edit (the booked SUBJECT)
+#   cancel SUBJECT                     appt cancel
+#   o JSON                             an Outlook change (POST /_emu/outlook)
+#   o@ SUBJECT JSON [CALENDAR]         the same with "id" the event's with
+#                                      SUBJECT (on CALENDAR, an emulator
+#                                      calendar name or group:NAME)
+#   emu JSON                           POST /_emu/config JSON
+#   sql SQL                            a statement on the database
+# In JSON, "@group:NAME@" stands for that group's id.
+# For work on a table: CRASH_ONLY=NAME,... runs only those entries,
+# CRASH_DRY=1 makes the references and checks without crashing.
+crash_eid() {
+	ctl GET /_emu/state | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+subj, cal = sys.argv[1], sys.argv[2]
+for u in s["users"] + s["groups"]:
+    for c in u["calendars"]:
+        name = ("group:" + u["displayName"]) if u in s["groups"] else c["name"]
+        for e in c["events"]:
+            if e.get("subject") == subj and cal in ("", name):
+                print(e["id"])
+                sys.exit(0)
+sys.exit(1)' "$1" "${2:-}"
+}
+crash_json() {
+	case $1 in
+	*@group:*@*) ctl GET /_emu/state | python3 -c '
+import json, re, sys
+s = json.load(sys.stdin)
+ids = {g["displayName"]: g["id"] for g in s["groups"]}
+print(re.sub(r"@group:([^@]*)@", lambda m: ids[m.group(1)], sys.argv[1]))' "$1" ;;
+	*) printf '%s\n' "$1" ;;
+	esac
+}
+crash_appt() { db "SELECT id FROM appointments WHERE kind = 'booked' AND subject = '$(printf %s "$1" | sed "s/'/''/g")' ORDER BY id DESC LIMIT 1"; }
+crash_work() {
+	printf '%s\n' "$1" | tr ';' '\n' | while read -r op; do
+		[ -z "$op" ] || [ "$op" = - ] && continue
+		eval "set -- $op"
+		w=$1
+		shift
+		case $w in
+		book)
+			s=$(date -u -d "$(d "$2") $3 UTC" +%FT%H:%MZ)
+			e=$(date -u -d "$(d "$2") $3 UTC + $4 min" +%FT%H:%MZ)
+			subj=$1
+			shift 4
+			run appt add --start "$s" --end "$e" --subject "$subj" "$@" ;;
+		edit) a=$(crash_appt "$1"); shift; run appt edit "$a" "$@" ;;
+		cancel) run appt cancel "$(crash_appt "$1")" ;;
+		o) emu POST /_emu/outlook "$(crash_json "$1")" >"$T/out" 2>"$T/err"; rc=$? ;;
+		o@)
+			id=$(crash_eid "$1" "${3:-}")
+			j=$(crash_json "$2")
+			emu POST /_emu/outlook "{\"id\": \"$id\", ${j#\{}" >"$T/out" 2>"$T/err"
+			rc=$? ;;
+		emu) ctl POST /_emu/config "$1" >/dev/null; rc=$? ;;
+		sql) db "$1"; rc=$? ;;
+		*) echo "# unknown work: $w"; rc=1 ;;
+		esac
+		if [ "$rc" -ne 0 ]; then
+			echo "# work failed (exit $rc): $op"
+			sed 's/^/#   /' "$T/out" "$T/err" | head -4
+			echo x >>"$T/work.bad"
+		fi
+	done
+}
+# The calendars with a role, from `calendars --cached --json`: ROLE pull or
+# push (or any), FORM cal (as the emulator names it: name, group:NAME) or
+# mailbox (the login UPN, group:NAME).
+crash_cals() {
+	"$BIN" calendars --cached --json | python3 -c '
+import json, sys
+role, form, upn = sys.argv[1:4]
+out = []
+for c in json.load(sys.stdin):
+    if role != "any" and not c[role]:
+        continue
+    if role == "any" and not (c["pull"] or c["push"]):
+        continue
+    if c["kind"] == "group":
+        x = "group:" + c["name"]
+    elif form == "cal":
+        x = c["name"]
+    else:
+        x = upn  # the emulator keeps a calendar shared with the user in her mailbox
+    if x not in out:
+        out.append(x)
+print(",".join(out))' "$1" "$2" "$3"
+}
+# crash_mailboxes LIST: the comma-separated mailboxes of LIST (crash_cals
+# mailbox) as crash_prepare takes them: a group by its id (group:ID), for
+# crash_snapshot splits $CRASH_MAILBOXES at blanks.
+crash_mailboxes() {
+	ctl GET /_emu/state | python3 -c '
+import json, sys
+ids = {g["displayName"]: g["id"] for g in json.load(sys.stdin)["groups"]}
+print(" ".join("group:" + ids[m[6:]] if m.startswith("group:") else m for m in sys.argv[1].split(",")))' "$1"
+}
+# The book's blocks, without ids: calendar, subject, times, all-day.
+crash_blocks() {
+	"$BIN" appt list --from 2000-01-01 --json | python3 -c '
+import json, sys
+for a in json.load(sys.stdin):
+    if a["kind"] == "ext":
+        print("\t".join(str(x) for x in (a["calendar"], a["subject"], a["starts_at"], a["ends_at"], a["all_day"])))
+' | sort
+}
+# crash_blocks_problems PULL: the differences between the book's blocks
+# and those of a fresh profile (its own database) that logs in (as the
+# emulator's login_user), pulls PULL (no push) and syncs against the emulator as it is; the
+# fresh profile does not know our events (with the marker), which are no
+# blocks for the book.
+crash_blocks_problems() {
+	crash_blocks >"$T/blocks.have"
+	ctl GET /_emu/ours >"$T/blocks.ours"
+	(
+		export TIMETAP_SYNC_DB="$T/fresh/timetap.db"
+		rm -rf "$T/fresh"
+		g=
+		case $1 in *"(group)"*) g=--groups ;; esac
+		BROWSER="$TOP/test/fake-browser.sh" "$BIN" login $g >/dev/null 2>&1 &&
+		    "$BIN" calendars --cached --pull "$1" --push "" >/dev/null 2>&1 &&
+		    "$BIN" sync >/dev/null 2>&1 || echo "# the fresh profile failed"
+		crash_blocks
+	) | python3 -c '
+import json, sys
+ours = {(e["subject"], e["start"], e["end"]) for e in json.load(open(sys.argv[1]))["events"] if e["appt"]}
+for l in sys.stdin:
+    f = l.rstrip("\n").split("\t")
+    if len(f) < 4 or (f[1], f[2], f[3]) not in ours:
+        sys.stdout.write(l)' "$T/blocks.ours" >"$T/blocks.want"
+	diff "$T/blocks.want" "$T/blocks.have" | grep '^[<>]'
+}
+# crash_snapshot1 NAME: what crash_snapshot writes (NAME.book as
+# book_lines, NAME.remote as emu_events of each of $CRASH_MAILBOXES, through
+# emuctl.py's own code) in one Python process instead of one for the book
+# and one a mailbox: the step loop starts fewer processes.
+# crash_scenario_pass compares the two after the family's first reference,
+# then puts crash_snapshot1 in crash_snapshot's place.
+crash_snapshot1() {
+	"$BIN" appt list --from 2000-01-01 --json | python3 -c '
+import contextlib, io, json, sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[1] + "/test")
+import emuctl
+name, base = sys.argv[2:4]
+with open(name + ".book", "w") as f:
+    for l in sorted("\t".join(str(x) for x in (a["kind"], a["status"], a["subject"], a["starts_at"],
+                                              a["ends_at"], a["online"], a["join_url"] is not None))
+                    for a in json.load(sys.stdin)):
+        f.write(l + "\n")
+with open(name + ".remote", "w") as f:
+    for m in sys.argv[4:]:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            if emuctl.main(["emuctl", base, "events", m]) != 0:
+                sys.exit(1)
+        for l in sorted("\t".join(l.split("\t")[:5]) for l in out.getvalue().splitlines()):
+            f.write(l + "\n")' "$TOP" "$1" "$EMU" $CRASH_MAILBOXES
+}
+crash_scenario_pass() {
+	name=$1 scn=$2 user=$3 pull=$4 push=$5 work1=$6 work2=$7 pass=$8
+	echo "# ---- $name, $pass pass ($scn.json, $user) ----"
+	emu_stop
+	rm -rf "$T/db" "$T/fresh" "$T/emu.out" "$T/emu.state" "$T/work.bad"
+	emu_start --scenario "$TOP/test/scenarios/$scn.json" --state "$T/emu.state" || exit 1
+	CRASH_PORT=${EMU##*:}
+	emu_config "retry_budget = 5"
+	ctl POST /_emu/consent '{"admin_grant":["Group.ReadWrite.All"]}' >/dev/null
+	ctl POST /_emu/config "{\"login_user\": \"$user\"}" >/dev/null
+	g=
+	case "$pull,$push" in *"(group)"*) g=--groups ;; esac
+	BROWSER="$TOP/test/fake-browser.sh" run login $g
+	expect_rc 0 "$name/$pass: login $g as $user"
+	run calendars --cached --pull "$pull" --push "$push"
+	expect_rc 0 "$name/$pass: roles: pull $pull; push $push"
+	# What the scenario itself holds that remote_problems names (another
+	# install's event, say) is not counted against the pass.
+	remote_problems "$(crash_cals push cal "$user")" >"$T/problems.base"
+	crash_work "$work1"
+	if [ "$pass" = incr ]; then
+		run sync
+		expect_rc 0 "$name/$pass: the first sync"
+		crash_work "$work2"
+	fi
+	check '[ ! -e "$T/work.bad" ]' "$name/$pass: the work was done"
+	crash_prepare $(crash_mailboxes "$(crash_cals any mailbox "$user")")
+	crash_reference
+	remote_problems "$(crash_cals push cal "$user")" | grep -vxF -f "$T/problems.base" >"$T/problems"
+	check '[ ! -s "$T/problems" ]' "$name/$pass: every appointment once on each push calendar$(sed 's/^/; /' "$T/problems" | head -3 | tr -d '\n')"
+	crash_blocks_problems "$pull" >"$T/problems"
+	check '[ ! -s "$T/problems" ]' "$name/$pass: the blocks are those a fresh pull finds ($(wc -l <"$T/blocks.have") blocks)$(sed 's/^/; /' "$T/problems" | head -3 | tr -d '\n')"
+	if [ -z "${crash_fast:-}" ]; then
+		# The first reference was lib.sh's crash_snapshot; from here on
+		# (the steps, the later passes) crash_snapshot1 takes its place.
+		crash_snapshot1 "$T/ref1"
+		check 'cmp -s "$T/ref.book" "$T/ref1.book" && cmp -s "$T/ref.remote" "$T/ref1.remote"' \
+		    "$name/$pass: crash_snapshot1 writes what crash_snapshot does"
+		crash_snapshot() { crash_snapshot1 "$@"; }
+		crash_fast=1
+	fi
+	[ -n "${CRASH_DRY:-}" ] || crash_every_step
+	echo "# $name/$pass: $steps steps"
+}
+crash_scenarios() {
+	awk '/^[[:space:]]*(#|$)/ { next }
+	     /^[^[:space:]]/ { if (e != "") print e; e = $0; next }
+	     { sub(/^[[:space:]]+/, " "); e = e $0 }
+	     END { if (e != "") print e }' |
+	    sed 's/[[:space:]]*|[[:space:]]*/|/g; s/[[:space:]]*$//' >"$T/scenarios"
+	while IFS='|' read -r name scn user pull push work1 work2; do
+		case ",${CRASH_ONLY:-$name}," in *",$name,"*) ;; *) continue ;; esac
+		for pass in first incr; do
+			[ "$pass" = incr ] && [ "$work2" = - ] && continue
+			crash_scenario_pass "$name" "$scn" "$user" "$pull" "$push" "$work1" "$work2" "$pass" </dev/null
+		done
+	done <"$T/scenarios"
+}
+# ---- end of: crash at every durable step, over scenarios ----
