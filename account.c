@@ -905,24 +905,15 @@ stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		return tt_fail(err, TT_E_DATA, "profile %s is not connected; "
 		    "nothing to stop", ctx->profile);
 	if (!yes) {
-		char answer[16];
+		char q[512];
 
-		if (!isatty(STDIN_FILENO)) {
-			tt_fail(err, TT_E_USAGE, "stop asks for confirmation: run "
-			    "it in a terminal, or add -y");
-			goto out;
-		}
-		printf("Stop syncing profile %s with %s? This %sforgets the "
-		    "tokens and removes every [ext] block. [y/N] ",
+		snprintf(q, sizeof(q), "Stop syncing profile %s with %s? This "
+		    "%sforgets the tokens and removes every [ext] block.",
 		    ctx->profile, a.upn, purge ? "deletes every event it pushed "
 		    "to Microsoft 365, " : "");
-		fflush(stdout);
-		if (fgets(answer, sizeof(answer), stdin) == NULL ||
-		    (answer[0] != 'y' && answer[0] != 'Y')) {
-			printf("Nothing changed.\n");
-			rc = 0;
+		if ((rc = cmd_confirm(q, "stop", err)) <= 0)
 			goto out;
-		}
+		rc = -1;
 	}
 	if ((lock = store_lock(ctx->dbpath, err)) < 0)
 		goto out;

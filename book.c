@@ -180,6 +180,7 @@ appt_add(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	struct appt_args args;
 	struct appt a = { 0 };
 	int64_t id;
+	int r;
 
 	if (parse_args(argc, argv, BIT(O_START) | BIT(O_END) | BIT(O_SUBJECT) |
 	    BIT(O_CLIENT) | BIT(O_ONLINE) | BIT(O_FORCE), &args, err))
@@ -194,7 +195,11 @@ appt_add(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	    text_ok("subject", args.subject, SUBJECT_MAX, 0, err) ||
 	    (args.client && text_ok("client", args.client, CLIENT_MAX, 1, err)))
 		return -1;
-	if (store_profile(ctx->st, ctx->profile, 1, &a.profile_id, err) < 0)
+	/* Only the default profile comes by itself: a mistyped -s must not
+	 * make a profile that is never synced. */
+	if ((r = cmd_profile(ctx, &a.profile_id, err)) == 0)
+		r = store_profile(ctx->st, ctx->profile, 1, &a.profile_id, err);
+	if (r < 0)
 		return -1;
 	a.subject = strdup(args.subject);
 	a.client = args.client && *args.client ? strdup(args.client) : NULL;
@@ -218,7 +223,7 @@ load_own(struct tt_ctx *ctx, const char *verb, int64_t id, struct appt *a,
 	int64_t profile;
 	int r;
 
-	r = store_profile(ctx->st, ctx->profile, 0, &profile, err);
+	r = cmd_profile(ctx, &profile, err);
 	if (r > 0)
 		r = store_appt_get(ctx->st, profile, id, a, err);
 	if (r < 0)
@@ -400,7 +405,7 @@ appt_list(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		return tt_fail(err, TT_E_USAGE, "--to must be after --from");
 	if (args.json)
 		ls.array = json_array();
-	r = store_profile(ctx->st, ctx->profile, 0, &profile, err);
+	r = cmd_profile(ctx, &profile, err);
 	if (r < 0 || (r > 0 && store_appt_list(ctx->st, profile, from, to,
 	    list_row, &ls, err))) {
 		json_decref(ls.array);
@@ -433,7 +438,7 @@ appt_show(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	if (parse_args(argc, argv, BIT(O_JSON), &args, err) ||
 	    get_id(argc, argv, &id, err))
 		return -1;
-	r = store_profile(ctx->st, ctx->profile, 0, &profile, err);
+	r = cmd_profile(ctx, &profile, err);
 	if (r > 0)
 		r = store_appt_get(ctx->st, profile, id, &a, err);
 	if (r < 0)

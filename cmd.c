@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "cmd.h"
 
@@ -91,6 +92,45 @@ cmd_report(const struct tt_ctx *ctx, const struct tt_err *err)
 		fprintf(stderr, "timetap-sync: %s%s\n", err->msg, cmd_advice(ctx,
 		    ctx->profile, err->code, 0, buf, sizeof(buf)));
 	return cmd_exit(err->code ? err->code : TT_E_INTERNAL);
+}
+
+int
+cmd_profile(struct tt_ctx *ctx, int64_t *id, struct tt_err *err)
+{
+	int r = store_profile(ctx->st, ctx->profile, 0, id, err);
+
+	if (r == 0 && strcmp(ctx->profile, "default") != 0)
+		return tt_fail(err, TT_E_DATA, "no profile %s (`timetap-sync "
+		    "profiles` lists them; `login` or `profiles add` makes one)",
+		    ctx->profile);
+	return r;
+}
+
+int
+cmd_profile_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@") == n;
+}
+
+int
+cmd_confirm(const char *question, const char *what, struct tt_err *err)
+{
+	char answer[16];
+
+	if (!isatty(STDIN_FILENO))
+		return tt_fail(err, TT_E_USAGE, "%s asks for confirmation: run "
+		    "it in a terminal, or add -y", what);
+	printf("%s [y/N] ", question);
+	fflush(stdout);
+	if (fgets(answer, sizeof(answer), stdin) == NULL ||
+	    (answer[0] != 'y' && answer[0] != 'Y')) {
+		printf("Nothing changed.\n");
+		return 0;
+	}
+	return 1;
 }
 
 static int progress_shown;

@@ -44,6 +44,10 @@ int book_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
 int sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
 int feed_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
 
+/* profiles (cmd_profiles.c) */
+int profiles_main(struct tt_ctx *ctx, int argc, char **argv,
+    struct tt_err *err);
+
 /* login, calendars, status, stop (account.c) */
 int login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
 int calendars_main(struct tt_ctx *ctx, int argc, char **argv,
@@ -69,6 +73,15 @@ int cmd_report(const struct tt_ctx *ctx, const struct tt_err *err);
  * create whose outcome is unknown. */
 const char *cmd_advice(const struct tt_ctx *ctx, const char *profile,
     int code, int unknown, char *buf, size_t len);
+/* The profile the command works on (-s, or default): 1 found, 0 the
+ * default one is not made yet (nothing to show), -1 with err -- also for
+ * any other name that names no profile. */
+int cmd_profile(struct tt_ctx *ctx, int64_t *id, struct tt_err *err);
+/* Whether s names a staff profile: letters, digits, ". _ - @", 1-64. */
+int cmd_profile_name_ok(const char *s);
+/* Ask `question` [y/N] on the terminal: 1 yes, 0 no (said so), -1 with err
+ * when stdin is no terminal (`what` needs -y then). */
+int cmd_confirm(const char *question, const char *what, struct tt_err *err);
 /* The exit status of an error code (SPEC section 6): the one mapping. */
 int cmd_exit(int code);
 

@@ -129,6 +129,29 @@ pass_one(void *arg, int64_t id, const char *name)
 	return 0;
 }
 
+/*
+ * A profile with booked appointments and no connection is never synced:
+ * said once per pass (the exit status says it too), so that cron tells
+ * someone.
+ */
+static int
+unconnected_cb(void *arg, const struct profile_row *r)
+{
+	struct run *rn = arg;
+	struct sync_problem pr = { TT_E_LOGIN, r->name, NULL, NULL, 0, 0,
+	    NULL };
+	char msg[128];
+
+	if (r->account != NULL || r->booked == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), "%d booked appointment%s, but the profile "
+	    "is not connected", r->booked, r->booked == 1 ? "" : "s");
+	pr.error = msg;
+	env_problem(rn, &pr);
+	rn->worst = tt_worse(rn->worst, TT_E_LOGIN);
+	return 0;
+}
+
 int
 sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 {
@@ -163,8 +186,9 @@ sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 			    "connected", ctx->profile);
 		if (r > 0)
 			pass_one(&rn, profile, ctx->profile);
-	} else
-		r = store_connected_profiles(ctx->st, pass_one, &rn, err);
+	} else if ((r = store_connected_profiles(ctx->st, pass_one, &rn,
+	    err)) == 0)
+		r = store_profile_rows(ctx->st, unconnected_cb, &rn, err);
 	store_unlock(lock);
 	if (r < 0)
 		return -1;

@@ -116,7 +116,7 @@ feed_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	}
 	fp.tty = isatty(STDOUT_FILENO);
 	fp.utf8 = tt_utf8_locale();
-	r = store_profile(ctx->st, ctx->profile, 0, &profile, err);
+	r = cmd_profile(ctx, &profile, err);
 	if (r > 0)
 		r = store_feed_list(ctx->st, profile, (int)n, feed_row_cb, &fp,
 		    err) ? -1 : 1;

@@ -1031,6 +1031,88 @@ store_connected_profiles(struct store *st,
 }
 
 int
+store_profile_rows(struct store *st,
+    int (*cb)(void *, const struct profile_row *), void *arg,
+    struct tt_err *err)
+{
+	struct profile_row *v = NULL;
+	sqlite3_stmt *s;
+	size_t n = 0, cap = 0, i;
+	int rc;
+
+	s = prep(st, "SELECT p.id, p.name, a.upn,"
+	    " (SELECT count(*) FROM calendars c WHERE c.profile_id = p.id"
+	    "   AND c.present),"
+	    " (SELECT count(*) FROM calendars c WHERE c.profile_id = p.id"
+	    "   AND c.present AND c.pull),"
+	    " (SELECT count(*) FROM calendars c WHERE c.profile_id = p.id"
+	    "   AND c.present AND c.push),"
+	    " (SELECT count(*) FROM appointments x WHERE x.profile_id = p.id"
+	    "   AND x.kind = 'booked' AND x.status = 'booked'),"
+	    " (SELECT count(*) FROM appointments x WHERE x.profile_id = p.id"
+	    "   AND x.kind = 'ext'),"
+	    " (SELECT started FROM passes r WHERE r.profile_id = p.id"
+	    "   ORDER BY r.id DESC LIMIT 1),"
+	    " (SELECT coalesce(exit_code, -1) FROM passes r"
+	    "   WHERE r.profile_id = p.id ORDER BY r.id DESC LIMIT 1)"
+	    " FROM profiles p LEFT JOIN accounts a ON a.profile_id = p.id"
+	    " ORDER BY p.name", err);
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct profile_row r;
+
+		if (tt_reserve(&v, &cap, n + 1, sizeof(*v)) != 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		memset(&r, 0, sizeof(r));
+		r.id = sqlite3_column_int64(s, 0);
+		r.name = col_text(s, 1);
+		r.account = col_text(s, 2);
+		r.calendars = sqlite3_column_int(s, 3);
+		r.pull = sqlite3_column_int(s, 4);
+		r.push = sqlite3_column_int(s, 5);
+		r.booked = sqlite3_column_int(s, 6);
+		r.blocks = sqlite3_column_int(s, 7);
+		r.last_pass = sqlite3_column_int64(s, 8);
+		r.last_exit = sqlite3_column_type(s, 9) == SQLITE_NULL ? -1 :
+		    sqlite3_column_int(s, 9);
+		v[n++] = r;
+		if (r.name == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_DONE)
+		for (i = 0; i < n; i++)
+			if (cb(arg, &v[i]) != 0)
+				break;
+	for (i = 0; i < n; i++) {
+		free((char *)(uintptr_t)v[i].name);
+		free((char *)(uintptr_t)v[i].account);
+	}
+	free(v);
+	if (rc == SQLITE_NOMEM)
+		return tt_fail(err, TT_E_INTERNAL, "out of memory");
+	if (rc != SQLITE_DONE)
+		return dberr(st, err, "reading profiles");
+	return 0;
+}
+
+int
+store_profile_remove(struct store *st, int64_t id, struct tt_err *err)
+{
+	sqlite3_stmt *s = prep(st, "DELETE FROM profiles WHERE id = ?", err);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	return done(st, s, run(st, s), err);
+}
+
+int
 store_profiles(struct store *st, int (*cb)(void *, int64_t, const char *),
     void *arg, struct tt_err *err)
 {

@@ -140,6 +140,23 @@ int store_account_mark(struct store *st, int64_t profile, const char *why,
 /* Forget the access token (the service refused it). */
 int store_access_drop(struct store *st, int64_t profile, struct tt_err *err);
 
+/* What `profiles` shows of each profile. */
+struct profile_row {
+	int64_t id;
+	const char *name;
+	const char *account;	/* the account's UPN; NULL: not connected */
+	int calendars, pull, push;	/* calendars present, and with each role */
+	int booked, blocks;	/* booked appointments (not cancelled), blocks */
+	tt_time last_pass;	/* when the newest pass began; 0: never */
+	int last_exit;		/* its exit status; -1: unfinished or never */
+};
+/* Every profile, by name (strings borrowed during cb; read whole first). */
+int store_profile_rows(struct store *st,
+    int (*cb)(void *, const struct profile_row *), void *arg,
+    struct tt_err *err);
+/* Remove a profile and all it holds (appointments, calendars, feed). */
+int store_profile_remove(struct store *st, int64_t id, struct tt_err *err);
+
 /* Profiles with a connected account, by name. */
 int store_connected_profiles(struct store *st,
     int (*cb)(void *, int64_t id, const char *name), void *arg,

@@ -29,6 +29,7 @@ static const char usage_text[] =
 "  calendars [--pull ID,...] [--push ID,...] [--json] [--cached]\n"
 "  status [--json]\n"
 "  stop [-y] [--purge-remote]\n"
+"  profiles [--json] | profiles add NAME | profiles remove [-y] NAME\n"
 "  appt add --start T --end T --subject S [--client C] [--online] [--force]\n"
 "  appt list [--from T] [--to T] [--json]\n"
 "  appt show ID [--json]\n"
@@ -59,6 +60,7 @@ static const struct {
 	{ "calendars", calendars_main, 0 },
 	{ "status", status_main, 0 },
 	{ "stop", stop_main, 0 },
+	{ "profiles", profiles_main, 0 },
 };
 
 static void
@@ -133,9 +135,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "timetap-sync: -v and -q exclude each other\n");
 		return cmd_exit(TT_E_USAGE);
 	}
-	if (ctx.profile[0] == '\0' || strlen(ctx.profile) > 64 ||
-	    strspn(ctx.profile, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@") != strlen(ctx.profile)) {
+	if (!cmd_profile_name_ok(ctx.profile)) {
 		fprintf(stderr, "timetap-sync: bad staff profile name '%s' "
 		    "(letters, digits, . _ - @; up to 64)\n", ctx.profile);
 		return cmd_exit(TT_E_USAGE);

@@ -418,8 +418,12 @@ EOF
 # crash_prepare MAILBOX...: after the case set up the work of the pass
 # under test, save the emulator's state (--state "$T/emu.state") and the
 # database as the initial state; the snapshots compare the book and the
-# events of the MAILBOXes (an UPN, or group:NAME).
+# events of the MAILBOXes (an UPN, or group:ID: the list is split at
+# blanks, so a group is named by its id, never its display name).
 crash_prepare() {
+	for m in "$@"; do
+		case $m in *" "*) not_ok "crash_prepare: '$m' has a blank: name the group by its id" ;; esac
+	done
 	CRASH_MAILBOXES="$*"
 	emu_stop
 	cp "$T/emu.state" "$T/emu.initial"

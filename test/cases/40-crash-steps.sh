@@ -43,11 +43,12 @@ emu POST /_emu/outlook "{\"op\":\"edit\",\"id\":\"$sm\",\"event\":{\"subject\":\
 emu POST /_emu/outlook "{\"op\":\"add\",\"event\":{\"subject\":\"Weekly supervision\",\"start\":\"${day}T11:00:00Z\",\"end\":\"${day}T12:00:00Z\",\"showAs\":\"busy\",\"recurrence\":{\"pattern\":{\"type\":\"weekly\",\"interval\":1},\"range\":{\"type\":\"numbered\",\"numberOfOccurrences\":4}}}}" >/dev/null
 check '[ -n "$ev" ] && [ -n "$ours" ] && [ -n "$sm" ]' "the mailbox changes were made"
 
-crash_prepare ada@contoso.example "group:Front Desk Team"
+crash_prepare ada@contoso.example "group:$(db "SELECT container FROM calendars WHERE kind = 'group'")"
 crash_reference
 check 'grep -q "Haircut and beard" "$T/ref.remote" && ! grep -q "Colour" "$T/ref.remote"' \
     "the reference has the edit and not the cancelled appointment"
 check '! grep -q "Edited in Teams" "$T/ref.remote"' "the reference set our event back"
+check 'grep -q "^group:Front Desk Team	Haircut and beard" "$T/ref.remote"' "the snapshots hold the group calendar's events too"
 check 'grep -q "New busy meeting" "$T/ref.book" && ! grep -q "Retrospective" "$T/ref.book"' \
     "the reference book has the new block and lost the deleted one"
 check '[ "$(grep -c "Weekly supervision" "$T/ref.book")" -eq 4 ] && grep -q "Daily huddle" "$T/ref.book" && ! grep -q "Daily stand-up	" "$T/ref.book"' \

@@ -44,11 +44,12 @@ outlook "{\"user\":\"ada@fabrikam.example\",\"op\":\"add\",\"calendar\":\"$BOB\"
 outlook "{\"user\":\"ada@fabrikam.example\",\"op\":\"add\",\"event\":{\"subject\":\"Offsite\",\"start\":\"+5d\",\"end\":\"+6d\",\"isAllDay\":true,\"showAs\":\"oof\"}}"
 check '[ -n "$ev" ]' "the mailbox changes were made"
 
-crash_prepare ada@fabrikam.example bob@fabrikam.example "group:Team 1"
+crash_prepare ada@fabrikam.example bob@fabrikam.example "group:$(db "SELECT container FROM calendars WHERE name = 'Team 1'")"
 crash_reference
 remote_problems "Calendar,$BOB,group:Team 1" >"$T/problems"
 check '[ ! -s "$T/problems" ]' "the reference: every appointment once on each push calendar, the copy gone$(sed 's/^/; /' "$T/problems" | head -3 | tr -d '\n')"
 check '[ "$(ours appt isOnlineMeeting joinUrl | awk -F"\t" -v a="$vc" "\$1 == a && \$2 == \"true\"" | wc -l)" -eq 1 ]' \
     "the reference: one Teams meeting for the online appointment"
 check 'grep -q "Bob.s rounds" "$T/ref.book" && grep -q "Offsite" "$T/ref.book"' "the reference book has the new series and the all-day event"
+check 'grep -q "^group:Team 1	" "$T/ref.remote"' "the snapshots hold the Teams calendar's events too"
 crash_every_step
