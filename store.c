@@ -980,45 +980,81 @@ store_access_drop(struct store *st, int64_t profile, struct tt_err *err)
 	return done(st, s, run(st, s), err);
 }
 
+/*
+ * Read every row of s into a new array of `size`-byte elements (each
+ * filled by row(): 0, or -1 out of memory) and finish s, so that no read
+ * transaction stays open for what the caller then does with them: a pass
+ * must not run inside a SELECT's snapshot, or a write another process
+ * (the booking application) commits meanwhile makes the pass's own
+ * writes fail at once (SQLITE_BUSY_SNAPSHOT).  Returns 0, or -1 with err
+ * (the rows read so far are still the caller's to free).
+ */
+static int
+rows_all(struct store *st, sqlite3_stmt *s, void *arrp, size_t *n,
+    size_t size, int (*row)(sqlite3_stmt *, void *), const char *what,
+    struct tt_err *err)
+{
+	size_t cap = 0;
+	char *elem;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (tt_reserve(arrp, &cap, *n + 1, size) != 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		memcpy(&elem, arrp, sizeof(elem));
+		elem += *n * size;
+		memset(elem, 0, size);
+		(*n)++;
+		if (row(s, elem) != 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_NOMEM)
+		return tt_fail(err, TT_E_INTERNAL, "out of memory");
+	if (rc != SQLITE_DONE)
+		return dberr(st, err, what);
+	return 0;
+}
+
+struct idname {
+	int64_t id;
+	char *name;
+};
+
+static int
+idname_row(sqlite3_stmt *s, void *elem)
+{
+	struct idname *v = elem;
+
+	v->id = sqlite3_column_int64(s, 0);
+	return (v->name = col_text(s, 1)) == NULL ? -1 : 0;
+}
+
 static int
 each_profile(struct store *st, const char *sql,
     int (*cb)(void *, int64_t, const char *), void *arg, struct tt_err *err)
 {
-	struct { int64_t id; char *name; } *v = NULL;
+	struct idname *v = NULL;
 	sqlite3_stmt *s;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, i;
 	int rc;
 
-	/*
-	 * The list is read and its statement finished before the first
-	 * callback: a pass must not run inside the read transaction of a
-	 * SELECT, or a write another process (the booking application)
-	 * commits meanwhile makes the pass's own writes fail at once
-	 * (SQLITE_BUSY_SNAPSHOT).
-	 */
+	/* The list is read whole before a profile is passed (rows_all). */
 	if ((s = prep(st, sql, err)) == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (tt_reserve(&v, &cap, n + 1, sizeof(*v)) != 0 ||
-		    (v[n].name = col_text(s, 1)) == NULL) {
-			rc = SQLITE_NOMEM;
+	rc = rows_all(st, s, &v, &n, sizeof(*v), idname_row,
+	    "reading profiles", err);
+	for (i = 0; i < n && rc == 0; i++)
+		if (cb(arg, v[i].id, v[i].name) != 0)
 			break;
-		}
-		v[n++].id = sqlite3_column_int64(s, 0);
-	}
-	sqlite3_finalize(s);
-	if (rc == SQLITE_DONE)
-		for (i = 0; i < n; i++)
-			if (cb(arg, v[i].id, v[i].name) != 0)
-				break;
 	for (i = 0; i < n; i++)
 		free(v[i].name);
 	free(v);
-	if (rc == SQLITE_NOMEM)
-		return tt_fail(err, TT_E_INTERNAL, "out of memory");
-	if (rc != SQLITE_DONE)
-		return dberr(st, err, "reading profiles");
-	return 0;
+	return rc;
 }
 
 int
@@ -1030,6 +1066,25 @@ store_connected_profiles(struct store *st,
 	    err);
 }
 
+static int
+profile_row_read(sqlite3_stmt *s, void *elem)
+{
+	struct profile_row *r = elem;
+
+	r->id = sqlite3_column_int64(s, 0);
+	r->name = col_text(s, 1);
+	r->account = col_text(s, 2);
+	r->calendars = sqlite3_column_int(s, 3);
+	r->pull = sqlite3_column_int(s, 4);
+	r->push = sqlite3_column_int(s, 5);
+	r->booked = sqlite3_column_int(s, 6);
+	r->blocks = sqlite3_column_int(s, 7);
+	r->last_pass = sqlite3_column_int64(s, 8);
+	r->last_exit = sqlite3_column_type(s, 9) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int(s, 9);
+	return r->name == NULL ? -1 : 0;
+}
+
 int
 store_profile_rows(struct store *st,
     int (*cb)(void *, const struct profile_row *), void *arg,
@@ -1037,7 +1092,7 @@ store_profile_rows(struct store *st,
 {
 	struct profile_row *v = NULL;
 	sqlite3_stmt *s;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, i;
 	int rc;
 
 	s = prep(st, "SELECT p.id, p.name, a.upn,"
@@ -1059,46 +1114,17 @@ store_profile_rows(struct store *st,
 	    " ORDER BY p.name", err);
 	if (s == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct profile_row r;
-
-		if (tt_reserve(&v, &cap, n + 1, sizeof(*v)) != 0) {
-			rc = SQLITE_NOMEM;
+	rc = rows_all(st, s, &v, &n, sizeof(*v), profile_row_read,
+	    "reading profiles", err);
+	for (i = 0; i < n && rc == 0; i++)
+		if (cb(arg, &v[i]) != 0)
 			break;
-		}
-		memset(&r, 0, sizeof(r));
-		r.id = sqlite3_column_int64(s, 0);
-		r.name = col_text(s, 1);
-		r.account = col_text(s, 2);
-		r.calendars = sqlite3_column_int(s, 3);
-		r.pull = sqlite3_column_int(s, 4);
-		r.push = sqlite3_column_int(s, 5);
-		r.booked = sqlite3_column_int(s, 6);
-		r.blocks = sqlite3_column_int(s, 7);
-		r.last_pass = sqlite3_column_int64(s, 8);
-		r.last_exit = sqlite3_column_type(s, 9) == SQLITE_NULL ? -1 :
-		    sqlite3_column_int(s, 9);
-		v[n++] = r;
-		if (r.name == NULL) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-	}
-	sqlite3_finalize(s);
-	if (rc == SQLITE_DONE)
-		for (i = 0; i < n; i++)
-			if (cb(arg, &v[i]) != 0)
-				break;
 	for (i = 0; i < n; i++) {
 		free((char *)(uintptr_t)v[i].name);
 		free((char *)(uintptr_t)v[i].account);
 	}
 	free(v);
-	if (rc == SQLITE_NOMEM)
-		return tt_fail(err, TT_E_INTERNAL, "out of memory");
-	if (rc != SQLITE_DONE)
-		return dberr(st, err, "reading profiles");
-	return 0;
+	return rc;
 }
 
 int
@@ -1204,13 +1230,42 @@ store_calendar_seen(struct store *st, const struct calendar *c,
 	return done(st, s, run(st, s), err);
 }
 
+static int
+calendar_row(sqlite3_stmt *s, void *elem)
+{
+	struct calendar *c = elem;
+
+	c->id = sqlite3_column_int64(s, 0);
+	c->profile_id = sqlite3_column_int64(s, 1);
+	c->remote_id = col_text(s, 2);
+	c->kind = sqlite3_column_int(s, 3) ? GRAPH_CAL_GROUP : GRAPH_CAL_USER;
+	c->container = col_text(s, 4);
+	c->name = col_text(s, 5);
+	c->path = col_text(s, 6);
+	c->can_edit = sqlite3_column_int(s, 7);
+	c->is_default = sqlite3_column_int(s, 8);
+	c->pull = sqlite3_column_int(s, 9);
+	c->push = sqlite3_column_int(s, 10);
+	c->present = sqlite3_column_int(s, 11);
+	c->delta_link = col_text(s, 12);
+	c->window_start = sqlite3_column_int64(s, 13);
+	c->window_end = sqlite3_column_int64(s, 14);
+	c->last_full = sqlite3_column_int64(s, 15);
+	c->no_delta = sqlite3_column_int(s, 16);
+	c->rules = col_text(s, 17);
+	c->owner = col_text(s, 18);
+	c->shared = sqlite3_column_int(s, 19);
+	c->limited = sqlite3_column_int(s, 20);
+	return 0;
+}
+
 int
 store_calendar_list(struct store *st, int64_t profile,
     int (*cb)(void *, const struct calendar *), void *arg, struct tt_err *err)
 {
 	sqlite3_stmt *s;
 	struct calendar *v = NULL;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, i;
 	int rc;
 
 	s = prep(st, "SELECT id, profile_id, remote_id, kind = 'group',"
@@ -1222,51 +1277,16 @@ store_calendar_list(struct store *st, int64_t profile,
 		return -1;
 	sqlite3_bind_int64(s, 1, profile);
 	/* Read whole before the first callback (which may go to the
-	 * service): no read transaction spans a request (each_profile). */
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct calendar c;
-
-		if (tt_reserve(&v, &cap, n + 1, sizeof(*v)) != 0) {
-			rc = SQLITE_NOMEM;
+	 * service or write): rows_all. */
+	rc = rows_all(st, s, &v, &n, sizeof(*v), calendar_row,
+	    "reading calendars", err);
+	for (i = 0; i < n && rc == 0; i++)
+		if (cb(arg, &v[i]) != 0)
 			break;
-		}
-		memset(&c, 0, sizeof(c));
-		c.id = sqlite3_column_int64(s, 0);
-		c.profile_id = sqlite3_column_int64(s, 1);
-		c.remote_id = col_text(s, 2);
-		c.kind = sqlite3_column_int(s, 3) ? GRAPH_CAL_GROUP : GRAPH_CAL_USER;
-		c.container = col_text(s, 4);
-		c.name = col_text(s, 5);
-		c.path = col_text(s, 6);
-		c.can_edit = sqlite3_column_int(s, 7);
-		c.is_default = sqlite3_column_int(s, 8);
-		c.pull = sqlite3_column_int(s, 9);
-		c.push = sqlite3_column_int(s, 10);
-		c.present = sqlite3_column_int(s, 11);
-		c.delta_link = col_text(s, 12);
-		c.window_start = sqlite3_column_int64(s, 13);
-		c.window_end = sqlite3_column_int64(s, 14);
-		c.last_full = sqlite3_column_int64(s, 15);
-		c.no_delta = sqlite3_column_int(s, 16);
-		c.rules = col_text(s, 17);
-		c.owner = col_text(s, 18);
-		c.shared = sqlite3_column_int(s, 19);
-		c.limited = sqlite3_column_int(s, 20);
-		v[n++] = c;
-	}
-	sqlite3_finalize(s);
-	if (rc == SQLITE_DONE)
-		for (i = 0; i < n; i++)
-			if (cb(arg, &v[i]) != 0)
-				break;
 	for (i = 0; i < n; i++)
 		store_calendar_free(&v[i]);
 	free(v);
-	if (rc == SQLITE_NOMEM)
-		return tt_fail(err, TT_E_INTERNAL, "out of memory");
-	if (rc != SQLITE_DONE)
-		return dberr(st, err, "reading calendars");
-	return 0;
+	return rc;
 }
 
 /* Run a counting statement bound to the profile. */
