@@ -250,7 +250,7 @@ login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		return tt_fail(err, TT_E_USAGE, "login --groups: personal Microsoft "
 		    "accounts (tenant = consumers) have no Microsoft 365 group "
 		    "calendars");
-	if ((lock = store_lock(ctx->dbpath, err)) < 0)
+	if ((lock = store_lock(ctx->dbpath, ctx->profile, err)) < 0)
 		return -1;
 	if (store_profile(ctx->st, ctx->profile, 1, &profile, err) < 0)
 		goto out;
@@ -606,7 +606,7 @@ calendars_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	if (r == 0)
 		return tt_fail(err, TT_E_LOGIN, "profile %s is not connected",
 		    ctx->profile);
-	if ((lock = store_lock(ctx->dbpath, err)) < 0)
+	if ((lock = store_lock(ctx->dbpath, ctx->profile, err)) < 0)
 		goto out;
 	/* Refresh the list from the service unless asked not to. */
 	if (!cached && (conn_graph(&ctx->cn, &g, err) ||
@@ -915,7 +915,7 @@ stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 			goto out;
 		rc = -1;
 	}
-	if ((lock = store_lock(ctx->dbpath, err)) < 0)
+	if ((lock = store_lock(ctx->dbpath, ctx->profile, err)) < 0)
 		goto out;
 	if (purge)
 		purged = sync_purge(&ctx->cn, profile, ctx->profile,

@@ -100,7 +100,7 @@ profiles_remove(struct tt_ctx *ctx, const char *name, int yes,
 	    f.booked == 1 ? "" : "s", f.blocks, f.blocks == 1 ? "" : "s");
 	if (!yes && (rc = cmd_confirm(q, "profiles remove", err)) <= 0)
 		return rc;
-	if ((lock = store_lock(ctx->dbpath, err)) < 0)
+	if ((lock = store_lock(ctx->dbpath, name, err)) < 0)
 		return -1;
 	rc = store_profile_remove(ctx->st, f.id, err);
 	store_unlock(lock);

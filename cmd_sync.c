@@ -1,7 +1,7 @@
 /*
  * cmd_sync.c -- the sync command: its options, the profiles it passes
  * (the one named with -s, or every connected one: one failing profile
- * does not stop the others), the database lock, the words of each problem
+ * does not stop the others), each profile's lock, the words of each problem
  * a pass reports as a record, the pass's entry for status, the -v summary,
  * and the exit code, the most serious of the passes'.  The pass itself is
  * sync.c's.
@@ -99,11 +99,23 @@ pass_one(void *arg, int64_t id, const char *name)
 	struct tt_err err = { 0 };
 	struct pass res;
 	struct timespec t0, t1;
-	int code;
+	int code, lock;
 
+	/* Each profile under its own lock: another run passing (or logging
+	 * in) this profile makes it wait for the next run, not the others. */
+	if ((lock = store_lock(ctx->dbpath, name, &err)) < 0) {
+		char line[sizeof(err.msg) + 128], advice[128];
+
+		snprintf(line, sizeof(line), "%s%s", err.msg, cmd_advice(ctx,
+		    name, err.code, 0, advice, sizeof(advice)));
+		cmd_note(ctx, err.code, line);
+		rn->worst = tt_worse(rn->worst, err.code);
+		return 0;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rn->first[0] = '\0';
 	code = sync_profile(rn->env, id, name, rn->force, &res);
+	store_unlock(lock);
 	if (res.id != 0) {
 		res.exit_code = cmd_exit(code);
 		res.message = rn->first[0] ? rn->first : NULL;
@@ -162,7 +174,7 @@ sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	struct sync_env env;
 	struct run rn = { 0 };
 	int64_t profile;
-	int c, lock, r;
+	int c, r;
 
 	rn.ctx = ctx;
 	optind = 0;
@@ -177,8 +189,6 @@ sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		return tt_fail(err, TT_E_USAGE, "sync: unexpected '%s'",
 		    argv[optind]);
 	sync_env_of(&rn, &env);
-	if ((lock = store_lock(ctx->dbpath, err)) < 0)
-		return -1;
 	if (ctx->profile_given) {
 		r = store_profile(ctx->st, ctx->profile, 0, &profile, err);
 		if (r == 0)
@@ -189,7 +199,6 @@ sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	} else if ((r = store_connected_profiles(ctx->st, pass_one, &rn,
 	    err)) == 0)
 		r = store_profile_rows(ctx->st, unconnected_cb, &rn, err);
-	store_unlock(lock);
 	if (r < 0)
 		return -1;
 	/* Problems were reported one per line already. */

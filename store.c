@@ -503,20 +503,25 @@ store_close(struct store *st)
 }
 
 int
-store_lock(const char *path, struct tt_err *err)
+store_lock(const char *path, const char *profile, struct tt_err *err)
 {
 	char lpath[PATH_MAX];
 	int fd;
 
-	if ((size_t)snprintf(lpath, sizeof(lpath), "%s.lock", path) >=
-	    sizeof(lpath))
+	if ((size_t)snprintf(lpath, sizeof(lpath), "%s.locks", path) >=
+	    sizeof(lpath) - strlen(profile) - 1)
 		return tt_fail(err, TT_E_LOCAL, "path too long: %s", path);
+	if (mkdir(lpath, 0700) != 0 && errno != EEXIST)
+		return tt_fail(err, TT_E_LOCAL, "cannot create %s: %s", lpath,
+		    strerror(errno));
+	strlcat(lpath, "/", sizeof(lpath));
+	strlcat(lpath, profile, sizeof(lpath));
 	fd = flopen(lpath, O_RDWR | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
 	if (fd >= 0)
 		return fd;
 	if (errno == EWOULDBLOCK || errno == EAGAIN)
 		return tt_fail(err, TT_E_BUSY, "another timetap-sync run is "
-		    "using %s", path);
+		    "using profile %s of %s", profile, path);
 	return tt_fail(err, TT_E_LOCAL, "cannot lock %s: %s", lpath,
 	    strerror(errno));
 }

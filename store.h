@@ -32,11 +32,13 @@ int store_open(const char *path, struct store **out, struct tt_err *err);
 void store_close(struct store *st);
 
 /*
- * The per-database run lock (path + ".lock", mode 0600), taken without
- * waiting: when another run holds it, fails at once with TT_E_BUSY.
- * Returns a descriptor to pass to store_unlock().
+ * A profile's run lock (the file path + ".locks/" + profile, mode 0600 in
+ * a 0700 directory), taken without waiting: when another run holds it,
+ * fails at once with TT_E_BUSY.  Profiles lock apart: a login waiting
+ * for a person, or a slow pass, of one staff member never holds up
+ * another's.  Returns a descriptor to pass to store_unlock().
  */
-int store_lock(const char *path, struct tt_err *err);
+int store_lock(const char *path, const char *profile, struct tt_err *err);
 void store_unlock(int fd);
 
 /* This database's own random id (made at creation): with a profile id it

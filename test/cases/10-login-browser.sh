@@ -73,7 +73,7 @@ check '[ "$(nreq "r[\"path\"].startswith(\"/v1.0/me/memberOf\") and r[\"consiste
 # Files: database 0600 in a 0700 directory; lock 0600; nothing readable by others.
 check '[ "$(stat -c %a "$TIMETAP_SYNC_DB")" = 600 ]' "database mode 0600 after login"
 check '[ "$(stat -c %a "$(dirname "$TIMETAP_SYNC_DB")")" = 700 ]' "database directory mode 0700"
-check '[ ! -e "$TIMETAP_SYNC_DB.lock" ] || [ "$(stat -c %a "$TIMETAP_SYNC_DB.lock")" = 600 ]' "lock file mode 0600"
+check '[ "$(stat -c %a "$TIMETAP_SYNC_DB.locks")" = 700 ] && [ "$(stat -c %a "$TIMETAP_SYNC_DB.locks/default")" = 600 ]' "the profile's lock file mode 0600, in a 0700 directory"
 check '[ -z "$(find "$(dirname "$TIMETAP_SYNC_DB")" -perm /077)" ]' "no file next to the database is open to others"
 
 # ---- logging in again replaces the tokens, keeps chosen roles ----
