@@ -906,6 +906,18 @@ def test_persistence(emu, tok_resp, w, state_file):
     ch, dl2, _, probs = delta_round(emu, dl, tok2, pagesize=10)
     subj = sorted(x.get("subject", "") for x in ch)
     ok(not probs and subj == ["After restart", "Before restart"], "deltaLink from before the restart still works", (probs, subj))
+    # POST /_emu/restart: the world of a saved state again, in place.
+    saved = state_file + ".saved"
+    emu.ctl("POST", "/_emu/save", {})
+    shutil.copy(state_file, saved)
+    keep = {x["id"] for u in emu.state()["users"] for c in u["calendars"] for x in c["events"]}
+    emu.ctl("POST", "/_emu/outlook", {"op": "add", "event": {"subject": "Gone on restart", "start": "+1d19:00", "end": "+1d19:30"}})
+    st, _ = emu.ctl("POST", "/_emu/restart", {"from": saved})
+    now = {x["id"] for u in emu.state()["users"] for c in u["calendars"] for x in c["events"]}
+    ok(st == 200 and now == keep, "POST /_emu/restart remakes the saved world on the same port", st)
+    ok(emu.g("GET", "/me", tok2).status == 200, "tokens of the saved state still work after it")
+    st, _ = emu.ctl("POST", "/_emu/restart", {"from": saved + ".missing"})
+    ok(st == 400, "restart from a missing file is refused", st)
 
 
 def test_tls(tmp):

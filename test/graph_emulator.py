@@ -233,9 +233,11 @@ GET|POST /_emu/consent   {"admin": [...], "users": {"upn|client_id": [...]}} / c
 POST /_emu/reset {"scenario": {...}} | {"generate": N [, "single": true]}   new mailbox
     (tokens kept; "single" puts all N events in the default calendar), clears log/faults
 GET /_emu/cpu {"process_time": s}    POST /_emu/save (write --state now)
+POST /_emu/restart {"from": FILE}     the emulator a new process on --state FILE would be
+    (same command line), made in place on the same port; the old one stops saving at once
 
 To keep stored nextLink/deltaLink URLs valid across an emulator restart, restart it with
---state and the same port (--listen 127.0.0.1:PORT).
+--state and the same port (--listen 127.0.0.1:PORT), or POST /_emu/restart.
 
 REALISM (the hard behaviour is the default; sources looked up in the stored public corpora)
 =======
@@ -488,6 +490,7 @@ class Emulator(MailboxMixin, ScenarioMixin, DeltaMixin, DispatchMixin, FaultMixi
         self.config = json.loads(json.dumps(DEFAULT_CONFIG))
         self.state_path = state_path
         self.lazy_state = False    # --lazy-state: save only on exit and /_emu/save
+        self.restart_hook = None   # main(): POST /_emu/restart makes a new one
         self.log_file = open(log_path, "a", buffering=1) if log_path else None
         self.faults = []
         self.loop_urls = set()
@@ -540,26 +543,34 @@ def main(argv=None):
     host, _, port = args.listen.rpartition(":")
     if host not in ("127.0.0.1", "localhost"):
         ap.error("--listen must be on 127.0.0.1")
-    emu = Emulator(state_path=args.state, log_path=args.log)
-    EMU = emu
-    emu_server.EMU = emu
-    if args.state and os.path.exists(args.state) and os.path.getsize(args.state) > 0:
-        emu.load_state(args.state)
-    elif args.scenario:
-        with open(args.scenario) as f:
-            emu.load_scenario(json.load(f))
-    elif args.generate is not None:
-        emu.generate(args.generate)
-    else:
-        here = os.path.dirname(os.path.abspath(__file__))
-        demo = os.path.join(here, "scenarios", "demo.json")
-        with open(demo) as f:
-            emu.load_scenario(json.load(f))
-    if args.latency_ms:
-        emu.config["latency_ms"] = args.latency_ms
-    emu.lazy_state = args.lazy_state
-    emu.warm()
-    emu.save_state(force=True)
+    def start(state_from=None):
+        """The emulator as this command line makes it (state_from: load
+        that saved state, for POST /_emu/restart); the handler serves it."""
+        global EMU
+        emu = Emulator(state_path=args.state, log_path=args.log)
+        emu.restart_hook = start
+        load = state_from or args.state
+        if load and os.path.exists(load) and os.path.getsize(load) > 0:
+            emu.load_state(load)
+        elif args.scenario:
+            with open(args.scenario) as f:
+                emu.load_scenario(json.load(f))
+        elif args.generate is not None:
+            emu.generate(args.generate)
+        else:
+            here = os.path.dirname(os.path.abspath(__file__))
+            demo = os.path.join(here, "scenarios", "demo.json")
+            with open(demo) as f:
+                emu.load_scenario(json.load(f))
+        if args.latency_ms:
+            emu.config["latency_ms"] = args.latency_ms
+        emu.lazy_state = args.lazy_state
+        emu.warm()
+        emu.save_state(force=True)
+        EMU = emu_server.EMU = emu
+        return emu
+
+    start()
     srv = Server(("127.0.0.1", int(port or 0)), Handler)
     tmpdir = None
     if args.tls:
@@ -576,7 +587,7 @@ def main(argv=None):
     try:
         srv.serve_forever(poll_interval=0.2)
     finally:
-        emu.save_state(force=True)
+        EMU.save_state(force=True)
         if tmpdir:
             import shutil
             shutil.rmtree(tmpdir, ignore_errors=True)

@@ -429,11 +429,19 @@ crash_prepare() {
 	cp "$T/emu.state" "$T/emu.initial"
 	cp "$TIMETAP_SYNC_DB" "$T/db.initial"
 }
+# crash_restore: the initial state again -- the database copied back,
+# the emulator remade from its saved state in place (POST /_emu/restart,
+# as a new process would start, without a new process or giving up the
+# port) or, when it is not running, started on it.
 crash_restore() {
-	emu_stop
-	cp "$T/emu.initial" "$T/emu.state"
 	cp "$T/db.initial" "$TIMETAP_SYNC_DB"
 	rm -f "$TIMETAP_SYNC_DB-wal" "$TIMETAP_SYNC_DB-shm"
+	if [ -n "$EMU_PID" ] && curl -sfk -o /dev/null -X POST \
+	    --data "{\"from\": \"$T/emu.initial\"}" "$EMU/_emu/restart"; then
+		return 0
+	fi
+	emu_stop
+	cp "$T/emu.initial" "$T/emu.state"
 	emu_start --state "$T/emu.state" --listen "127.0.0.1:${CRASH_PORT:?}"
 }
 crash_snapshot() {

@@ -93,6 +93,18 @@ class ControlMixin:
             if p == "/_emu/save":
                 self.save_state(force=True)
                 return ok({"saved": bool(self.state_path)})
+            if p == "/_emu/restart" and m == "POST":
+                # As a new process would start on --state FROM (a test's
+                # saved initial state), without giving up the port: the
+                # crash families restore the world hundreds of times.
+                # This object stops saving at once, so a handler of the
+                # killed run still in flight cannot write over it.
+                src = body.get("from")
+                if not src or not os.path.exists(src):
+                    raise ValueError("restart needs 'from': a saved --state file")
+                self.state_path = None
+                self.restart_hook(src)
+                return ok({"restarted": True})
             if p.startswith("/_emu/device/"):
                 action = p.rsplit("/", 1)[1]
                 n = 0
