@@ -122,12 +122,17 @@ main(void)
 	chmod(db, 0600);
 	CHECK(store_open(db, &st, &err) == 0, "0600 accepted");
 
-	fd = store_lock(db, &err);
+	fd = store_lock(db, "default", &err);
 	CHECK(fd >= 0, "lock taken");
-	fd2 = store_lock(db, &err);
-	CHECK(fd2 == -1 && err.code == TT_E_BUSY, "second lock refused at once");
+	fd2 = store_lock(db, "default", &err);
+	CHECK(fd2 == -1 && err.code == TT_E_BUSY &&
+	    strstr(err.msg, "profile default") != NULL,
+	    "second lock of the profile refused at once, naming it");
+	fd2 = store_lock(db, "grace", &err);
+	CHECK(fd2 >= 0, "another profile's lock is free meanwhile");
+	store_unlock(fd2);
 	store_unlock(fd);
-	fd2 = store_lock(db, &err);
+	fd2 = store_lock(db, "default", &err);
 	CHECK(fd2 >= 0, "lock free again after unlock");
 	store_unlock(fd2);
 
