@@ -6,10 +6,12 @@
  * and the exit code, the most serious of the passes'.  The pass itself is
  * sync.c's.
  */
+#include <ctype.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -25,9 +27,46 @@ struct run {
 	struct tt_ctx *ctx;
 	const struct sync_env *env;
 	int force;
+	unsigned shard, shards;	/* --shard K/N: this run's K-1 of N; 0/1 */
 	int worst;
 	char first[512];
 };
+
+/*
+ * The shard of a profile: a stable hash of its name (FNV-1a, 32 bits) mod
+ * the number of shards, so that N machines with --shard 1/N .. N/N pass
+ * every profile exactly once, whatever the order or number of profiles.
+ */
+static unsigned
+shard_of(const char *name, unsigned shards)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *name != '\0'; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h % shards;
+}
+
+/* Parse --shard K/N (1 <= K <= N <= 1000). */
+static int
+shard_parse(const char *v, unsigned *k, unsigned *n, struct tt_err *err)
+{
+	char *end;
+	unsigned long a, b;
+
+	a = strtoul(v, &end, 10);
+	if (end == v || *end != '/' || !isdigit((unsigned char)end[1]))
+		goto bad;
+	b = strtoul(end + 1, &end, 10);
+	if (*end != '\0' || a < 1 || b < 1 || a > b || b > 1000)
+		goto bad;
+	*k = (unsigned)a - 1;
+	*n = (unsigned)b;
+	return 0;
+bad:
+	return tt_fail(err, TT_E_USAGE, "sync: --shard wants K/N with 1 <= K "
+	    "<= N <= 1000, not '%s'", v);
+}
 
 /* A problem of a pass, worded: "profile P: calendar "C": step
  * appointment N: error" and the advice. */
@@ -101,6 +140,9 @@ pass_one(void *arg, int64_t id, const char *name)
 	struct timespec t0, t1;
 	int code, lock;
 
+	if (shard_of(name, rn->shards) != rn->shard)
+		return 0;
+
 	/* Each profile under its own lock: another run passing (or logging
 	 * in) this profile makes it wait for the next run, not the others. */
 	if ((lock = store_lock(ctx->dbpath, name, &err)) < 0) {
@@ -154,7 +196,8 @@ unconnected_cb(void *arg, const struct profile_row *r)
 	    NULL };
 	char msg[128];
 
-	if (r->account != NULL || r->booked == 0)
+	if (r->account != NULL || r->booked == 0 ||
+	    shard_of(r->name, rn->shards) != rn->shard)
 		return 0;
 	snprintf(msg, sizeof(msg), "%d booked appointment%s, but the profile "
 	    "is not connected", r->booked, r->booked == 1 ? "" : "s");
@@ -169,6 +212,7 @@ sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 {
 	static const struct option opts[] = {
 		{ "force", no_argument, NULL, 'f' },
+		{ "shard", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sync_env env;
@@ -177,17 +221,25 @@ sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	int c, r;
 
 	rn.ctx = ctx;
+	rn.shards = 1;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'f')
+		if (c == 'f')
+			rn.force = 1;
+		else if (c == 's' && optarg != NULL) {
+			if (shard_parse(optarg, &rn.shard, &rn.shards, err))
+				return -1;
+		} else
 			return tt_fail(err, TT_E_USAGE, "sync: unknown option "
 			    "'%s'", argv[optind - 1]);
-		rn.force = 1;
 	}
 	if (optind != argc)
 		return tt_fail(err, TT_E_USAGE, "sync: unexpected '%s'",
 		    argv[optind]);
+	if (ctx->profile_given && rn.shards > 1)
+		return tt_fail(err, TT_E_USAGE, "sync: --shard is for a pass "
+		    "over every profile, not with -s");
 	sync_env_of(&rn, &env);
 	if (ctx->profile_given) {
 		r = store_profile(ctx->st, ctx->profile, 0, &profile, err);

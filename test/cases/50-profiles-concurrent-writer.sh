@@ -1,4 +1,6 @@
-# Family 50, many staff (issue 13): the appointments table is the
+# Family 50, many staff (issue 13).  Shards: with --shard K/N, N runs
+# pass every profile exactly once, the same ones each time; bad values
+# and --shard with -s are usage errors.  The appointments table is the
 # integration point and stays writable while passes run.  Ten profiles,
 # each a staff member with busy events and booked appointments; while a
 # multi-profile sync passes them all (several times, with Outlook edits
@@ -36,6 +38,30 @@ check '[ "$bad" -eq 0 ]' "ten staff profiles logged in, each with a booked appoi
 run sync
 expect_rc 0 "a first pass over the ten profiles"
 check '[ "$(nblk)" -eq $((N * 6)) ]' "every staff member's busy events are blocks ($(nblk))"
+
+# Shards, from the summary lines of -v (one per profile passed).
+for n in 1 2 3 4 7; do
+	: >"$T/shards"
+	k=1
+	while [ $k -le $n ]; do
+		"$BIN" -v sync --shard "$k/$n" 2>&1 >/dev/null |
+		    sed -n 's/^timetap-sync: profile \([^:]*\): [0-9]* items read.*/\1/p' >"$T/shard.$k"
+		cat "$T/shard.$k" >>"$T/shards"
+		k=$((k + 1))
+	done
+	check '[ "$(sort -u "$T/shards" | wc -l)" -eq $N ] && [ "$(wc -l <"$T/shards")" -eq $N ]' \
+	    "$n shards pass each of the $N profiles exactly once"
+	[ $n -eq 3 ] && cp "$T/shard.2" "$T/shard.3of2"
+done
+"$BIN" -v sync --shard 2/3 2>&1 >/dev/null | sed -n 's/^timetap-sync: profile \([^:]*\): [0-9]* items read.*/\1/p' >"$T/again"
+check 'cmp -s "$T/again" "$T/shard.3of2" && [ -s "$T/again" ]' "a shard passes the same profiles each time ($(tr '\n' ' ' <"$T/again"))"
+for bad in 0/3 4/3 3 a/b 1/0 1/1001 "1/2x"; do
+	run sync --shard "$bad"
+	expect_rc 64 "--shard $bad is a usage error"
+done
+expect_err "^timetap-sync: sync: --shard wants K/N with 1 <= K <= N <= 1000, not '1/2x'" "naming what it wants"
+run -s staff1 sync --shard 1/2
+expect_rc 64 "--shard with -s is a usage error"
 
 # The booking application: inserts and edits appointments of every staff
 # member, far in the future (outside the window: no push), for as long as
