@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "sync.h"
@@ -207,17 +209,113 @@ unconnected_cb(void *arg, const struct profile_row *r)
 	return 0;
 }
 
+/*
+ * sync --jobs N: up to N profiles at once, each passed by a child process
+ * with its own database connection (a connection never crosses a fork)
+ * and its own TZ (each pass sets the staff member's zone, which is the
+ * process's).  A child's exit status is its most serious code (tt_errc);
+ * a child that dies is an internal error.  Its lines go to stderr as
+ * they come, one write each.
+ */
+struct jobs {
+	int64_t *ids;
+	char **names;
+	size_t n, capids, capnames;
+	struct run *rn;
+};
+
+static int
+job_add(void *arg, int64_t id, const char *name)
+{
+	struct jobs *j = arg;
+
+	if (shard_of(name, j->rn->shards) != j->rn->shard)
+		return 0;
+	if (tt_reserve(&j->ids, &j->capids, j->n + 1, sizeof(*j->ids)) != 0 ||
+	    tt_reserve(&j->names, &j->capnames, j->n + 1,
+	    sizeof(*j->names)) != 0 ||
+	    (j->names[j->n] = strdup(name)) == NULL)
+		return -1;
+	j->ids[j->n++] = id;
+	return 0;
+}
+
+static int
+job_child(struct run *rn, int64_t id, const char *name)
+{
+	struct tt_ctx *ctx = rn->ctx;
+	struct tt_err err = { 0 };
+	struct store *st;
+
+	/* The parent's connection is left alone (closing it here could
+	 * checkpoint its database under it): this pass has its own. */
+	if (store_open(ctx->dbpath, &st, &err) != 0) {
+		cmd_note(ctx, err.code, err.msg);
+		return err.code;
+	}
+	ctx->st = ctx->cn.st = st;
+	rn->worst = 0;
+	pass_one(rn, id, name);
+	store_close(st);
+	fflush(stdout);
+	return rn->worst;
+}
+
+static int
+run_jobs(struct run *rn, unsigned jobs, struct tt_err *err)
+{
+	struct jobs j = { NULL, NULL, 0, 0, 0, rn };
+	size_t next = 0, i;
+	unsigned running = 0;
+	int status;
+	pid_t pid;
+
+	if (store_connected_profiles(rn->ctx->st, job_add, &j, err) != 0) {
+		for (i = 0; i < j.n; i++)
+			free(j.names[i]);
+		free(j.names);
+		free(j.ids);
+		return -1;
+	}
+	while (next < j.n || running > 0) {
+		while (running < jobs && next < j.n) {
+			fflush(NULL);
+			if ((pid = fork()) == 0)
+				_exit(job_child(rn, j.ids[next], j.names[next]));
+			if (pid < 0)	/* no process to spare: pass it here */
+				pass_one(rn, j.ids[next], j.names[next]);
+			else
+				running++;
+			next++;
+		}
+		if (running == 0)
+			continue;
+		if ((pid = wait(&status)) < 0)
+			break;
+		running--;
+		rn->worst = tt_worse(rn->worst, WIFEXITED(status) ?
+		    WEXITSTATUS(status) : TT_E_INTERNAL);
+	}
+	for (i = 0; i < j.n; i++)
+		free(j.names[i]);
+	free(j.names);
+	free(j.ids);
+	return 0;
+}
+
 int
 sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 {
 	static const struct option opts[] = {
 		{ "force", no_argument, NULL, 'f' },
 		{ "shard", required_argument, NULL, 's' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sync_env env;
 	struct run rn = { 0 };
 	int64_t profile;
+	unsigned jobs = 1;
 	int c, r;
 
 	rn.ctx = ctx;
@@ -230,6 +328,14 @@ sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		else if (c == 's' && optarg != NULL) {
 			if (shard_parse(optarg, &rn.shard, &rn.shards, err))
 				return -1;
+		} else if (c == 'j' && optarg != NULL) {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (end == optarg || *end != '\0' || v < 1 || v > 64)
+				return tt_fail(err, TT_E_USAGE, "sync: --jobs "
+				    "wants 1 to 64, not '%s'", optarg);
+			jobs = (unsigned)v;
 		} else
 			return tt_fail(err, TT_E_USAGE, "sync: unknown option "
 			    "'%s'", argv[optind - 1]);
@@ -241,6 +347,8 @@ sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		return tt_fail(err, TT_E_USAGE, "sync: --shard is for a pass "
 		    "over every profile, not with -s");
 	sync_env_of(&rn, &env);
+	if (jobs > 1)
+		env.progress = NULL;	/* one line per terminal, not N */
 	if (ctx->profile_given) {
 		r = store_profile(ctx->st, ctx->profile, 0, &profile, err);
 		if (r == 0)
@@ -248,8 +356,8 @@ sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 			    "connected", ctx->profile);
 		if (r > 0)
 			pass_one(&rn, profile, ctx->profile);
-	} else if ((r = store_connected_profiles(ctx->st, pass_one, &rn,
-	    err)) == 0)
+	} else if ((r = jobs > 1 ? run_jobs(&rn, jobs, err) :
+	    store_connected_profiles(ctx->st, pass_one, &rn, err)) == 0)
 		r = store_profile_rows(ctx->st, unconnected_cb, &rn, err);
 	if (r < 0)
 		return -1;

@@ -107,13 +107,16 @@ while [ $k -lt 4 ]; do
 		outlook "{\"user\":\"staff$j@contoso.example\",\"op\":\"add\",\"event\":{\"subject\":\"New $k.$j\",\"start\":\"+$((k + 3))d15:00\",\"end\":\"+$((k + 3))d16:00\",\"showAs\":\"busy\"}}"
 		j=$((j + 1))
 	done
-	"$BIN" sync >/dev/null 2>"$T/err$k" || { passes_bad=$((passes_bad + 1)); sed 's/^/# /' "$T/err$k" | head -3; }
+	# Two of the passes run four profiles at once (--jobs 4).
+	jobs=""
+	[ $k -ge 2 ] && jobs="--jobs 4"
+	"$BIN" sync $jobs >/dev/null 2>"$T/err$k" || { passes_bad=$((passes_bad + 1)); sed 's/^/# /' "$T/err$k" | head -3; }
 	k=$((k + 1))
 done
 rm -f "$T/writing"
 wait "$WPID"
 read -r wok wfail wwhy <"$T/writer"
-check '[ "$passes_bad" -eq 0 ]' "four multi-profile passes, each writing blocks, all exit 0 while the booking application writes"
+check '[ "$passes_bad" -eq 0 ]' "four multi-profile passes (two with --jobs 4), each writing blocks, all exit 0 while the booking application writes"
 check '[ "$wok" -gt 10 ] && [ "$wfail" -eq 0 ]' "the booking application's $wok transactions all committed ($wfail failed${wwhy:+: $wwhy})"
 check '[ "$(nblk)" -eq $((N * 10)) ]' "every new busy event became a block ($(nblk) of $((N * 10)))"
 check '[ "$(db "SELECT count(*) FROM appointments WHERE subject = '"'"'From the booking app'"'"'")" -eq $((wok * N)) ]' \
@@ -121,3 +124,21 @@ check '[ "$(db "SELECT count(*) FROM appointments WHERE subject = '"'"'From the 
 run sync
 expect_rc 0 "a pass after it"
 expect_silent "and it is silent"
+
+# --jobs: every profile passed, in parallel; one failing profile stops
+# no other; the exit status is the most serious; bad values refused.
+before=$(db "SELECT count(*) FROM passes")
+db "UPDATE accounts SET refresh_token = 'revoked-by-the-test', access_token = NULL, access_expires = 0 WHERE upn = 'staff3@contoso.example'"
+ctl POST /_emu/config '{"latency_ms": 100}' >/dev/null
+t0=$(date +%s%N)
+run sync --jobs 5
+t1=$(date +%s%N)
+expect_rc 77 "sync --jobs 5 with one profile's grant gone exits 77"
+check '[ "$(grep -c . "$T/err")" -eq 1 ] && grep -q "profile staff3" "$T/err"' "one line, naming that profile"
+check '[ "$(db "SELECT count(*) FROM passes")" -eq $((before + N)) ]' "every profile was passed ($(($(db "SELECT count(*) FROM passes") - before)) of $N)"
+check '[ "$(db "SELECT count(*) FROM passes WHERE id > '"$before"' AND exit_code = 0")" -eq $((N - 1)) ]' "the nine others passed with exit 0"
+echo "# --jobs 5, 10 profiles, 100 ms latency: $(( (t1 - t0) / 1000000 )) ms"
+for bad in 0 65 x -1; do
+	run sync --jobs "$bad"
+	expect_rc 64 "--jobs $bad is a usage error"
+done
