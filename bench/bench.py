@@ -169,6 +169,60 @@ class Setup:
         con.close()
 
 
+class Staff:
+    """N staff members, each a user of the emulator with a default calendar
+    and a few busy events, each a logged-in profile of one database (logins
+    8 at a time, each signing in as its own user: the bench's browser adds a
+    login_hint), then a first pass: the book a no-change pass starts from."""
+
+    def __init__(self, tmp, n):
+        os.makedirs(tmp, exist_ok=True)
+        self.n = n
+        users = [{"upn": "staff%d@contoso.example" % i, "displayName": "Staff %d" % i,
+                  "calendars": [{"name": "Calendar", "default": True}],
+                  "events": [{"subject": "Busy %d.%d" % (i, k), "start": "+%dd%02d:00" % (k + 1, 9 + k),
+                              "end": "+%dd%02d:45" % (k + 1, 9 + k), "showAs": "busy"} for k in range(3)]}
+                 for i in range(n)]
+        scn = os.path.join(tmp, "staff.json")
+        with open(scn, "w") as f:
+            json.dump({"tenant": "contoso.example", "users": users}, f)
+        self.emu = Emulator(tmp, ["--scenario", scn, "--lazy-state"])
+        browser = os.path.join(tmp, "browser.sh")
+        with open(browser, "w") as f:
+            f.write('#!/bin/sh\nexec curl -s -L --max-time 20 -o /dev/null "$1&login_hint=$LOGIN_HINT"\n')
+        os.chmod(browser, 0o755)
+        cfg = os.path.join(tmp, "config")
+        with open(cfg, "w") as f:
+            f.write("client_id = 11111111-2222-3333-4444-555555555555\n"
+                    "authority_url = %s\ngraph_url = %s/v1.0\n" % (self.emu.base, self.emu.base))
+        self.env = dict(os.environ, TIMETAP_SYNC_DB=os.path.join(tmp, "timetap.db"),
+                        TIMETAP_SYNC_CONFIG=cfg, BROWSER=browser, TZ="UTC", HOME=tmp)
+        # The database exists before the logins run side by side.
+        subprocess.run([BIN, "profiles"], env=self.env, stdout=subprocess.DEVNULL, check=True)
+        t0 = time.monotonic()
+        procs, bad = [], 0
+        for i in range(n):
+            env = dict(self.env, LOGIN_HINT="staff%d@contoso.example" % i)
+            procs.append(subprocess.Popen([BIN, "-s", "staff%d" % i, "login"], env=env,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            if len(procs) >= 8:
+                bad += procs.pop(0).wait() != 0
+        bad += sum(p.wait() != 0 for p in procs)
+        if bad:
+            raise SystemExit("bench: %d of %d logins failed" % (bad, n))
+        self.setup_s = time.monotonic() - t0
+        if run_tool(self.env, "sync", "--jobs", "16")[0] != 0:
+            raise SystemExit("bench: the first pass of the staff failed")
+
+    def measure(self, jobs, latency):
+        self.emu.call("POST", "/_emu/config", {"latency_ms": latency})
+        self.emu.call("DELETE", "/_emu/requests")
+        code, wall, cpu, rss = run_tool(self.env, "sync", "--jobs", str(jobs))
+        http, writes, token = count(self.emu.requests())
+        return {"exit": code, "wall": wall, "cpu": cpu, "rss": rss, "http": http,
+                "writes": writes, "token": token}
+
+
 def median(rows, key):
     return statistics.median(r[key] for r in rows)
 
@@ -238,6 +292,28 @@ def main():
         scenario("100k events in one calendar", big, rows,
                  lambda m: check(m["rss"] < 30 * 1024, "rss < 30 MB"))
         big.emu.stop()
+        n = int(os.environ.get("BENCH_STAFF", "1000"))
+        staff = Staff(os.path.join(tmp, "staff"), n)
+        print()
+        print("%d staff profiles (one user and calendar each, 3 busy events), logged in "
+              "8 at a time in %.0f s; a no-change pass of all, 100 ms emulator latency:"
+              % (n, staff.setup_s))
+        print("%-34s %7s %7s %6s %8s %8s %8s  %s" % ("scenario", "jobs", "writes", "http",
+                                                    "wall s", "cpu s", "rss MB", "target"))
+        for jobs in (8, 16, 32):
+            rows = [staff.measure(jobs, 100) for _ in range(max(1, RUNS - 2))]
+            m = {k: median(rows, k) for k in ("wall", "cpu", "rss", "http", "writes")}
+            per5000 = m["wall"] * 5000.0 / n
+            print("%-34s %7d %7d %6d %8.1f %8.2f %8.1f  %s; cpu %.1f ms/profile; "
+                  "5,000 staff: %.0f s%s" % (
+                      "no-change pass, %d staff" % n, jobs, m["writes"], m["http"], m["wall"],
+                      m["cpu"], m["rss"] / 1024.0,
+                      check(m["wall"] < 60 * n / 1000.0, "wall < %.0f s" % (60 * n / 1000.0)),
+                      1000.0 * m["cpu"] / n, per5000,
+                      "  FAILED RUNS: %d" % sum(r["exit"] != 0 for r in rows)
+                      if any(r["exit"] != 0 for r in rows) else ""))
+            sys.stdout.flush()
+        staff.emu.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -21,6 +21,7 @@ if [ "${1:-}" = "--one" ]; then
 	b=${rest%%:*}
 	file=${rest#*:}
 	log="$TEST_OUT/$b.$(basename "$file").log"
+	t0=$(date +%s)
 	case $kind in
 	unit) timeout 120 "$file" ;;
 	emu) timeout 300 python3 "$file" ;;
@@ -31,6 +32,7 @@ if [ "${1:-}" = "--one" ]; then
 	if [ $rc -ne 0 ] && ! grep -q '^not ok' "$log"; then
 		echo "not ok - $(basename "$file") exited with status $rc" >>"$log"
 	fi
+	echo "# took $(($(date +%s) - t0)) s" >>"$log"
 	exit 0
 fi
 
@@ -72,5 +74,9 @@ for log in "$TEST_OUT"/*.log; do
 		cat "$log"
 	fi
 done
+# The slowest jobs, for whoever keeps make check short.
+for log in "$TEST_OUT"/*.log; do
+	printf '%s %s\n' "$(sed -n 's/^# took \([0-9]*\) s$/\1/p' "$log" | tail -1)" "$(basename "$log" .log)"
+done | sort -rn | head -5 | sed 's/^\([0-9]*\) \(.*\)/slowest: \2 \1 s/'
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
