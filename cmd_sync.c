@@ -159,7 +159,6 @@ pass_one(void *arg, int64_t id, const char *name)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rn->first[0] = '\0';
 	code = sync_profile(rn->env, id, name, rn->force, &res);
-	store_unlock(lock);
 	if (res.id != 0) {
 		res.exit_code = cmd_exit(code);
 		res.message = rn->first[0] ? rn->first : NULL;
@@ -168,6 +167,7 @@ pass_one(void *arg, int64_t id, const char *name)
 			code = tt_worse(code, err.code);
 		}
 	}
+	store_unlock(lock);	/* the pass is recorded: another may begin */
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (ctx->verbose) {
 		char line[512];
