@@ -81,15 +81,14 @@ env_problem(void *arg, const struct sync_problem *pr)
 	if (pr->appt != 0)
 		snprintf(appt, sizeof(appt), " appointment %" PRId64, pr->appt);
 	snprintf(line, sizeof(line), "%s%s%s%s%s%s%s%s%s%s%s",
-	    pr->profile ? "profile " : "", pr->profile ? pr->profile : "",
-	    pr->profile ? ": " : "",
+	    pr->named ? "" : "profile ", pr->named ? "" : pr->profile,
+	    pr->named ? "" : ": ",
 	    pr->calendar ? "calendar \"" : "", pr->calendar ? pr->calendar : "",
 	    pr->calendar ? "\": " : "",
 	    pr->step ? pr->step : "", pr->step ? appt : "",
 	    pr->step ? ": " : "", pr->error,
-	    pr->code == TT_WARNING ? "" : cmd_advice(rn->ctx, pr->profile ?
-	    pr->profile : rn->ctx->profile, pr->code, pr->unknown, advice,
-	    sizeof(advice)));
+	    pr->code == TT_WARNING ? "" : cmd_advice(rn->ctx, pr->profile,
+	    pr->code, pr->unknown, advice, sizeof(advice)));
 	rn->ctx->note(rn->ctx, pr->code, line);
 	if (pr->code != TT_WARNING && rn->first[0] == '\0')
 		strlcpy(rn->first, line, sizeof(rn->first));
@@ -194,7 +193,7 @@ static int
 unconnected_cb(void *arg, const struct profile_row *r)
 {
 	struct run *rn = arg;
-	struct sync_problem pr = { TT_E_LOGIN, r->name, NULL, NULL, 0, 0,
+	struct sync_problem pr = { TT_E_LOGIN, r->name, NULL, NULL, 0, 0, 0,
 	    NULL };
 	char msg[128];
 

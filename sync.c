@@ -198,7 +198,7 @@ static void
 report(struct pass_ctx *p, int code, const char *cal, const char *step,
     int64_t appt, int unknown, const char *error)
 {
-	struct sync_problem pr = { code, p->name, cal, step, appt, unknown,
+	struct sync_problem pr = { code, p->name, cal, step, appt, unknown, 0,
 	    error };
 
 	p->env->problem(p->env->arg, &pr);
@@ -253,7 +253,7 @@ problem(struct pass_ctx *p, int code, const char *fmt, ...)
 static void
 conn_problem(struct pass_ctx *p, const struct tt_err *err)
 {
-	struct sync_problem pr = { err->code, NULL, NULL, NULL, 0, 0,
+	struct sync_problem pr = { err->code, p->name, NULL, NULL, 0, 0, 1,
 	    err->msg };
 
 	p->env->problem(p->env->arg, &pr);

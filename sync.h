@@ -29,6 +29,7 @@ struct sync_problem {
 	const char *step;	/* "reading events", "creating", ..., or NULL */
 	int64_t appt;		/* the appointment, 0: none */
 	int unknown;		/* a create whose outcome is unknown */
+	int named;		/* the error names the profile itself */
 	const char *error;
 };
 

@@ -142,3 +142,21 @@ for bad in 0 65 x -1; do
 	run sync --jobs "$bad"
 	expect_rc 64 "--jobs $bad is a usage error"
 done
+
+# The service unreachable: every profile fails fast (each handle gives
+# up after two quick tries), one line per profile, exit 75; nothing lost.
+nblk0=$(nblk)
+emu_stop
+t0=$(date +%s%N)
+run sync --jobs 5
+t1=$(date +%s%N)
+expect_rc 77 "with the service unreachable, sync --jobs 5 exits 77: the most serious, the revoked profile's"
+check '[ "$(grep -c "Couldn.t connect" "$T/err")" -eq $((N - 1)) ] && [ "$(grep -c . "$T/err")" -eq $N ]' "one line for each profile ($(grep -c . "$T/err") lines)"
+expect_err '^timetap-sync: profile staff3 needs a new login .*; run `timetap-sync -s staff3 login`$' "the revoked profile's line names its own login"
+check '[ "$(nblk)" -eq "$nblk0" ]' "no block was lost"
+echo "# unreachable: $N profiles failed in $(( (t1 - t0) / 1000000 )) ms with --jobs 5"
+t0=$(date +%s%N)
+run sync
+t1=$(date +%s%N)
+expect_rc 77 "and one after another, the same"
+echo "# unreachable: $N profiles failed in $(( (t1 - t0) / 1000000 )) ms one after another"
