@@ -76,11 +76,12 @@ static void
 env_problem(void *arg, const struct sync_problem *pr)
 {
 	struct run *rn = arg;
-	char line[768], appt[32] = "", advice[128];
+	char appt[32] = "", advice[128], *line = NULL;
 
+	/* The calendar's name and the error are the service's: any length. */
 	if (pr->appt != 0)
 		snprintf(appt, sizeof(appt), " appointment %" PRId64, pr->appt);
-	snprintf(line, sizeof(line), "%s%s%s%s%s%s%s%s%s%s%s",
+	if (asprintf(&line, "%s%s%s%s%s%s%s%s%s%s%s",
 	    pr->named ? "" : "profile ", pr->named ? "" : pr->profile,
 	    pr->named ? "" : ": ",
 	    pr->calendar ? "calendar \"" : "", pr->calendar ? pr->calendar : "",
@@ -88,10 +89,13 @@ env_problem(void *arg, const struct sync_problem *pr)
 	    pr->step ? pr->step : "", pr->step ? appt : "",
 	    pr->step ? ": " : "", pr->error,
 	    pr->code == TT_WARNING ? "" : cmd_advice(rn->ctx, pr->profile,
-	    pr->code, pr->unknown, advice, sizeof(advice)));
-	rn->ctx->note(rn->ctx, pr->code, line);
+	    pr->code, pr->unknown, advice, sizeof(advice))) < 0)
+		line = NULL;
+	rn->ctx->note(rn->ctx, pr->code, line != NULL ? line : pr->error);
 	if (pr->code != TT_WARNING && rn->first[0] == '\0')
-		strlcpy(rn->first, line, sizeof(rn->first));
+		strlcpy(rn->first, line != NULL ? line : pr->error,
+		    sizeof(rn->first));
+	free(line);
 }
 
 static void
