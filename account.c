@@ -21,6 +21,9 @@
 #include "graph.h"
 #include "sync.h"
 
+enum { O_DEVICE = CMD_LONG, O_BROWSER, O_GROUPS, O_SWITCH, O_PULL, O_PUSH,
+    O_JSON, O_CACHED, O_PURGE };
+
 extern char **environ;
 
 
@@ -196,8 +199,9 @@ same_account(struct tt_ctx *ctx, int64_t profile, const struct graph_me *me,
 		    "feed and pushed-event records, as stop does)", ctx->profile,
 		    old.upn, me->upn, old.upn, ctx->profile);
 	else if ((r = store_stop(ctx->st, profile, &rc, err)) == 0)
-		printf("Replaced %s on profile %s: removed %d [ext] block%s; %d "
-		    "pushed event%s stay on %s's calendars.\n", old.upn,
+		cmd_say(ctx, "Replaced %s on profile %s: removed %d [ext] "
+		    "block%s; %d pushed event%s stay on %s's calendars.\n",
+		    old.upn,
 		    ctx->profile, rc.blocks, rc.blocks == 1 ? "" : "s", rc.pushed,
 		    rc.pushed == 1 ? "" : "s", old.upn);
 	store_account_free(&old);
@@ -208,10 +212,11 @@ int
 login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 {
 	static const struct option opts[] = {
-		{ "device-code", no_argument, NULL, 'd' },
-		{ "browser", no_argument, NULL, 'b' },
-		{ "groups", no_argument, NULL, 'g' },
-		{ "switch-account", no_argument, NULL, 's' },
+		{ "device-code", no_argument, NULL, O_DEVICE },
+		{ "browser", no_argument, NULL, O_BROWSER },
+		{ "groups", no_argument, NULL, O_GROUPS },
+		{ "switch-account", no_argument, NULL, O_SWITCH },
+		CMD_OPT_HELP,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct graph_tokens t = { 0 };
@@ -223,33 +228,37 @@ login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	const char *scopes;
 	char *twin = NULL;
 	int64_t profile;
-	int c, device = 0, groups = 0, sw = 0, rc = -1, lock, group_scope;
+	int c, device = 0, browser = 0, groups = 0, sw = 0, rc = -1, lock;
+	int group_scope;
 
 	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'd')
-			device = 1;
-		else if (c == 'b')
-			device = 0;
-		else if (c == 'g')
-			groups = 1;
-		else if (c == 's')
-			sw = 1;
-		else
-			return tt_fail(err, TT_E_USAGE, "login: unknown option "
-			    "'%s'", argv[optind - 1]);
+	while ((c = cmd_getopt(ctx, argc, argv, "", opts, err)) != -1) {
+		switch (c) {
+		case O_DEVICE: device = 1; break;
+		case O_BROWSER: browser = 1; break;
+		case O_GROUPS: groups = 1; break;
+		case O_SWITCH: sw = 1; break;
+		case CMD_HELPED: return 0;
+		default: return -1;
+		}
 	}
 	if (optind != argc)
-		return tt_fail(err, TT_E_USAGE, "login: unexpected '%s'",
+		return cmd_bad(ctx, err, "login: unexpected '%s'",
 		    argv[optind]);
-	if (ctx->cfg.client_id == NULL)
-		return tt_fail(err, TT_E_CONFIG, "login needs client_id in the "
-		    "configuration file (the app registration's application id)");
-	if (groups && strcasecmp(ctx->cfg.tenant, "consumers") == 0)
+	if (device && browser)
+		return cmd_bad(ctx, err, "login: --browser and "
+		    "--device-code exclude each other");
+	/* A configuration that did not load is told first (cmd_open). */
+	if (!ctx->cfg_bad && groups && strcasecmp(ctx->cfg.tenant,
+	    "consumers") == 0)
 		return tt_fail(err, TT_E_USAGE, "login --groups: personal Microsoft "
 		    "accounts (tenant = consumers) have no Microsoft 365 group "
 		    "calendars");
+	if (cmd_open(ctx, err))
+		return -1;
+	if (ctx->cfg.client_id == NULL)
+		return tt_fail(err, TT_E_CONFIG, "login needs client_id in the "
+		    "configuration file (the app registration's application id)");
 	if ((lock = store_lock(ctx->dbpath, ctx->profile, err)) < 0)
 		return -1;
 	if (store_profile(ctx->st, ctx->profile, 1, &profile, err) < 0)
@@ -320,10 +329,10 @@ login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	if (!h.any_role && h.default_id > 0 &&
 	    store_calendar_roles(ctx->st, h.default_id, 1, 1, err))
 		goto out;
-	printf("Connected profile %s to %s%s.\n", ctx->profile, me.upn,
+	cmd_say(ctx, "Connected profile %s to %s%s.\n", ctx->profile, me.upn,
 	    conn_personal(&a) ? " (a personal Microsoft account: no group "
 	    "calendars, no Teams meetings)" : "");
-	printf("Run `timetap-sync%s%s calendars` to see the calendars and "
+	cmd_say(ctx, "Run `timetap-sync%s%s calendars` to see the calendars and "
 	    "their roles.\n", ctx->profile_given ? " -s " : "",
 	    ctx->profile_given ? ctx->profile : "");
 	rc = 0;
@@ -568,10 +577,11 @@ int
 calendars_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 {
 	static const struct option opts[] = {
-		{ "pull", required_argument, NULL, 'p' },
-		{ "push", required_argument, NULL, 'P' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "cached", no_argument, NULL, 'c' },
+		{ "pull", required_argument, NULL, O_PULL },
+		{ "push", required_argument, NULL, O_PUSH },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "cached", no_argument, NULL, O_CACHED },
+		CMD_OPT_HELP,
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *pull = NULL, *push = NULL;
@@ -583,21 +593,21 @@ calendars_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	int c, json = 0, cached = 0, rc = -1, lock = -1, r;
 
 	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cmd_getopt(ctx, argc, argv, "", opts, err)) != -1) {
 		switch (c) {
-		case 'p': pull = optarg; break;
-		case 'P': push = optarg; break;
-		case 'j': json = 1; break;
-		case 'c': cached = 1; break;
-		default:
-			return tt_fail(err, TT_E_USAGE, "calendars: unknown or "
-			    "incomplete option '%s'", argv[optind - 1]);
+		case O_PULL: pull = optarg; break;
+		case O_PUSH: push = optarg; break;
+		case O_JSON: json = 1; break;
+		case O_CACHED: cached = 1; break;
+		case CMD_HELPED: return 0;
+		default: return -1;
 		}
 	}
 	if (optind != argc)
-		return tt_fail(err, TT_E_USAGE, "calendars: unexpected '%s'",
+		return cmd_bad(ctx, err, "calendars: unexpected '%s'",
 		    argv[optind]);
+	if (cmd_open(ctx, err))
+		return -1;
 	r = store_profile(ctx->st, ctx->profile, 0, &profile, err);
 	if (r > 0)
 		r = store_account_get(ctx->st, profile, &a, err);
@@ -835,12 +845,27 @@ status_profile(void *arg, int64_t profile, const char *name)
 int
 status_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 {
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, O_JSON },
+		CMD_OPT_HELP,
+		{ NULL, 0, NULL, 0 }
+	};
 	struct status_state ss = { ctx, NULL, 0, err };
 	int64_t profile;
-	int r, json = argc == 2 && strcmp(argv[1], "--json") == 0;
+	int c, r, json = 0;
 
-	if (argc > 1 && !json)
-		return tt_fail(err, TT_E_USAGE, "status: unexpected '%s'", argv[1]);
+	optind = 0;
+	while ((c = cmd_getopt(ctx, argc, argv, "", opts, err)) != -1) {
+		if (c == O_JSON)
+			json = 1;
+		else
+			return c == CMD_HELPED ? 0 : -1;
+	}
+	if (optind != argc)
+		return cmd_bad(ctx, err, "status: unexpected '%s'",
+		    argv[optind]);
+	if (cmd_open(ctx, err))
+		return -1;
 	if (json)
 		ss.json = json_array();
 	err->code = 0;
@@ -878,24 +903,25 @@ stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	int c, yes = 0, purge = 0, purged = 0, found, lock, rc = -1;
 	static const struct option opts[] = {
 		{ "yes", no_argument, NULL, 'y' },
-		{ "purge-remote", no_argument, NULL, 'p' },
+		{ "purge-remote", no_argument, NULL, O_PURGE },
+		CMD_OPT_HELP,
 		{ NULL, 0, NULL, 0 }
 	};
 
 	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "y", opts, NULL)) != -1) {
+	while ((c = cmd_getopt(ctx, argc, argv, "y", opts, err)) != -1) {
 		if (c == 'y')
 			yes = 1;
-		else if (c == 'p')
+		else if (c == O_PURGE)
 			purge = 1;
 		else
-			return tt_fail(err, TT_E_USAGE, "stop: unknown option "
-			    "'%s'", argv[optind - 1]);
+			return c == CMD_HELPED ? 0 : -1;
 	}
 	if (optind != argc)
-		return tt_fail(err, TT_E_USAGE, "stop: unexpected '%s'",
+		return cmd_bad(ctx, err, "stop: unexpected '%s'",
 		    argv[optind]);
+	if (cmd_open(ctx, err))
+		return -1;
 	found = store_profile(ctx->st, ctx->profile, 0, &profile, err);
 	if (found > 0)
 		found = store_account_get(ctx->st, profile, &a, err);
@@ -924,15 +950,15 @@ stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	store_unlock(lock);
 	if (rc != 0)
 		goto out;
-	printf("Stopped the sync of profile %s with %s.\n", ctx->profile, a.upn);
-	printf("Removed %d [ext] block%s and %d feed entr%s; forgot the tokens "
+	cmd_say(ctx, "Stopped the sync of profile %s with %s.\n", ctx->profile, a.upn);
+	cmd_say(ctx, "Removed %d [ext] block%s and %d feed entr%s; forgot the tokens "
 	    "and %d calendar%s.\n", r.blocks, r.blocks == 1 ? "" : "s", r.feed,
 	    r.feed == 1 ? "y" : "ies", r.calendars, r.calendars == 1 ? "" : "s");
 	if (purge && purged)
-		printf("Deleted %d pushed event%s from Microsoft 365.\n",
+		cmd_say(ctx, "Deleted %d pushed event%s from Microsoft 365.\n",
 		    pu.deleted, pu.deleted == 1 ? "" : "s");
 	else if (purge) {
-		printf("Deleted %d pushed event%s; could not delete the rest "
+		cmd_say(ctx, "Deleted %d pushed event%s; could not delete the rest "
 		    "(%s).\n", pu.deleted, pu.deleted == 1 ? "" : "s", pu.why);
 		if (pu.left[0])
 			printf("Left on Microsoft 365: %s. Delete them in Outlook "
@@ -944,10 +970,10 @@ stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		    "(%s)", ctx->profile, pu.why);
 		rc = -1;
 	} else if (r.pushed > 0)
-		printf("%d pushed event%s on the Microsoft 365 calendars "
+		cmd_say(ctx, "%d pushed event%s on the Microsoft 365 calendars "
 		    "(stop --purge-remote deletes them).\n", r.pushed,
 		    r.pushed == 1 ? " stays" : "s stay");
-	printf("To withdraw the app's access entirely, remove it at "
+	cmd_say(ctx, "To withdraw the app's access entirely, remove it at "
 	    "https://myapps.microsoft.com (work or school) or "
 	    "https://account.live.com/consent/Manage (personal).\n");
 out:

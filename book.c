@@ -17,9 +17,10 @@
 #define SUBJECT_MAX 255
 #define CLIENT_MAX 255
 
-enum { O_START = 256, O_END, O_SUBJECT, O_CLIENT, O_ONLINE, O_NOONLINE,
+enum { O_START = CMD_LONG, O_END, O_SUBJECT, O_CLIENT, O_ONLINE, O_NOONLINE,
     O_FORCE, O_JSON, O_FROM, O_TO };
 
+/* In the order of the enum: appt_opts[c - O_START] is option c. */
 static const struct option appt_opts[] = {
 	{ "start", required_argument, NULL, O_START },
 	{ "end", required_argument, NULL, O_END },
@@ -31,6 +32,7 @@ static const struct option appt_opts[] = {
 	{ "json", no_argument, NULL, O_JSON },
 	{ "from", required_argument, NULL, O_FROM },
 	{ "to", required_argument, NULL, O_TO },
+	CMD_OPT_HELP,
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -66,23 +68,29 @@ text_ok(const char *what, const char *v, size_t max, int empty_ok,
 	return 0;
 }
 
+/*
+ * The subcommand's options: 0, 1 after its help (-h, --help), or -1 with
+ * err.  The values are checked here too (times, text), so that nothing is
+ * opened before the whole command line is known good.
+ */
 static int
-parse_args(int argc, char **argv, unsigned allowed, struct appt_args *a,
-    struct tt_err *err)
+parse_args(struct tt_ctx *ctx, int argc, char **argv, unsigned allowed,
+    struct appt_args *a, struct tt_err *err)
 {
+	tt_time t;
 	int c;
 
 	memset(a, 0, sizeof(*a));
 	a->online = -1;
 	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", appt_opts, NULL)) != -1) {
-		if (c == '?' || c == ':')
-			return tt_fail(err, TT_E_USAGE, "appt %s: unknown or "
-			    "incomplete option '%s'", argv[0], argv[optind - 1]);
+	while ((c = cmd_getopt(ctx, argc, argv, "", appt_opts, err)) != -1) {
+		if (c == CMD_HELPED)
+			return 1;
+		if (c == CMD_BAD)
+			return -1;
 		if (!(allowed & (1u << (c - O_START))))
-			return tt_fail(err, TT_E_USAGE, "appt %s does not take "
-			    "'%s'", argv[0], argv[optind - 1]);
+			return cmd_bad(ctx, err, "%s does not take '--%s'",
+			    ctx->usage_of, appt_opts[c - O_START].name);
 		a->given |= 1u << (c - O_START);
 		switch (c) {
 		case O_START: a->start = optarg; break;
@@ -97,19 +105,32 @@ parse_args(int argc, char **argv, unsigned allowed, struct appt_args *a,
 		case O_TO: a->to = optarg; break;
 		}
 	}
+	if ((a->given & (1u << (O_ONLINE - O_START))) &&
+	    (a->given & (1u << (O_NOONLINE - O_START))))
+		return cmd_bad(ctx, err, "%s: --online and --no-online "
+		    "exclude each other", ctx->usage_of);
+	if ((a->start && tt_parse_time(a->start, &t, err)) ||
+	    (a->end && tt_parse_time(a->end, &t, err)) ||
+	    (a->from && tt_parse_time(a->from, &t, err)) ||
+	    (a->to && tt_parse_time(a->to, &t, err)) ||
+	    (a->subject && text_ok("subject", a->subject, SUBJECT_MAX, 0,
+	    err)) ||
+	    (a->client && text_ok("client", a->client, CLIENT_MAX, 1, err)))
+		return -1;
 	return 0;
 }
 
 #define BIT(o) (1u << ((o) - O_START))
 
 static int
-get_id(int argc, char **argv, int64_t *id, struct tt_err *err)
+get_id(struct tt_ctx *ctx, int argc, char **argv, int64_t *id,
+    struct tt_err *err)
 {
 	char *end;
 	long long v;
 
 	if (optind != argc - 1)
-		return tt_fail(err, TT_E_USAGE, "appt %s: expected one "
+		return cmd_bad(ctx, err, "appt %s: expected one "
 		    "appointment ID", argv[0]);
 	v = strtoll(argv[optind], &end, 10);
 	if (end == argv[optind] || *end != '\0' || v <= 0)
@@ -182,18 +203,17 @@ appt_add(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	int64_t id;
 	int r;
 
-	if (parse_args(argc, argv, BIT(O_START) | BIT(O_END) | BIT(O_SUBJECT) |
-	    BIT(O_CLIENT) | BIT(O_ONLINE) | BIT(O_FORCE), &args, err))
-		return -1;
+	if ((r = parse_args(ctx, argc, argv, BIT(O_START) | BIT(O_END) |
+	    BIT(O_SUBJECT) | BIT(O_CLIENT) | BIT(O_ONLINE) | BIT(O_FORCE),
+	    &args, err)) != 0)
+		return r < 0 ? -1 : 0;
 	if (optind != argc)
-		return tt_fail(err, TT_E_USAGE, "appt add: unexpected '%s'",
+		return cmd_bad(ctx, err, "appt add: unexpected '%s'",
 		    argv[optind]);
 	if (!args.start || !args.end || !args.subject)
-		return tt_fail(err, TT_E_USAGE, "appt add needs --start, --end "
+		return cmd_bad(ctx, err, "appt add needs --start, --end "
 		    "and --subject");
-	if (fill_times(&args, &a, err) ||
-	    text_ok("subject", args.subject, SUBJECT_MAX, 0, err) ||
-	    (args.client && text_ok("client", args.client, CLIENT_MAX, 1, err)))
+	if (fill_times(&args, &a, err) || cmd_open(ctx, err))
 		return -1;
 	/* Only the default profile comes by itself: a mistyped -s must not
 	 * make a profile that is never synced. */
@@ -249,23 +269,23 @@ appt_edit(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	int64_t id;
 	int rc = -1;
 
-	if (parse_args(argc, argv, BIT(O_START) | BIT(O_END) | BIT(O_SUBJECT) |
-	    BIT(O_CLIENT) | BIT(O_ONLINE) | BIT(O_NOONLINE) | BIT(O_FORCE),
-	    &args, err) || get_id(argc, argv, &id, err))
+	if ((rc = parse_args(ctx, argc, argv, BIT(O_START) | BIT(O_END) |
+	    BIT(O_SUBJECT) | BIT(O_CLIENT) | BIT(O_ONLINE) | BIT(O_NOONLINE) |
+	    BIT(O_FORCE), &args, err)) != 0)
+		return rc < 0 ? -1 : 0;
+	rc = -1;
+	if (get_id(ctx, argc, argv, &id, err))
 		return -1;
 	if (!(args.given & ~BIT(O_FORCE)))
-		return tt_fail(err, TT_E_USAGE, "appt edit: nothing to change");
-	if (load_own(ctx, "edit", id, &a, err))
+		return cmd_bad(ctx, err, "appt edit: nothing to change");
+	if (cmd_open(ctx, err) || load_own(ctx, "edit", id, &a, err))
 		return -1;
 	if (a.cancelled) {
 		tt_fail(err, TT_E_DATA, "appointment %" PRId64 " is cancelled",
 		    id);
 		goto out;
 	}
-	if (fill_times(&args, &a, err) ||
-	    (args.subject && text_ok("subject", args.subject, SUBJECT_MAX, 0,
-	    err)) || (args.client && text_ok("client", args.client,
-	    CLIENT_MAX, 1, err)))
+	if (fill_times(&args, &a, err))
 		goto out;
 	if (args.subject) {
 		free(a.subject);
@@ -298,8 +318,10 @@ appt_cancel(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	int64_t id;
 	int rc;
 
-	if (parse_args(argc, argv, 0, &args, err) ||
-	    get_id(argc, argv, &id, err) || load_own(ctx, "cancel", id, &a, err))
+	if ((rc = parse_args(ctx, argc, argv, 0, &args, err)) != 0)
+		return rc < 0 ? -1 : 0;
+	if (get_id(ctx, argc, argv, &id, err) || cmd_open(ctx, err) ||
+	    load_own(ctx, "cancel", id, &a, err))
 		return -1;
 	rc = store_appt_cancel(ctx->st, a.profile_id, id, err);
 	store_appt_free(&a);
@@ -388,11 +410,11 @@ appt_list(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	int r, y, m, d;
 	char today[32];
 
-	if (parse_args(argc, argv, BIT(O_FROM) | BIT(O_TO) | BIT(O_JSON),
-	    &args, err))
-		return -1;
+	if ((r = parse_args(ctx, argc, argv, BIT(O_FROM) | BIT(O_TO) |
+	    BIT(O_JSON), &args, err)) != 0)
+		return r < 0 ? -1 : 0;
 	if (optind != argc)
-		return tt_fail(err, TT_E_USAGE, "appt list: unexpected '%s'",
+		return cmd_bad(ctx, err, "appt list: unexpected '%s'",
 		    argv[optind]);
 	/* Default: from the start of today, local time. */
 	tt_fmt_local(tt_now(), today, sizeof(today));
@@ -403,6 +425,8 @@ appt_list(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		return -1;
 	if (to <= from)
 		return tt_fail(err, TT_E_USAGE, "--to must be after --from");
+	if (cmd_open(ctx, err))
+		return -1;
 	if (args.json)
 		ls.array = json_array();
 	r = cmd_profile(ctx, &profile, err);
@@ -435,8 +459,9 @@ appt_show(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	char s[32], e[32];
 	int r;
 
-	if (parse_args(argc, argv, BIT(O_JSON), &args, err) ||
-	    get_id(argc, argv, &id, err))
+	if ((r = parse_args(ctx, argc, argv, BIT(O_JSON), &args, err)) != 0)
+		return r < 0 ? -1 : 0;
+	if (get_id(ctx, argc, argv, &id, err) || cmd_open(ctx, err))
 		return -1;
 	r = cmd_profile(ctx, &profile, err);
 	if (r > 0)
@@ -474,19 +499,28 @@ int
 book_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 {
 	static const struct {
-		const char *name;
+		const char *name, *full;
 		int (*fn)(struct tt_ctx *, int, char **, struct tt_err *);
 	} subs[] = {
-		{ "add", appt_add }, { "list", appt_list }, { "show", appt_show },
-		{ "edit", appt_edit }, { "cancel", appt_cancel },
+		{ "add", "appt add", appt_add },
+		{ "list", "appt list", appt_list },
+		{ "show", "appt show", appt_show },
+		{ "edit", "appt edit", appt_edit },
+		{ "cancel", "appt cancel", appt_cancel },
 	};
 	size_t i;
 
 	if (argc < 1)
-		return tt_fail(err, TT_E_USAGE, "appt: expected add, list, show, "
+		return cmd_bad(ctx, err, "appt: expected add, list, show, "
 		    "edit or cancel");
+	if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)
+		return cmd_help(stdout, "appt");
 	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (strcmp(argv[0], subs[i].name) == 0)
-			return subs[i].fn(ctx, argc, argv, err);
-	return tt_fail(err, TT_E_USAGE, "appt: unknown subcommand '%s'", argv[0]);
+			break;
+	if (i == sizeof(subs) / sizeof(subs[0]))
+		return cmd_bad(ctx, err, "appt: unknown subcommand '%s'",
+		    argv[0]);
+	ctx->usage_of = subs[i].full;	/* the help's and the messages' */
+	return subs[i].fn(ctx, argc, argv, err);
 }

@@ -4,7 +4,9 @@
  * status an error ends with, and the table cell.  The core never calls
  * these; it hands its lines to the sinks these fill in (cmd.h).
  */
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -131,6 +133,138 @@ cmd_confirm(const char *question, const char *what, struct tt_err *err)
 		return 0;
 	}
 	return 1;
+}
+
+/* The options given before the command (timetap-sync.c's). */
+#define GLOBAL_SHORT "fcsvqV"
+
+/*
+ * How the option just refused was written: "-n", or "--start" without its
+ * "=value".  The rule needs long options that have no short form to have
+ * values above 255 (CMD_LONG): then optopt names a short option typed as
+ * one, except a long option given a value it does not take, whose value
+ * is its short option's letter; and 0 is an unknown long option.
+ */
+static int
+opt_text(int c, int argc, char **argv, const char *shortopts,
+    const char **text, char shortbuf[3])
+{
+	const char *a = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+	int isshort = optopt > 0 && optopt < 128 && strchr(shortopts, optopt);
+
+	if (optopt > 0 && optopt < 128 && strncmp(a, "--", 2) != 0 &&
+	    (c == ':' || !isshort)) {
+		shortbuf[0] = '-';
+		shortbuf[1] = (char)optopt;
+		shortbuf[2] = '\0';
+		*text = shortbuf;
+		return 2;
+	}
+	*text = a;
+	return (int)strcspn(a, "=");
+}
+
+/* How many long options `prefix` ("--fo") abbreviates. */
+static int
+prefixes(const struct option *longopts, const char *prefix, size_t n)
+{
+	int k = 0;
+
+	for (; longopts->name != NULL; longopts++)
+		if (strncmp(longopts->name, prefix, n) == 0)
+			k++;
+	return k;
+}
+
+int
+cmd_getopt(struct tt_ctx *ctx, int argc, char **argv, const char *shortopts,
+    const struct option *longopts, struct tt_err *err)
+{
+	const char *name = ctx->usage_of, *o;
+	char os[32], sb[3];
+	int c, n;
+
+	/* Our own option strings: a longer one is a bug here. */
+	if (snprintf(os, sizeof(os), ":h%s", shortopts) >= (int)sizeof(os))
+		abort();
+	opterr = 0;
+	c = getopt_long(argc, argv, os, longopts, NULL);
+	if (c == 'h') {
+		cmd_help(stdout, name);
+		return CMD_HELPED;
+	}
+	if (c != '?' && c != ':')
+		return c;
+	n = opt_text(c, argc, argv, os + 2, &o, sb);
+	if (c == ':')
+		tt_fail(err, TT_E_USAGE, "%s: %.*s needs a value", name, n, o);
+	else if (o[1] != '-' && strchr(GLOBAL_SHORT, o[1]) != NULL)
+		tt_fail(err, TT_E_USAGE, "%s: %s is a global option: put it "
+		    "before the command (timetap-sync %s %s ...)", name, o, o,
+		    ctx->command);
+	else if (o[1] == '-' && optopt != 0)
+		tt_fail(err, TT_E_USAGE, "%s: %.*s takes no value", name, n, o);
+	else if (o[1] == '-' && prefixes(longopts, o + 2, (size_t)n - 2) > 1)
+		tt_fail(err, TT_E_USAGE, "%s: %.*s is ambiguous: it begins more "
+		    "than one option", name, n, o);
+	else
+		tt_fail(err, TT_E_USAGE, "%s: unknown option '%.*s'", name, n,
+		    o);
+	ctx->usage_line = 1;
+	return CMD_BAD;
+}
+
+int
+cmd_open(struct tt_ctx *ctx, struct tt_err *err)
+{
+	if (ctx->cfg_bad) {
+		if (ctx->cfg.diag)
+			fputs(ctx->cfg.diag, stderr);
+		*err = ctx->cfg_err;
+		return -1;
+	}
+	if (ctx->dbpath == NULL)
+		return tt_fail(err, TT_E_CONFIG, "no database path: set HOME, "
+		    "XDG_DATA_HOME or use -f");
+	if (store_open(ctx->dbpath, &ctx->st, err))
+		return -1;
+	ctx->cn.gs.authority_url = ctx->cfg.authority_url;
+	ctx->cn.gs.tenant = ctx->cfg.tenant;
+	ctx->cn.gs.graph_url = ctx->cfg.graph_url;
+	ctx->cn.gs.client_id = ctx->cfg.client_id;
+	ctx->cn.gs.ca_file = ctx->cfg.ca_file;
+	ctx->cn.gs.timeout = ctx->cfg.timeout;
+	ctx->cn.gs.retry_budget = ctx->cfg.retry_budget;
+	ctx->cn.gs.page_size = ctx->cfg.page_size;
+	ctx->cn.st = ctx->st;
+	ctx->cn.warn = cmd_warn;
+	ctx->cn.arg = ctx;
+	return 0;
+}
+
+int
+cmd_bad(struct tt_ctx *ctx, struct tt_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	tt_vmessage(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	err->code = TT_E_USAGE;
+	ctx->usage_line = 1;
+	return -1;
+}
+
+void
+cmd_say(const struct tt_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ctx->quiet)
+		return;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
 }
 
 static int progress_shown;

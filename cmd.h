@@ -10,6 +10,7 @@
 #ifndef TT_CMD_H
 #define TT_CMD_H
 
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -20,13 +21,17 @@
 
 struct tt_ctx {
 	struct tt_config cfg;
-	const char *dbpath;
+	int cfg_bad;		/* the configuration did not load: */
+	struct tt_err cfg_err;	/* why, told by cmd_open */
+	const char *dbpath;	/* NULL: no HOME to find the default in */
 	const char *command;	/* the command's name: "sync", "appt", ... */
+	const char *usage_of;	/* its help's name: "sync", "appt add" */
+	int usage_line;		/* the error is the command line's (cmd_bad) */
 	const char *profile;	/* -s, or "default" */
 	int profile_given;	/* -s was given */
 	int verbose;
 	int quiet;
-	struct store *st;
+	struct store *st;	/* NULL until cmd_open */
 	/* Report a problem that does not end the command (code > 0), a
 	 * warning (TT_WARNING), or a -v summary (code 0): one line on
 	 * stderr, printed by the edge. */
@@ -36,6 +41,43 @@ struct tt_ctx {
 	void (*progress)(struct tt_ctx *ctx, const char *msg);
 	struct conn cn;		/* the core's view: cfg, st, warnings */
 };
+
+/*
+ * The options of a command: getopt_long with the command's short options
+ * (without ':' or 'h') and long options (the table ends with CMD_OPT_HELP,
+ * then the zeros; an option without a short form has a value from
+ * CMD_LONG up, so that a refusal can name it as typed).  Returns the option, -1 at the end of the options,
+ * CMD_HELPED after printing the help (-h, --help: the command returns 0),
+ * or CMD_BAD with err filled: the option named exactly, a missing value,
+ * a global option given after the command.  The command then checks its
+ * operands and its values and only then opens the store (cmd_open), so a
+ * usage error changes nothing on disk.
+ */
+#define CMD_OPT_HELP { "help", no_argument, NULL, 'h' }
+#define CMD_LONG 256		/* the first value of a long-only option */
+enum { CMD_HELPED = -2, CMD_BAD = -3 };
+int cmd_getopt(struct tt_ctx *ctx, int argc, char **argv,
+    const char *shortopts, const struct option *longopts, struct tt_err *err);
+/* Open the store (and hand it to the core's connection): after the
+ * command's arguments are known good. */
+int cmd_open(struct tt_ctx *ctx, struct tt_err *err);
+/* A usage error of the command line (an option or operand missing,
+ * unknown or excluded): err filled, -1; the edge adds the synopsis line.
+ * A bad value is told by tt_fail alone. */
+int cmd_bad(struct tt_ctx *ctx, struct tt_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A line of information on stdout (a receipt, a confirmation), left out
+ * with -q: the output a command exists to print goes through printf. */
+void cmd_say(const struct tt_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The usage (usage.c): every command's synopsis; the synopsis line of one
+ * command ("appt add"; NULL or unknown: the global one, then -1); one
+ * command's help (a group such as "appt": each subcommand's), -1 when
+ * there is none. */
+void cmd_usage(FILE *f);
+int cmd_usage_line(FILE *f, const char *name);
+int cmd_help(FILE *f, const char *name);
 
 /* appt add|list|show|edit|cancel */
 int book_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
@@ -47,6 +89,9 @@ int feed_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
 /* profiles (cmd_profiles.c) */
 int profiles_main(struct tt_ctx *ctx, int argc, char **argv,
     struct tt_err *err);
+
+/* help [CMD] (usage.c) */
+int help_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
 
 /* login, calendars, status, stop (account.c) */
 int login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);

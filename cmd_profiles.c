@@ -107,12 +107,15 @@ profiles_remove(struct tt_ctx *ctx, const char *name, int yes,
 	return rc;
 }
 
+enum { O_JSON = CMD_LONG };
+
 int
 profiles_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, O_JSON },
 		{ "yes", no_argument, NULL, 'y' },
+		CMD_OPT_HELP,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct list l = { NULL, 0 };
@@ -120,22 +123,22 @@ profiles_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	int64_t id;
 
 	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "y", opts, NULL)) != -1) {
-		if (c == 'j')
+	while ((c = cmd_getopt(ctx, argc, argv, "y", opts, err)) != -1) {
+		if (c == O_JSON)
 			json = 1;
 		else if (c == 'y')
 			yes = 1;
 		else
-			return tt_fail(err, TT_E_USAGE, "profiles: unknown option "
-			    "'%s'", argv[optind - 1]);
+			return c == CMD_HELPED ? 0 : -1;
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc == 0) {
 		if (yes)
-			return tt_fail(err, TT_E_USAGE, "profiles: -y is for "
+			return cmd_bad(ctx, err, "profiles: -y is for "
 			    "remove");
+		if (cmd_open(ctx, err))
+			return -1;
 		if (json)
 			l.json = json_array();
 		if (store_profile_rows(ctx->st, list_cb, &l, err)) {
@@ -152,15 +155,17 @@ profiles_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	}
 	if (json || argc != 2 || (strcmp(argv[0], "add") != 0 &&
 	    strcmp(argv[0], "remove") != 0))
-		return tt_fail(err, TT_E_USAGE, "usage: profiles [--json] | "
-		    "profiles add NAME | profiles remove [-y] NAME");
+		return cmd_bad(ctx, err, "profiles: expected nothing, "
+		    "--json, add NAME or remove NAME");
 	if (!cmd_profile_name_ok(argv[1]))
 		return tt_fail(err, TT_E_USAGE, "bad staff profile name '%s' "
 		    "(letters, digits, . _ - @; up to 64)", argv[1]);
+	if (strcmp(argv[0], "add") == 0 && yes)
+		return cmd_bad(ctx, err, "profiles add: -y is for remove");
+	if (cmd_open(ctx, err))
+		return -1;
 	if (strcmp(argv[0], "remove") == 0)
 		return profiles_remove(ctx, argv[1], yes, err);
-	if (yes)
-		return tt_fail(err, TT_E_USAGE, "profiles add: -y is for remove");
 	if (store_profile(ctx->st, argv[1], 0, &id, err) != 0)
 		return tt_fail(err, TT_E_DATA, "profiles add: profile %s "
 		    "exists already", argv[1]);

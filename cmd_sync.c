@@ -306,49 +306,64 @@ run_jobs(struct run *rn, unsigned jobs, struct tt_err *err)
 	return 0;
 }
 
+enum { O_FORCE = CMD_LONG, O_SHARD, O_JOBS };
+
 int
 sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 {
 	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ "shard", required_argument, NULL, 's' },
-		{ "jobs", required_argument, NULL, 'j' },
+		{ "force", no_argument, NULL, O_FORCE },
+		{ "shard", required_argument, NULL, O_SHARD },
+		{ "jobs", required_argument, NULL, O_JOBS },
+		CMD_OPT_HELP,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sync_env env;
 	struct run rn = { 0 };
 	int64_t profile;
 	unsigned jobs = 1;
-	int c, r;
+	int c, r, sharded = 0;
 
 	rn.ctx = ctx;
 	rn.shards = 1;
 	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'f')
+	while ((c = cmd_getopt(ctx, argc, argv, "", opts, err)) != -1) {
+		char *end;
+		unsigned long v;
+
+		switch (c) {
+		case O_FORCE:
 			rn.force = 1;
-		else if (c == 's' && optarg != NULL) {
+			break;
+		case O_SHARD:
 			if (shard_parse(optarg, &rn.shard, &rn.shards, err))
 				return -1;
-		} else if (c == 'j' && optarg != NULL) {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-
+			sharded = 1;
+			break;
+		case O_JOBS:
+			v = strtoul(optarg, &end, 10);
 			if (end == optarg || *end != '\0' || v < 1 || v > 64)
 				return tt_fail(err, TT_E_USAGE, "sync: --jobs "
 				    "wants 1 to 64, not '%s'", optarg);
 			jobs = (unsigned)v;
-		} else
-			return tt_fail(err, TT_E_USAGE, "sync: unknown option "
-			    "'%s'", argv[optind - 1]);
+			break;
+		case CMD_HELPED:
+			return 0;
+		default:
+			return -1;
+		}
 	}
 	if (optind != argc)
-		return tt_fail(err, TT_E_USAGE, "sync: unexpected '%s'",
+		return cmd_bad(ctx, err, "sync: unexpected '%s'",
 		    argv[optind]);
-	if (ctx->profile_given && rn.shards > 1)
-		return tt_fail(err, TT_E_USAGE, "sync: --shard is for a pass "
+	if (ctx->profile_given && sharded)
+		return cmd_bad(ctx, err, "sync: --shard is for a pass "
 		    "over every profile, not with -s");
+	if (ctx->profile_given && jobs > 1)
+		return cmd_bad(ctx, err, "sync: --jobs is for a pass "
+		    "over every profile, not with -s");
+	if (cmd_open(ctx, err))
+		return -1;
 	sync_env_of(&rn, &env);
 	if (jobs > 1)
 		env.progress = NULL;	/* one line per terminal, not N */

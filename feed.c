@@ -11,6 +11,8 @@
 
 #include "cmd.h"
 
+enum { O_ALL = CMD_LONG, O_JSON };
+
 struct feed_print {
 	json_t *json;
 	int rows;
@@ -78,42 +80,51 @@ int
 feed_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 {
 	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "json", no_argument, NULL, 'j' },
+		{ "all", no_argument, NULL, O_ALL },
+		{ "json", no_argument, NULL, O_JSON },
+		CMD_OPT_HELP,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct feed_print fp = { 0 };
 	int64_t profile;
 	long n = 20;
-	int c, r;
+	int c, r, json = 0, all = 0, given_n = 0;
 	char *end;
 
 	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
+	while ((c = cmd_getopt(ctx, argc, argv, "n:", opts, err)) != -1) {
 		switch (c) {
 		case 'n':
 			n = strtol(optarg, &end, 10);
 			if (end == optarg || *end != '\0' || n < 1 || n > 1000000)
 				return tt_fail(err, TT_E_USAGE, "feed: -n wants a "
-				    "positive number");
+				    "number from 1 to 1000000, not '%s'", optarg);
+			given_n = 1;
 			break;
-		case 'a':
-			n = 0;
+		case O_ALL:
+			all = 1;
 			break;
-		case 'j':
-			fp.json = json_array();
+		case O_JSON:
+			json = 1;
 			break;
+		case CMD_HELPED:
+			return 0;
 		default:
-			return tt_fail(err, TT_E_USAGE, "feed: unknown or "
-			    "incomplete option '%s'", argv[optind - 1]);
+			return -1;
 		}
 	}
-	if (optind != argc) {
-		json_decref(fp.json);
-		return tt_fail(err, TT_E_USAGE, "feed: unexpected '%s'",
+	if (optind != argc)
+		return cmd_bad(ctx, err, "feed: unexpected '%s'",
 		    argv[optind]);
-	}
+	if (all && given_n)
+		return cmd_bad(ctx, err, "feed: -n and --all exclude each "
+		    "other");
+	if (all)
+		n = 0;
+	if (cmd_open(ctx, err))
+		return -1;
+	if (json)
+		fp.json = json_array();
 	fp.tty = isatty(STDOUT_FILENO);
 	fp.utf8 = tt_utf8_locale();
 	r = cmd_profile(ctx, &profile, err);

@@ -5,6 +5,8 @@
  * its own.
  */
 #include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <locale.h>
 #include <stdio.h>
@@ -19,35 +21,6 @@
 #define VERSION "0.1"
 #endif
 
-static const char usage_text[] =
-"usage: timetap-sync [-f db] [-c config] [-s staff] [-v | -q] command [args]\n"
-"\n"
-"commands:\n"
-"  sync [--force] [--shard K/N] [--jobs N]  (the default)\n"
-"  feed [-n N] [--all] [--json]\n"
-"  login [--browser | --device-code] [--groups] [--switch-account]\n"
-"  calendars [--pull ID,...] [--push ID,...] [--json] [--cached]\n"
-"  status [--json]\n"
-"  stop [-y] [--purge-remote]\n"
-"  profiles [--json] | profiles add NAME | profiles remove [-y] NAME\n"
-"  appt add --start T --end T --subject S [--client C] [--online] [--force]\n"
-"  appt list [--from T] [--to T] [--json]\n"
-"  appt show ID [--json]\n"
-"  appt edit ID [--start T] [--end T] [--subject S] [--client C]\n"
-"               [--online | --no-online] [--force]\n"
-"  appt cancel ID\n"
-"\n"
-"options:\n"
-"  -f db      database (default $XDG_DATA_HOME/timetap-sync/timetap.db)\n"
-"  -c config  configuration (default $XDG_CONFIG_HOME/timetap-sync/config)\n"
-"  -s staff   staff profile (default: default)\n"
-"  -v         verbose: a summary line per profile\n"
-"  -q         quiet: errors only\n"
-"  -h, --help this text;  -V, --version the version\n"
-"\n"
-"Times: ISO 8601 with an offset, or local wall time, e.g. 2026-03-29T09:00.\n"
-"See timetap-sync(1).\n";
-
 static const struct {
 	const char *name;
 	int (*fn)(struct tt_ctx *, int, char **, struct tt_err *);
@@ -61,12 +34,22 @@ static const struct {
 	{ "status", status_main, 0 },
 	{ "stop", stop_main, 0 },
 	{ "profiles", profiles_main, 0 },
+	{ "help", help_main, 0 },
 };
 
-static void
-usage(FILE *f)
+/* A usage error before the command: one line, then the synopsis. */
+static int __attribute__((format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
 {
-	fputs(usage_text, f);
+	va_list ap;
+
+	fputs("timetap-sync: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	cmd_usage_line(stderr, NULL);
+	return cmd_exit(TT_E_USAGE);
 }
 
 /* $XDG_<var> or ~/<fallback>, then the file name. */
@@ -93,10 +76,15 @@ xdg_path(const char *var, const char *fallback, const char *file)
 int
 main(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
 	struct tt_ctx ctx = { 0 };
 	struct tt_err err = { 0 };
 	const char *cfgpath = NULL, *cmd;
-	char *dbdef = NULL, *cfgdef = NULL;
+	char *dbdef = NULL, *cfgdef = NULL, sb[3] = "-?";
 	int c, cfg_required = 0, rc = 0;
 	size_t i;
 
@@ -104,37 +92,33 @@ main(int argc, char **argv)
 	ctx.profile = "default";
 	ctx.note = cmd_note;
 
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0)) {
-		usage(stdout);
-		return 0;
-	}
-	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-		printf("timetap-sync %s\n", VERSION);
-		return 0;
-	}
 	opterr = 0;
-	while ((c = getopt(argc, argv, "+f:c:s:vqhV")) != -1) {
+	while ((c = getopt_long(argc, argv, "+:f:c:s:vqhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': ctx.dbpath = optarg; break;
 		case 'c': cfgpath = optarg; cfg_required = 1; break;
 		case 's': ctx.profile = optarg; ctx.profile_given = 1; break;
 		case 'v': ctx.verbose = 1; break;
 		case 'q': ctx.quiet = 1; break;
-		case 'h': usage(stdout); return 0;
+		case 'h': cmd_usage(stdout); return 0;
 		case 'V': printf("timetap-sync %s\n", VERSION); return 0;
+		case ':':
+			sb[1] = (char)optopt;
+			return usage_error("%s needs a value", sb);
 		default:
-			fprintf(stderr, "timetap-sync: unknown or incomplete "
-			    "option '-%c'\n", optopt);
-			usage(stderr);
-			return cmd_exit(TT_E_USAGE);
+			if (optopt != 0) {
+				sb[1] = (char)optopt;
+				return usage_error("unknown option '%s'", sb);
+			}
+			return usage_error("unknown option '%.*s'",
+			    (int)strcspn(argv[optind - 1], "="),
+			    argv[optind - 1]);
 		}
 	}
+	if (ctx.verbose && ctx.quiet)
+		return usage_error("-v and -q exclude each other");
 	if (!ctx.quiet && isatty(STDERR_FILENO))
 		ctx.progress = cmd_progress;
-	if (ctx.verbose && ctx.quiet) {
-		fprintf(stderr, "timetap-sync: -v and -q exclude each other\n");
-		return cmd_exit(TT_E_USAGE);
-	}
 	if (!cmd_profile_name_ok(ctx.profile)) {
 		fprintf(stderr, "timetap-sync: bad staff profile name '%s' "
 		    "(letters, digits, . _ - @; up to 64)\n", ctx.profile);
@@ -148,10 +132,21 @@ main(int argc, char **argv)
 		argc = 1;
 		argv = sync_argv;
 	}
-	cmd = ctx.command = argv[0];
+	cmd = ctx.command = ctx.usage_of = argv[0];
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			break;
+	if (i == sizeof(commands) / sizeof(commands[0])) {
+		fprintf(stderr, "timetap-sync: unknown command '%s' "
+		    "(`timetap-sync help` lists them)\n", cmd);
+		return cmd_exit(TT_E_USAGE);
+	}
 	config_defaults(&ctx.cfg);
 
-	/* Environment overrides the defaults; options override both. */
+	/* Environment overrides the defaults; options override both.  A
+	 * path or a configuration that is wrong is told when the command,
+	 * its arguments checked, opens the store (cmd_open): help and a
+	 * usage error do not depend on them. */
 	if (cfgpath == NULL && (cfgpath = getenv("TIMETAP_SYNC_CONFIG")) != NULL
 	    && *cfgpath != '\0')
 		cfg_required = 1;
@@ -163,52 +158,21 @@ main(int argc, char **argv)
 	if (ctx.dbpath == NULL)
 		ctx.dbpath = dbdef = xdg_path("XDG_DATA_HOME", ".local/share",
 		    "timetap.db");
-	if (ctx.dbpath == NULL) {
-		fprintf(stderr, "timetap-sync: no database path: set HOME, "
-		    "XDG_DATA_HOME or use -f\n");
-		rc = cmd_exit(TT_E_CONFIG);
-		goto out;
-	}
 	if (cfgpath != NULL && config_load(&ctx.cfg, cfgpath, cfg_required,
-	    &err)) {
-		if (ctx.cfg.diag)
-			fputs(ctx.cfg.diag, stderr);
-		rc = cmd_report(&ctx, &err);
-		goto out;
-	}
-
+	    &ctx.cfg_err))
+		ctx.cfg_bad = 1;
 	/* The staff member's zone, for all-day days and local times: the
 	 * configuration's, never the cron host's when it is set. */
-	if (ctx.cfg.time_zone != NULL)
+	else if (ctx.cfg.time_zone != NULL)
 		tt_set_zone(ctx.cfg.time_zone);
 
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(cmd, commands[i].name) == 0)
-			break;
-	if (i == sizeof(commands) / sizeof(commands[0])) {
-		fprintf(stderr, "timetap-sync: unknown command '%s'\n", cmd);
-		usage(stderr);
-		rc = cmd_exit(TT_E_USAGE);
-		goto out;
-	}
 	/* appt takes its subcommand as argv[0]; the others their own name. */
-	if (store_open(ctx.dbpath, &ctx.st, &err) == 0) {
-		ctx.cn.gs.authority_url = ctx.cfg.authority_url;
-		ctx.cn.gs.tenant = ctx.cfg.tenant;
-		ctx.cn.gs.graph_url = ctx.cfg.graph_url;
-		ctx.cn.gs.client_id = ctx.cfg.client_id;
-		ctx.cn.gs.ca_file = ctx.cfg.ca_file;
-		ctx.cn.gs.timeout = ctx.cfg.timeout;
-		ctx.cn.gs.retry_budget = ctx.cfg.retry_budget;
-		ctx.cn.gs.page_size = ctx.cfg.page_size;
-		ctx.cn.st = ctx.st;
-		ctx.cn.warn = cmd_warn;
-		ctx.cn.arg = &ctx;
-	}
-	if (ctx.st == NULL || commands[i].fn(&ctx, argc - commands[i].shift,
-	    argv + commands[i].shift, &err))
+	if (commands[i].fn(&ctx, argc - commands[i].shift,
+	    argv + commands[i].shift, &err)) {
 		rc = cmd_report(&ctx, &err);
-out:
+		if (ctx.usage_line)
+			cmd_usage_line(stderr, ctx.usage_of);
+	}
 	store_close(ctx.st);
 	config_free(&ctx.cfg);
 	free(dbdef);
