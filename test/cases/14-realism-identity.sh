@@ -7,7 +7,7 @@
 # host the configuration newly names; a personal Microsoft account.
 . "$TOP/test/lib.sh"
 
-emu_setup demo
+emu_setup demo "retry_budget = 5"
 export BROWSER="$TOP/test/fake-browser.sh"
 ctl POST /_emu/consent '{"admin_revoke":["Group.ReadWrite.All"]}' >/dev/null
 ctl POST /_emu/config '{"token_size": [12288, 12288], "strict_refresh": true}' >/dev/null
