@@ -192,7 +192,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	/* appt takes its subcommand as argv[0]; the others their own name. */
-	if (store_open(ctx.dbpath, &ctx.st, &err) == 0) {
+	/* Only the default location is made; -f into a missing directory
+	 * is a typo, which store_open names. */
+	if ((dbdef == NULL || store_make_dir(ctx.dbpath, &err) == 0) &&
+	    store_open(ctx.dbpath, &ctx.st, &err) == 0) {
 		ctx.cn.gs.authority_url = ctx.cfg.authority_url;
 		ctx.cn.gs.tenant = ctx.cfg.tenant;
 		ctx.cn.gs.graph_url = ctx.cfg.graph_url;
