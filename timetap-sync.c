@@ -100,6 +100,7 @@ main(int argc, char **argv)
 	int c, cfg_required = 0, rc = 0;
 	size_t i;
 
+	tt_no_core();
 	setlocale(LC_ALL, "");
 	ctx.profile = "default";
 	ctx.note = cmd_note;
