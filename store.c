@@ -657,6 +657,8 @@ store_lock(const char *path, const char *profile, struct tt_err *err)
 		    "remove it", lpath);
 		goto fail;
 	}
+	/* No run removes a lock file, so the file locked is the one at the
+	 * path (the re-check flopen makes is not needed). */
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno == EWOULDBLOCK)
 			tt_fail(err, TT_E_BUSY, "another timetap-sync run is "
