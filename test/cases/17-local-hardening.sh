@@ -166,14 +166,20 @@ wait $lpid 2>/dev/null
 # login runs as another user to tell the two apart.
 N=$T/nob
 mkdir -m 700 "$N"
+# Its own copies of the binary and the configuration: the other user
+# may not reach the build tree, nor read a config made under umask 077.
+cp "$BIN" "$N/timetap-sync"
+cp "$TIMETAP_SYNC_CONFIG" "$N/config"
 if [ "$me" -eq 0 ]; then
 	chmod 711 "$T"
-	chown $other "$N"
+	chmod 755 "$N/timetap-sync"
+	chmod 644 "$N/config"
+	chown -R $other "$N"
 	as_user="setpriv --reuid=$other --regid=$other --clear-groups"
 else
 	as_user=
 fi
-BROWSER=true HOME=$N $as_user "$BIN" -f "$N/x.db" login --browser >"$T/l.out" 2>"$T/l.err" &
+BROWSER=true HOME=$N TIMETAP_SYNC_CONFIG=$N/config $as_user "$N/timetap-sync" -f "$N/x.db" login --browser >"$T/l.out" 2>"$T/l.err" &
 lpid=$!
 i=0
 while [ $i -lt 100 ] && [ ! -e "$N/x.db.locks/default" ]; do sleep 0.05; i=$((i + 1)); done
