@@ -226,7 +226,10 @@ cmd_open(struct tt_ctx *ctx, struct tt_err *err)
 	if (ctx->dbpath == NULL)
 		return tt_fail(err, TT_E_CONFIG, "no database path: set HOME, "
 		    "XDG_DATA_HOME or use -f");
-	if (store_open(ctx->dbpath, &ctx->st, err))
+	/* Only the default location is made; -f into a missing directory
+	 * is a typo, which store_open names. */
+	if ((ctx->db_default && store_make_dir(ctx->dbpath, err)) ||
+	    store_open(ctx->dbpath, &ctx->st, err))
 		return -1;
 	ctx->cn.gs.authority_url = ctx->cfg.authority_url;
 	ctx->cn.gs.tenant = ctx->cfg.tenant;

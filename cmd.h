@@ -24,6 +24,7 @@ struct tt_ctx {
 	int cfg_bad;		/* the configuration did not load: */
 	struct tt_err cfg_err;	/* why, told by cmd_open */
 	const char *dbpath;	/* NULL: no HOME to find the default in */
+	int db_default;		/* the default path: its directory is made */
 	const char *command;	/* the command's name: "sync", "appt", ... */
 	const char *usage_of;	/* its help's name: "sync", "appt add" */
 	int usage_line;		/* the error is the command line's (cmd_bad) */

@@ -13,7 +13,7 @@
 #include "config.h"
 #include "graph.h"
 
-#define LINE_MAX_LEN 4096
+#define LINE_MAX_LEN 4096	/* bytes, with the newline */
 
 void
 config_defaults(struct tt_config *cfg)
@@ -319,6 +319,38 @@ trim(char *s)
 	return s;
 }
 
+/*
+ * Whether a line has the shape of this file's lines: blank, a comment, or
+ * "key = value" with a key that could be one (a-z, 0-9, _; up to 64), and
+ * no NUL or control byte.  A file with any other line is not a
+ * configuration file -- -c ~/.ssh/id_rsa, /etc/shadow, a binary -- and
+ * none of it is shown: a diagnostic quotes only a key of that shape or
+ * the value of a known key.
+ */
+static int
+config_shaped(const char *line, size_t n)
+{
+	const char *p;
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		unsigned char c = (unsigned char)line[k];
+
+		if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') ||
+		    c == 0x7f)
+			return 0;
+	}
+	p = line + strspn(line, " \t\r\n");
+	if (*p == '\0' || *p == '#')
+		return 1;
+	k = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
+	if (k == 0 || k > 64)
+		return 0;
+	p += k;
+	p += strspn(p, " \t");
+	return *p == '=';
+}
+
 int
 config_load(struct tt_config *cfg, const char *path, int required,
     struct tt_err *err)
@@ -329,11 +361,12 @@ config_load(struct tt_config *cfg, const char *path, int required,
 	    "push_private", "page_size", "timeout", "retry_budget",
 	    "max_removals", "time_zone" };
 	int seen[sizeof(keys) / sizeof(keys[0])] = { 0 };
-	char line[LINE_MAX_LEN + 2], buf[600], *key, *val, *eq;
+	char *line = NULL, buf[600], *key, *val, *eq;
 	const char *msg;
+	size_t cap = 0, i;
+	ssize_t n;
 	FILE *f;
-	int lineno = 0;
-	size_t i;
+	int lineno = 0, alien = 0;	/* 1: not key = value, 2: too long */
 
 	f = fopen(path, "r");
 	if (f == NULL) {
@@ -342,25 +375,15 @@ config_load(struct tt_config *cfg, const char *path, int required,
 		return tt_fail(err, TT_E_CONFIG, "cannot read config %s: %s",
 		    path, strerror(errno));
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
+	while ((n = getline(&line, &cap, f)) != -1) {
 		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(f)) {
-			int c;
-
-			diag(cfg, path, lineno, "line longer than %d characters",
-			    LINE_MAX_LEN);
-			while ((c = fgetc(f)) != EOF && c != '\n')
-				;
-			continue;
-		}
+		if ((alien = n > LINE_MAX_LEN ? 2 :
+		    !config_shaped(line, (size_t)n)) != 0)
+			break;
 		key = trim(line);
 		if (*key == '\0' || *key == '#')
 			continue;
 		eq = strchr(key, '=');
-		if (eq == NULL) {
-			diag(cfg, path, lineno, "expected 'key = value'");
-			continue;
-		}
 		*eq = '\0';
 		key = trim(key);
 		val = trim(eq + 1);
@@ -378,9 +401,23 @@ config_load(struct tt_config *cfg, const char *path, int required,
 		else if (i < sizeof(keys) / sizeof(keys[0]))
 			seen[i] = lineno;
 	}
-	if (ferror(f))
+	if (!alien && ferror(f))
 		diag(cfg, path, lineno, "read error");
 	fclose(f);
+	free(line);
+	if (alien) {
+		/* What was said of earlier lines may quote this file too. */
+		free(cfg->diag);
+		cfg->diag = NULL;
+		cfg->ndiag = 0;
+		if (alien == 2)
+			return tt_fail(err, TT_E_CONFIG, "%s: not a timetap-sync "
+			    "configuration file (line %d is longer than %d "
+			    "bytes)", path, lineno, LINE_MAX_LEN);
+		return tt_fail(err, TT_E_CONFIG, "%s: not a timetap-sync "
+		    "configuration file (line %d is not \"key = value\")",
+		    path, lineno);
+	}
 	if (cfg->ndiag > 0)
 		return tt_fail(err, TT_E_CONFIG, "%s: %d error%s", path, cfg->ndiag,
 		    cfg->ndiag == 1 ? "" : "s");

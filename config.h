@@ -4,7 +4,10 @@
  * config_defaults() fills every key with its documented default;
  * config_load() reads a file over them.  Every bad line is collected (not
  * just the first) into cfg->diag as "file:line: message" lines; the caller
- * prints them and exits 78.  Ownership: the struct owns its strings;
+ * prints them and exits 78.  A file with a line that is neither blank, a
+ * comment nor "key = value" (a key of a-z, 0-9 and _) is not taken for a
+ * configuration file: no diagnostics then, only err saying which line --
+ * no text of a key file or /etc/shadow given by mistake is ever shown.  Ownership: the struct owns its strings;
  * config_free() releases them.  No persistent state.
  */
 #ifndef TT_CONFIG_H

@@ -11,8 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,41 +357,121 @@ col_text(sqlite3_stmt *s, int i)
 	return v ? strdup((const char *)v) : NULL;
 }
 
-/* mkdir -p with mode 0700 for what we create. */
+/*
+ * The database's directory, checked before anything is made in it.  It
+ * must exist (only the default location is made, by store_make_dir), be
+ * a directory of ours (or root's) and writable by no one else: in a
+ * directory others can write -- a sticky one such as /tmp too -- they
+ * can make the names SQLite and the locks are about to create (-wal,
+ * -shm, .locks) first, as links or as their own files.  Symbolic links
+ * on the way are followed: a symlinked $HOME is fine, and what is
+ * checked is the directory they lead to.
+ */
 static int
-make_dirs(const char *dir, struct tt_err *err)
+check_dir(const char *path, char **real, struct tt_err *err)
 {
-	char buf[PATH_MAX], *p;
+	struct stat sb;
+	const char *base = strrchr(path, '/');
+	char *dir, *rdir = NULL;
+	int rc = 0;
 
-	if (strlcpy(buf, dir, sizeof(buf)) >= sizeof(buf))
-		return tt_fail(err, TT_E_LOCAL, "path too long: %s", dir);
-	for (p = buf + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-			return tt_fail(err, TT_E_LOCAL, "cannot create %s: %s", buf,
-			    strerror(errno));
-		*p = '/';
+	*real = NULL;
+	if (base == NULL) {
+		dir = strdup(".");
+		base = path;
+	} else {
+		dir = base == path ? strdup("/") : strndup(path,
+		    (size_t)(base - path));
+		base++;
 	}
-	if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-		return tt_fail(err, TT_E_LOCAL, "cannot create %s: %s", buf,
-		    strerror(errno));
-	return 0;
+	if (dir == NULL)
+		return tt_fail(err, TT_E_INTERNAL, "out of memory");
+	if ((rdir = realpath(dir, NULL)) == NULL) {
+		if (errno == ENOENT)
+			rc = tt_fail(err, TT_E_LOCAL, "no directory %s for the "
+			    "database %s", dir, path);
+		else
+			rc = tt_fail(err, TT_E_LOCAL, "cannot use the directory "
+			    "%s of the database: %s", dir, strerror(errno));
+	} else if (stat(rdir, &sb) != 0)
+		rc = tt_fail(err, TT_E_LOCAL, "cannot use the directory %s of "
+		    "the database: %s", dir, strerror(errno));
+	else if (!S_ISDIR(sb.st_mode))
+		rc = tt_fail(err, TT_E_LOCAL, "%s (for the database %s) is not "
+		    "a directory", dir, path);
+	else if (sb.st_uid != geteuid() && sb.st_uid != 0)
+		rc = tt_fail(err, TT_E_LOCAL, "the database's directory %s "
+		    "belongs to another user (uid %u); use a directory of your "
+		    "own", dir, (unsigned)sb.st_uid);
+	else if ((sb.st_mode & S_ISVTX) && (sb.st_mode & 002))
+		rc = tt_fail(err, TT_E_LOCAL, "the database's directory %s is "
+		    "writable by others (mode %04o; sticky or not, anyone can "
+		    "make the database's companion files there first); use a "
+		    "directory of your own (mkdir -m 700)",
+		    dir, (unsigned)(sb.st_mode & 07777));
+	else if (sb.st_mode & 022)
+		rc = tt_fail(err, TT_E_LOCAL, "the database's directory %s is "
+		    "writable by %s (mode %04o) and the database holds tokens; "
+		    "run: chmod 700 %s", dir, (sb.st_mode & 002) ? "others" :
+		    "its group", (unsigned)(sb.st_mode & 07777), dir);
+	else if (asprintf(real, "%s%s%s", rdir, strcmp(rdir, "/") ? "/" : "",
+	    base) < 0) {
+		*real = NULL;
+		rc = tt_fail(err, TT_E_INTERNAL, "out of memory");
+	}
+	free(dir);
+	free(rdir);
+	return rc;
 }
 
-/* Create the file 0600 ourselves (umask cannot widen it), or check it. */
-static int
-prepare_file(const char *path, struct tt_err *err)
+int
+store_make_dir(const char *path, struct tt_err *err)
 {
-	char dir[PATH_MAX];
+	char *buf, *p, c;
+	int rc = 0;
+
+	if ((buf = strdup(path)) == NULL)
+		return tt_fail(err, TT_E_INTERNAL, "out of memory");
+	if ((p = strrchr(buf, '/')) == NULL || p == buf) {
+		free(buf);
+		return 0;
+	}
+	*p = '\0';
+	/* mkdir -p, each new level 0700: nothing we make is anyone else's. */
+	for (p = buf + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		c = *p;
+		*p = '\0';
+		if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
+			rc = tt_fail(err, TT_E_LOCAL, "cannot create %s: %s", buf,
+			    strerror(errno));
+			break;
+		}
+		if (c == '\0')
+			break;
+		*p = '/';
+	}
+	free(buf);
+	return rc;
+}
+
+/*
+ * Create the file 0600 ourselves (umask cannot widen it), or check it:
+ * ours, a regular file, readable by no one else.  *real gets its path
+ * with the directory's links resolved (a new string), which is what
+ * SQLite opens: its NOFOLLOW refuses a link anywhere in the path.
+ */
+static int
+prepare_file(const char *path, char **real, struct tt_err *err)
+{
 	struct stat sb;
 	int fd;
 
-	strlcpy(dir, path, sizeof(dir));
-	if (make_dirs(dirname(dir), err))
+	if (check_dir(path, real, err))
 		return -1;
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = open(*real, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
 	if (fd >= 0) {
 		close(fd);
 		return 0;
@@ -401,11 +479,17 @@ prepare_file(const char *path, struct tt_err *err)
 	if (errno != EEXIST)
 		return tt_fail(err, TT_E_LOCAL, "cannot create database %s: %s",
 		    path, strerror(errno));
-	if (stat(path, &sb) != 0)
+	if (lstat(*real, &sb) != 0)
 		return tt_fail(err, TT_E_LOCAL, "cannot stat %s: %s", path,
 		    strerror(errno));
+	if (S_ISLNK(sb.st_mode))
+		return tt_fail(err, TT_E_LOCAL, "database %s is a symbolic "
+		    "link; give the path it leads to", path);
 	if (!S_ISREG(sb.st_mode))
 		return tt_fail(err, TT_E_LOCAL, "%s is not a regular file", path);
+	if (sb.st_uid != geteuid())
+		return tt_fail(err, TT_E_LOCAL, "database %s belongs to another "
+		    "user (uid %u)", path, (unsigned)sb.st_uid);
 	if (sb.st_mode & 077)
 		return tt_fail(err, TT_E_LOCAL, "database %s is readable by "
 		    "others (mode %03o) and may hold tokens; run: chmod 600 %s",
@@ -460,24 +544,35 @@ int
 store_open(const char *path, struct store **out, struct tt_err *err)
 {
 	struct store *st;
+	char *real = NULL;
+	int rc;
 
 	*out = NULL;
-	if (prepare_file(path, err))
+	if (prepare_file(path, &real, err)) {
+		free(real);
 		return -1;
+	}
 	if ((st = calloc(1, sizeof(*st))) == NULL ||
 	    (st->path = strdup(path)) == NULL) {
 		free(st);
+		free(real);
 		return tt_fail(err, TT_E_INTERNAL, "out of memory");
 	}
-	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+	rc = sqlite3_open_v2(real, &st->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOFOLLOW, NULL);
+	free(real);
+	if (rc != SQLITE_OK) {
 		dberr(st, err, "open");
 		store_close(st);
 		return -1;
 	}
 	sqlite3_busy_timeout(st->db, 5000);
 	sqlite3_extended_result_codes(st->db, 1);
-	if (exec(st, "PRAGMA journal_mode = WAL", err) ||
+	/* secure_delete: a token or a client's name deleted or replaced is
+	 * zeroed in the file, not left in free space (wipe_wal empties the
+	 * WAL after a stop). */
+	if (exec(st, "PRAGMA secure_delete = ON", err) ||
+	    exec(st, "PRAGMA journal_mode = WAL", err) ||
 	    exec(st, "PRAGMA synchronous = FULL", err) ||
 	    exec(st, "PRAGMA foreign_keys = ON", err) ||
 	    migrate(st, err)) {
@@ -502,28 +597,85 @@ store_close(struct store *st)
 	free(st);
 }
 
+/*
+ * The lock directory and file are opened without following a link and
+ * must be ours: the database's directory is checked (check_dir), but a
+ * link or a file planted under these names would otherwise have us
+ * create, or lock, a file somewhere else.
+ */
+static int
+lock_dir(const char *dir, struct tt_err *err)
+{
+	struct stat sb;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return tt_fail(err, TT_E_LOCAL, "cannot create %s: %s", dir,
+		    strerror(errno));
+	if (lstat(dir, &sb) != 0)
+		return tt_fail(err, TT_E_LOCAL, "cannot stat %s: %s", dir,
+		    strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return tt_fail(err, TT_E_LOCAL, "lock directory %s is not a "
+		    "directory%s; remove it", dir, S_ISLNK(sb.st_mode) ?
+		    " (a symbolic link)" : "");
+	if (sb.st_uid != geteuid() || (sb.st_mode & 022))
+		return tt_fail(err, TT_E_LOCAL, "lock directory %s is not "
+		    "yours alone (uid %u, mode %04o); remove it", dir,
+		    (unsigned)sb.st_uid, (unsigned)(sb.st_mode & 07777));
+	return 0;
+}
+
 int
 store_lock(const char *path, const char *profile, struct tt_err *err)
 {
-	char lpath[PATH_MAX];
-	int fd;
+	struct stat sb;
+	char *dir = NULL, *lpath = NULL;
+	int fd = -1;
 
-	if ((size_t)snprintf(lpath, sizeof(lpath), "%s.locks", path) >=
-	    sizeof(lpath) - strlen(profile) - 1)
-		return tt_fail(err, TT_E_LOCAL, "path too long: %s", path);
-	if (mkdir(lpath, 0700) != 0 && errno != EEXIST)
-		return tt_fail(err, TT_E_LOCAL, "cannot create %s: %s", lpath,
-		    strerror(errno));
-	strlcat(lpath, "/", sizeof(lpath));
-	strlcat(lpath, profile, sizeof(lpath));
-	fd = flopen(lpath, O_RDWR | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		return fd;
-	if (errno == EWOULDBLOCK || errno == EAGAIN)
-		return tt_fail(err, TT_E_BUSY, "another timetap-sync run is "
-		    "using profile %s of %s", profile, path);
-	return tt_fail(err, TT_E_LOCAL, "cannot lock %s: %s", lpath,
-	    strerror(errno));
+	if (asprintf(&dir, "%s.locks", path) < 0 ||
+	    asprintf(&lpath, "%s/%s", dir, profile) < 0) {
+		free(dir);
+		return tt_fail(err, TT_E_INTERNAL, "out of memory");
+	}
+	if (lock_dir(dir, err))
+		goto out;
+	/* O_NONBLOCK: a FIFO planted here does not hang the open. */
+	fd = open(lpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			tt_fail(err, TT_E_LOCAL, "lock %s is a symbolic link, not "
+			    "followed; remove it", lpath);
+		else
+			tt_fail(err, TT_E_LOCAL, "cannot open lock %s: %s", lpath,
+			    strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    sb.st_uid != geteuid()) {
+		tt_fail(err, TT_E_LOCAL, "lock %s is not a file of yours; "
+		    "remove it", lpath);
+		goto fail;
+	}
+	/* No run removes a lock file, so the file locked is the one at the
+	 * path (the re-check flopen makes is not needed). */
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK)
+			tt_fail(err, TT_E_BUSY, "another timetap-sync run is "
+			    "using profile %s of %s", profile, path);
+		else
+			tt_fail(err, TT_E_LOCAL, "cannot lock %s: %s", lpath,
+			    strerror(errno));
+		goto fail;
+	}
+	goto out;
+fail:
+	close(fd);
+	fd = -1;
+out:
+	free(dir);
+	free(lpath);
+	return fd;
 }
 
 void
@@ -1132,6 +1284,19 @@ store_profile_rows(struct store *st,
 	return rc;
 }
 
+/*
+ * After forgetting tokens or a profile: the WAL still holds the pages as
+ * they were, until a checkpoint copies the new ones (zeroed where rows
+ * went, secure_delete) into the file.  TRUNCATE waits (busy timeout) for
+ * other runs' readers and empties the WAL; when one reads on past that,
+ * the file is emptied by the last run that closes the book.
+ */
+static int
+wipe_wal(struct store *st, struct tt_err *err)
+{
+	return exec(st, "PRAGMA wal_checkpoint(TRUNCATE)", err);
+}
+
 int
 store_profile_remove(struct store *st, int64_t id, struct tt_err *err)
 {
@@ -1140,7 +1305,9 @@ store_profile_remove(struct store *st, int64_t id, struct tt_err *err)
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
-	return done(st, s, run(st, s), err);
+	if (done(st, s, run(st, s), err))
+		return -1;
+	return wipe_wal(st, err);
 }
 
 int
@@ -1381,7 +1548,7 @@ store_stop(struct store *st, int64_t profile, struct stop_receipt *r,
 		store_rollback(st);
 		return -1;
 	}
-	return 0;
+	return wipe_wal(st, err);
 }
 
 void

@@ -21,20 +21,27 @@
 struct store;
 
 /*
- * Open (creating when missing) the database at path: the directory is made
- * mode 0700 and the file 0600; a file readable by group or others is
- * refused; migrations run; WAL, a busy timeout and foreign keys are on.
+ * Open (creating when missing) the database at path, in a directory that
+ * exists: ours (or root's) and writable by no one else (a sticky one
+ * neither), else TT_E_LOCAL.  The file is made 0600; one that is not ours,
+ * a link, or readable by group or others is refused; migrations run; WAL,
+ * secure_delete, a busy timeout and foreign keys are on.
  */
 /* For tests of the upgrades: the statements taking the schema from
  * `version` to version + 1 (NULL-terminated), or NULL past the last. */
 const char *const *store_migration(int version);
 int store_open(const char *path, struct store **out, struct tt_err *err);
+/* Make the directory of the database at path and its parents, each new
+ * one 0700 -- for the default location only: an explicit path in a
+ * directory that does not exist is a typo, which store_open reports. */
+int store_make_dir(const char *path, struct tt_err *err);
 void store_close(struct store *st);
 
 /*
  * A profile's run lock (the file path + ".locks/" + profile, mode 0600 in
  * a 0700 directory), taken without waiting: when another run holds it,
- * fails at once with TT_E_BUSY.  Profiles lock apart: a login waiting
+ * fails at once with TT_E_BUSY.  Neither is followed when it is a link,
+ * and both must be ours (else TT_E_LOCAL).  Profiles lock apart: a login waiting
  * for a person, or a slow pass, of one staff member never holds up
  * another's.  Returns a descriptor to pass to store_unlock().
  */
@@ -156,7 +163,8 @@ struct profile_row {
 int store_profile_rows(struct store *st,
     int (*cb)(void *, const struct profile_row *), void *arg,
     struct tt_err *err);
-/* Remove a profile and all it holds (appointments, calendars, feed). */
+/* Remove a profile and all it holds (appointments, calendars, feed);
+ * the WAL is emptied after, as by store_stop. */
 int store_profile_remove(struct store *st, int64_t id, struct tt_err *err);
 
 /* Profiles with a connected account, by name. */
@@ -214,7 +222,8 @@ struct stop_receipt {
 	int feed;		/* feed rows removed */
 };
 /* Forget the account, tokens, calendars, sync state and feed and remove
- * every [ext] item, in one transaction. */
+ * every [ext] item, in one transaction; then the WAL is emptied, so that
+ * the tokens are in neither file (secure_delete zeroed them). */
 int store_stop(struct store *st, int64_t profile, struct stop_receipt *r,
     struct tt_err *err);
 

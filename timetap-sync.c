@@ -88,6 +88,7 @@ main(int argc, char **argv)
 	int c, cfg_required = 0, rc = 0;
 	size_t i;
 
+	tt_no_core();
 	setlocale(LC_ALL, "");
 	ctx.profile = "default";
 	ctx.note = cmd_note;
@@ -158,6 +159,7 @@ main(int argc, char **argv)
 	if (ctx.dbpath == NULL)
 		ctx.dbpath = dbdef = xdg_path("XDG_DATA_HOME", ".local/share",
 		    "timetap.db");
+	ctx.db_default = dbdef != NULL;
 	if (cfgpath != NULL && config_load(&ctx.cfg, cfgpath, cfg_required,
 	    &ctx.cfg_err))
 		ctx.cfg_bad = 1;

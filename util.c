@@ -1,6 +1,9 @@
 /*
  * util.c -- errors, times and sanitising; see util.h.  No persistent state.
  */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
 #include <ctype.h>
 #include <langinfo.h>
 #include <stdint.h>
@@ -613,4 +616,20 @@ tt_url_origin(const char *url)
 	for (i = 0; o[i] != '\0'; i++)
 		o[i] = (char)tolower((unsigned char)o[i]);
 	return o;
+}
+
+/*
+ * The tokens are in this process's memory: no core file of it (a crash
+ * under cron would leave one wherever the system puts them), and no
+ * other process of the same user may ptrace it or read /proc/PID/mem.
+ * LeakSanitizer stops the world through ptrace even so: it makes the
+ * process dumpable again for the moment of its check.
+ */
+void
+tt_no_core(void)
+{
+	const struct rlimit none = { 0, 0 };
+
+	(void)setrlimit(RLIMIT_CORE, &none);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }

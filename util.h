@@ -136,6 +136,10 @@ char *tt_url_origin(const char *url);
 /* Whether the locale can show UTF-8 (for the check marks). */
 int tt_utf8_locale(void);
 
+/* No core dump of this process (RLIMIT_CORE 0) and not dumpable: it
+ * holds tokens.  Called first thing in main. */
+void tt_no_core(void);
+
 /*
  * Crash tests: every durable step of the program calls this just before
  * and just after it.  With TIMETAP_SYNC_CRASH_AT=N in the environment the

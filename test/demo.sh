@@ -10,6 +10,7 @@ D=$(mktemp -d)
 EMU_PID=""
 trap '[ -n "$EMU_PID" ] && kill $EMU_PID 2>/dev/null; rm -rf "$D"' EXIT INT TERM
 export TIMETAP_SYNC_DB="$D/data/timetap.db" TIMETAP_SYNC_CONFIG="$D/config"
+mkdir -m 700 "$D/data"
 export BROWSER="$top/test/fake-browser.sh"
 # The stand-in browser trusts the throwaway CA, as a real one would be told to.
 export CURL_CA_BUNDLE="$D/ca.pem"

@@ -104,6 +104,9 @@ mkdir -p "$HOME"
 unset XDG_DATA_HOME XDG_CONFIG_HOME TIMETAP_SYNC_DB TIMETAP_SYNC_CONFIG
 export TZ="${TZ:-UTC}" LC_ALL=C.UTF-8
 export TIMETAP_SYNC_DB="$T/db/timetap.db" TIMETAP_SYNC_CONFIG="$T/config"
+# An explicit database path needs its directory (only the default one is
+# made), ours alone.
+mkdir -m 700 "$T/db"
 : >"$TIMETAP_SYNC_CONFIG"
 tap_n=0
 rc=0
@@ -706,7 +709,7 @@ crash_blocks_problems() {
 	ctl GET /_emu/ours >"$T/blocks.ours"
 	(
 		export TIMETAP_SYNC_DB="$T/fresh/timetap.db"
-		rm -rf "$T/fresh"
+		rm -rf "$T/fresh" && mkdir -m 700 "$T/fresh"
 		g=
 		case $1 in *"(group)"*) g=--groups ;; esac
 		BROWSER="$TOP/test/fake-browser.sh" "$BIN" login $g >/dev/null 2>&1 &&
@@ -754,6 +757,7 @@ crash_scenario_pass() {
 	echo "# ---- $name, $pass pass ($scn.json, $user) ----"
 	emu_stop
 	rm -rf "$T/db" "$T/fresh" "$T/emu.out" "$T/emu.state" "$T/work.bad"
+	mkdir -m 700 "$T/db"
 	emu_start --scenario "$TOP/test/scenarios/$scn.json" --state "$T/emu.state" || exit 1
 	CRASH_PORT=${EMU##*:}
 	emu_config "retry_budget = 5"

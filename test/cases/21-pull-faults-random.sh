@@ -155,6 +155,7 @@ if [ "${TEST_VERBOSE:-}" = 1 ]; then diff "$T/book.single" "$T/truth" | sed 's/^
 
 # A second database, a fresh login and one clean sync: the same blocks.
 export TIMETAP_SYNC_DB="$T/fresh/timetap.db"
+mkdir -m 700 "$T/fresh"
 BROWSER="$TOP/test/fake-browser.sh" run login
 run calendars --pull 1,2
 run sync

@@ -92,6 +92,7 @@ for zt in $ZONES; do
 	zone=${zt%%:*} tag=${zt#*:} win=${zt##*:}
 	tag=${tag%%:*}
 	export TZ="$zone" TIMETAP_SYNC_DB="$T/$tag/timetap.db"
+	mkdir -p -m 700 "$T/$tag"
 	outlook "{\"op\":\"time_zone\",\"timeZone\":\"$(echo "$win" | tr _ ' ')\"}"
 	emu_config "retry_budget = 3" "window_past_days = $PAST" "window_future_days = $FUTURE"
 	# Sydney comes from the configuration, on a host whose TZ is UTC

@@ -18,6 +18,7 @@ emu_config "retry_budget = 60"
 
 setup() {
 	export TIMETAP_SYNC_DB="$T/$1/timetap.db"
+	mkdir -p -m 700 "$T/$1"
 	BROWSER="$TOP/test/fake-browser.sh" run login --groups
 	expect_rc 0 "$1: login --groups"
 	grp=$(db "SELECT id FROM calendars WHERE kind = 'group'")

@@ -44,6 +44,46 @@ says(const struct tt_config *cfg, int line, const char *text)
 	return 1;
 }
 
+/* The file text (n bytes, up to a NUL: as long as the literal) is not a
+ * configuration file: no diagnostics, and err names `line` and says why. */
+#define alien(text, line, why) alien_n(text, sizeof(text) - 1, line, why)
+static int
+alien_n(const char *text, size_t n, int line, const char *why)
+{
+	struct tt_config cfg = { 0 };
+	struct tt_err err = { 0 };
+	char want[256];
+	FILE *f = fopen(path, "w");
+	int r;
+
+	fwrite(text, 1, n, f);
+	fclose(f);
+	config_defaults(&cfg);
+	snprintf(want, sizeof(want), "%s: not a timetap-sync configuration "
+	    "file (line %d %s", path, line, why);
+	r = config_load(&cfg, path, 1, &err) == -1 && err.code == TT_E_CONFIG &&
+	    cfg.diag == NULL && cfg.ndiag == 0 &&
+	    strncmp(err.msg, want, strlen(want)) == 0;
+	if (!r)
+		printf("# err was: %s; diag: %s\n", err.msg,
+		    cfg.diag ? cfg.diag : "(none)");
+	config_free(&cfg);
+	return r;
+}
+
+/* The diagnostics of a file with `line` do not contain text. */
+static int
+bad_lacks(const char *line, const char *text)
+{
+	struct tt_config cfg = { 0 };
+	int r;
+
+	r = load(&cfg, line) == -1 && cfg.diag != NULL &&
+	    strstr(cfg.diag, text) == NULL;
+	config_free(&cfg);
+	return r;
+}
+
 static int
 bad(const char *line, const char *text)
 {
@@ -122,7 +162,6 @@ main(void)
 	    "numbers");
 	CHECK(cfg.max_removals == 20 && !cfg.max_removals_pct, "absolute cap");
 
-	CHECK(bad("nonsense", "expected 'key = value'"), "line without =");
 	CHECK(bad("colour = blue", "unknown key 'colour'"), "unknown key");
 	CHECK(bad("client_secret = x", "unknown key 'client_secret'"),
 	    "secrets are not keys");
@@ -175,9 +214,31 @@ main(void)
 		memset(longline, 'x', sizeof(longline) - 2);
 		longline[sizeof(longline) - 2] = '\n';
 		longline[sizeof(longline) - 1] = '\0';
-		CHECK(load(&cfg, longline) == -1 &&
-		    says(&cfg, 1, "line longer than"), "overlong line");
+		CHECK(load(&cfg, longline) == -1 && cfg.diag == NULL,
+		    "overlong line: not a configuration file");
 	}
+	CHECK(alien("# comment\nnonsense\n", 2, "is not \"key = value\""),
+	    "a line without =");
+	CHECK(alien("-----BEGIN OPENSSH PRIVATE KEY-----\n"
+	    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ==\n", 1, "is not"),
+	    "a private key: line 1, nothing of it shown");
+	CHECK(alien("page_size = x\nb3BlbnNzaC1rZXktdjEAAAAAAAAAAAAA==\n", 2,
+	    "is not"), "base64 with '=' is no key: the earlier line's problem "
+	    "is not shown either");
+	CHECK(alien("root:$6$salt$hash:19000:0:99999:7:::\n", 1, "is not"),
+	    "/etc/shadow");
+	CHECK(alien("[default]\naws_secret_access_key = AKIAxyz\n", 1, "is not"),
+	    "an INI section");
+	CHECK(alien("Client_ID = x\n", 1, "is not"), "keys are lower case");
+	CHECK(alien("timeout = 5\npage_size = 1\0secret\n", 2, "is not"),
+	    "a NUL byte");
+	CHECK(alien("timeout = 5\x1b[2J\n", 1, "is not"), "a control byte");
+	CHECK(alien("= value\n", 1, "is not"), "no key");
+	CHECK(load(&cfg, "# only comments\n\n  \t\n# x: y\n") == 0 &&
+	    cfg.ndiag == 0, "comments and blank lines are fine");
+	CHECK(bad("db_password = hunter2", "unknown key 'db_password'") &&
+	    bad_lacks("db_password = hunter2", "hunter2"),
+	    "an unknown key is named, its value never shown");
 	config_free(&cfg);
 	config_defaults(&cfg);
 	CHECK(config_load(&cfg, "/nonexistent/config", 0, &err) == 0,

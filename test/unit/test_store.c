@@ -105,6 +105,10 @@ main(void)
 	mkdtemp(dir);
 	snprintf(sub, sizeof(sub), "%s/data/timetap-sync", dir);
 	snprintf(db, sizeof(db), "%s/timetap.db", sub);
+	CHECK(store_open(db, &st, &err) == -1 && err.code == TT_E_LOCAL &&
+	    strstr(err.msg, "no directory") != NULL,
+	    "open makes no directory: %s", err.msg);
+	CHECK(store_make_dir(db, &err) == 0, "store_make_dir: %s", err.msg);
 	CHECK(store_open(db, &st, &err) == 0, "open creates the database");
 	CHECK(stat(db, &sb) == 0 && (sb.st_mode & 0777) == 0600, "file 0600");
 	CHECK(stat(sub, &sb) == 0 && (sb.st_mode & 0777) == 0700, "dir 0700");
