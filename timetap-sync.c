@@ -23,7 +23,7 @@ static const char usage_text[] =
 "usage: timetap-sync [-f db] [-c config] [-s staff] [-v | -q] command [args]\n"
 "\n"
 "commands:\n"
-"  sync [--force] [--shard K/N] [--jobs N]  (the default)\n"
+"  sync [--force] [--shard K/N] [--jobs N] [--json]  (the default)\n"
 "  feed [-n N] [--all] [--json]\n"
 "  login [--browser | --device-code] [--groups] [--switch-account]\n"
 "  calendars [--pull ID,...] [--push ID,...] [--json] [--cached]\n"
