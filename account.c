@@ -339,7 +339,7 @@ out:
 /* -------------------------------------------------------- calendars */
 
 /* The calendars table: #, Kind, Writable and Roles fixed; the path takes
- * 60% of the rest, the id what is left (whole in --json). */
+ * 70% of the rest, the id what is left (whole in --json). */
 #define CAL_FIXED	(5 + 1 + 7 + 9 + 10)
 
 struct cal_print {
@@ -670,7 +670,7 @@ calendars_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		goto out;
 	}
 	cp.has_group_scope = conn_has_scope(a.scopes, CONN_GROUP_SCOPE);
-	cp.name = tt_flex(CAL_FIXED, 30) * 60 / 100;
+	cp.name = tt_flex(CAL_FIXED, 30) * 70 / 100;
 	if (json && (cp.json = json_array()) == NULL) {
 		tt_fail(err, TT_E_INTERNAL, "out of memory");
 		goto out;

@@ -379,6 +379,7 @@ job_summary(struct run *rn, FILE *f, int64_t id, const char *name,
 	summary_begin(rn);
 	snprintf(line, sizeof(line), "profile %s: the pass's process ended "
 	    "without its summary", name);
+	rn->ctx->note(rn->ctx, TT_E_INTERNAL, line);
 	summary_line(rn, TT_E_INTERNAL, line);
 	if (store_last_pass(rn->ctx->st, id, &p, &err) < 0)
 		summary_line(rn, err.code, err.msg);
@@ -504,7 +505,7 @@ sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	struct run rn = { 0 };
 	int64_t profile;
 	unsigned jobs = 1;
-	int c, r;
+	int c, r, json = 0;
 
 	rn.ctx = ctx;
 	rn.shards = 1;
@@ -524,8 +525,8 @@ sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 				return tt_fail(err, TT_E_USAGE, "sync: --jobs "
 				    "wants 1 to 64, not '%s'", optarg);
 			jobs = (unsigned)v;
-		} else if (c == 'J' && rn.json == NULL)
-			rn.json = json_array();
+		} else if (c == 'J')
+			json = 1;
 		else
 			return tt_fail(err, TT_E_USAGE, "sync: unknown option "
 			    "'%s'", argv[optind - 1]);
@@ -536,6 +537,8 @@ sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	if (ctx->profile_given && rn.shards > 1)
 		return tt_fail(err, TT_E_USAGE, "sync: --shard is for a pass "
 		    "over every profile, not with -s");
+	if (json && (rn.json = json_array()) == NULL)
+		return tt_fail(err, TT_E_INTERNAL, "out of memory");
 	sync_env_of(&rn, &env);
 	if (jobs > 1)
 		env.progress = NULL;	/* one line per terminal, not N */
