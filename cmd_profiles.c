@@ -39,8 +39,8 @@ list_cb(void *arg, const struct profile_row *r)
 		    "account", tt_json_text(r->account),
 		    "calendars", r->calendars, "pull", r->pull, "push", r->push,
 		    "booked", r->booked, "blocks", r->blocks,
-		    "last_pass", tt_json_time(r->last_pass),
-		    "last_exit", r->last_exit >= 0 ?
+		    "last_pass_at", tt_json_time(r->last_pass),
+		    "last_exit_code", r->last_exit >= 0 ?
 		    json_integer(r->last_exit) : json_null());
 
 		if (o == NULL || json_array_append_new(l->json, o) != 0)

@@ -70,7 +70,7 @@ feed_row_cb(void *arg, const struct feed_row *f)
 		    "ends_at", tt_json_time(f->end),
 		    "subject", tt_json_text(f->subject ? f->subject : ""),
 		    "loaded", f->loaded,
-		    "reason", f->reason ? json_string(f->reason) : json_null(),
+		    "reason", tt_json_text(f->reason),
 		    "info", tt_json_text(f->info ? f->info : ""),
 		    "calendar", tt_json_text(f->calendar),
 		    "calendar_id", tt_json_text(f->calendar_remote),
