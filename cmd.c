@@ -228,12 +228,12 @@ next_char(const char *s, int utf8, int *cols)
 	int w;
 
 	if (!utf8) {
-		n = tt_utf8_len((const unsigned char *)s, strlen(s));
+		n = tt_utf8_len((const unsigned char *)s, strnlen(s, 4));
 		*cols = 1;
 		return n ? n : 1;
 	}
 	memset(&ps, 0, sizeof(ps));
-	n = mbrtowc(&wc, s, MB_CUR_MAX, &ps);
+	n = mbrtowc(&wc, s, strnlen(s, MB_CUR_MAX), &ps);
 	if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
 		*cols = 1;
 		return 1;
@@ -263,17 +263,17 @@ tt_text_width(const char *s)
 void
 tt_cell(FILE *f, const char *s, int width)
 {
-	int utf8 = tt_utf8_locale(), cols = 0, w;
+	int utf8 = tt_utf8_locale(), cols, w;
 	size_t n;
 
 	if (width <= 0) {
 		fputs(s, f);
 		return;
 	}
-	if (tt_text_width(s) <= width) {
+	if ((cols = tt_text_width(s)) <= width)
 		fputs(s, f);
-		cols = tt_text_width(s);
-	} else {
+	else {
+		cols = 0;
 		for (; *s != '\0'; s += n) {
 			n = next_char(s, utf8, &w);
 			if (cols + w > width - 1)
