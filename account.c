@@ -347,9 +347,14 @@ out:
 
 /* -------------------------------------------------------- calendars */
 
+/* The calendars table: #, Kind, Writable and Roles fixed; the path takes
+ * 70% of the rest, the id what is left (whole in --json). */
+#define CAL_FIXED	(5 + 1 + 7 + 9 + 10)
+
 struct cal_print {
 	json_t *json;
-	int rows;
+	int rows, failed;
+	int name;		/* the Calendar column's width */
 	int has_group_scope;
 	int needs_consent, limited;	/* group calendars listed so */
 };
@@ -374,11 +379,12 @@ cal_json(const struct calendar *c, int has_group_scope)
 		json_array_append_new(roles, json_string("pull"));
 	if (c->push)
 		json_array_append_new(roles, json_string("push"));
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s?, s:b, s:b, s:o, s:b, "
+	return json_pack("{s:I, s:o, s:o, s:o, s:s, s:o, s:b, s:b, s:o, s:b, "
 	    "s:b, s:b, s:o, s:b, s:b}",
-	    "number", (json_int_t)c->id, "calendar_id", c->remote_id,
-	    "name", c->name, "path", c->path, "kind", cal_kind(c),
-	    "owner", c->owner, "writable", c->can_edit,
+	    "number", (json_int_t)c->id, "calendar_id",
+	    tt_json_text(c->remote_id), "name", tt_json_text(c->name),
+	    "path", tt_json_text(c->path), "kind", cal_kind(c),
+	    "owner", tt_json_text(c->owner), "writable", c->can_edit,
 	    "default", c->is_default, "roles", roles, "pull", c->pull,
 	    "push", c->push, "present", c->present,
 	    "delta", c->no_delta ? json_false() : c->delta_link ? json_true() :
@@ -391,27 +397,39 @@ static int
 cal_print_cb(void *arg, const struct calendar *c)
 {
 	struct cal_print *cp = arg;
-	char roles[32];
+	char roles[32], *path;
 	int consent = c->kind == GRAPH_CAL_GROUP && !cp->has_group_scope;
 
 	snprintf(roles, sizeof(roles), "%s%s%s", c->pull ? "pull" : "",
 	    c->pull && c->push ? "," : "", c->push ? "push" : "");
 	if (cp->json) {
-		json_array_append_new(cp->json, cal_json(c,
-		    cp->has_group_scope));
+		json_t *o = cal_json(c, cp->has_group_scope);
+
+		if (o == NULL || json_array_append_new(cp->json, o) != 0)
+			return cp->failed = 1;
 		return 0;
 	}
-	if (cp->rows++ == 0)
-		printf("#    Calendar                         Kind   Writable  "
-		    "Roles      Id\n");
+	if (cp->rows++ == 0) {
+		printf("%-4s ", "#");
+		tt_cell(stdout, "Calendar", cp->name);
+		printf(" Kind   Writable Roles     Id\n");
+	}
 	printf("%-4" PRId64 " ", c->id);
-	tt_cell(stdout, c->path, 32);
-	printf(" %-6s %-9s %-10s ", cal_kind(c), c->can_edit ? "yes" : "no",
+	path = tt_sanitize_dup(c->path);
+	tt_cell(stdout, path ? path : "?", cp->name);
+	free(path);
+	printf(" %-6s %-8s %-9s ", cal_kind(c), c->can_edit ? "yes" : "no",
 	    roles[0] ? roles : "-");
-	tt_cell(stdout, c->remote_id, 0);
-	printf("%s%s%s\n", consent ? "  (needs permission)" : "",
-	    c->limited ? "  (name not readable yet)" : "",
-	    c->present ? "" : "  (gone)");
+	path = tt_sanitize_dup(c->remote_id);
+	tt_last(stdout, path ? path : "?", CAL_FIXED + cp->name);
+	free(path);
+	putchar('\n');
+	/* What is special about the calendar, on a line of its own under
+	 * its name: never cut with it. */
+	if (consent || c->limited || !c->present)
+		printf("    %s%s%s\n", consent ? " (needs permission)" : "",
+		    c->limited ? " (name not readable yet)" : "",
+		    c->present ? "" : " (gone)");
 	cp->needs_consent |= consent && c->present;
 	cp->limited |= c->limited && c->present;
 	return 0;
@@ -662,13 +680,21 @@ calendars_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		goto out;
 	}
 	cp.has_group_scope = conn_has_scope(a.scopes, CONN_GROUP_SCOPE);
-	if (json)
-		cp.json = json_array();
+	cp.name = tt_flex(CAL_FIXED, 30) * 70 / 100;
+	if (json && (cp.json = json_array()) == NULL) {
+		tt_fail(err, TT_E_INTERNAL, "out of memory");
+		goto out;
+	}
 	if (store_calendar_list(ctx->st, profile, cal_print_cb, &cp, err))
 		goto out;
+	if (cp.failed) {
+		tt_fail(err, TT_E_INTERNAL, "out of memory");
+		goto out;
+	}
 	if (json) {
-		json_dumpf(cp.json, stdout, JSON_INDENT(2));
-		putchar('\n');
+		rc = tt_json_print(cp.json, err);
+		cp.json = NULL;
+		goto out;
 	} else if (cp.needs_consent)
 		printf("(Group calendars need the Group.ReadWrite.All permission: "
 		    "choosing one with --pull or --push asks for it%s.)\n",
@@ -688,7 +714,7 @@ out:
 
 struct status_cal {
 	json_t *json;
-	int n;
+	int n, failed;
 	int has_group_scope;
 };
 
@@ -696,20 +722,19 @@ static int
 status_cal_cb(void *arg, const struct calendar *c)
 {
 	struct status_cal *sc = arg;
-	char ws[32], we[32], *path;
+	char *path;
 
 	if (!c->present && !c->pull && !c->push)
 		return 0;
 	if (sc->json) {
 		json_t *o = cal_json(c, sc->has_group_scope);
 
-		json_object_set_new(o, "window_start", c->window_start ?
-		    json_string(tt_fmt_utc(c->window_start, ws, sizeof(ws))) :
-		    json_null());
-		json_object_set_new(o, "window_end", c->window_end ?
-		    json_string(tt_fmt_utc(c->window_end, we, sizeof(we))) :
-		    json_null());
-		json_array_append_new(sc->json, o);
+		if (o == NULL || json_object_set_new(o, "window_start",
+		    tt_json_time(c->window_start)) != 0 ||
+		    json_object_set_new(o, "window_end",
+		    tt_json_time(c->window_end)) != 0 ||
+		    json_array_append_new(sc->json, o) != 0)
+			sc->failed = 1;
 		return 0;
 	}
 	if (!c->pull && !c->push)
@@ -725,7 +750,7 @@ status_cal_cb(void *arg, const struct calendar *c)
 struct status_state {
 	struct tt_ctx *ctx;
 	json_t *json;
-	int any;
+	int any, failed;
 	struct tt_err *err;
 };
 
@@ -764,27 +789,25 @@ status_profile(void *arg, int64_t profile, const char *name)
 		return 1;
 	}
 	if (ss->json) {
+		/* The same keys for every profile, null where there is
+		 * nothing to say. */
 		sc.json = json_array();
-		o = json_pack("{s:s, s:b}", "profile", name, "connected",
-		    connected);
-		if (connected) {
-			json_object_set_new(o, "account", json_string(a.upn));
-			json_object_set_new(o, "tenant", json_string(a.tenant));
-			json_object_set_new(o, "cloud", json_string(host ? host :
-			    "?"));
-			json_object_set_new(o, "needs_login", a.needs_login ?
-			    json_string(a.needs_login) : json_null());
-			json_object_set_new(o, "personal", json_boolean(
-			    conn_personal(&a)));
-			json_object_set_new(o, "group_permission", json_boolean(
-			    conn_has_scope(a.scopes, CONN_GROUP_SCOPE)));
-			json_object_set_new(o, "last_token_refresh",
-			    a.last_refresh ? json_string(tt_fmt_utc(
-			    a.last_refresh, t1, sizeof(t1))) : json_null());
-			json_object_set_new(o, "access_token_expires",
-			    a.access_expires ? json_string(tt_fmt_utc(
-			    a.access_expires, t2, sizeof(t2))) : json_null());
-		}
+		o = json_pack("{s:o, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+		    "s:o}", "profile", tt_json_text(name),
+		    "connected", connected,
+		    "account", tt_json_text(connected ? a.upn : NULL),
+		    "tenant", tt_json_text(connected ? a.tenant : NULL),
+		    "cloud", tt_json_text(host),
+		    "needs_login", tt_json_text(connected ? a.needs_login :
+		    NULL),
+		    "personal", connected ? json_boolean(conn_personal(&a)) :
+		    json_null(),
+		    "group_permission", connected ? json_boolean(conn_has_scope(
+		    a.scopes, CONN_GROUP_SCOPE)) : json_null(),
+		    "last_token_refresh", tt_json_time(connected ?
+		    a.last_refresh : 0),
+		    "access_token_expires", tt_json_time(connected ?
+		    a.access_expires : 0));
 	} else if (!connected) {
 		printf("Profile:   %s (not connected; run `timetap-sync -s %s "
 		    "login`)\n", name, name);
@@ -811,18 +834,12 @@ status_profile(void *arg, int64_t profile, const char *name)
 		return 1;
 	}
 	if (ss->json) {
-		if (sc.json)
-			json_object_set_new(o, "calendars", sc.json);
-		if (has_pass)
-			json_object_set_new(o, "last_pass", json_pack("{s:s, "
-			    "s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s?}",
-			    "started", tt_fmt_utc(p.started, t1, sizeof(t1)),
-			    "exit_code", p.exit_code, "items", p.items,
-			    "added", p.added, "changed", p.changed,
-			    "removed", p.removed, "pushed", p.pushed,
-			    "deleted", p.deleted, "requests", p.requests,
-			    "message", p.message));
-		json_array_append_new(ss->json, o);
+		if (o == NULL || sc.json == NULL || sc.failed ||
+		    json_object_set_new(o, "calendars", sc.json) != 0 ||
+		    json_object_set_new(o, "last_pass", has_pass ?
+		    tt_json_pass(&p) : json_null()) != 0 ||
+		    json_array_append_new(ss->json, o) != 0)
+			ss->failed = 1;
 	} else if (has_pass) {
 		printf("Last pass: %s, %s: %d items read, %d blocks added, %d "
 		    "changed, %d removed, %d pushed, %d deleted, %d requests\n",
@@ -850,7 +867,7 @@ status_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		CMD_OPT_HELP,
 		{ NULL, 0, NULL, 0 }
 	};
-	struct status_state ss = { ctx, NULL, 0, err };
+	struct status_state ss = { ctx, NULL, 0, 0, err };
 	int64_t profile;
 	int c, r, json = 0;
 
@@ -881,11 +898,13 @@ status_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		json_decref(ss.json);
 		return -1;
 	}
-	if (json) {
-		json_dumpf(ss.json, stdout, JSON_INDENT(2));
-		putchar('\n');
+	if (ss.failed) {
 		json_decref(ss.json);
-	} else if (!ss.any)
+		return tt_fail(err, TT_E_INTERNAL, "out of memory");
+	}
+	if (json)
+		return tt_json_print(ss.json, err);
+	else if (!ss.any)
 		printf("No profiles yet; run `timetap-sync login`.\n");
 	return 0;
 }

@@ -328,46 +328,103 @@ appt_cancel(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	return rc;
 }
 
+/* One line of `appt show`: stored text, sanitised whole. */
+static void
+show(const char *label, const char *text, const char *tail)
+{
+	char *clean = tt_sanitize_dup(text);
+
+	printf("%s%s%s\n", label, clean ? clean : "?", tail);
+	free(clean);
+}
+
+/* One push calendar of an appointment, for appt show. */
+struct push_print {
+	json_t *json;		/* --json: the array */
+	int n, failed;
+};
+
+static int
+push_row(void *arg, const struct appt_push *p)
+{
+	struct push_print *pp = arg;
+	char when[32];
+
+	if (pp->json != NULL) {
+		json_t *o = json_pack("{s:o, s:o, s:o, s:s, s:o, s:b}",
+		    "calendar", tt_json_text(p->calendar),
+		    "calendar_id", tt_json_text(p->calendar_id),
+		    "event_id", tt_json_text(p->event_id),
+		    "state", p->state,
+		    "pushed_at", tt_json_time(p->pushed_at),
+		    "push", p->push);
+
+		if (o == NULL || json_array_append_new(pp->json, o) != 0)
+			return pp->failed = 1;
+		return 0;
+	}
+	show(pp->n++ ? "          " : "Pushed:   ", p->calendar, "");
+	printf("            state %s%s%s%s\n", p->state, p->pushed_at ?
+	    ", created " : "", p->pushed_at ? tt_fmt_local(p->pushed_at, when,
+	    sizeof(when)) : "", p->push ? "" : " (no longer a push calendar: "
+	    "the next pass deletes it)");
+	show("            event ", p->event_id ? p->event_id : "-", "");
+	show("            calendar id ", p->calendar_id, "");
+	return 0;
+}
+
+/* Where a booked appointment is pushed: an array (--json) or lines. */
+static int
+appt_pushes(struct tt_ctx *ctx, const struct appt *a, json_t **json,
+    struct tt_err *err)
+{
+	struct push_print pp = { NULL, 0, 0 };
+
+	if (json != NULL && (*json = pp.json = json_array()) == NULL)
+		return tt_fail(err, TT_E_INTERNAL, "out of memory");
+	if (a->ext)	/* a block of an external calendar is never pushed */
+		return 0;
+	if (store_appt_pushes(ctx->st, a->profile_id, a->id, push_row, &pp,
+	    err))
+		return -1;
+	if (pp.failed)
+		return tt_fail(err, TT_E_INTERNAL, "out of memory");
+	if (json == NULL && pp.n == 0)
+		printf("Pushed:   nowhere (the profile has no push calendar)\n");
+	return 0;
+}
+
 static json_t *
 appt_json(const struct appt *a)
 {
-	char s[32], e[32], u[32];
-	char *subject = a->subject;
-
-	return json_pack("{s:I, s:s, s:b, s:s, s:s, s:s, s:s?, s:s?, s:b, "
-	    "s:b, s:s?, s:s?, s:s?, s:s}",
-	    "id", (json_int_t)a->id,
+	return json_pack("{s:I, s:s, s:b, s:s, s:o, s:o, s:o, s:o, s:b, "
+	    "s:b, s:o, s:o, s:o, s:o, s:o}",
+	    "appointment_id", (json_int_t)a->id,
 	    "kind", a->ext ? "ext" : "booked",
 	    "ext", a->ext,
 	    "status", a->cancelled ? "cancelled" : "booked",
-	    "starts_at", tt_fmt_utc(a->start, s, sizeof(s)),
-	    "ends_at", tt_fmt_utc(a->end, e, sizeof(e)),
-	    "subject", subject,
-	    "client", a->client,
+	    "starts_at", tt_json_time(a->start),
+	    "ends_at", tt_json_time(a->end),
+	    "subject", tt_json_text(a->subject),
+	    "client", tt_json_text(a->client),
 	    "all_day", a->all_day,
 	    "online", a->online,
-	    "join_url", a->join_url,
-	    "calendar", a->calendar,
-	    "event_id", a->event_id,
-	    "updated_at", tt_fmt_utc(a->updated, u, sizeof(u)));
-}
-
-static int
-print_json(json_t *j, struct tt_err *err)
-{
-	if (j == NULL || json_dumpf(j, stdout, JSON_INDENT(2)) != 0) {
-		json_decref(j);
-		return tt_fail(err, TT_E_INTERNAL, "cannot write JSON");
-	}
-	putchar('\n');
-	json_decref(j);
-	return 0;
+	    "join_url", tt_json_text(a->join_url),
+	    "calendar", tt_json_text(a->calendar),
+	    "calendar_id", tt_json_text(a->calendar_id),
+	    "event_id", tt_json_text(a->event_id),
+	    "updated_at", tt_json_time(a->updated));
 }
 
 struct list_state {
 	json_t *array;		/* --json */
-	int rows;
+	int rows, failed;
+	int subject;		/* the Subject column's width */
 };
+
+/* appt list's columns: ID, Starts at, Ends at fixed; Subject and Client
+ * share what is left, Client (the last) not padded. */
+#define LIST_FIXED	(7 + 17 + 17 + 1)
 
 static int
 list_row(void *arg, const struct appt *a)
@@ -376,25 +433,30 @@ list_row(void *arg, const struct appt *a)
 	char s[32], e[32], *subj = NULL, *clean;
 
 	if (ls->array != NULL) {
-		json_array_append_new(ls->array, appt_json(a));
+		json_t *o = appt_json(a);
+
+		if (o == NULL || json_array_append_new(ls->array, o) != 0)
+			return ls->failed = 1;
 		return 0;
 	}
-	if (ls->rows++ == 0)
-		printf("ID      Starts at         Ends at           "
-		    "Subject                         Client\n");
-	printf("%-7" PRId64 " %-17s %-17s ", a->id,
+	if (ls->rows++ == 0) {
+		printf("%-6s %-16s %-16s ", "ID", "Starts at", "Ends at");
+		tt_cell(stdout, "Subject", ls->subject);
+		printf(" Client\n");
+	}
+	printf("%-6" PRId64 " %-16s %-16s ", a->id,
 	    tt_fmt_local(a->start, s, sizeof(s)),
 	    tt_fmt_local(a->end, e, sizeof(e)));
 	if (asprintf(&subj, "%s%s%s", a->ext ? "[ext] " : "",
 	    a->online ? "(online) " : "", a->subject) < 0)
 		subj = NULL;
 	clean = tt_sanitize_dup(subj ? subj : "");
-	tt_cell(stdout, clean ? clean : "", 31);
+	tt_cell(stdout, clean ? clean : "", ls->subject);
 	free(clean);
 	free(subj);
 	clean = tt_sanitize_dup(a->client ? a->client : "");
 	putchar(' ');
-	tt_cell(stdout, clean ? clean : "", 0);
+	tt_last(stdout, clean ? clean : "", LIST_FIXED + ls->subject);
 	free(clean);
 	putchar('\n');
 	return 0;
@@ -427,27 +489,21 @@ appt_list(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		return tt_fail(err, TT_E_USAGE, "--to must be after --from");
 	if (cmd_open(ctx, err))
 		return -1;
-	if (args.json)
-		ls.array = json_array();
+	if (args.json && (ls.array = json_array()) == NULL)
+		return tt_fail(err, TT_E_INTERNAL, "out of memory");
+	ls.subject = tt_flex(LIST_FIXED, 24) * 65 / 100;
 	r = cmd_profile(ctx, &profile, err);
-	if (r < 0 || (r > 0 && store_appt_list(ctx->st, profile, from, to,
-	    list_row, &ls, err))) {
+	if (r > 0)
+		r = store_appt_list(ctx->st, profile, from, to, list_row, &ls,
+		    err) ? -1 : ls.failed ? tt_fail(err, TT_E_INTERNAL, "out of "
+		    "memory") : 1;
+	if (r < 0) {
 		json_decref(ls.array);
 		return -1;
 	}
 	if (args.json)
-		return print_json(ls.array, err);
+		return tt_json_print(ls.array, err);
 	return 0;
-}
-
-/* One line of `appt show`: stored text, sanitised whole. */
-static void
-show(const char *label, const char *text, const char *tail)
-{
-	char *clean = tt_sanitize_dup(text);
-
-	printf("%s%s%s\n", label, clean ? clean : "?", tail);
-	free(clean);
 }
 
 static int
@@ -472,9 +528,17 @@ appt_show(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		return tt_fail(err, TT_E_DATA, "no appointment %" PRId64
 		    " for profile %s", id, ctx->profile);
 	if (args.json) {
-		r = print_json(appt_json(&a), err);
+		json_t *o = appt_json(&a), *pushes = NULL;
+
+		if (o == NULL || appt_pushes(ctx, &a, &pushes, err) ||
+		    json_object_set_new(o, "pushes", pushes) != 0) {
+			json_decref(o);
+			store_appt_free(&a);
+			return err->code ? -1 : tt_fail(err, TT_E_INTERNAL,
+			    "out of memory");
+		}
 		store_appt_free(&a);
-		return r;
+		return tt_json_print(o, err);
 	}
 	printf("ID:       %" PRId64 "%s\n", a.id, a.ext ? " [ext]" : "");
 	if (a.ext)
@@ -491,8 +555,9 @@ appt_show(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		    "after the next sync)", "");
 	if (a.ext && a.remote_modified)
 		show("Updated:  in Teams ", a.remote_modified, "");
+	r = appt_pushes(ctx, &a, NULL, err);
 	store_appt_free(&a);
-	return 0;
+	return r;
 }
 
 int

@@ -1,15 +1,19 @@
 /*
  * cmd.c -- what the commands share at the edge: the one line a problem
  * or a warning gets on stderr, the progress line of a terminal, the exit
- * status an error ends with, and the table cell.  The core never calls
- * these; it hands its lines to the sinks these fill in (cmd.h).
+ * status an error ends with, the tables' width and cells, colour, and
+ * the JSON of every command.  The core never calls these; it hands its
+ * lines to the sinks these fill in (cmd.h).
  */
+#include <sys/ioctl.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "cmd.h"
 
@@ -46,6 +50,19 @@ cmd_exit(int code)
 	default:
 		return EX_SOFTWARE;
 	}
+}
+
+/* The word for each error code in JSON (sync --json's "result"). */
+const char *
+cmd_result(int code)
+{
+	static const char *const words[] = { "ok", "usage", "data", "config",
+	    "local", "internal", "busy", "login", "consent", "capped", "later",
+	    "down" };
+
+	if (code < 0 || (size_t)code >= sizeof(words) / sizeof(words[0]))
+		return "internal";
+	return words[code];
 }
 
 /*
@@ -302,37 +319,186 @@ cmd_warn(void *arg, const char *msg)
 	cmd_note(arg, TT_WARNING, msg);
 }
 
+/* ------------------------------------------------------------ tables */
+
+int
+tt_term_width(void)
+{
+	const char *c = getenv("COLUMNS");
+	struct winsize ws;
+	char *end;
+	long v;
+
+	if (c != NULL && *c != '\0') {
+		v = strtol(c, &end, 10);
+		if (*end == '\0' && v > 0 && v <= 10000)
+			return (int)v;
+	}
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
+	    ws.ws_col > 0)
+		return ws.ws_col;
+	return 80;
+}
+
+int
+tt_flex(int fixed, int min)
+{
+	int w = tt_term_width() - fixed;
+
+	return w > min ? w : min;
+}
+
+/*
+ * The next character of s: its length in bytes (at least 1) and in
+ * display columns.  In a UTF-8 locale by wcwidth (a wide character 2, a
+ * combining mark 0, one it does not know 1); elsewhere a character
+ * (a UTF-8 sequence, or a byte) is one column, as a terminal of that
+ * locale shows each byte it cannot decode.
+ */
+static size_t
+next_char(const char *s, int utf8, int *cols)
+{
+	mbstate_t ps;
+	wchar_t wc;
+	size_t n;
+	int w;
+
+	if (!utf8) {
+		n = tt_utf8_len((const unsigned char *)s, strnlen(s, 4));
+		*cols = 1;
+		return n ? n : 1;
+	}
+	memset(&ps, 0, sizeof(ps));
+	n = mbrtowc(&wc, s, strnlen(s, MB_CUR_MAX), &ps);
+	if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+		*cols = 1;
+		return 1;
+	}
+	w = wcwidth(wc);
+	*cols = w < 0 ? 1 : w;
+	return n;
+}
+
+int
+tt_text_width(const char *s)
+{
+	int utf8 = tt_utf8_locale(), total = 0, w;
+
+	while (*s != '\0') {
+		s += next_char(s, utf8, &w);
+		total += w;
+	}
+	return total;
+}
+
+/*
+ * Whole when it fits; else as many whole characters as fit in width - 1
+ * columns and "~" (a wide character that would straddle the edge is left
+ * out, and the cell padded instead).
+ */
 void
 tt_cell(FILE *f, const char *s, int width)
 {
-	int cols = 0;
-	const unsigned char *p = (const unsigned char *)s;
+	int utf8 = tt_utf8_locale(), cols, w;
+	size_t n;
 
-	for (; *p != '\0'; p++) {
-		if ((*p & 0xc0) == 0x80) {	/* continuation byte */
-			if (width == 0 || cols <= width)
-				fputc(*p, f);
-			continue;
+	if (width <= 0) {
+		fputs(s, f);
+		return;
+	}
+	if ((cols = tt_text_width(s)) <= width)
+		fputs(s, f);
+	else {
+		cols = 0;
+		for (; *s != '\0'; s += n) {
+			n = next_char(s, utf8, &w);
+			if (cols + w > width - 1)
+				break;
+			fwrite(s, 1, n, f);
+			cols += w;
 		}
-		if (width > 0 && cols == width - 1 && p[1] != '\0') {
-			/* is there more than one character left? */
-			const unsigned char *q = p + 1;
-
-			while ((*q & 0xc0) == 0x80)
-				q++;
-			if (*q != '\0') {
-				fputc('~', f);
-				cols = width + 1;
-				continue;
-			}
-		}
-		if (width > 0 && cols >= width) {
-			cols = width + 1;
-			continue;
-		}
-		fputc(*p, f);
+		fputc('~', f);
 		cols++;
 	}
-	for (; width > 0 && cols < width; cols++)
+	for (; cols < width; cols++)
 		fputc(' ', f);
+}
+
+void
+tt_last(FILE *f, const char *s, int used)
+{
+	int room = tt_flex(used, 8);
+
+	tt_cell(f, s, tt_text_width(s) > room ? room : 0);
+}
+
+/*
+ * Colour on a terminal only, and not when the user asked for none
+ * (NO_COLOR set and not empty, no-color.org) or the terminal cannot
+ * show it (TERM unset or "dumb").
+ */
+int
+tt_colour(void)
+{
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	return isatty(STDOUT_FILENO) && (nc == NULL || *nc == '\0') &&
+	    term != NULL && *term != '\0' && strcmp(term, "dumb") != 0;
+}
+
+/* -------------------------------------------------------------- JSON */
+
+json_t *
+tt_json_text(const char *s)
+{
+	char *clean;
+	json_t *j;
+
+	if (s == NULL)
+		return json_null();
+	if ((clean = tt_sanitize_utf8_dup(s)) == NULL)
+		return NULL;
+	j = json_string(clean);
+	free(clean);
+	return j;
+}
+
+json_t *
+tt_json_time(tt_time t)
+{
+	char buf[32];
+
+	return t != 0 ? json_string(tt_fmt_utc(t, buf, sizeof(buf))) :
+	    json_null();
+}
+
+json_t *
+tt_json_pass(const struct pass *p)
+{
+	return json_pack("{s:o, s:o, s:o, s:i, s:i, s:i, s:i, s:i, s:i, s:i, "
+	    "s:o}",
+	    "started_at", tt_json_time(p->started),
+	    "finished_at", tt_json_time(p->finished),
+	    "exit_code", p->exit_code >= 0 ? json_integer(p->exit_code) :
+	    json_null(),
+	    "items", p->items,
+	    "blocks_added", p->added,
+	    "blocks_changed", p->changed,
+	    "blocks_removed", p->removed,
+	    "events_pushed", p->pushed,
+	    "events_deleted", p->deleted,
+	    "requests", p->requests,
+	    "message", tt_json_text(p->message));
+}
+
+int
+tt_json_print(json_t *j, struct tt_err *err)
+{
+	int r = j != NULL ? json_dumpf(j, stdout, JSON_INDENT(2) |
+	    JSON_ENSURE_ASCII) : -1;
+
+	json_decref(j);
+	if (r != 0 || putchar('\n') == EOF)
+		return tt_fail(err, TT_E_INTERNAL, "cannot write JSON");
+	return 0;
 }

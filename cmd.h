@@ -14,6 +14,8 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "config.h"
 #include "connection.h"
 #include "store.h"
@@ -101,9 +103,40 @@ int calendars_main(struct tt_ctx *ctx, int argc, char **argv,
 int status_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
 int stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
 
-/* Print s in a table cell of `width` columns (0: no padding, no cut),
- * counting UTF-8 characters, cutting with "~" when too long. */
+/*
+ * Tables.  The width they fit: COLUMNS when it is a positive number, else
+ * the terminal's (stdout), else 80.  tt_flex: what a table's flexible
+ * column has left beside `fixed` columns, at least `min`.  Widths are
+ * display columns (wcwidth in a UTF-8 locale: a wide character takes 2,
+ * a combining mark 0; one a character elsewhere).  tt_cell prints s in a
+ * cell of `width` columns, padded with spaces, or cut at a character and
+ * ended with "~" when too long (0: whole, no padding).
+ */
+int tt_term_width(void);
+int tt_flex(int fixed, int min);
+int tt_text_width(const char *s);
 void tt_cell(FILE *f, const char *s, int width);
+/* The last column of a row, after `used` columns: whole when it fits the
+ * rest of the line, else cut to it (at least 8), never padded. */
+void tt_last(FILE *f, const char *s, int used);
+/* Whether stdout gets colour: a terminal, NO_COLOR unset or empty, TERM
+ * set and not "dumb". */
+int tt_colour(void);
+
+/*
+ * JSON, the same for every command.  tt_json_text: a *new* string of
+ * untrusted text -- sanitised as for a terminal, each byte that is not
+ * UTF-8 as U+FFFD, so that no row loses a key -- or null for NULL (NULL
+ * only out of memory).  tt_json_time: RFC 3339 UTC, or null for 0.
+ * tt_json_print *takes* j and prints it indented, ASCII-escaped (no
+ * control or bidi character reaches a terminal raw); NULL is an error.
+ */
+json_t *tt_json_text(const char *s);
+json_t *tt_json_time(tt_time t);
+/* A pass record (status's last_pass, sync --json): a *new* object; the
+ * exit code null while the pass is unfinished. */
+json_t *tt_json_pass(const struct pass *p);
+int tt_json_print(json_t *j, struct tt_err *err);
 
 /* The edge's lines (cmd.c): a problem that does not end the command, a
  * warning (not with -q) or a -v summary (code 0); a warning of the core;
@@ -130,5 +163,8 @@ int cmd_profile_name_ok(const char *s);
 int cmd_confirm(const char *question, const char *what, struct tt_err *err);
 /* The exit status of an error code (SPEC section 6): the one mapping. */
 int cmd_exit(int code);
+/* The error code's word in JSON: ok, usage, data, config, local,
+ * internal, busy, login, consent, capped, later, down. */
+const char *cmd_result(int code);
 
 #endif

@@ -8,46 +8,59 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
 
 #include "cmd.h"
 
 struct list {
 	json_t *json;
-	int n;
+	int n, failed;
+	int name;		/* the PROFILE column's width */
 };
+
+/* The table: CALENDARS, BOOKED, BLOCKS and LAST PASS fixed; PROFILE takes
+ * 40% of the rest (at most 20), ACCOUNT what is left ("unfinished" may
+ * pass the edge). */
+#define PROF_FIXED	(2 + 19 + 7 + 7 + 2 + 24)
 
 static int
 list_cb(void *arg, const struct profile_row *r)
 {
 	struct list *l = arg;
-	char when[32] = "never", cals[48];
+	char when[32] = "never", cals[48], *acct;
 
 	if (r->last_pass != 0)
 		tt_fmt_local(r->last_pass, when, sizeof(when));
 	if (l->json != NULL) {
-		char utc[32];
-
-		json_array_append_new(l->json, json_pack("{s:s, s:b, s:s?, s:i, "
-		    "s:i, s:i, s:i, s:i, s:s?, s:o}", "profile", r->name,
-		    "connected", r->account != NULL, "account", r->account,
+		json_t *o = json_pack("{s:o, s:b, s:o, s:i, s:i, s:i, s:i, s:i, "
+		    "s:o, s:o}", "profile", tt_json_text(r->name),
+		    "connected", r->account != NULL,
+		    "account", tt_json_text(r->account),
 		    "calendars", r->calendars, "pull", r->pull, "push", r->push,
-		    "booked", r->booked, "blocks", r->blocks, "last_pass",
-		    r->last_pass ? tt_fmt_utc(r->last_pass, utc, sizeof(utc)) :
-		    NULL, "last_exit", r->last_exit >= 0 ?
-		    json_integer(r->last_exit) : json_null()));
+		    "booked", r->booked, "blocks", r->blocks,
+		    "last_pass_at", tt_json_time(r->last_pass),
+		    "last_exit_code", r->last_exit >= 0 ?
+		    json_integer(r->last_exit) : json_null());
+
+		if (o == NULL || json_array_append_new(l->json, o) != 0)
+			return l->failed = 1;
 		return 0;
 	}
-	if (l->n++ == 0)
-		printf("%-20s %-28s %-18s %6s %6s  %s\n", "PROFILE", "ACCOUNT",
-		    "CALENDARS", "BOOKED", "BLOCKS", "LAST PASS");
+	if (l->n++ == 0) {
+		tt_cell(stdout, "PROFILE", l->name);
+		putchar(' ');
+		tt_cell(stdout, "ACCOUNT", tt_flex(PROF_FIXED + l->name, 12));
+		printf(" %-18s %6s %6s  %s\n", "CALENDARS", "BOOKED", "BLOCKS",
+		    "LAST PASS");
+	}
 	snprintf(cals, sizeof(cals), "%d (%d pull, %d push)", r->calendars,
 	    r->pull, r->push);
-	tt_cell(stdout, r->name, 20);
+	tt_cell(stdout, r->name, l->name);
 	putchar(' ');
-	tt_cell(stdout, r->account ? r->account : "(not connected)", 28);
+	acct = tt_sanitize_dup(r->account ? r->account : "(not connected)");
+	tt_cell(stdout, acct ? acct : "?", tt_flex(PROF_FIXED + l->name, 12));
+	free(acct);
 	printf(" %-18s %6d %6d  %s", cals, r->booked, r->blocks, when);
 	if (r->last_pass != 0)
 		printf(r->last_exit == 0 ? " ok" : r->last_exit < 0 ?
@@ -118,7 +131,7 @@ profiles_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		CMD_OPT_HELP,
 		{ NULL, 0, NULL, 0 }
 	};
-	struct list l = { NULL, 0 };
+	struct list l = { NULL, 0, 0, 0 };
 	int c, json = 0, yes = 0;
 	int64_t id;
 
@@ -139,17 +152,19 @@ profiles_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 			    "remove");
 		if (cmd_open(ctx, err))
 			return -1;
-		if (json)
-			l.json = json_array();
-		if (store_profile_rows(ctx->st, list_cb, &l, err)) {
+		if (json && (l.json = json_array()) == NULL)
+			return tt_fail(err, TT_E_INTERNAL, "out of memory");
+		l.name = tt_flex(PROF_FIXED, 20) * 40 / 100;
+		if (l.name > 20)
+			l.name = 20;
+		if (store_profile_rows(ctx->st, list_cb, &l, err) ||
+		    (l.failed && tt_fail(err, TT_E_INTERNAL, "out of memory"))) {
 			json_decref(l.json);
 			return -1;
 		}
-		if (json) {
-			json_dumpf(l.json, stdout, JSON_INDENT(2));
-			putchar('\n');
-			json_decref(l.json);
-		} else if (l.n == 0)
+		if (json)
+			return tt_json_print(l.json, err);
+		else if (l.n == 0)
 			printf("No profiles yet; run `timetap-sync login`.\n");
 		return 0;
 	}

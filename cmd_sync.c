@@ -32,7 +32,68 @@ struct run {
 	unsigned shard, shards;	/* --shard K/N: this run's K-1 of N; 0/1 */
 	int worst;
 	char first[512];
+	/* --json: the profiles' summaries so far, and the problem and
+	 * warning lines of the profile being passed (NULL without). */
+	json_t *json, *problems, *warnings;
+	int failed;		/* out of memory in the summary */
 };
+
+/* A profile's summary begins: its lines are collected from now on. */
+static void
+summary_begin(struct run *rn)
+{
+	if (rn->json == NULL)
+		return;
+	json_decref(rn->problems);
+	json_decref(rn->warnings);
+	rn->problems = json_array();
+	rn->warnings = json_array();
+}
+
+static void
+summary_line(struct run *rn, int code, const char *line)
+{
+	json_t *a = code == TT_WARNING ? rn->warnings : rn->problems;
+
+	if (rn->json != NULL && (a == NULL ||
+	    json_array_append_new(a, tt_json_text(line)) != 0))
+		rn->failed = 1;
+}
+
+/*
+ * A profile's summary for sync --json: the figures -v prints (the pass
+ * record's; zero, times null, when no pass began), its result, time and
+ * lines.  A *new* object, or NULL out of memory.
+ */
+static json_t *
+summary_end(struct run *rn, const char *name, int code,
+    const struct pass *res, double seconds)
+{
+	json_t *o = tt_json_pass(res);
+
+	if (o == NULL || json_object_set_new(o, "profile",
+	    tt_json_text(name)) != 0 || json_object_set_new(o, "exit_code",
+	    json_integer(cmd_exit(code))) != 0 || json_object_set_new(o,
+	    "result", json_string(cmd_result(code))) != 0 ||
+	    json_object_set_new(o, "seconds", json_real(seconds)) != 0 ||
+	    json_object_set(o, "problems", rn->problems ? rn->problems :
+	    json_null()) != 0 || json_object_set(o, "warnings", rn->warnings ?
+	    rn->warnings : json_null()) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	json_decref(rn->problems);
+	json_decref(rn->warnings);
+	rn->problems = rn->warnings = NULL;
+	return o;
+}
+
+static void
+summary_add(struct run *rn, json_t *o)
+{
+	if (o == NULL || json_array_append_new(rn->json, o) != 0)
+		rn->failed = 1;
+}
 
 /*
  * The shard of a profile: a stable hash of its name (FNV-1a, 32 bits) mod
@@ -92,6 +153,7 @@ env_problem(void *arg, const struct sync_problem *pr)
 	    pr->code, pr->unknown, advice, sizeof(advice))) < 0)
 		line = NULL;
 	rn->ctx->note(rn->ctx, pr->code, line != NULL ? line : pr->error);
+	summary_line(rn, pr->code, line != NULL ? line : pr->error);
 	if (pr->code != TT_WARNING && rn->first[0] == '\0')
 		strlcpy(rn->first, line != NULL ? line : pr->error,
 		    sizeof(rn->first));
@@ -141,12 +203,15 @@ pass_one(void *arg, int64_t id, const char *name)
 	struct run *rn = arg;
 	struct tt_ctx *ctx = rn->ctx;
 	struct tt_err err = { 0 };
-	struct pass res;
+	struct pass res = { 0 };
 	struct timespec t0, t1;
+	double secs;
+	tt_time started;
 	int code, lock;
 
 	if (shard_of(name, rn->shards) != rn->shard)
 		return 0;
+	summary_begin(rn);
 
 	/* Each profile under its own lock: another run passing (or logging
 	 * in) this profile makes it wait for the next run, not the others. */
@@ -157,21 +222,29 @@ pass_one(void *arg, int64_t id, const char *name)
 		    name, err.code, 0, advice, sizeof(advice)));
 		cmd_note(ctx, err.code, line);
 		rn->worst = tt_worse(rn->worst, err.code);
+		if (rn->json != NULL) {
+			summary_line(rn, err.code, line);
+			summary_add(rn, summary_end(rn, name, err.code, &res, 0));
+		}
 		return 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rn->first[0] = '\0';
+	started = tt_now();
 	code = sync_profile(rn->env, id, name, rn->force, &res);
 	if (res.id != 0) {
 		res.exit_code = cmd_exit(code);
 		res.message = rn->first[0] ? rn->first : NULL;
 		if (store_pass_end(ctx->st, &res, &err)) {
 			cmd_note(ctx, err.code, err.msg);
+			summary_line(rn, err.code, err.msg);
 			code = tt_worse(code, err.code);
 		}
 	}
 	store_unlock(lock);	/* the pass is recorded: another may begin */
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (ctx->verbose) {
 		char line[512];
 
@@ -179,13 +252,40 @@ pass_one(void *arg, int64_t id, const char *name)
 		    "blocks added, %d changed, %d removed, %d pushed, %d "
 		    "deleted, %d requests, %.2f s%s", name, res.items,
 		    res.added, res.changed, res.removed, res.pushed,
-		    res.deleted, res.requests, (double)(t1.tv_sec - t0.tv_sec) +
-		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+		    res.deleted, res.requests, secs,
 		    code ? " (with problems)" : "");
 		cmd_note(ctx, 0, line);
 	}
+	if (rn->json != NULL) {
+		res.message = rn->first[0] ? rn->first : NULL;
+		res.exit_code = cmd_exit(code);
+		/* as the pass record has them, for the summary */
+		res.started = res.id != 0 ? started : 0;
+		res.finished = res.id != 0 ? tt_now() : 0;
+		summary_add(rn, summary_end(rn, name, code, &res, secs));
+	}
 	rn->worst = tt_worse(rn->worst, code);
 	return 0;
+}
+
+/* sync --json: one document after the passes, whatever they ended with. */
+static int
+summary_print(struct run *rn, struct tt_err *err)
+{
+	json_t *doc;
+
+	if (rn->failed) {
+		json_decref(rn->json);
+		rn->json = NULL;
+		return tt_fail(err, TT_E_INTERNAL, "sync --json: out of memory");
+	}
+	doc = json_pack("{s:i, s:s, s:o}", "exit_code", cmd_exit(rn->worst),
+	    "result", cmd_result(rn->worst), "profiles", rn->json);
+	rn->json = NULL;
+	json_decref(rn->problems);
+	json_decref(rn->warnings);
+	rn->problems = rn->warnings = NULL;
+	return tt_json_print(doc, err);
 }
 
 /*
@@ -207,8 +307,16 @@ unconnected_cb(void *arg, const struct profile_row *r)
 	snprintf(msg, sizeof(msg), "%d booked appointment%s, but the profile "
 	    "is not connected", r->booked, r->booked == 1 ? "" : "s");
 	pr.error = msg;
+	summary_begin(rn);
 	env_problem(rn, &pr);
 	rn->worst = tt_worse(rn->worst, TT_E_LOGIN);
+	if (rn->json != NULL) {
+		struct pass none = { 0 };
+
+		none.exit_code = cmd_exit(TT_E_LOGIN);
+		none.message = msg;
+		summary_add(rn, summary_end(rn, r->name, TT_E_LOGIN, &none, 0));
+	}
 	return 0;
 }
 
@@ -225,6 +333,10 @@ struct jobs {
 	char **names;
 	size_t n, capids, capnames;
 	struct run *rn;
+	/* --json: each child writes its summary to its own file (read
+	 * when it ends; a pipe could fill while the parent waits) */
+	FILE **out;
+	pid_t *pids;
 };
 
 static int
@@ -243,8 +355,41 @@ job_add(void *arg, int64_t id, const char *name)
 	return 0;
 }
 
+/*
+ * A child's summary, read back when it has ended; a child that died
+ * before writing it leaves the figures of the profile's last pass record
+ * and a problem saying so.
+ */
+static json_t *
+job_summary(struct run *rn, FILE *f, int64_t id, const char *name,
+    int code)
+{
+	struct tt_err err = { 0 };
+	struct pass p = { 0 };
+	json_t *o = NULL;
+	char line[128];
+
+	if (f != NULL) {
+		rewind(f);
+		o = json_loadf(f, 0, NULL);
+	}
+	if (json_is_object(o))
+		return o;
+	json_decref(o);
+	summary_begin(rn);
+	snprintf(line, sizeof(line), "profile %s: the pass's process ended "
+	    "without its summary", name);
+	rn->ctx->note(rn->ctx, TT_E_INTERNAL, line);
+	summary_line(rn, TT_E_INTERNAL, line);
+	if (store_last_pass(rn->ctx->st, id, &p, &err) < 0)
+		summary_line(rn, err.code, err.msg);
+	o = summary_end(rn, name, code, &p, 0);
+	store_pass_free(&p);
+	return o;
+}
+
 static int
-job_child(struct run *rn, int64_t id, const char *name)
+job_child(struct run *rn, int64_t id, const char *name, FILE *out)
 {
 	struct tt_ctx *ctx = rn->ctx;
 	struct tt_err err = { 0 };
@@ -260,6 +405,10 @@ job_child(struct run *rn, int64_t id, const char *name)
 	rn->worst = 0;
 	pass_one(rn, id, name);
 	store_close(st);
+	if (out != NULL && json_array_size(rn->json) == 1)
+		json_dumpf(json_array_get(rn->json, 0), out, JSON_COMPACT);
+	if (out != NULL)
+		fflush(out);
 	fflush(stdout);
 	return rn->worst;
 }
@@ -267,28 +416,49 @@ job_child(struct run *rn, int64_t id, const char *name)
 static int
 run_jobs(struct run *rn, unsigned jobs, struct tt_err *err)
 {
-	struct jobs j = { NULL, NULL, 0, 0, 0, rn };
+	struct jobs j = { NULL, NULL, 0, 0, 0, rn, NULL, NULL };
+	json_t **sums = NULL, *all = rn->json;
 	size_t next = 0, i;
 	unsigned running = 0;
-	int status;
+	int status, code, rc = -1;
 	pid_t pid;
 
-	if (store_connected_profiles(rn->ctx->st, job_add, &j, err) != 0) {
-		for (i = 0; i < j.n; i++)
-			free(j.names[i]);
-		free(j.names);
-		free(j.ids);
-		return -1;
+	if (store_connected_profiles(rn->ctx->st, job_add, &j, err) != 0)
+		goto out;
+	if ((j.pids = calloc(j.n + 1, sizeof(*j.pids))) == NULL ||
+	    (all != NULL && ((j.out = calloc(j.n + 1, sizeof(*j.out))) == NULL ||
+	    (sums = calloc(j.n + 1, sizeof(*sums))) == NULL))) {
+		tt_fail(err, TT_E_INTERNAL, "out of memory");
+		goto out;
 	}
 	while (next < j.n || running > 0) {
 		while (running < jobs && next < j.n) {
+			if (all != NULL && (j.out[next] = tmpfile()) == NULL)
+				rn->ctx->note(rn->ctx, TT_WARNING, "sync --json: "
+				    "no temporary file for a summary; the "
+				    "pass record gives it");
 			fflush(NULL);
-			if ((pid = fork()) == 0)
-				_exit(job_child(rn, j.ids[next], j.names[next]));
-			if (pid < 0)	/* no process to spare: pass it here */
+			if ((pid = fork()) == 0) {
+				/* the child's summary only, into its file */
+				if (all != NULL && (rn->json =
+				    json_array()) == NULL)
+					_exit(TT_E_INTERNAL);
+				_exit(job_child(rn, j.ids[next], j.names[next],
+				    all != NULL ? j.out[next] : NULL));
+			}
+			if (pid < 0) {	/* no process to spare: pass it here */
 				pass_one(rn, j.ids[next], j.names[next]);
-			else
+				if (all != NULL) {
+					sums[next] = json_array_get(all,
+					    json_array_size(all) - 1);
+					json_incref(sums[next]);
+					json_array_remove(all,
+					    json_array_size(all) - 1);
+				}
+			} else {
+				j.pids[next] = pid;
 				running++;
+			}
 			next++;
 		}
 		if (running == 0)
@@ -296,17 +466,32 @@ run_jobs(struct run *rn, unsigned jobs, struct tt_err *err)
 		if ((pid = wait(&status)) < 0)
 			break;
 		running--;
-		rn->worst = tt_worse(rn->worst, WIFEXITED(status) ?
-		    WEXITSTATUS(status) : TT_E_INTERNAL);
+		code = WIFEXITED(status) ? WEXITSTATUS(status) : TT_E_INTERNAL;
+		rn->worst = tt_worse(rn->worst, code);
+		for (i = 0; all != NULL && i < next; i++)
+			if (j.pids[i] == pid)
+				sums[i] = job_summary(rn, j.out[i], j.ids[i],
+				    j.names[i], code);
 	}
-	for (i = 0; i < j.n; i++)
+	/* In the order of the profiles, whichever ended first. */
+	for (i = 0; all != NULL && i < j.n; i++)
+		summary_add(rn, sums[i]);
+	rc = 0;
+out:
+	for (i = 0; i < j.n; i++) {
 		free(j.names[i]);
+		if (j.out != NULL && j.out[i] != NULL)
+			fclose(j.out[i]);
+	}
 	free(j.names);
 	free(j.ids);
-	return 0;
+	free(j.pids);
+	free(j.out);
+	free(sums);
+	return rc;
 }
 
-enum { O_FORCE = CMD_LONG, O_SHARD, O_JOBS };
+enum { O_FORCE = CMD_LONG, O_SHARD, O_JOBS, O_JSON };
 
 int
 sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
@@ -315,6 +500,7 @@ sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		{ "force", no_argument, NULL, O_FORCE },
 		{ "shard", required_argument, NULL, O_SHARD },
 		{ "jobs", required_argument, NULL, O_JOBS },
+		{ "json", no_argument, NULL, O_JSON },
 		CMD_OPT_HELP,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -322,7 +508,7 @@ sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	struct run rn = { 0 };
 	int64_t profile;
 	unsigned jobs = 1;
-	int c, r, sharded = 0;
+	int c, r, sharded = 0, json = 0;
 
 	rn.ctx = ctx;
 	rn.shards = 1;
@@ -347,6 +533,9 @@ sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 				    "wants 1 to 64, not '%s'", optarg);
 			jobs = (unsigned)v;
 			break;
+		case O_JSON:
+			json = 1;
+			break;
 		case CMD_HELPED:
 			return 0;
 		default:
@@ -364,6 +553,8 @@ sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		    "over every profile, not with -s");
 	if (cmd_open(ctx, err))
 		return -1;
+	if (json && (rn.json = json_array()) == NULL)
+		return tt_fail(err, TT_E_INTERNAL, "out of memory");
 	sync_env_of(&rn, &env);
 	if (jobs > 1)
 		env.progress = NULL;	/* one line per terminal, not N */
@@ -377,8 +568,12 @@ sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	} else if ((r = jobs > 1 ? run_jobs(&rn, jobs, err) :
 	    store_connected_profiles(ctx->st, pass_one, &rn, err)) == 0)
 		r = store_profile_rows(ctx->st, unconnected_cb, &rn, err);
-	if (r < 0)
+	if (r < 0 || (rn.json != NULL && summary_print(&rn, err))) {
+		json_decref(rn.json);
+		json_decref(rn.problems);
+		json_decref(rn.warnings);
 		return -1;
+	}
 	/* Problems were reported one per line already. */
 	err->code = rn.worst;
 	err->msg[0] = '\0';

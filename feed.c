@@ -7,8 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "cmd.h"
 
 enum { O_ALL = CMD_LONG, O_JSON };
@@ -16,63 +14,110 @@ enum { O_ALL = CMD_LONG, O_JSON };
 struct feed_print {
 	json_t *json;
 	int rows;
-	int tty, utf8;
+	int failed;		/* out of memory: the listing stopped */
+	int colour, utf8;
+	int subject, calendar;	/* the flexible columns' widths */
 };
+
+/*
+ * The table's columns: ID, Starts at, Ends at and Loaded fixed; Subject
+ * (45%), Calendar (20%) and Info share what the terminal has left, Info
+ * (the last) cut only when it does not fit.
+ */
+#define FEED_FIXED	(7 + 17 + 17 + 7 + 2)
+#define FEED_FLEX_MIN	24
+
+static void
+feed_widths(struct feed_print *fp)
+{
+	int flex = tt_flex(FEED_FIXED, FEED_FLEX_MIN);
+
+	fp->subject = flex * 45 / 100;
+	fp->calendar = flex * 20 / 100;
+	if (fp->calendar < 8)
+		fp->calendar = 8;
+}
+
+/* The Loaded mark: green when loaded, red only for a problem (an item
+ * that could not be read); an ordinary reason is no problem. */
+static void
+feed_mark(const struct feed_print *fp, const struct feed_row *f)
+{
+	const char *on = "";
+
+	if (!fp->utf8) {
+		printf("%-6s ", f->loaded ? "yes" : "no");
+		return;
+	}
+	if (fp->colour && f->loaded)
+		on = "\033[32m";
+	else if (fp->colour && f->reason && strcmp(f->reason, "invalid") == 0)
+		on = "\033[31m";
+	printf("%s%s%s      ", on, f->loaded ? "\xe2\x9c\x93" : "\xe2\x9c\x97",
+	    *on ? "\033[0m" : "");
+}
 
 static int
 feed_row_cb(void *arg, const struct feed_row *f)
 {
 	struct feed_print *fp = arg;
-	char s[32], e[32], id[32], *subj, *info;
+	char s[32], e[32], id[32], *subj, *info, *cal, *tail = NULL;
 
-	/* Whole, whatever the service sent: the table cuts, JSON does not. */
-	subj = tt_sanitize_dup(f->subject ? f->subject : "");
-	info = tt_sanitize_dup(f->info ? f->info : "");
-	if (subj == NULL || info == NULL) {
-		free(subj);
-		free(info);
-		return 1;
-	}
 	if (fp->json) {
-		char *cal = strdup(f->calendar ? f->calendar : "");
+		json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:b, s:o, s:o, "
+		    "s:o, s:o, s:o}",
+		    "appointment_id", f->appt_id ? json_integer(f->appt_id) :
+		    json_null(),
+		    "starts_at", tt_json_time(f->start),
+		    "ends_at", tt_json_time(f->end),
+		    "subject", tt_json_text(f->subject ? f->subject : ""),
+		    "loaded", f->loaded,
+		    "reason", tt_json_text(f->reason),
+		    "info", tt_json_text(f->info ? f->info : ""),
+		    "calendar", tt_json_text(f->calendar),
+		    "calendar_id", tt_json_text(f->calendar_remote),
+		    "event_id", tt_json_text(f->event_id));
 
-		json_array_append_new(fp->json, json_pack("{s:o, s:s, s:s, s:s,"
-		    " s:b, s:o, s:s, s:s, s:s}",
-		    "id", f->appt_id ? json_integer(f->appt_id) : json_null(),
-		    "starts_at", tt_fmt_utc(f->start, s, sizeof(s)),
-		    "ends_at", tt_fmt_utc(f->end, e, sizeof(e)),
-		    "subject", subj, "loaded", f->loaded,
-		    "reason", f->reason ? json_string(f->reason) : json_null(),
-		    "info", info, "calendar", cal ? cal : "",
-		    "event_id", f->event_id ? f->event_id : ""));
-		free(cal);
-		free(subj);
-		free(info);
+		if (o == NULL || json_array_append_new(fp->json, o) != 0)
+			return fp->failed = 1;
 		return 0;
 	}
-	if (fp->rows++ == 0)
-		printf("ID      Starts at         Ends at           Subject"
-		    "                         Loaded  Info\n");
+	/* Whole, whatever the service sent: the cells cut. */
+	subj = tt_sanitize_dup(f->subject ? f->subject : "");
+	info = tt_sanitize_dup(f->info ? f->info : "");
+	cal = tt_sanitize_dup(f->calendar ? f->calendar : "-");
+	if (subj == NULL || info == NULL || cal == NULL ||
+	    asprintf(&tail, "%s%s%s", !f->loaded && f->reason ? f->reason : "",
+	    !f->loaded && f->reason ? ": " : "", info) < 0) {
+		free(subj);
+		free(info);
+		free(cal);
+		return fp->failed = 1;
+	}
+	if (fp->rows++ == 0) {
+		printf("%-6s %-16s %-16s ", "ID", "Starts at", "Ends at");
+		tt_cell(stdout, "Subject", fp->subject);
+		putchar(' ');
+		tt_cell(stdout, "Calendar", fp->calendar);
+		printf(" Loaded Info\n");
+	}
 	if (f->appt_id)
 		snprintf(id, sizeof(id), "%" PRId64, f->appt_id);
 	else
 		strlcpy(id, "-", sizeof(id));
-	printf("%-7s %-17s %-17s ", id, f->start ? tt_fmt_local(f->start, s,
+	printf("%-6s %-16s %-16s ", id, f->start ? tt_fmt_local(f->start, s,
 	    sizeof(s)) : "-", f->end ? tt_fmt_local(f->end, e, sizeof(e)) : "-");
-	tt_cell(stdout, subj, 31);
+	tt_cell(stdout, subj, fp->subject);
 	putchar(' ');
-	if (fp->utf8)
-		printf("%s%s%s       ", fp->tty ? (f->loaded ? "\033[32m" :
-		    "\033[31m") : "", f->loaded ? "\xe2\x9c\x93" : "\xe2\x9c\x97",
-		    fp->tty ? "\033[0m" : "");
-	else
-		printf("%-6s  ", f->loaded ? "yes" : "no");
-	if (!f->loaded && f->reason)
-		printf("%s: %s\n", f->reason, info);
-	else
-		printf("%s\n", info);
+	tt_cell(stdout, cal, fp->calendar);
+	putchar(' ');
+	feed_mark(fp, f);
+	tt_last(stdout, tail, FEED_FIXED + fp->subject + fp->calendar);
+	putchar('\n');
 	free(subj);
 	free(info);
+	free(cal);
+	free(tail);
 	return 0;
 }
 
@@ -125,20 +170,19 @@ feed_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		return -1;
 	if (json)
 		fp.json = json_array();
-	fp.tty = isatty(STDOUT_FILENO);
+	fp.colour = tt_colour();
 	fp.utf8 = tt_utf8_locale();
+	feed_widths(&fp);
 	r = cmd_profile(ctx, &profile, err);
 	if (r > 0)
 		r = store_feed_list(ctx->st, profile, (int)n, feed_row_cb, &fp,
-		    err) ? -1 : 1;
+		    err) ? -1 : fp.failed ? tt_fail(err, TT_E_INTERNAL, "out of "
+		    "memory") : 1;
 	if (r < 0) {
 		json_decref(fp.json);
 		return -1;
 	}
-	if (fp.json) {
-		json_dumpf(fp.json, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(fp.json);
-	}
+	if (fp.json)
+		return tt_json_print(fp.json, err);
 	return 0;
 }

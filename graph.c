@@ -989,10 +989,59 @@ load_object(struct greq *r, const char *buf, size_t len, size_t flags,
 	return j;
 }
 
+/* The value of the four hex digits at p, or -1. */
+static long
+hex4(const char *p)
+{
+	long v = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		int c = (unsigned char)p[i];
+
+		if (!isxdigit(c))
+			return -1;
+		v = v * 16 + (isdigit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return v;
+}
+
 /*
- * A page of events: one item with bytes that are not UTF-8, or a \u0000,
- * must not cost the whole page (jansson refuses both).  Invalid bytes are
- * replaced by U+FFFD (in a copy, only when there are any), NULs are let
+ * The escape of a lone surrogate ("\udc80": a UTF-16 half the service
+ * may send for text it cut or could not convert) becomes "\ufffd" in
+ * place, the same length; a high and low pair stays.  Outside strings
+ * JSON has no backslash, so every one starts an escape.
+ */
+static void
+lone_surrogates(char *p, size_t n)
+{
+	size_t i;
+	long u, w;
+
+	for (i = 0; i + 1 < n; i++) {
+		if (p[i] != '\\')
+			continue;
+		if (p[i + 1] != 'u' || i + 6 > n || (u = hex4(p + i + 2)) < 0) {
+			i++;	/* \\, \", \n ...: the next byte is taken */
+			continue;
+		}
+		if (u >= 0xd800 && u <= 0xdbff && i + 12 <= n &&
+		    p[i + 6] == '\\' && p[i + 7] == 'u' &&
+		    (w = hex4(p + i + 8)) >= 0xdc00 && w <= 0xdfff) {
+			i += 11;
+			continue;
+		}
+		if (u >= 0xd800 && u <= 0xdfff)
+			memcpy(p + i + 2, "fffd", 4);
+		i += 5;
+	}
+}
+
+/*
+ * A page of events: one item with bytes that are not UTF-8, the escape
+ * of a lone surrogate, or a \u0000, must not cost the whole page (jansson
+ * refuses all three).  Invalid bytes are replaced by U+FFFD (in a copy,
+ * only when there are any), lone surrogates too (in place), NULs are let
  * through; graph_parse_event then marks the field that holds either.
  */
 json_t *
@@ -1002,6 +1051,9 @@ greq_json_page(struct greq *r, struct graph_err *err)
 	size_t i, k, n = r->len, o = 0, bad = 0;
 	char *fixed;
 	json_t *j;
+
+	if (r->body != NULL)
+		lone_surrogates(r->body, n);
 
 	for (i = 0; i < n; i += k ? k : 1)
 		bad += (k = tt_utf8_len(p + i, n - i)) == 0;

@@ -745,6 +745,7 @@ store_appt_free(struct appt *a)
 	free(a->calendar);
 	free(a->event_id);
 	free(a->remote_modified);
+	free(a->calendar_id);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -758,7 +759,7 @@ store_overlaps(tt_time s1, tt_time e1, tt_time s2, tt_time e2)
 	"a.id, a.profile_id, a.kind = 'ext', a.status = 'cancelled', " \
 	"a.start_utc, a.end_utc, a.all_day, a.subject, a.client, a.online, " \
 	"a.join_url, c.path, a.source_event_id, a.remote_modified, a.version, " \
-	"a.created_at, a.updated_at " \
+	"a.created_at, a.updated_at, c.remote_id " \
 	"FROM appointments a LEFT JOIN calendars c ON c.id = a.source_calendar_id "
 
 static void
@@ -782,6 +783,7 @@ read_appt(sqlite3_stmt *s, struct appt *a)
 	a->version = sqlite3_column_int64(s, 14);
 	a->created = sqlite3_column_int64(s, 15);
 	a->updated = sqlite3_column_int64(s, 16);
+	a->calendar_id = col_text(s, 17);
 	if (a->subject == NULL)
 		a->subject = strdup("");
 }
@@ -2082,10 +2084,12 @@ store_feed_list(struct store *st, int64_t profile, int limit,
 	struct feed_row f;
 	int rc;
 
-	s = prep(st, "SELECT calendar_id, calendar, event_id,"
-	    " coalesce(appt_id, 0), start_utc, end_utc, all_day, subject, loaded,"
-	    " reason, info, seen_at, seq FROM feed WHERE profile_id = ?"
-	    " ORDER BY seq DESC LIMIT ?", err);
+	s = prep(st, "SELECT f.calendar_id, f.calendar, f.event_id,"
+	    " coalesce(f.appt_id, 0), f.start_utc, f.end_utc, f.all_day,"
+	    " f.subject, f.loaded, f.reason, f.info, f.seen_at, f.seq,"
+	    " c.remote_id FROM feed f LEFT JOIN calendars c ON c.id ="
+	    " f.calendar_id WHERE f.profile_id = ? ORDER BY f.seq DESC LIMIT ?",
+	    err);
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, profile);
@@ -2106,6 +2110,7 @@ store_feed_list(struct store *st, int64_t profile, int limit,
 		f.info = (const char *)sqlite3_column_text(s, 10);
 		f.seen_at = sqlite3_column_int64(s, 11);
 		f.seq = sqlite3_column_int64(s, 12);
+		f.calendar_remote = (const char *)sqlite3_column_text(s, 13);
 		if (cb(arg, &f))
 			break;
 	}
@@ -2144,6 +2149,41 @@ push_state(const char *s)
 		if (strcmp(s, names[i]) == 0)
 			return (enum push_state)i;
 	return PS_NONE;
+}
+
+int
+store_appt_pushes(struct store *st, int64_t profile, int64_t appt,
+    int (*cb)(void *, const struct appt_push *), void *arg,
+    struct tt_err *err)
+{
+	sqlite3_stmt *s;
+	struct appt_push ap;
+	int rc;
+
+	s = prep(st, "SELECT c.path, c.remote_id, p.event_id,"
+	    " coalesce(p.state, 'none'), coalesce(p.pushed_at, 0),"
+	    " c.push AND c.present FROM calendars c LEFT JOIN pushed p ON"
+	    " p.calendar_id = c.id AND p.appt_id = ?2 WHERE c.profile_id = ?1"
+	    " AND ((c.push AND c.present) OR p.appt_id IS NOT NULL)"
+	    " ORDER BY c.id", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, profile);
+	sqlite3_bind_int64(s, 2, appt);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		ap.calendar = (const char *)sqlite3_column_text(s, 0);
+		ap.calendar_id = (const char *)sqlite3_column_text(s, 1);
+		ap.event_id = (const char *)sqlite3_column_text(s, 2);
+		ap.state = (const char *)sqlite3_column_text(s, 3);
+		ap.pushed_at = sqlite3_column_int64(s, 4);
+		ap.push = sqlite3_column_int(s, 5);
+		if (cb(arg, &ap))
+			break;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dberr(st, err, "reading the pushed events");
+	return 0;
 }
 
 int

@@ -73,6 +73,7 @@ struct appt {
 	char *calendar;		/* ext: name of the source calendar */
 	char *event_id;		/* ext: the remote event id */
 	char *remote_modified;	/* ext: lastModifiedDateTime */
+	char *calendar_id;	/* ext: the source calendar's Graph id */
 	int64_t version;	/* bumped on every change */
 	tt_time created, updated;
 };
@@ -315,6 +316,7 @@ int store_pushed_owner(struct store *st, int64_t profile,
 struct feed_row {
 	int64_t profile_id, calendar_id;
 	const char *calendar;	/* the calendar's path */
+	const char *calendar_remote;	/* its Graph id; NULL: forgotten */
 	const char *event_id;
 	int64_t appt_id;	/* 0: none */
 	tt_time start, end;
@@ -358,6 +360,20 @@ enum push_state {
 	PS_EDITED,	/* the event exists, to be written again */
 	PS_GONE		/* the event was deleted remotely: a new create */
 };
+
+/* Where an appointment is pushed, for appt show: each push calendar of
+ * the profile and each calendar that still holds its event.  state is the
+ * pushed row's ("none": no row); pushed_at when its create was recorded
+ * (0: none); push whether the calendar has the push role now.  Strings
+ * borrowed during cb. */
+struct appt_push {
+	const char *calendar, *calendar_id, *event_id, *state;
+	tt_time pushed_at;
+	int push;
+};
+int store_appt_pushes(struct store *st, int64_t profile, int64_t appt,
+    int (*cb)(void *, const struct appt_push *), void *arg,
+    struct tt_err *err);
 
 /* One (appointment, calendar) pair the push must look at. */
 struct push_item {

@@ -440,11 +440,13 @@ skip_escape(const unsigned char *p)
 	return p[1] != '\0' ? 2 : 1;
 }
 
-char *
-tt_sanitize(char *dst, size_t dstlen, const char *src)
+/* tt_sanitize with `bad` (one character) for each byte that is not
+ * UTF-8. */
+static char *
+sanitize(char *dst, size_t dstlen, const char *src, const char *bad)
 {
 	const unsigned char *p = (const unsigned char *)(src ? src : "");
-	size_t o = 0, n;
+	size_t o = 0, n, nbad = strlen(bad);
 	unsigned long cp;
 
 	if (dstlen == 0)
@@ -456,9 +458,10 @@ tt_sanitize(char *dst, size_t dstlen, const char *src)
 		}
 		n = utf8_seq(p, &cp);
 		if (n == 0) {		/* invalid byte */
-			if (o + 1 >= dstlen)
+			if (o + nbad >= dstlen)
 				break;
-			dst[o++] = '?';
+			memcpy(dst + o, bad, nbad);
+			o += nbad;
 			p++;
 			continue;
 		}
@@ -484,6 +487,12 @@ tt_sanitize(char *dst, size_t dstlen, const char *src)
 	}
 	dst[o] = '\0';
 	return dst;
+}
+
+char *
+tt_sanitize(char *dst, size_t dstlen, const char *src)
+{
+	return sanitize(dst, dstlen, src, "?");
 }
 
 int
@@ -597,6 +606,18 @@ tt_sanitize_dup(const char *src)
 
 	/* Sanitising never makes text longer: the copy is always whole. */
 	return d != NULL ? tt_sanitize(d, n, src) : NULL;
+}
+
+char *
+tt_sanitize_utf8_dup(const char *src)
+{
+	size_t n = strlen(src ? src : "");
+	char *d;
+
+	/* Each invalid byte becomes three: U+FFFD. */
+	if (n > (SIZE_MAX - 1) / 3 || (d = malloc(3 * n + 1)) == NULL)
+		return NULL;
+	return sanitize(d, 3 * n + 1, src, "\xef\xbf\xbd");
 }
 
 char *

@@ -128,6 +128,9 @@ int tt_utf8_valid(const char *s);
 
 /* The same into a new string, always whole (NULL: out of memory). */
 char *tt_sanitize_dup(const char *src);
+/* The same with U+FFFD for each invalid byte: always valid UTF-8, for
+ * JSON, which is UTF-8 whatever the locale (NULL: out of memory). */
+char *tt_sanitize_utf8_dup(const char *src);
 
 /* "scheme://host[:port]" of a URL, lower-cased (new string; "" when the
  * URL has no scheme; NULL: out of memory). */

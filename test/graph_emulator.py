@@ -191,7 +191,8 @@ GET|POST|DELETE /_emu/faults   list / append {"faults":[FAULT...]} / clear (also
         broken_item: the page is served with one item's "id" replaced by a number (index: which
                 item, default 0)
         bad_utf8_item: the page is served with one item's subject holding bytes that are not
-                UTF-8 (index as for broken_item)
+                UTF-8 (index as for broken_item); "form": "surrogate" makes it the escape of
+                a lone UTF-16 surrogate ("\\udc80") instead, which is valid UTF-8 but no text
         omit_masters: (delta) the page is served without its series masters: a round whose sparse
                 occurrences come without their master (as for a store that never saw it)
 POST /_emu/outlook   {"user": upn, "op": add|edit|move|delete|showas|cancel|delete_occurrence|

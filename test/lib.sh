@@ -81,6 +81,11 @@
 #                          why not in $T/why
 #   json_value FILE EXPR   print the value of the Python expression EXPR on the
 #                          JSON in FILE (as j; a string as it is, else as JSON)
+#   widest FILE            the display width of FILE's widest line (UTF-8:
+#                          East Asian wide and full-width characters 2,
+#                          combining marks 0, colour sequences none)
+#   columns FILE TEXT      the display column where TEXT begins on each line
+#                          of FILE that has it, one a line
 #   blocks_problems        what is wrong between the [ext] blocks and the busy
 #                          time of the pulled calendars (series expanded), a
 #                          line each (none: they agree)
@@ -516,6 +521,25 @@ rows = sorted("%s|%s|%s" % (e["subject"], e["start"], e["end"]) for c in s["user
               for e in c["events"] if e["showAs"] in ("busy", "oof") and not e.get("isCancelled"))
 print("\n".join(rows))' "${1:-}" >"$T/truth"
 	cmp -s "$T/book" "$T/truth"
+}
+widest() { display_py widest "$1" ""; }
+columns() { display_py columns "$1" "$2"; }
+display_py() {
+	python3 - "$@" <<'EOF'
+import re, sys, unicodedata
+mode, path, text = sys.argv[1:4]
+def width(s):
+    s = re.sub("\033\\[[0-9;]*m", "", s)
+    return sum(0 if unicodedata.combining(c) else
+               2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+lines = open(path, encoding="utf-8", errors="replace").read().splitlines()
+if mode == "widest":
+    print(max([width(l) for l in lines] or [0]))
+else:
+    for l in lines:
+        if text in l:
+            print(width(l[:l.index(text)]))
+EOF
 }
 json_holds() { json_py holds "$1" "$2" >"$T/why" 2>&1; }
 json_value() { json_py value "$1" "$2"; }

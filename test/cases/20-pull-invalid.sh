@@ -7,12 +7,12 @@
 
 emu_setup pull-faults "retry_budget = 3"
 blk() { db "SELECT id FROM appointments WHERE kind = 'ext' AND source_event_id = '$1'"; }
-frow() {	# reason|info|id of the feed row of an event id
+frow() {	# reason|info|appointment_id of the feed row of an event id
 	run feed --all --json
 	python3 -c '
 import json, sys
 r = [x for x in json.load(open(sys.argv[1])) if x["event_id"] == sys.argv[2]]
-print("%s|%s|%s" % (r[0]["reason"], r[0]["info"], r[0]["id"]) if r else "MISSING")' "$T/out" "$1"
+print("%s|%s|%s" % (r[0]["reason"], r[0]["info"], r[0]["appointment_id"]) if r else "MISSING")' "$T/out" "$1"
 }
 
 first_sync

@@ -171,13 +171,15 @@ class GraphMixin:
             return self.post_fault(resp, f)
         if f and f["kind"] == "bad_utf8_item":
             # One item's subject with bytes that are not UTF-8 (0xff 0xfe): what an
-            # Exchange item imported from elsewhere has been seen to carry.
+            # Exchange item imported from elsewhere has been seen to carry; or the
+            # escape of half a UTF-16 pair (text cut between the two halves).
+            bad = b"Bad \\udc80 text" if f.get("form") == "surrogate" else b"Bad \xff\xfe text"
             try:
                 doc = json.loads(resp.body)
                 if doc.get("value"):
                     it = doc["value"][int(f.get("index", 0)) % len(doc["value"])]
                     it["subject"] = "BADUTF8MARK"
-                    resp.body = jdump(doc).encode().replace(b"BADUTF8MARK", b"Bad \xff\xfe text")
+                    resp.body = jdump(doc).encode().replace(b"BADUTF8MARK", bad)
                     resp.headers = [(k, v) for k, v in resp.headers if k.lower() != "content-length"]
             except (ValueError, TypeError, AttributeError, KeyError):
                 pass

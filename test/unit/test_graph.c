@@ -505,5 +505,35 @@ main(void)
 		free(big);
 		graph_free(g);
 	}
+	{
+		/* A page whose text holds escapes of lone UTF-16 surrogates:
+		 * jansson refuses the whole page unless they are mended. */
+		static const char page[] = "{\"value\":[{\"a\":\"x\\udc80y\","
+		    "\"b\":\"\\\\udc80\",\"c\":\"\\ud83d\\ude00\","
+		    "\"d\":\"\\ude00\\ud83d\",\"e\":\"\\ud83d\"}]}";
+		struct greq r = { 0 };
+		struct graph_err e = { 0 };
+		json_t *j, *o;
+
+		r.body = strdup(page);
+		r.len = strlen(page);
+		strlcpy(r.what, "reading a page", sizeof(r.what));
+		j = greq_json_page(&r, &e);
+		o = json_array_get(json_object_get(j, "value"), 0);
+		CHECK(o != NULL, "a page with lone surrogate escapes is read");
+		CHECK(o && strcmp(json_string_value(json_object_get(o, "a")),
+		    "x\xef\xbf\xbdy") == 0, "a lone low surrogate becomes U+FFFD");
+		CHECK(o && strcmp(json_string_value(json_object_get(o, "b")),
+		    "\\udc80") == 0, "an escaped backslash before udc80 is text");
+		CHECK(o && strcmp(json_string_value(json_object_get(o, "c")),
+		    "\xf0\x9f\x98\x80") == 0, "a high and low pair stays (U+1F600)");
+		CHECK(o && strcmp(json_string_value(json_object_get(o, "d")),
+		    "\xef\xbf\xbd\xef\xbf\xbd") == 0, "a pair in the wrong "
+		    "order is two lone halves");
+		CHECK(o && strcmp(json_string_value(json_object_get(o, "e")),
+		    "\xef\xbf\xbd") == 0, "a high surrogate at the end of a string");
+		json_decref(j);
+		free(r.body);
+	}
 	return DONE();
 }

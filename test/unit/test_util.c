@@ -199,6 +199,12 @@ main(void)
 		CHECK(dup != NULL && strcmp(dup, "ab?") == 0,
 		    "sanitize_dup sanitises like tt_sanitize");
 		free(dup);
+		dup = tt_sanitize_utf8_dup("\xff\xfe" "a\xc2\x85\xe2\x80\xae" "b\xed\xb2\x80");
+		CHECK(dup != NULL && strcmp(dup, "\xef\xbf\xbd\xef\xbf\xbd" "ab"
+		    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd") == 0,
+		    "sanitize_utf8_dup: U+FFFD for each invalid byte (a surrogate's "
+		    "too), C1 and bidi overrides dropped");
+		free(dup);
 	}
 	{
 		static const struct { const char *url, *origin; } o[] = {
