@@ -15,8 +15,9 @@
 
 #include "cmd.h"
 
+/* The Makefile's VERSION, the one place the version is set. */
 #ifndef VERSION
-#define VERSION "0.1"
+#error "VERSION is not defined: build with make"
 #endif
 
 static const char usage_text[] =

@@ -102,7 +102,7 @@ main(void)
 	int fd, fd2;
 
 	umask(022);
-	mkdtemp(dir);
+	CHECK(mkdtemp(dir) != NULL, "a scratch directory");
 	snprintf(sub, sizeof(sub), "%s/data/timetap-sync", dir);
 	snprintf(db, sizeof(db), "%s/timetap.db", sub);
 	CHECK(store_open(db, &st, &err) == 0, "open creates the database");
