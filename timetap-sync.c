@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * timetap-sync.c -- the edge: options, configuration, dispatch; with
  * cmd.c, the messages and the exit status.  Every other module returns

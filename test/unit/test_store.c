@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for store.c: file modes, refusal, migration, lock, overlaps. */
 #include <sys/stat.h>
 
