@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: ISC
 #
 # The version is set here and nowhere else: --version gets it as -DVERSION,
-# the manual pages at install (and lint) time through $(SUBST); NEWS's
-# newest entry must name it (the install tests check all three).
+# the manual pages' .Os at install through $(SUBST); NEWS's newest entry
+# must name it (test family 16 checks all three).
 VERSION = 0.2
 
 PREFIX ?= /usr/local

@@ -14,7 +14,7 @@
 . "$TOP/test/lib.sh"
 
 root=$T/root
-inst() { MAKEFLAGS= MAKELEVEL= make -s -C "$TOP" "$@" BUILD="$(dirname "$BIN")" \
+inst() { MAKEFLAGS='' MAKELEVEL='' make -s -C "$TOP" "$@" BUILD="$(dirname "$BIN")" \
     DESTDIR="$root" PREFIX=/usr >"$T/out" 2>"$T/err"; rc=$?; last_cmd="make $*"; }
 
 inst install-only
