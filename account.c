@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * account.c -- the account commands: login (the browser on a loopback
  * redirect, or a device code), calendars and their roles, status and

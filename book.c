@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * book.c -- the appointment book commands: appt add|list|show|edit|cancel.
  *

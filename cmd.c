@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd.c -- what the commands share at the edge: the one line a problem
  * or a warning gets on stderr, the progress line of a terminal, the exit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd.h -- what timetap-sync.c hands to each command: the parsed global
  * options, the configuration and the open store.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd_profiles.c -- the profiles command: list the staff profiles of the
  * database (account, calendars, book, last pass), add one without a login,

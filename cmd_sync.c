@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * cmd_sync.c -- the sync command: its options, the profiles it passes
  * (the one named with -s, or every connected one: one failing profile

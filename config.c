@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * config.c -- parse the key = value configuration file; see config.h.
  * No persistent state.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * config.h -- the configuration file (SPEC section 3).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * connection.c -- a profile's connection to Microsoft 365: a Graph handle
  * from the configuration, an access token that is valid (refreshed when

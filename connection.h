@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * connection.h -- a profile's connection to Microsoft 365 (core: no
  * options, no terminal): the Graph handle, a valid access token, the

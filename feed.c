@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * feed.c -- the Calendar Sync Feed: what the passes did with every pulled
  * item, newest first.  Only reads the store and prints.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * graph.c -- HTTP, JSON and the Microsoft protocols behind graph.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * graph.h -- Microsoft Graph and the Microsoft identity platform, as plain
  * C records.  Everything about HTTP and JSON stays in graph.c: no json_t,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * graph_events.c -- delta rounds and calendar views: paging, loop
  * detection and turning event JSON into struct graph_event.

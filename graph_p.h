@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * graph_p.h -- the insides of graph.c shared with its own parts (the delta
  * and batch code in graph_sync.c) and its unit test; not for other modules.

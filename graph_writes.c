@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * graph_writes.c -- creating, updating, deleting and finding our events
  * with JSON batching.

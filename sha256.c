@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sha256.c -- a small SHA-256 so that the PKCE challenge needs no crypto
  * library of its own (libcurl's TLS library is not ours to link).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sha256.h -- SHA-256 (FIPS 180-4), for the PKCE code challenge only.
  * Pure function, no state; out receives 32 bytes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * store.h -- the local SQLite file: the appointment book and the sync state.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sync.c -- one pass for a profile, and the purge of stop --purge-remote.
  *

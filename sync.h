@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sync.h -- the sync pass, the purge, and their pure parts (core: no
  * options, no terminal; the sync command is cmd_sync.c).

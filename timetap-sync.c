@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * timetap-sync.c -- the edge: options, configuration, dispatch; with
  * cmd.c, the messages and the exit status.  Every other module returns
@@ -17,8 +18,9 @@
 
 #include "cmd.h"
 
+/* The Makefile's VERSION, the one place the version is set. */
 #ifndef VERSION
-#define VERSION "0.1"
+#error "VERSION is not defined: build with make"
 #endif
 
 static const struct {

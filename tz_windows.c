@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tz_windows.c -- Windows time-zone names to IANA names; see tz_windows.h.
  * No state.

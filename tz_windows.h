@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tz_windows.h -- Windows time-zone names to IANA (tzdata) names.
  *

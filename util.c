@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * util.c -- errors, times and sanitising; see util.h.  No persistent state.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * util.h -- the small pure pieces every module shares: the error record and
  * exit codes, time parsing and formatting, and sanitising of untrusted text.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """make bench: timetap-sync against the bundled Graph emulator, on loopback.
 
 Prints one table: scenario, events, writes, HTTP requests, wall time, CPU

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Install what building, testing and the demo need on Debian, when missing.
 # `make check` and `make demo` run this first: when nothing is missing it
 # prints nothing and installs nothing; when something is, it says what and

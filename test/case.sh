@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Run one integration case written as data: BIN=... TOP=... sh test/case.sh
 # FILE.case (the format: test/data/README).  The file is checked, then
 # translated line for line into calls of the k_* functions below, which do

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # make demo: the whole workflow against the bundled Graph emulator, over
 # HTTPS with a throwaway CA, in a scratch directory.  The emulator plays
 # Microsoft 365 (a realistic mailbox: test/scenarios/demo.json) and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Tiny CLI for the Graph emulator's control interface (for shell tests).
 
   emuctl.py BASE METHOD PATH [JSON]     print the response body; exit 0 on 2xx, 1 otherwise

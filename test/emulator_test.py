@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Self-tests of test/graph_emulator.py (run by `make check`).  TAP output, exit 1 on failure.
 
 Starts the emulator (plain HTTP with --state, once with --tls, once with --generate 10000)

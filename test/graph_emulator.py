@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Microsoft Graph v1.0 + Microsoft identity platform emulator for timetap-sync tests.
 
 Python 3 standard library only.  Listens on 127.0.0.1 only.  One process is both the

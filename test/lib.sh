@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Shared helpers for the integration cases (sourced by test/cases/*.sh).
 #
 # Each case runs the real binary ($BIN) in a scratch directory with its own

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Run every test against each build directory given (default: build): the
 # unit test programs, the emulator's self-test, and the integration cases:
 # the shell families test/cases/*.sh and the case files test/data/*.case

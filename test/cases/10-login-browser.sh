@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 10, login: the browser sign-in (authorization code + PKCE on a
 # loopback redirect) completing without a person; what is stored; the
 # scopes asked for; default roles; file modes; state and error answers.

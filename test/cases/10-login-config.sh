@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 10, login: what login refuses before it talks to anyone --
 # no client_id, http:// for a host that is not loopback, bad options --
 # and an app registration the identity platform rejects.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 10, login: the device code sign-in -- the code and address
 # printed, polling (authorization_pending, slow_down), approval from
 # elsewhere, declined and expired codes.

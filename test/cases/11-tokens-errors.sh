@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 11, tokens: errors of the token endpoint.  invalid_grant (AADSTS
 # 70008, 50173, 65001) and a revoked grant -> 77 with the command to run,
 # remembered so later runs do not retry; temporarily_unavailable, 5xx and

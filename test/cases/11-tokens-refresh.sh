@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 11, tokens: refresh only within five minutes of expiry; refresh
 # token rotation in strict mode over many runs never locks the tool out;
 # a rejected access token is not used forever.

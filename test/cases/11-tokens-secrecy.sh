@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 11, tokens: no token the emulator issued ever shows in stdout or
 # stderr of any command, with -v, on success or on error, nor in the man
 # page; stop forgets them (not even left in the database file).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 12, calendars: listing every calendar the account reaches -- own
 # calendars, calendars inside calendar groups (with their path), Microsoft
 # 365 group calendars after a plain login (by id, "with limited

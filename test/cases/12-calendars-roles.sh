@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 12, calendars: setting pull/push roles by local number, by remote
 # id and by path; a push target must be writable; unknown, ambiguous or
 # vanished calendars are refused and nothing changes; roles survive a new

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 13, the locks: while another process holds a profile's lock,
 # calendars, login, sync and stop of that profile exit 75 at once with a
 # one-line message and change nothing; status still reads; afterwards

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 14, sign-in and discovery as Microsoft does them: 12 KB access
 # tokens through login, calendars, sync, feed and stop; 20 passes each
 # refreshing under strict refresh-token rotation; offline_access on every

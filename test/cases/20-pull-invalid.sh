@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 20, pull: an item that can no longer be read (here: a subject that
 # is not a string, a showAs that is a number) fails closed: its block stays,
 # on a delta round and also after a full read with reconciliation (SPEC 5:

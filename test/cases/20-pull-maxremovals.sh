@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 20, pull: max_removals.  A pass that would remove more than the
 # allowed share of a calendar's blocks (more than 10 and more than half, by
 # default) stops with exit 3 (its own code: it needs a person, so not 75) and a message naming --force, and removes

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 21, pull under faults: at most 4 requests in flight per mailbox.
 # Six pull calendars in one mailbox, every response delayed (latency_ms),
 # two pages per calendar: the emulator never has to answer 429

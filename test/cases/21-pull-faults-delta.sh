@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 21, pull under faults: an invalid delta state on the stored
 # deltaLink (400 syncStateNotFound, 400 resyncRequired, 400
 # InvalidDeltaToken, 410 Gone; also on a later page of a round) means a full

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 21, pull under faults: errors in the middle of a multi-page round
 # (page_size = 3).  Nothing is removed on a partial read: a 503 on page 3 of
 # a delta round, a failure in the middle of the full read that follows an

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 21, pull under faults: 20 consecutive passes under random injected
 # faults (seeded: throttling, 5xx, cut and slow responses, truncated bodies,
 # expired delta tokens, with small "times" and "skip"), with Outlook changes

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 21, pull under faults: the retry engine.  429 with Retry-After in
 # decimal seconds and as an HTTP date, 503 with Retry-After, 500/502/503/504
 # with exponential backoff, a slow response past `timeout`, a cut

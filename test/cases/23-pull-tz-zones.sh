@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 23, pull in time zones west and east of UTC, with DST changes:
 # America/New_York, Asia/Tokyo, Europe/Berlin and Australia/Sydney.  For
 # each zone (own database, the mailbox in that zone as Outlook names it, TZ

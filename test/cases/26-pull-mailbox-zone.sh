@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 26, pull: all-day events are floating dates in the staff member's
 # own zone, which is the mailbox's (GET /me/mailboxSettings/timeZone, a
 # Windows name mapped to IANA), never the cron host's; the time_zone

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 27, pull: the largest page the response cap allows.  1000 events
 # with 60 KB bodies each (descriptions pasted from e-mails are that long)
 # come as one 60 MiB page of calendarView/delta (pages of 1000, the most

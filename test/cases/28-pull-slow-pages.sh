@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 28, pull: pages the service is too slow to serve.  A mailbox with
 # a daily recurring meeting is slow to page through (calendarView/delta
 # expands the series; microsoft-graph-docs #3657, #6499): a page slower than

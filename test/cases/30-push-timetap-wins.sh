@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 30, push: TimeTap is the source of truth for its appointments.
 # An edited appointment is patched on every push calendar (also when a
 # scheduling application writes the appointments table directly); a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 31, push under faults: no duplicates by construction.  Every create
 # has a transactionId recorded as an intent before the request; when the
 # outcome is unknown (the $batch response is lost after the service

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 31, push under faults: writes go in JSON $batch requests of at most
 # 20 items per mailbox, with at most 4 requests in flight per mailbox (the
 # service throttles a fifth with 429 ApplicationThrottled); a 429 on an item

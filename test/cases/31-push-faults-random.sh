@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 31, push under faults: 20 passes under random injected faults
 # (throttling, 503, 500 on a create item, lost responses, slow responses
 # past `timeout`; in and out of $batch) with appointments added, edited and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 36, push: what the service changes on its own.  A dismissed
 # reminder, a category, a response change an event's changeKey
 # (graph-docs resources/event.md) but no field TimeTap owns: no PATCH.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 38, push: one Teams meeting per online appointment.  The event on
 # the first push calendar holds the meeting (isOnlineMeeting); the events on
 # the other push calendars carry its join URL in their text, so every

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 40, crash recovery (the isync way): a pass with pulls and pushes
 # to do (edits on both sides, recurring series renamed and added, online
 # appointments whose Teams link goes to a second calendar) is run once to

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 41, crash safety under kill -9 at random moments of a large first
 # sync: a 2000-event mailbox, three pull calendars, two push calendars and
 # 200 booked appointments.  Eight times, `sync` is started and killed with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 42, a soak: many passes against the emulator's hard defaults
 # with the service's transactionId de-duplication OFF (txn_replay
 # "duplicate": a create sent again makes a second event).  Ada's mailbox

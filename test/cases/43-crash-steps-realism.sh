@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 43, crash recovery at every durable step (lib.sh crash_*) of a
 # pass over the realistic world: ada@fabrikam's own calendar, the one Bob
 # shares with her (writable) and a Teams calendar, de-duplication off.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 44 (pull-incremental), crash recovery at every durable step over
 # the scenarios (issue 12; lib.sh crash_scenarios: a first and an
 # incremental pass of each entry, split over the 44-crash-every-* files):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Family 50, many staff (issue 13).  Shards: with --shard K/N, N runs
 # pass every profile exactly once, the same ones each time; bad values
 # and --shard with -s are usage errors.  The appointments table is the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The parts of the Microsoft Graph + identity platform emulator (test/graph_emulator.py).
 
 The design document is the module docstring of test/graph_emulator.py (DESIGN, SCENARIO

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """JSON $batch (POST /v1.0/$batch): at most 20 steps, each with a unique id; every item runs
 as a request of its own (its own fault matching, throttling and log entry, in_batch), four at a
 time, or one after the other when any item has dependsOn (a failed dependency answers 424

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Constants of the emulator: limits, DEFAULT_CONFIG (the /_emu/config switches, see
 REALISM in graph_emulator.py), the identity platform's scope sets, the tool's marker property,
 the Windows time-zone names and the AADSTS messages.

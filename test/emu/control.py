@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The control interface under <base>/_emu/ (see CONTROL API in graph_emulator.py):
 config, faults, the request log, state, device codes, tokens, consent, reset, save, and
 acting as the user in Outlook (POST /_emu/outlook).

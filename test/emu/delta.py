@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Reads of events (see "Change log for delta" and "Tokens" in the DESIGN of
 graph_emulator.py): the cached sorted item lists of a delta round and of a calendarView
 window, the signed $skiptoken/$deltatoken state, the view helpers (Prefer time zone and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Directory objects and mailbox settings: /me/memberOf (groups and directory roles,
 limited information without a Group/Directory scope, advanced queries with ConsistencyLevel
 eventual, $count, $top paging) and /me/mailboxSettings (see REALISM in graph_emulator.py).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The entry point of every request: the request log (GET /_emu/requests), the
 Graph and identity-platform answer helpers, and the dispatch to the control interface,
 the identity platform or Graph.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The fault engine (see "Fault engine" in the DESIGN of graph_emulator.py and FAULT
 under CONTROL API): which fault kinds apply where, taking the first matching fault, faults
 answered without performing the request, and faults applied after it (cut_after_commit,

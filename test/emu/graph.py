@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Microsoft Graph requests: the access-token check and continuous access evaluation,
 per-mailbox concurrency and budget throttling (see "Concurrency / budget" in the DESIGN of
 graph_emulator.py), the faults of a Graph request and slow pages, scope checks, the routing

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The Microsoft identity platform (see "Identity" in the DESIGN and REALISM in
 graph_emulator.py): the .well-known metadata, /authorize (with the consent prompt), /token
 (authorization code, refresh and device-code grants), /devicecode and /devicelogin, consent

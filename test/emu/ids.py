@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Identifiers: event, occurrence and container ids (long, case-sensitive, with '/', '+'
 and '='; occurrence ids derived from the master id and the original start), changeKeys,
 iCalUIds, GUIDs, base64url, opaque token bodies and drawn sizes, extended-property id

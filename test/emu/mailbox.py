@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The mailbox model and recurrence (see "Mailbox model" and "Meeting mail" in the
 DESIGN of graph_emulator.py): mailboxes (users and Microsoft 365 groups) and their
 calendars and calendar groups; the recurrence expansion of series masters into instances

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Building and keeping the world: loading a scenario (see SCENARIO FORMAT in
 graph_emulator.py), generating a random mailbox (--generate N), the events the tool under
 test pushed (GET /_emu/ours) and persistence (--state: dump, save, load).

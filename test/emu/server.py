@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """HTTP plumbing: the request handler (TLS handshake, chunked bodies, the socket-level
 faults cut, truncate and oversized), the threading server and the throwaway TLS CA and
 certificate (--tls --ca-out).  EMU is the Emulator the handler serves; main() sets it.

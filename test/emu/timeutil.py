@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Time helpers: UTC now, Graph's time formats, ISO and scenario times ("+1d09:00"),
 time zones (Windows or IANA names) and dateTimeTimeZone values, HTTP dates.
 """

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Requests, answers and errors: GraphError (a Graph error answer), OAuthError (an
 identity-platform error answer), Resp, Request (one direct request or $batch item),
 Prefer header parsing, compact JSON, HTML <-> text for bodies.

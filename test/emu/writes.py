@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Event writes: the writable and read-only event properties, the JSON body check,
 times from a body, the common properties (subject length, online meetings, extended
 properties), create (transactionId de-duplication, group meetings, meeting mail) and

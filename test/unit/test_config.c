@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for config.c: defaults, every key, every error, file:line. */
 #include <stdio.h>
 #include <stdlib.h>

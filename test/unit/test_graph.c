@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for the pure parts of graph.c and the PKCE helpers:
  * Retry-After parsing, error classification, SHA-256 (FIPS 180-4 vectors)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for store.c: file modes, refusal, migration, lock, overlaps. */
 #include <sys/stat.h>
 
@@ -102,7 +103,7 @@ main(void)
 	int fd, fd2;
 
 	umask(022);
-	mkdtemp(dir);
+	CHECK(mkdtemp(dir) != NULL, "a scratch directory");
 	snprintf(sub, sizeof(sub), "%s/data/timetap-sync", dir);
 	snprintf(db, sizeof(db), "%s/timetap.db", sub);
 	CHECK(store_open(db, &st, &err) == -1 && err.code == TT_E_LOCAL &&

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for the pure parts of sync.c: classification of an event
  * into a block or a reason, the window, and the removal cap. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for tz_windows.c: the Windows-to-IANA table and the lookup. */
 #include <sys/stat.h>
 

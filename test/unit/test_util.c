@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for util.c: time parsing and formatting across DST, sanitising. */
 #include <stdlib.h>
 #include <string.h>

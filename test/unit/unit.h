@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * unit.h -- a tiny TAP producer for the unit tests: CHECK(cond, ...) prints
  * "ok N - ..." or "not ok N - ...", DONE() returns 1 if anything failed.
