@@ -243,9 +243,8 @@ login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		default: return -1;
 		}
 	}
-	if (optind != argc)
-		return cmd_bad(ctx, err, "login: unexpected '%s'",
-		    argv[optind]);
+	if (cmd_no_operand(ctx, argc, argv, err))
+		return -1;
 	if (device && browser)
 		return cmd_bad(ctx, err, "login: --browser and "
 		    "--device-code exclude each other");
@@ -622,9 +621,8 @@ calendars_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		default: return -1;
 		}
 	}
-	if (optind != argc)
-		return cmd_bad(ctx, err, "calendars: unexpected '%s'",
-		    argv[optind]);
+	if (cmd_no_operand(ctx, argc, argv, err))
+		return -1;
 	if (cmd_open(ctx, err))
 		return -1;
 	r = store_profile(ctx->st, ctx->profile, 0, &profile, err);
@@ -879,9 +877,8 @@ status_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		else
 			return c == CMD_HELPED ? 0 : -1;
 	}
-	if (optind != argc)
-		return cmd_bad(ctx, err, "status: unexpected '%s'",
-		    argv[optind]);
+	if (cmd_no_operand(ctx, argc, argv, err))
+		return -1;
 	if (cmd_open(ctx, err))
 		return -1;
 	if (json)
@@ -937,9 +934,8 @@ stop_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 		else
 			return c == CMD_HELPED ? 0 : -1;
 	}
-	if (optind != argc)
-		return cmd_bad(ctx, err, "stop: unexpected '%s'",
-		    argv[optind]);
+	if (cmd_no_operand(ctx, argc, argv, err))
+		return -1;
 	if (cmd_open(ctx, err))
 		return -1;
 	found = store_profile(ctx->st, ctx->profile, 0, &profile, err);

@@ -208,9 +208,8 @@ appt_add(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	    BIT(O_SUBJECT) | BIT(O_CLIENT) | BIT(O_ONLINE) | BIT(O_FORCE),
 	    &args, err)) != 0)
 		return r < 0 ? -1 : 0;
-	if (optind != argc)
-		return cmd_bad(ctx, err, "appt add: unexpected '%s'",
-		    argv[optind]);
+	if (cmd_no_operand(ctx, argc, argv, err))
+		return -1;
 	if (!args.start || !args.end || !args.subject)
 		return cmd_bad(ctx, err, "appt add needs --start, --end "
 		    "and --subject");
@@ -476,9 +475,8 @@ appt_list(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	if ((r = parse_args(ctx, argc, argv, BIT(O_FROM) | BIT(O_TO) |
 	    BIT(O_JSON), &args, err)) != 0)
 		return r < 0 ? -1 : 0;
-	if (optind != argc)
-		return cmd_bad(ctx, err, "appt list: unexpected '%s'",
-		    argv[optind]);
+	if (cmd_no_operand(ctx, argc, argv, err))
+		return -1;
 	/* Default: from the start of today, local time. */
 	tt_fmt_local(tt_now(), today, sizeof(today));
 	tt_parse_date(today, &y, &m, &d);

@@ -233,6 +233,15 @@ cmd_getopt(struct tt_ctx *ctx, int argc, char **argv, const char *shortopts,
 }
 
 int
+cmd_no_operand(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
+{
+	if (optind == argc)
+		return 0;
+	return cmd_bad(ctx, err, "%s: unexpected '%s'", ctx->usage_of,
+	    argv[optind]);
+}
+
+int
 cmd_open(struct tt_ctx *ctx, struct tt_err *err)
 {
 	if (ctx->cfg_bad) {

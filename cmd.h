@@ -70,6 +70,10 @@ int cmd_open(struct tt_ctx *ctx, struct tt_err *err);
  * A bad value is told by tt_fail alone. */
 int cmd_bad(struct tt_ctx *ctx, struct tt_err *err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* After the options, a command that takes no operand: 0, or -1 with err
+ * naming the first one (cmd_bad). */
+int cmd_no_operand(struct tt_ctx *ctx, int argc, char **argv,
+    struct tt_err *err);
 /* A line of information on stdout (a receipt, a confirmation), left out
  * with -q: the output a command exists to print goes through printf. */
 void cmd_say(const struct tt_ctx *ctx, const char *fmt, ...)

@@ -543,9 +543,8 @@ sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 			return -1;
 		}
 	}
-	if (optind != argc)
-		return cmd_bad(ctx, err, "sync: unexpected '%s'",
-		    argv[optind]);
+	if (cmd_no_operand(ctx, argc, argv, err))
+		return -1;
 	if (ctx->profile_given && sharded)
 		return cmd_bad(ctx, err, "sync: --shard is for a pass "
 		    "over every profile, not with -s");

@@ -159,9 +159,8 @@ feed_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 			return -1;
 		}
 	}
-	if (optind != argc)
-		return cmd_bad(ctx, err, "feed: unexpected '%s'",
-		    argv[optind]);
+	if (cmd_no_operand(ctx, argc, argv, err))
+		return -1;
 	if (all && given_n)
 		return cmd_bad(ctx, err, "feed: -n and --all exclude each "
 		    "other");
