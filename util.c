@@ -321,6 +321,68 @@ bad:
 	    "2026-03-29T09:00 (local) or 2026-03-29T09:00+02:00", s ? s : "");
 }
 
+/* A number of digits at p (at most 6), advancing p; -1 when none. */
+static long
+number(const char **p)
+{
+	long n = 0;
+	int k = 0;
+
+	while (isdigit((unsigned char)**p) && k < 6) {
+		n = n * 10 + (**p - '0');
+		(*p)++;
+		k++;
+	}
+	return k == 0 || isdigit((unsigned char)**p) ? -1 : n;
+}
+
+int
+tt_parse_duration(const char *s, tt_time *out, struct tt_err *err)
+{
+	const char *p = s ? s : "";
+	long h = 0, m = 0, n;
+
+	if ((n = number(&p)) < 0)
+		goto bad;
+	if (*p == 'h') {
+		h = n;
+		p++;
+		if (*p != '\0') {
+			if ((m = number(&p)) < 0 || *p++ != 'm')
+				goto bad;
+		}
+	} else if (*p == 'm' || *p == '\0') {
+		m = n;
+		if (*p == 'm')
+			p++;
+	} else
+		goto bad;
+	if (*p != '\0')
+		goto bad;
+	if (h * 60 + m < 1 || h * 60 + m > TT_DURATION_MAX / 60)
+		return tt_fail(err, TT_E_USAGE, "duration '%s' is outside 1 "
+		    "minute to %d days", s, (int)(TT_DURATION_MAX / 86400));
+	*out = (tt_time)(h * 3600 + m * 60);
+	return 0;
+bad:
+	return tt_fail(err, TT_E_USAGE, "bad duration '%s': use minutes or "
+	    "hours, e.g. 30, 45m, 2h, 1h30m", s ? s : "");
+}
+
+int
+tt_parse_clock(const char *s, int *minutes, struct tt_err *err)
+{
+	const char *p = s ? s : "";
+	int h, m;
+
+	if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &m) ||
+	    *p != '\0' || m > 59 || h > 24 || (h == 24 && m != 0))
+		return tt_fail(err, TT_E_USAGE, "bad time of day '%s': use "
+		    "HH:MM, 00:00 to 24:00", s ? s : "");
+	*minutes = h * 60 + m;
+	return 0;
+}
+
 int
 tt_parse_utc(const char *s, tt_time *out)
 {

@@ -77,6 +77,14 @@ int tt_parse_time(const char *s, tt_time *out, struct tt_err *err);
 /* The last instant the book holds: 9999-12-31T23:59:59Z (and the first is
  * 1970-01-01T00:00:00Z); tt_parse_time refuses others. */
 #define TT_TIME_MAX	((tt_time)253402300799LL)
+/* Parse a command-line duration: minutes ("30", "45m"), hours ("2h") or
+ * both ("1h30m"), 1 minute to TT_DURATION_MAX; *out in seconds.  0, or -1
+ * with err filled (TT_E_USAGE). */
+#define TT_DURATION_MAX	((tt_time)31 * 86400)
+int tt_parse_duration(const char *s, tt_time *out, struct tt_err *err);
+/* Parse a time of day "HH:MM" (00:00 to 24:00) into minutes since
+ * midnight.  0, or -1 with err filled (TT_E_USAGE). */
+int tt_parse_clock(const char *s, int *minutes, struct tt_err *err);
 /* Parse "YYYY-MM-DDTHH:MM:SS[.fffffff]" as UTC (Graph's dateTimeTimeZone). */
 int tt_parse_utc(const char *s, tt_time *out);
 /* Parse a calendar date "YYYY-MM-DD" (optionally followed by "T00:00...")

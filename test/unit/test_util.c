@@ -64,12 +64,46 @@ san(const char *in, const char *want)
 	return 1;
 }
 
+static tt_time
+dur(const char *s)
+{
+	tt_time t = -1;
+	struct tt_err err = { 0 };
+
+	if (tt_parse_duration(s, &t, &err) != 0)
+		return err.code == TT_E_USAGE && err.msg[0] ? -1 : -2;
+	return t;
+}
+
+static int
+clock_of(const char *s)
+{
+	int m = -1;
+	struct tt_err err = { 0 };
+
+	if (tt_parse_clock(s, &m, &err) != 0)
+		return err.code == TT_E_USAGE && err.msg[0] ? -1 : -2;
+	return m;
+}
+
 int
 main(void)
 {
 	tt_time t;
 	int y, m, d;
 	char small[8];
+
+	/* Durations and times of day (explain, free). */
+	CHECK(dur("30") == 1800 && dur("45m") == 2700 && dur("2h") == 7200 &&
+	    dur("1h30m") == 5400 && dur("0h1m") == 60, "durations parse");
+	CHECK(dur("") == -1 && dur("0") == -1 && dur("1h30") == -1 &&
+	    dur("m") == -1 && dur("-5") == -1 && dur("1x") == -1 &&
+	    dur("1234567") == -1 && dur("745h") == -1 && dur(NULL) == -1 &&
+	    dur("744h") == 744 * 3600, "bad durations refused, 31 days kept");
+	CHECK(clock_of("09:00") == 540 && clock_of("24:00") == 1440 &&
+	    clock_of("00:00") == 0 && clock_of("9:00") == -1 &&
+	    clock_of("24:01") == -1 && clock_of("12:60") == -1 &&
+	    clock_of("12:00x") == -1, "times of day parse");
 
 	set_tz("UTC");
 	CHECK(parse("2026-03-29T09:00:00Z") == 1774774800, "Z offset");
