@@ -431,6 +431,48 @@ read_head(int c)
 	return NULL;
 }
 
+int
+conn_redirect(const char *req, const char *state, char **code,
+    struct tt_err *err)
+{
+	const char *q = strncmp(req, "GET /", 5) == 0 ? strchr(req, '?') :
+	    NULL, *nl = strchr(req, '\n');
+	char *e, *desc, *got;
+	int rc;
+
+	*code = NULL;
+	if (q == NULL || nl == NULL || q > nl)
+		return 1;
+	q++;
+	e = query_param(q, "error");
+	desc = e != NULL ? query_param(q, "error_description") : NULL;
+	got = query_param(q, "state");
+	*code = query_param(q, "code");
+	if (e != NULL) {
+		char *se = tt_sanitize_dup(e), *sd = tt_sanitize_dup(desc ?
+		    desc : "");
+
+		rc = tt_fail(err, TT_E_LOGIN, "sign-in refused: %s %s",
+		    se ? se : "?", sd ? sd : "");
+		free(se);
+		free(sd);
+	} else if (got == NULL || strcmp(got, state) != 0)
+		rc = tt_fail(err, TT_E_LOGIN, "sign-in answer with a wrong "
+		    "state; refusing it (start login again)");
+	else if (*code == NULL || **code == '\0')
+		rc = tt_fail(err, TT_E_LOGIN, "sign-in answer without a code");
+	else
+		rc = 0;
+	if (rc != 0) {
+		tt_wipe_free(*code);
+		*code = NULL;
+	}
+	free(e);
+	free(desc);
+	free(got);
+	return rc;
+}
+
 /*
  * Wait for the browser's redirect: GET /?code=...&state=...  Other
  * requests (a favicon) get a 404 and the wait goes on.  The code is
@@ -453,7 +495,7 @@ conn_await_code(int lfd, const char *state, char **code, struct tt_err *err)
 	*code = NULL;
 	while (time(NULL) < deadline) {
 		struct pollfd p = { lfd, POLLIN, 0 };
-		char *req, *q, *e, *desc, *got;
+		char *req;
 		int c, rc;
 
 		if (poll(&p, 1, 1000) <= 0)
@@ -461,46 +503,18 @@ conn_await_code(int lfd, const char *state, char **code, struct tt_err *err)
 		if ((c = accept(lfd, NULL, NULL)) < 0)
 			continue;
 		req = read_head(c);
-		q = req != NULL && strncmp(req, "GET /", 5) == 0 ?
-		    strchr(req, '?') : NULL;
-		if (q == NULL || q > strchr(req, '\n')) {
+		rc = req != NULL ? conn_redirect(req, state, code, err) : 1;
+		if (rc == 1) {
 			(void)!write(c, nf, sizeof(nf) - 1);
 			close(c);
 			tt_wipe_free(req);
 			continue;
 		}
-		q++;
-		e = query_param(q, "error");
-		desc = e != NULL ? query_param(q, "error_description") : NULL;
-		got = query_param(q, "state");
-		*code = query_param(q, "code");
-		if (e != NULL) {
-			char *se = tt_sanitize_dup(e), *sd = tt_sanitize_dup(desc ?
-			    desc : "");
-
-			rc = tt_fail(err, TT_E_LOGIN, "sign-in refused: %s %s",
-			    se ? se : "?", sd ? sd : "");
-			free(se);
-			free(sd);
-		} else if (got == NULL || strcmp(got, state) != 0)
-			rc = tt_fail(err, TT_E_LOGIN, "sign-in answer with a wrong "
-			    "state; refusing it (start login again)");
-		else if (*code == NULL || **code == '\0')
-			rc = tt_fail(err, TT_E_LOGIN, "sign-in answer without a "
-			    "code");
-		else
-			rc = 0;
 		if (rc == 0)
 			(void)!write(c, ok, sizeof(ok) - 1);
-		else {
+		else
 			(void)!write(c, bad, sizeof(bad) - 1);
-			tt_wipe_free(*code);
-			*code = NULL;
-		}
 		close(c);
-		free(e);
-		free(desc);
-		free(got);
 		tt_wipe_free(req);
 		return rc;
 	}

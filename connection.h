@@ -76,6 +76,11 @@ void conn_pkce(char verifier[64], char challenge[64]);
 void conn_state(char state[64]);
 /* Listen on 127.0.0.1, a port the system picks: the descriptor, or -1. */
 int conn_listen(int *port, struct tt_err *err);
+/* Read one request head of the browser (conn_await_code's part): 1 when
+ * it is not the redirect (answered 404), 0 with *code (new) when it
+ * carries `state` and a code, -1 with err when it refuses or is wrong. */
+int conn_redirect(const char *req, const char *state, char **code,
+    struct tt_err *err);
 /* Wait (at most 300 s) for the browser's redirect carrying `state` and a
  * code; *code is new.  Other requests get a 404 and the wait goes on. */
 int conn_await_code(int lfd, const char *state, char **code,

@@ -523,8 +523,8 @@ start(struct graph *g, struct greq *r)
 }
 
 /* Fill err from an error response (Graph or identity platform). */
-static void
-error_from_body(struct greq *r, struct graph_err *err)
+void
+graph_error_body(struct greq *r, struct graph_err *err)
 {
 	json_t *j, *e;
 	const char *code = NULL, *msg = NULL;
@@ -706,7 +706,7 @@ attempt(struct graph *g, struct greq *r, CURLcode cc)
 			err->cls = GRAPH_SERVICE;
 			retryable = !is_create(r);
 		}
-		error_from_body(r, err);
+		graph_error_body(r, err);
 		graph_classify(err, r->is_token);
 		if (err->cls != GRAPH_SERVICE)
 			retryable = 0;
@@ -963,7 +963,7 @@ greq_run(struct graph *g, struct greq *r, struct graph_err *err)
 	if (r->err.cls != GRAPH_OK || r->status < 200 || r->status >= 300) {
 		if (r->err.cls == GRAPH_OK) {
 			r->err.cls = GRAPH_PROTOCOL;
-			error_from_body(r, &r->err);
+			graph_error_body(r, &r->err);
 		}
 		if (err)
 			*err = r->err;
@@ -1393,6 +1393,46 @@ graph_devicecode_free(struct graph_devicecode *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/* A device code answer (borrowed j): 0, or -1 with err. */
+int
+graph_parse_devicecode(json_t *j, struct graph_devicecode *out,
+    struct graph_err *err)
+{
+	json_t *dc, *uc, *vu, *iv, *ex, *ms;
+	json_int_t ivn, exn;
+
+	memset(out, 0, sizeof(*out));
+	dc = json_object_get(j, "device_code");
+	uc = json_object_get(j, "user_code");
+	vu = json_object_get(j, "verification_uri");
+	if (!json_is_string(dc) || !json_is_string(uc) ||
+	    !json_is_string(vu))
+		return gerr(err, GRAPH_PROTOCOL, 200, "device code "
+		    "response lacks '%s'", !json_is_string(dc) ?
+		    "device_code" : !json_is_string(uc) ? "user_code" :
+		    "verification_uri");
+	iv = json_object_get(j, "interval");
+	ex = json_object_get(j, "expires_in");
+	ms = json_object_get(j, "message");
+	out->device_code = strdup(json_string_value(dc));
+	out->user_code = tt_sanitize_dup(json_string_value(uc));
+	out->verification_uri = tt_sanitize_dup(json_string_value(vu));
+	out->message = json_is_string(ms) ? tt_sanitize_dup(
+	    json_string_value(ms)) : NULL;
+	ivn = json_is_integer(iv) ? json_integer_value(iv) : 5;
+	exn = json_is_integer(ex) ? json_integer_value(ex) : 900;
+	/* Bounded before narrowing: the service decides. */
+	out->interval = ivn >= 0 && ivn <= 60 ? (int)ivn : 5;
+	out->expires_in = exn > 0 && exn <= 3600 ? (int)exn : 900;
+	if (out->device_code == NULL || out->user_code == NULL ||
+	    out->verification_uri == NULL || (json_is_string(ms) &&
+	    out->message == NULL)) {
+		graph_devicecode_free(out);
+		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
+	}
+	return 0;
+}
+
 int
 graph_devicecode_start(struct graph *g, const char *scopes,
     struct graph_devicecode *out, struct graph_err *err)
@@ -1400,50 +1440,15 @@ graph_devicecode_start(struct graph *g, const char *scopes,
 	const char *kv[] = { "client_id", g->s.client_id ? g->s.client_id : "",
 	    "scope", scopes };
 	struct greq *r = NULL;
-	json_t *j = NULL, *dc, *uc, *vu;
+	json_t *j = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	rc = token_post(g, "devicecode", graph_form(kv, 4), &r, err);
 	if (rc == 0 && (j = greq_json(r, err)) == NULL)
 		rc = -1;
-	if (rc == 0) {
-		dc = json_object_get(j, "device_code");
-		uc = json_object_get(j, "user_code");
-		vu = json_object_get(j, "verification_uri");
-		if (!json_is_string(dc) || !json_is_string(uc) ||
-		    !json_is_string(vu)) {
-			rc = gerr(err, GRAPH_PROTOCOL, 200, "device code "
-			    "response lacks '%s'", !json_is_string(dc) ?
-			    "device_code" : !json_is_string(uc) ? "user_code" :
-			    "verification_uri");
-		} else {
-			json_t *iv = json_object_get(j, "interval");
-			json_t *ex = json_object_get(j, "expires_in");
-			json_t *ms = json_object_get(j, "message");
-
-			out->device_code = strdup(json_string_value(dc));
-			out->user_code = tt_sanitize_dup(json_string_value(uc));
-			out->verification_uri = tt_sanitize_dup(
-			    json_string_value(vu));
-			out->message = json_is_string(ms) ? tt_sanitize_dup(
-			    json_string_value(ms)) : NULL;
-			json_int_t ivn = json_is_integer(iv) ?
-			    json_integer_value(iv) : 5;
-			json_int_t exn = json_is_integer(ex) ?
-			    json_integer_value(ex) : 900;
-
-			/* Bounded before narrowing: the service decides. */
-			out->interval = ivn >= 0 && ivn <= 60 ? (int)ivn : 5;
-			out->expires_in = exn > 0 && exn <= 3600 ? (int)exn : 900;
-			if (out->device_code == NULL || out->user_code == NULL ||
-			    out->verification_uri == NULL || (json_is_string(ms)
-			    && out->message == NULL)) {
-				graph_devicecode_free(out);
-				rc = gerr(err, GRAPH_LOCAL, 0, "out of memory");
-			}
-		}
-	}
+	if (rc == 0)
+		rc = graph_parse_devicecode(j, out, err);
 	json_decref(j);
 	wipe_req(r);
 	return rc;
@@ -1634,6 +1639,30 @@ graph_mailbox_zone(struct graph *g, char **zone, struct graph_err *err)
 }
 
 /*
+ * One page of a collection (borrowed j): each(arg, item) for every object
+ * in its `value`, until one returns non-zero (that value is returned);
+ * -2 with err filled when the page has no `value` array.
+ */
+int
+graph_page_items(json_t *j, const char *what, int (*each)(void *, json_t *),
+    void *arg, struct graph_err *err)
+{
+	json_t *v = json_object_get(j, "value"), *item;
+	size_t i;
+	int rc = 0;
+
+	if (!json_is_array(v)) {
+		gerr(err, GRAPH_PROTOCOL, 200, "%s: response lacks 'value'",
+		    what);
+		return -2;
+	}
+	json_array_foreach(v, i, item)
+		if (json_is_object(item) && (rc = each(arg, item)) != 0)
+			break;
+	return rc;
+}
+
+/*
  * Read every page of a collection (following @odata.nextLink, at most 1000
  * pages), calling each(arg, item) for every object in `value`; each
  * returns non-zero to stop (negative: an error it filled in err).
@@ -1648,23 +1677,16 @@ each_page(struct graph *g, const char *first, const char *what, int eventual,
 	if (url == NULL)
 		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
 	while (url != NULL && rc == 0) {
-		json_t *j = get_json(g, url, what, eventual, err), *v, *item,
-		    *next;
-		size_t i;
+		json_t *j = get_json(g, url, what, eventual, err), *next;
 
 		free(url);
 		url = NULL;
 		if (j == NULL)
 			return -1;
-		v = json_object_get(j, "value");
-		if (!json_is_array(v)) {
+		if ((rc = graph_page_items(j, what, each, arg, err)) == -2) {
 			json_decref(j);
-			return gerr(err, GRAPH_PROTOCOL, 200, "%s: response "
-			    "lacks 'value'", what);
+			return -1;
 		}
-		json_array_foreach(v, i, item)
-			if (json_is_object(item) && (rc = each(arg, item)) != 0)
-				break;
 		next = json_object_get(j, "@odata.nextLink");
 		if (rc == 0 && json_is_string(next)) {
 			if (++pages > 1000)
@@ -1692,28 +1714,8 @@ graph_each_eventual(struct graph *g, const char *first, const char *what,
 	return each_page(g, first, what, 1, each, arg, err);
 }
 
-struct calgroup {
-	char *id, *name;
-	int is_default;		/* holds the default calendar */
-};
-
-/* One calendar as listed, and the calendar group it was listed in. */
-struct calitem {
-	json_t *item;
-	size_t grp;		/* index into groups, or (size_t)-1 */
-};
-
-struct cal_ctx {
-	struct calgroup *groups;
-	size_t ngroups;
-	struct calitem *items;
-	size_t nitems;
-	size_t cur;		/* the group being listed */
-	struct graph_err *err;
-};
-
-static int
-add_group(void *arg, json_t *item)
+int
+graph_cal_group(void *arg, json_t *item)
 {
 	struct cal_ctx *c = arg;
 	struct calgroup *n;
@@ -1738,8 +1740,8 @@ add_group(void *arg, json_t *item)
 /* Keep every calendar until all are known: the path of a sub-calendar
  * depends on whether its group holds the default calendar, and whether a
  * calendar is shared depends on the default calendar's owner. */
-static int
-add_item(void *arg, json_t *item)
+int
+graph_cal_item(void *arg, json_t *item)
 {
 	struct cal_ctx *c = arg;
 	struct calitem *n;
@@ -1835,12 +1837,45 @@ out:
 }
 
 int
+graph_cal_report(struct cal_ctx *c,
+    int (*cb)(void *, const struct graph_calendar *), void *arg)
+{
+	const char *me = NULL;
+	size_t i;
+	int rc;
+
+	/* The default calendar's owner is the user. */
+	for (i = 0; i < c->nitems && me == NULL; i++)
+		if (json_is_true(json_object_get(c->items[i].item,
+		    "isDefaultCalendar")))
+			me = owner_address(c->items[i].item);
+	for (i = 0, rc = 0; i < c->nitems && rc == 0; i++)
+		rc = emit_calendar(c, i, me, cb, arg);
+	return rc < 0 ? -1 : 0;
+}
+
+void
+graph_cal_clear(struct cal_ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->ngroups; i++) {
+		free(c->groups[i].id);
+		free(c->groups[i].name);
+	}
+	free(c->groups);
+	for (i = 0; i < c->nitems; i++)
+		json_decref(c->items[i].item);
+	free(c->items);
+	memset(c, 0, sizeof(*c));
+}
+
+int
 graph_list_calendars(struct graph *g,
     int (*cb)(void *, const struct graph_calendar *), void *arg,
     struct graph_err *err)
 {
 	struct cal_ctx c = { 0 };
-	const char *me = NULL;
 	char *url = NULL;
 	size_t i;
 	int rc = -1;
@@ -1848,7 +1883,7 @@ graph_list_calendars(struct graph *g,
 	c.err = err;
 	url = graph_url(g, "/me/calendarGroups?$top=100");
 	if (url == NULL || graph_each(g, url, "GET /me/calendarGroups",
-	    add_group, &c, err) != 0)
+	    graph_cal_group, &c, err) != 0)
 		goto out;
 	/* Calendars by group, so that sub-calendars get their path. */
 	for (i = 0; i < c.ngroups; i++) {
@@ -1863,52 +1898,32 @@ graph_list_calendars(struct graph *g,
 		free(p);
 		c.cur = i;
 		if (url == NULL || graph_each(g, url, "GET /me/calendarGroups/"
-		    "{id}/calendars", add_item, &c, err) != 0)
+		    "{id}/calendars", graph_cal_item, &c, err) != 0)
 			goto out;
 	}
 	/* Any calendar outside every group (seen in some mailboxes). */
 	free(url);
 	url = graph_url(g, "/me/calendars?$top=100");
 	c.cur = (size_t)-1;
-	if (url == NULL || graph_each(g, url, "GET /me/calendars", add_item, &c,
+	if (url == NULL || graph_each(g, url, "GET /me/calendars", graph_cal_item, &c,
 	    err) != 0)
 		goto out;
-	/* The default calendar's owner is the user. */
-	for (i = 0; i < c.nitems && me == NULL; i++)
-		if (json_is_true(json_object_get(c.items[i].item,
-		    "isDefaultCalendar")))
-			me = owner_address(c.items[i].item);
-	for (i = 0, rc = 0; i < c.nitems && rc == 0; i++)
-		rc = emit_calendar(&c, i, me, cb, arg);
-	rc = rc < 0 ? -1 : 0;
+	rc = graph_cal_report(&c, cb, arg);
 out:
 	if (url == NULL && rc != 0 && err->cls == GRAPH_OK)
 		gerr(err, GRAPH_LOCAL, 0, "out of memory");
 	free(url);
-	for (i = 0; i < c.ngroups; i++) {
-		free(c.groups[i].id);
-		free(c.groups[i].name);
-	}
-	free(c.groups);
-	for (i = 0; i < c.nitems; i++)
-		json_decref(c.items[i].item);
-	free(c.items);
+	graph_cal_clear(&c);
 	return rc;
 }
-
-struct group_ctx {
-	int (*cb)(void *, const struct graph_calendar *);
-	void *arg;
-	struct graph_err *err;
-};
 
 /*
  * One Microsoft 365 group.  Without a permission to read groups, the
  * directory returns it "with limited information": @odata.type and id
  * only (graph-docs includes/limited-info.md); it is reported by id.
  */
-static int
-m365_group(void *arg, json_t *item)
+int
+graph_group_item(void *arg, json_t *item)
 {
 	struct group_ctx *c = arg;
 	struct graph_calendar cal = { 0 };
@@ -1954,7 +1969,7 @@ graph_list_groups(struct graph *g,
 	    "&$select=id,displayName,mail&$top=100");
 	if (url == NULL)
 		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
-	rc = graph_each_eventual(g, url, "GET /me/memberOf", m365_group, &c,
+	rc = graph_each_eventual(g, url, "GET /me/memberOf", graph_group_item, &c,
 	    err);
 	free(url);
 	return rc;

@@ -296,8 +296,8 @@ graph_event_clear(struct graph_event *ev)
 	ev->subject = NULL;
 }
 
-static void
-events_free(struct graph_event *evs, size_t n)
+void
+graph_events_free(struct graph_event *evs, size_t n)
 {
 	size_t i;
 
@@ -369,6 +369,63 @@ round_end(struct round *rd, const struct graph_err *err)
 	round_free(rd);
 }
 
+/*
+ * A page of events in r's answer: *page (new reference), its events
+ * (*evs, a new array of *n: graph_events_free) and its links (borrowed
+ * from *page, NULL when absent).  0, or -1 with err and nothing to free.
+ */
+int
+graph_events_page(struct greq *r, json_t **page, struct graph_event **evs,
+    size_t *n, const char **next, const char **delta, struct graph_err *err)
+{
+	json_t *j, *value, *jn, *jd;
+	size_t i;
+
+	*page = NULL;
+	*evs = NULL;
+	*n = 0;
+	*next = *delta = NULL;
+	if ((j = greq_json_page(r, err)) == NULL)
+		return -1;
+	value = json_object_get(j, "value");
+	jn = json_object_get(j, "@odata.nextLink");
+	jd = json_object_get(j, "@odata.deltaLink");
+	if (!json_is_array(value)) {
+		json_decref(j);
+		return gerr(err, GRAPH_PROTOCOL, 200, "a page of events lacks "
+		    "'value'");
+	}
+	if ((jn != NULL && !json_is_string(jn)) ||
+	    (jd != NULL && !json_is_string(jd))) {
+		json_decref(j);
+		return gerr(err, GRAPH_PROTOCOL, 200, "a page has a malformed "
+		    "link");
+	}
+	if (jn == NULL && strstr(r->url, "/delta") != NULL && jd == NULL) {
+		json_decref(j);
+		return gerr(err, GRAPH_PROTOCOL, 200, "a delta page has neither "
+		    "nextLink nor deltaLink");
+	}
+	if ((*n = json_array_size(value)) > 0 &&
+	    (*evs = calloc(*n, sizeof(**evs))) == NULL) {
+		*n = 0;
+		json_decref(j);
+		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
+	}
+	for (i = 0; i < *n; i++) {
+		json_t *item = json_array_get(value, i);
+
+		if (json_is_object(item))
+			graph_parse_event(item, &(*evs)[i]);
+		else
+			(*evs)[i].invalid = "id";
+	}
+	*page = j;
+	*next = json_string_value(jn);
+	*delta = json_string_value(jd);
+	return 0;
+}
+
 static void
 round_next(struct greq *r, const struct graph_err *e)
 {
@@ -376,41 +433,17 @@ round_next(struct greq *r, const struct graph_err *e)
 	struct graph *g = r->g;
 	struct graph_err err = { 0 };
 	struct graph_event *evs = NULL;
-	json_t *j = NULL, *value, *next, *delta;
-	size_t n = 0, i;
+	json_t *j = NULL;
+	const char *next = NULL, *delta = NULL;
+	size_t n = 0;
 
 	if (e != NULL) {
 		err = *e;
 		goto fail;
 	}
-	if ((j = greq_json_page(r, &err)) == NULL)
+	if (graph_events_page(r, &j, &evs, &n, &next, &delta, &err) != 0)
 		goto fail;
 	rd->page_size = r->page_size;	/* the rest of the round keeps it */
-	value = json_object_get(j, "value");
-	next = json_object_get(j, "@odata.nextLink");
-	delta = json_object_get(j, "@odata.deltaLink");
-	if (!json_is_array(value)) {
-		gerr(&err, GRAPH_PROTOCOL, 200, "a page of events lacks 'value'");
-		goto fail;
-	}
-	if ((next != NULL && !json_is_string(next)) ||
-	    (delta != NULL && !json_is_string(delta))) {
-		gerr(&err, GRAPH_PROTOCOL, 200, "a page has a malformed link");
-		goto fail;
-	}
-	n = json_array_size(value);
-	if (n > 0 && (evs = calloc(n, sizeof(*evs))) == NULL) {
-		gerr(&err, GRAPH_LOCAL, 0, "out of memory");
-		goto fail;
-	}
-	for (i = 0; i < n; i++) {
-		json_t *item = json_array_get(value, i);
-
-		if (json_is_object(item))
-			graph_parse_event(item, &evs[i]);
-		else
-			evs[i].invalid = "id";
-	}
 	if (next != NULL) {
 		int rep = page_repeats(rd, evs, n);
 
@@ -428,31 +461,26 @@ round_next(struct greq *r, const struct graph_err *e)
 			goto fail;
 		}
 	}
-	if (next == NULL && strstr(r->url, "/delta") != NULL && delta == NULL) {
-		gerr(&err, GRAPH_PROTOCOL, 200, "a delta page has neither "
-		    "nextLink nor deltaLink");
-		goto fail;
-	}
 	if (rd->cb.page(rd->cb.arg, evs, n, next == NULL,
-	    next == NULL ? json_string_value(delta) : NULL) != 0) {
+	    next == NULL ? delta : NULL) != 0) {
 		gerr(&err, GRAPH_CANCELLED, 0, "stopped by the caller");
 		goto fail;
 	}
 	if (next != NULL) {
-		if (round_submit(g, rd, json_string_value(next), &err) != 0)
+		if (round_submit(g, rd, next, &err) != 0)
 			goto fail;
-		events_free(evs, n);
+		graph_events_free(evs, n);
 		json_decref(j);
 		greq_free(r);
 		return;
 	}
-	events_free(evs, n);
+	graph_events_free(evs, n);
 	json_decref(j);
 	greq_free(r);
 	round_end(rd, NULL);
 	return;
 fail:
-	events_free(evs, n);
+	graph_events_free(evs, n);
 	json_decref(j);
 	greq_free(r);
 	round_end(rd, &err);

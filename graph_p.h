@@ -99,4 +99,67 @@ void graph_classify(struct graph_err *err, int is_token);
  * unknown (the one place: see graph.c). */
 void graph_judge(struct graph_err *err, int is_create);
 
+/*
+ * The steps of graph_list_calendars and graph_list_groups that read the
+ * service's answers (graph.c), kept apart so that the fuzz harnesses
+ * (test/fuzz) feed them pages without a network.
+ */
+int graph_page_items(json_t *j, const char *what,
+    int (*each)(void *, json_t *), void *arg, struct graph_err *err);
+
+/* What graph_list_calendars keeps while it reads the listings. */
+struct calgroup {
+	char *id, *name;
+	int is_default;		/* holds the default calendar */
+};
+
+/* One calendar as listed, and the calendar group it was listed in. */
+struct calitem {
+	json_t *item;
+	size_t grp;		/* index into groups, or (size_t)-1 */
+};
+
+struct cal_ctx {
+	struct calgroup *groups;
+	size_t ngroups;
+	struct calitem *items;
+	size_t nitems;
+	size_t cur;		/* the group being listed */
+	struct graph_err *err;
+};
+/* Items of a calendarGroups page and of a calendars page (of the group
+ * c->cur, (size_t)-1 for /me/calendars): each as graph_each wants. */
+int graph_cal_group(void *c, json_t *item);
+int graph_cal_item(void *c, json_t *item);
+/* Report every calendar kept to cb (0, or -1 with c->err); then
+ * graph_cal_clear frees them. */
+int graph_cal_report(struct cal_ctx *c,
+    int (*cb)(void *, const struct graph_calendar *), void *arg);
+void graph_cal_clear(struct cal_ctx *c);
+
+/* What graph_list_groups hands each memberOf item. */
+struct group_ctx {
+	int (*cb)(void *, const struct graph_calendar *);
+	void *arg;
+	struct graph_err *err;
+};
+/* One item of a /me/memberOf page (a struct group_ctx *). */
+int graph_group_item(void *c, json_t *item);
+
+/* Fill err from r's error response (Graph or identity platform): code,
+ * message, AADSTS number; the class is the caller's (graph_classify). */
+void graph_error_body(struct greq *r, struct graph_err *err);
+/* A page of events in r's answer (graph_events.c: the part of a round
+ * that reads it); its events are freed with graph_events_free. */
+int graph_events_page(struct greq *r, json_t **page,
+    struct graph_event **evs, size_t *n, const char **next,
+    const char **delta, struct graph_err *err);
+void graph_events_free(struct graph_event *evs, size_t n);
+/* A $batch answer settling its writes (graph_writes.c). */
+int graph_batch_answer(struct greq *r, struct graph_write **w, size_t n,
+    struct graph_err *err);
+/* A device code answer (borrowed; graph_devicecode_start). */
+int graph_parse_devicecode(json_t *j, struct graph_devicecode *out,
+    struct graph_err *err);
+
 #endif

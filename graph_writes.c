@@ -246,6 +246,45 @@ settle_item(struct graph_write *w, json_t *resp)
 	}
 }
 
+/*
+ * The answer of a $batch (r's body) settles its n writes, the item with
+ * id "i" settling w[i]: 0, or -1 with err when the answer as a whole is
+ * unusable (then no write is settled).  An item with no answer fails.
+ */
+int
+graph_batch_answer(struct greq *r, struct graph_write **w, size_t n,
+    struct graph_err *err)
+{
+	json_t *j, *resps, *item;
+	size_t i, k;
+
+	if ((j = greq_json(r, err)) == NULL)
+		return -1;
+	if (!json_is_array(resps = json_object_get(j, "responses"))) {
+		json_decref(j);
+		return gerr(err, GRAPH_PROTOCOL, 200, "batch answer lacks "
+		    "'responses'");
+	}
+	/* Responses come in any order: match them by id. */
+	for (i = 0; i < n; i++) {
+		gerr(&w[i]->err, GRAPH_PROTOCOL, 200, "no answer for this item "
+		    "in the batch");
+		graph_judge(&w[i]->err, w[i]->op == GW_CREATE);
+	}
+	json_array_foreach(resps, k, item) {
+		const char *id = json_string_value(json_object_get(item, "id"));
+		char *end;
+		unsigned long idx = id ? strtoul(id, &end, 10) : 0;
+
+		if (id == NULL || *end != '\0' || idx >= n)
+			continue;
+		graph_write_clear(w[idx]);
+		settle_item(w[idx], item);
+	}
+	json_decref(j);
+	return 0;
+}
+
 static void batch_sent(struct greq *r, const struct graph_err *e);
 
 static int
@@ -338,39 +377,14 @@ batch_sent(struct greq *r, const struct graph_err *e)
 	struct batch *b = r->arg, *again = NULL;
 	struct graph *g = r->g;
 	struct graph_stats st;
-	json_t *j = NULL, *resps, *item;
 	struct graph_err err = { 0 };
 	double delay = 0;
 	size_t i, k;
 
-	if (e != NULL) {
+	if (e != NULL)
 		err = *e;
-	} else if ((j = greq_json(r, &err)) == NULL ||
-	    !json_is_array(resps = json_object_get(j, "responses"))) {
-		if (j != NULL)
-			gerr(&err, GRAPH_PROTOCOL, 200, "batch answer lacks "
-			    "'responses'");
-	} else {
-		/* Responses come in any order: match them by id. */
-		for (i = 0; i < b->n; i++) {
-			gerr(&b->w[i]->err, GRAPH_PROTOCOL, 200, "no answer for "
-			    "this item in the batch");
-			graph_judge(&b->w[i]->err, b->w[i]->op == GW_CREATE);
-		}
-		json_array_foreach(resps, k, item) {
-			const char *id = json_string_value(json_object_get(item,
-			    "id"));
-			char *end;
-			unsigned long idx = id ? strtoul(id, &end, 10) : 0;
-
-			if (id == NULL || *end != '\0' || idx >= b->n)
-				continue;
-			graph_write_clear(b->w[idx]);
-			settle_item(b->w[idx], item);
-		}
-		json_decref(j);
-		j = NULL;
-	}
+	else
+		graph_batch_answer(r, b->w, b->n, &err);
 	if (err.cls != GRAPH_OK) {
 		/* The whole batch failed: creates may or may not be done. */
 		for (i = 0; i < b->n; i++) {
@@ -378,7 +392,6 @@ batch_sent(struct greq *r, const struct graph_err *e)
 			graph_judge(&b->w[i]->err, b->w[i]->op == GW_CREATE);
 		}
 	}
-	json_decref(j);
 	/* Throttled items go again in a new batch, after the longest wait. */
 	for (i = 0; i < b->n; i++) {
 		if (b->w[i]->err.http != 429 || err.cls != GRAPH_OK)
