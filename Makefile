@@ -113,6 +113,18 @@ $(BUILD)/test_%: test/unit/test_%.c test/unit/unit.h $(LIBOBJ) $(HDR) \
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBOBJ) \
 	    $(LDLIBS)
 
+# The fuzz harnesses (test/fuzz/README): each fuzz_NAME.c with its corpus
+# test/fuzz/corpus/NAME.  With replay.c for main they are built into
+# build-asan (gcc, ASan+UBSan) and make check replays every corpus once;
+# make fuzz builds them with clang's libFuzzer into build-fuzz instead.
+FUZZERS = sanitize time config event delta calendars memberof batch token \
+	devicecode redirect
+FUZZ_MAIN = test/fuzz/replay.c
+$(BUILD)/fuzz_%: test/fuzz/fuzz_%.c test/fuzz/fuzz.h $(FUZZ_MAIN) $(LIBOBJ) \
+    $(HDR) $(BUILD)/.flags | $(BUILD)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	    $(FUZZ_MAIN) $(LIBOBJ) $(LDLIBS)
+
 $(BUILD):
 	mkdir -p $(BUILD)
 
@@ -138,10 +150,33 @@ ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 check-asan-build:
 	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" \
-		HARDENING=no build-asan/timetap-sync $(UNITS:%=build-asan/%)
+		HARDENING=no build-asan/timetap-sync $(UNITS:%=build-asan/%) \
+		$(FUZZERS:%=build-asan/fuzz_%)
 
 check-asan: deps check-asan-build
 	sh test/run.sh build-asan
+
+# Fuzzing (test/fuzz/README): clang's libFuzzer with ASan+UBSan, each
+# harness FUZZ_SECONDS (default 60) over its corpus and the dictionary,
+# new inputs into build-fuzz/new/NAME (never the tree); a crash fails,
+# naming the input kept in build-fuzz/crashes/NAME.  FUZZERS="time
+# config" runs some.  make fuzz-merge adds what the runs found that
+# covers more to the corpora (-merge=1), for review before a commit.
+FUZZ_SECONDS ?= 60
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS = -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) \
+	-fsanitize=fuzzer-no-link
+fuzz-build:
+	@sh scripts/deps.sh fuzz
+	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_CFLAGS)" \
+	    LDFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer" FUZZ_MAIN= HARDENING=no \
+	    $(FUZZERS:%=build-fuzz/fuzz_%)
+
+fuzz: fuzz-build
+	sh test/fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZERS)
+
+fuzz-merge: fuzz-build
+	sh test/fuzz/run.sh --merge build-fuzz 0 $(FUZZERS)
 
 # PIE, RELRO, BIND_NOW, the stack protector and fortified calls in the
 # binary, read with readelf (and hardening-check, where devscripts is).
@@ -242,8 +277,10 @@ distcheck: dist
 	    "$(DISTCHECK_TARGET), installs and uninstalls"
 
 clean:
-	rm -rf build build-check build-asan timetap-sync timetap-sync-*.tar.gz
+	rm -rf build build-check build-asan build-fuzz timetap-sync \
+	    timetap-sync-*.tar.gz
 
 .PHONY: all units pkgs deps check check-asan check-asan-build check-hardening \
 	check-units demo bench lint install install-only uninstall dist \
+	fuzz fuzz-build fuzz-merge \
 	distcheck clean FORCE

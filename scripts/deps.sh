@@ -8,6 +8,8 @@
 set -u
 pkgs="gcc make pkg-config libcurl4-openssl-dev libjansson-dev libsqlite3-dev
 libbsd-dev mandoc sqlite3 openssl tzdata ca-certificates curl util-linux time"
+# `deps.sh fuzz` (make fuzz): clang and its libFuzzer runtime as well.
+[ "${1:-}" = fuzz ] && pkgs="$pkgs clang libclang-rt-dev"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

@@ -3,7 +3,8 @@
 # Run every test against each build directory given (default: build): the
 # unit test programs, the emulator's self-test, and the integration cases:
 # the shell families test/cases/*.sh and the case files test/data/*.case
-# (run by test/case.sh; the format is in test/data/README).  Every test
+# (run by test/case.sh; the format is in test/data/README), and the fuzz
+# harnesses a build has, each over its corpus (test/fuzz).  Every test
 # prints TAP lines ("ok N - ..." or "not ok N - ..."); this runner counts
 # them, shows failures with their source, and ends with the line "N passed,
 # N failed".  TEST_VERBOSE=1 shows every log, each after a line
@@ -28,6 +29,8 @@ if [ "${1:-}" = "--one" ]; then
 	emu) timeout 300 python3 "$file" ;;
 	case) BIN="$top/$b/timetap-sync" timeout 300 sh "$file" ;;
 	data) BIN="$top/$b/timetap-sync" timeout 300 sh "$top/test/case.sh" "$file" ;;
+	fuzz) n=$(basename "$file"); n=${n#fuzz_}
+		timeout 120 "$file" "$top/test/fuzz/corpus/$n" ;;
 	esac >"$log" 2>&1
 	rc=$?
 	if [ $rc -ne 0 ] && ! grep -q '^not ok' "$log"; then
@@ -54,6 +57,10 @@ for b in "$@"; do
 	done
 	for u in "$top/$b"/test_*; do
 		[ -x "$u" ] && jobs="$jobs unit:$b:$u"
+	done
+	# The fuzz harnesses replay their corpora (built in build-asan).
+	for u in "$top/$b"/fuzz_*; do
+		[ -x "$u" ] && jobs="$jobs fuzz:$b:$u"
 	done
 done
 printf '%s\n' $jobs | xargs -P "${TEST_JOBS:-4}" -n 1 sh "$0" --one
