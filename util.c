@@ -411,8 +411,10 @@ tt_parse_utc(const char *s, tt_time *out)
 	tm.tm_hour = h;
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
+	/* A leap second (":60") is the next minute's first: past the last
+	 * instant the book holds when it ends 9999-12-31. */
 	*out = (tt_time)timegm(&tm);
-	return 0;
+	return *out > TT_TIME_MAX ? -1 : 0;
 }
 
 char *

@@ -85,7 +85,8 @@ int tt_parse_duration(const char *s, tt_time *out, struct tt_err *err);
 /* Parse a time of day "HH:MM" (00:00 to 24:00) into minutes since
  * midnight.  0, or -1 with err filled (TT_E_USAGE). */
 int tt_parse_clock(const char *s, int *minutes, struct tt_err *err);
-/* Parse "YYYY-MM-DDTHH:MM:SS[.fffffff]" as UTC (Graph's dateTimeTimeZone). */
+/* Parse "YYYY-MM-DDTHH:MM:SS[.fffffff]" as UTC (Graph's dateTimeTimeZone);
+ * an instant past TT_TIME_MAX is refused. */
 int tt_parse_utc(const char *s, tt_time *out);
 /* Parse a calendar date "YYYY-MM-DD" (optionally followed by "T00:00...")
  * into year, month, day. */

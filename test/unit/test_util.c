@@ -194,6 +194,10 @@ main(void)
 	    t == 1774774800, "Graph dateTime as UTC");
 	CHECK(tt_parse_utc("2026-03-29T09:00:00+01:00", &t) == -1,
 	    "Graph dateTime with offset refused");
+	CHECK(tt_parse_utc("9999-12-31T23:59:60", &t) == -1 &&
+	    tt_parse_utc("9999-12-31T23:59:59", &t) == 0 && t == TT_TIME_MAX,
+	    "tt_parse_utc: a leap second past the book's last instant refused "
+	    "(fuzz corpus time/t09)");
 	CHECK(tt_parse_date("2026-03-04T00:00:00.0000000", &y, &m, &d) == 0 &&
 	    y == 2026 && m == 3 && d == 4, "date of an all-day event");
 	y = 2026, m = 12, d = 31;
