@@ -265,14 +265,10 @@ explain_item(void *arg, const struct appt *a)
 	json_decref(ids);
 	tt_fmt_span(a->start, a->end, when, sizeof(when));
 	if (a->ext) {
-		char shown[64] = "";
-
-		if (a->showas != NULL)
-			snprintf(shown, sizeof(shown), ", shown as %.40s",
-			    a->showas);
 		if (asprintf(&line, "  [ext] %" PRId64 " \"%s\" on \"%s\", %s%s%s"
-		    "%s%s%s", a->id, a->subject, a->calendar ? a->calendar :
-		    "?", when, a->all_day ? " (all day)" : "", shown,
+		    "%s%s%s%s", a->id, a->subject, a->calendar ? a->calendar :
+		    "?", when, a->all_day ? " (all day)" : "", a->showas ?
+		    ", shown as " : "", a->showas ? a->showas : "",
 		    lm ? ", updated in Outlook/Teams " : "", lm ?
 		    tt_fmt_local(lm, upd, sizeof(upd)) : "", marks) < 0)
 			line = NULL;
