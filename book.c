@@ -224,9 +224,13 @@ appt_add(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	a.subject = strdup(args.subject);
 	a.client = args.client && *args.client ? strdup(args.client) : NULL;
 	a.online = args.online == 1;
+	/* Booked over a block with --force: the user chose the conflict,
+	 * which no pass tells then (store_conflicts_accept). */
 	if ((a.online && online_ok(ctx, a.profile_id, err)) ||
 	    check_overlap(ctx, &a, args.force, err) ||
-	    store_appt_add(ctx->st, &a, &id, err)) {
+	    store_appt_add(ctx->st, &a, &id, err) ||
+	    (args.force && store_conflicts_accept(ctx->st, a.profile_id, id,
+	    NULL, err))) {
 		store_appt_free(&a);
 		return -1;
 	}
@@ -303,7 +307,8 @@ appt_edit(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	 * --online leaves the slot as it was booked. */
 	if (((args.given & (BIT(O_START) | BIT(O_END))) == 0 ||
 	    check_overlap(ctx, &a, args.force, err) == 0) &&
-	    store_appt_update(ctx->st, &a, err) == 0)
+	    store_appt_update(ctx->st, &a, err) == 0 && (!args.force ||
+	    store_conflicts_accept(ctx->st, a.profile_id, id, NULL, err) == 0))
 		rc = 0;
 out:
 	store_appt_free(&a);

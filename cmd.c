@@ -22,7 +22,8 @@
  * The exit status of each error code (SPEC section 6), the one place
  * they are chosen.  A removal cap is 3, not 75: trying again repeats it
  * until a person decides.  The book busy and the service for now are
- * both "try again later" to cron.
+ * both "try again later" to cron.  New conflicts are 2: the pass went
+ * well, but cron must mail its lines to a person; any other code wins.
  */
 int
 cmd_exit(int code)
@@ -48,6 +49,10 @@ cmd_exit(int code)
 		return 3;
 	case TT_E_DOWN:
 		return EX_UNAVAILABLE;
+	case TT_E_CONFLICT:
+		return 2;
+	case TT_E_FOUND:
+		return 1;
 	default:
 		return EX_SOFTWARE;
 	}
@@ -59,7 +64,7 @@ cmd_result(int code)
 {
 	static const char *const words[] = { "ok", "usage", "data", "config",
 	    "local", "internal", "busy", "login", "consent", "capped", "later",
-	    "down" };
+	    "down", "conflict", "found" };
 
 	if (code < 0 || (size_t)code >= sizeof(words) / sizeof(words[0]))
 		return "internal";
@@ -96,6 +101,9 @@ cmd_advice(const struct tt_ctx *ctx, const char *profile, int code,
 		return sync ? " (the next run continues)" : " (try again later)";
 	case TT_E_BUSY:
 		return "; try again later";
+	case TT_E_CONFLICT:
+		return "; move or cancel one (`timetap-sync conflicts` lists "
+		    "them)";
 	default:
 		return "";
 	}

@@ -90,6 +90,20 @@ int cmd_help(FILE *f, const char *name);
 /* appt add|list|show|edit|cancel */
 int book_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
 
+/* conflicts, explain TIME (views.c) */
+/* The pairs of the profile's open conflicts touching [from, to)
+ * (store_conflicts), to mark items with: a *new* array in *pairs (free
+ * it), *n of them.  0, or -1 with err. */
+struct views_pair {
+	int64_t appt, block;	/* the booked appointment, the [ext] block */
+};
+int views_pairs(struct store *st, int64_t profile, tt_time from, tt_time to,
+    struct views_pair **pairs, size_t *n, struct tt_err *err);
+int conflicts_main(struct tt_ctx *ctx, int argc, char **argv,
+    struct tt_err *err);
+int explain_main(struct tt_ctx *ctx, int argc, char **argv,
+    struct tt_err *err);
+
 /* sync (cmd_sync.c), feed (feed.c) */
 int sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
 int feed_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
@@ -169,7 +183,7 @@ int cmd_confirm(const char *question, const char *what, struct tt_err *err);
 /* The exit status of an error code (SPEC section 6): the one mapping. */
 int cmd_exit(int code);
 /* The error code's word in JSON: ok, usage, data, config, local,
- * internal, busy, login, consent, capped, later, down. */
+ * internal, busy, login, consent, capped, later, down, conflict, found. */
 const char *cmd_result(int code);
 
 #endif

@@ -37,12 +37,14 @@ struct run {
 	 * warning lines of the profile being passed (NULL without). */
 	json_t *json, *problems, *warnings;
 	int failed;		/* out of memory in the summary */
+	int conflicts;		/* new conflicts the profile's pass told */
 };
 
 /* A profile's summary begins: its lines are collected from now on. */
 static void
 summary_begin(struct run *rn)
 {
+	rn->conflicts = 0;
 	if (rn->json == NULL)
 		return;
 	json_decref(rn->problems);
@@ -77,6 +79,7 @@ summary_end(struct run *rn, const char *name, int code,
 	    json_integer(cmd_exit(code))) != 0 || json_object_set_new(o,
 	    "result", json_string(cmd_result(code))) != 0 ||
 	    json_object_set_new(o, "seconds", json_real(seconds)) != 0 ||
+	    json_object_set_new(o, "conflicts", json_integer(rn->conflicts)) != 0 ||
 	    json_object_set(o, "problems", rn->problems ? rn->problems :
 	    json_null()) != 0 || json_object_set(o, "warnings", rn->warnings ?
 	    rn->warnings : json_null()) != 0) {
@@ -133,7 +136,9 @@ bad:
 }
 
 /* A problem of a pass, worded: "profile P: calendar "C": step
- * appointment N: error" and the advice. */
+ * appointment N: error" and the advice; a new conflict (sync.c,
+ * tell_conflicts) "profile P: conflict: appointment N error on calendar
+ * "C"" and what to do, even with -q (cron mails it). */
 static void
 env_problem(void *arg, const struct sync_problem *pr)
 {
@@ -143,7 +148,14 @@ env_problem(void *arg, const struct sync_problem *pr)
 	/* The calendar's name and the error are the service's: any length. */
 	if (pr->appt != 0)
 		snprintf(appt, sizeof(appt), " appointment %" PRId64, pr->appt);
-	if (asprintf(&line, "%s%s%s%s%s%s%s%s%s%s%s",
+	if (pr->code == TT_E_CONFLICT) {
+		rn->conflicts++;
+		if (asprintf(&line, "profile %s: conflict:%s %s on calendar "
+		    "\"%s\"%s", pr->profile, appt, pr->error, pr->calendar ?
+		    pr->calendar : "?", cmd_advice(rn->ctx, pr->profile,
+		    pr->code, 0, advice, sizeof(advice))) < 0)
+			line = NULL;
+	} else if (asprintf(&line, "%s%s%s%s%s%s%s%s%s%s%s",
 	    pr->named ? "" : "profile ", pr->named ? "" : pr->profile,
 	    pr->named ? "" : ": ",
 	    pr->calendar ? "calendar \"" : "", pr->calendar ? pr->calendar : "",

@@ -18,7 +18,50 @@ struct feed_print {
 	int failed;		/* out of memory: the listing stopped */
 	int colour, utf8;
 	int subject, calendar;	/* the flexible columns' widths */
+	/* The open conflicts (store_conflicts): a loaded row whose block
+	 * is in one names the appointments it is booked over. */
+	struct views_pair *pairs;
+	size_t npairs;
 };
+
+/* The appointments a loaded row's block is booked over: a new JSON
+ * array (NULL out of memory), and with `note` a new "conflict with 12,
+ * 14; " for the Info column ("" when none). */
+static json_t *
+feed_conflicts(const struct feed_print *fp, const struct feed_row *f,
+    char **note)
+{
+	json_t *a = json_array();
+	char *s = NULL, *t;
+	size_t i;
+
+	if (note != NULL)
+		*note = NULL;
+	for (i = 0; a != NULL && f->loaded && f->appt_id && i < fp->npairs;
+	    i++) {
+		if (fp->pairs[i].block != f->appt_id)
+			continue;
+		if (json_array_append_new(a, json_integer(fp->pairs[i].appt)))
+			goto fail;
+		if (note == NULL)
+			continue;
+		if (asprintf(&t, "%s%s%" PRId64, s ? s : "conflict with ",
+		    s ? ", " : "", fp->pairs[i].appt) < 0)
+			goto fail;
+		free(s);
+		s = t;
+	}
+	if (a == NULL || note == NULL)
+		return a;
+	if (asprintf(note, "%s%s", s ? s : "", s ? "; " : "") < 0)
+		goto fail;
+	free(s);
+	return a;
+fail:
+	free(s);
+	json_decref(a);
+	return NULL;
+}
 
 /*
  * The table's columns: ID, Starts at, Ends at and Loaded fixed; Subject
@@ -62,11 +105,16 @@ static int
 feed_row_cb(void *arg, const struct feed_row *f)
 {
 	struct feed_print *fp = arg;
-	char s[32], e[32], id[32], *subj, *info, *cal, *tail = NULL;
+	char s[32], e[32], id[32], *subj, *info, *cal, *tail = NULL, *note;
+	json_t *with;
 
 	if (fp->json) {
-		json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:b, s:o, s:o, "
-		    "s:o, s:o, s:o}",
+		json_t *o;
+
+		if ((with = feed_conflicts(fp, f, NULL)) == NULL)
+			return fp->failed = 1;
+		o = json_pack("{s:o, s:o, s:o, s:o, s:b, s:o, s:o, "
+		    "s:o, s:o, s:o, s:o}",
 		    "appointment_id", f->appt_id ? json_integer(f->appt_id) :
 		    json_null(),
 		    "starts_at", tt_json_time(f->start),
@@ -77,24 +125,30 @@ feed_row_cb(void *arg, const struct feed_row *f)
 		    "info", tt_json_text(f->info ? f->info : ""),
 		    "calendar", tt_json_text(f->calendar),
 		    "calendar_id", tt_json_text(f->calendar_remote),
-		    "event_id", tt_json_text(f->event_id));
+		    "event_id", tt_json_text(f->event_id),
+		    "conflict_with", with);
 
 		if (o == NULL || json_array_append_new(fp->json, o) != 0)
 			return fp->failed = 1;
 		return 0;
 	}
 	/* Whole, whatever the service sent: the cells cut. */
+	if ((with = feed_conflicts(fp, f, &note)) == NULL)
+		return fp->failed = 1;
+	json_decref(with);
 	subj = tt_sanitize_dup(f->subject ? f->subject : "");
 	info = tt_sanitize_dup(f->info ? f->info : "");
 	cal = tt_sanitize_dup(f->calendar ? f->calendar : "-");
 	if (subj == NULL || info == NULL || cal == NULL ||
-	    asprintf(&tail, "%s%s%s", !f->loaded && f->reason ? f->reason : "",
-	    !f->loaded && f->reason ? ": " : "", info) < 0) {
+	    asprintf(&tail, "%s%s%s%s", note, !f->loaded && f->reason ?
+	    f->reason : "", !f->loaded && f->reason ? ": " : "", info) < 0) {
 		free(subj);
 		free(info);
 		free(cal);
+		free(note);
 		return fp->failed = 1;
 	}
+	free(note);
 	if (fp->rows++ == 0) {
 		printf("%-6s %-16s %-16s ", "ID", "Starts at", "Ends at");
 		tt_cell(stdout, "Subject", fp->subject);
@@ -174,10 +228,14 @@ feed_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err)
 	fp.utf8 = tt_utf8_locale();
 	feed_widths(&fp);
 	r = cmd_profile(ctx, &profile, err);
+	if (r > 0 && views_pairs(ctx->st, profile, 0, TT_TIME_MAX + 1,
+	    &fp.pairs, &fp.npairs, err) != 0)
+		r = -1;
 	if (r > 0)
 		r = store_feed_list(ctx->st, profile, (int)n, feed_row_cb, &fp,
 		    err) ? -1 : fp.failed ? tt_fail(err, TT_E_INTERNAL, "out of "
 		    "memory") : 1;
+	free(fp.pairs);
 	if (r < 0) {
 		json_decref(fp.json);
 		return -1;

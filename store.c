@@ -247,10 +247,32 @@ static const char *const schema3[] = {
 	NULL
 };
 
+/*
+ * 4 (conflicts): the conflicts a pass told, a pair (booked appointment,
+ * [ext] block) each, with when -- or that the user chose it (appt add or
+ * edit --force); a pair goes with either item, and a pass forgets one
+ * that no longer overlaps, so that it is told again if it comes back.
+ * The show-as of each block and of each feed row, as the service named
+ * it (explain says why an item blocks or not); NULL before this version
+ * until the next pass that reads the item.
+ */
+static const char *const schema4[] = {
+	"CREATE TABLE conflicts ("
+	"  appt_id INTEGER NOT NULL REFERENCES appointments(id) ON DELETE CASCADE,"
+	"  block_id INTEGER NOT NULL REFERENCES appointments(id) ON DELETE CASCADE,"
+	"  told_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (appt_id, block_id));",
+	"CREATE INDEX conflicts_block ON conflicts (block_id);",
+	"ALTER TABLE appointments ADD COLUMN showas TEXT;",
+	"ALTER TABLE feed ADD COLUMN showas TEXT;",
+	NULL
+};
+
 static const char *const *const migrations[] = {
 	schema1,
 	schema2,
 	schema3,
+	schema4,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -747,6 +769,7 @@ store_appt_free(struct appt *a)
 	free(a->event_id);
 	free(a->remote_modified);
 	free(a->calendar_id);
+	free(a->showas);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -760,7 +783,7 @@ store_overlaps(tt_time s1, tt_time e1, tt_time s2, tt_time e2)
 	"a.id, a.profile_id, a.kind = 'ext', a.status = 'cancelled', " \
 	"a.start_utc, a.end_utc, a.all_day, a.subject, a.client, a.online, " \
 	"a.join_url, c.path, a.source_event_id, a.remote_modified, a.version, " \
-	"a.created_at, a.updated_at, c.remote_id " \
+	"a.created_at, a.updated_at, c.remote_id, a.showas " \
 	"FROM appointments a LEFT JOIN calendars c ON c.id = a.source_calendar_id "
 
 static void
@@ -785,6 +808,7 @@ read_appt(sqlite3_stmt *s, struct appt *a)
 	a->created = sqlite3_column_int64(s, 15);
 	a->updated = sqlite3_column_int64(s, 16);
 	a->calendar_id = col_text(s, 17);
+	a->showas = col_text(s, 18);
 	if (a->subject == NULL)
 		a->subject = strdup("");
 }
@@ -1668,7 +1692,7 @@ store_block_put(struct store *st, int64_t profile, const struct block *b,
 	int rc, same;
 
 	s = cached(st, C_BLOCK_GET, "SELECT id, start_utc, end_utc, all_day,"
-	    " subject, remote_modified FROM appointments"
+	    " subject, remote_modified, showas FROM appointments"
 	    " WHERE source_calendar_id = ? AND source_event_id = ?", err);
 	if (s == NULL)
 		return -1;
@@ -1681,7 +1705,8 @@ store_block_put(struct store *st, int64_t profile, const struct block *b,
 		    sqlite3_column_int64(s, 2) == b->end &&
 		    sqlite3_column_int(s, 3) == b->all_day &&
 		    same_text(sqlite3_column_text(s, 4), b->subject) &&
-		    same_text(sqlite3_column_text(s, 5), b->remote_modified);
+		    same_text(sqlite3_column_text(s, 5), b->remote_modified) &&
+		    same_text(sqlite3_column_text(s, 6), b->showas);
 	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
@@ -1699,7 +1724,7 @@ store_block_put(struct store *st, int64_t profile, const struct block *b,
 	if (rc == SQLITE_ROW) {
 		s = cached(st, C_BLOCK_UPD, "UPDATE appointments SET start_utc = ?,"
 		    " end_utc = ?, all_day = ?, subject = ?, remote_modified = ?,"
-		    " sync_gen = ? WHERE id = ?", err);
+		    " sync_gen = ?, showas = ?8 WHERE id = ?7", err);
 		if (s == NULL)
 			return -1;
 		sqlite3_bind_int64(s, 7, *appt);
@@ -1707,8 +1732,9 @@ store_block_put(struct store *st, int64_t profile, const struct block *b,
 		s = cached(st, C_BLOCK_INS, "INSERT INTO appointments (start_utc,"
 		    " end_utc, all_day, subject, remote_modified, sync_gen,"
 		    " profile_id, kind, source_calendar_id, source_event_id,"
-		    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'ext',"
-		    " ?, ?, strftime('%s', 'now'), strftime('%s', 'now'))", err);
+		    " created_at, updated_at, showas) VALUES (?1, ?2, ?3, ?4, ?5,"
+		    " ?6, ?7, 'ext', ?8, ?9, strftime('%s', 'now'),"
+		    " strftime('%s', 'now'), ?10)", err);
 		if (s == NULL)
 			return -1;
 		sqlite3_bind_int64(s, 7, profile);
@@ -1721,6 +1747,7 @@ store_block_put(struct store *st, int64_t profile, const struct block *b,
 	bind_text(s, 4, b->subject);
 	bind_text(s, 5, b->remote_modified);
 	sqlite3_bind_int64(s, 6, b->gen);
+	bind_text(s, rc == SQLITE_ROW ? 8 : 10, b->showas);
 	if (step_reset(st, s, err))
 		return -1;
 	if (rc != SQLITE_ROW) {
@@ -1763,7 +1790,7 @@ store_block_has(struct store *st, int64_t calendar, const char *event_id,
 	int rc;
 
 	s = cached(st, C_BLOCK_GET, "SELECT id, start_utc, end_utc, all_day,"
-	    " subject, remote_modified FROM appointments"
+	    " subject, remote_modified, showas FROM appointments"
 	    " WHERE source_calendar_id = ? AND source_event_id = ?", err);
 	if (s == NULL)
 		return -1;
@@ -1957,8 +1984,8 @@ store_feed_put(struct store *st, const struct feed_row *f, struct tt_err *err)
 	int rc, same = 0;
 
 	s = cached(st, C_FEED_GET, "SELECT id, appt_id, start_utc, end_utc,"
-	    " subject, loaded, reason, info FROM feed WHERE profile_id = ?"
-	    " AND calendar = ? AND event_id = ?", err);
+	    " subject, loaded, reason, info, showas FROM feed WHERE"
+	    " profile_id = ? AND calendar = ? AND event_id = ?", err);
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, f->profile_id);
@@ -1973,7 +2000,8 @@ store_feed_put(struct store *st, const struct feed_row *f, struct tt_err *err)
 		    same_text(sqlite3_column_text(s, 4), f->subject) &&
 		    sqlite3_column_int(s, 5) == f->loaded &&
 		    same_text(sqlite3_column_text(s, 6), f->reason) &&
-		    same_text(sqlite3_column_text(s, 7), f->info);
+		    same_text(sqlite3_column_text(s, 7), f->info) &&
+		    same_text(sqlite3_column_text(s, 8), f->showas);
 	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
@@ -1995,15 +2023,17 @@ store_feed_put(struct store *st, const struct feed_row *f, struct tt_err *err)
 		s = cached(st, C_FEED_UPD, "UPDATE feed SET appt_id = ?,"
 		    " start_utc = ?, end_utc = ?, all_day = ?, subject = ?,"
 		    " loaded = ?, reason = ?, info = ?, sync_gen = ?,"
-		    " seen_at = ?, seq = ?, calendar_id = ? WHERE id = ?", err);
+		    " seen_at = ?, seq = ?, calendar_id = ?, showas = ?14"
+		    " WHERE id = ?13", err);
 		if (s == NULL)
 			return -1;
 		sqlite3_bind_int64(s, 13, id);
 	} else {
 		s = cached(st, C_FEED_INS, "INSERT INTO feed (appt_id, start_utc,"
 		    " end_utc, all_day, subject, loaded, reason, info, sync_gen,"
-		    " seen_at, seq, calendar_id, profile_id, calendar, event_id)"
-		    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", err);
+		    " seen_at, seq, calendar_id, profile_id, calendar, event_id,"
+		    " showas) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+		    " ?11, ?12, ?13, ?14, ?15, ?16)", err);
 		if (s == NULL)
 			return -1;
 		sqlite3_bind_int64(s, 13, f->profile_id);
@@ -2025,6 +2055,7 @@ store_feed_put(struct store *st, const struct feed_row *f, struct tt_err *err)
 	sqlite3_bind_int64(s, 10, tt_now());
 	sqlite3_bind_int64(s, 11, seq);
 	sqlite3_bind_int64(s, 12, f->calendar_id);
+	bind_text(s, rc == SQLITE_ROW ? 14 : 16, f->showas);
 	return step_reset(st, s, err);
 }
 
@@ -2077,24 +2108,22 @@ store_feed_stale(struct store *st, int64_t profile, const char *calendar,
 	    profile, NULL, err);
 }
 
-int
-store_feed_list(struct store *st, int64_t profile, int limit,
+/* The feed's columns, in struct feed_row's order (feed_rows). */
+#define FEED_COLS \
+	"SELECT f.calendar_id, f.calendar, f.event_id," \
+	" coalesce(f.appt_id, 0), f.start_utc, f.end_utc, f.all_day," \
+	" f.subject, f.loaded, f.reason, f.info, f.seen_at, f.seq," \
+	" c.remote_id, f.showas FROM feed f LEFT JOIN calendars c ON c.id =" \
+	" f.calendar_id "
+
+/* Each row of s (FEED_COLS) to cb, strings borrowed; s is finished. */
+static int
+feed_rows(struct store *st, sqlite3_stmt *s, int64_t profile,
     int (*cb)(void *, const struct feed_row *), void *arg, struct tt_err *err)
 {
-	sqlite3_stmt *s;
 	struct feed_row f;
 	int rc;
 
-	s = prep(st, "SELECT f.calendar_id, f.calendar, f.event_id,"
-	    " coalesce(f.appt_id, 0), f.start_utc, f.end_utc, f.all_day,"
-	    " f.subject, f.loaded, f.reason, f.info, f.seen_at, f.seq,"
-	    " c.remote_id FROM feed f LEFT JOIN calendars c ON c.id ="
-	    " f.calendar_id WHERE f.profile_id = ? ORDER BY f.seq DESC LIMIT ?",
-	    err);
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, profile);
-	sqlite3_bind_int(s, 2, limit > 0 ? limit : -1);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		memset(&f, 0, sizeof(f));
 		f.profile_id = profile;
@@ -2112,6 +2141,7 @@ store_feed_list(struct store *st, int64_t profile, int limit,
 		f.seen_at = sqlite3_column_int64(s, 11);
 		f.seq = sqlite3_column_int64(s, 12);
 		f.calendar_remote = (const char *)sqlite3_column_text(s, 13);
+		f.showas = (const char *)sqlite3_column_text(s, 14);
 		if (cb(arg, &f))
 			break;
 	}
@@ -2119,6 +2149,21 @@ store_feed_list(struct store *st, int64_t profile, int limit,
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return dberr(st, err, "reading the feed");
 	return 0;
+}
+
+int
+store_feed_list(struct store *st, int64_t profile, int limit,
+    int (*cb)(void *, const struct feed_row *), void *arg, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+
+	s = prep(st, FEED_COLS "WHERE f.profile_id = ? ORDER BY f.seq DESC"
+	    " LIMIT ?", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, profile);
+	sqlite3_bind_int(s, 2, limit > 0 ? limit : -1);
+	return feed_rows(st, s, profile, cb, arg, err);
 }
 
 /* Whether c is the calendar whose event holds a's Teams meeting: the
@@ -2644,4 +2689,174 @@ store_pushed_count(struct store *st, int64_t profile, int *n,
 	return count_of(st, "SELECT count(*) FROM pushed p JOIN calendars c"
 	    " ON c.id = p.calendar_id WHERE c.profile_id = ?"
 	    " AND p.event_id IS NOT NULL", profile, n, err);
+}
+
+/* ------------------------------------------------------------ conflicts */
+
+/* The open pairs of a profile: booked and not cancelled, against a live
+ * block, overlapping as store_overlaps() says; with when each was told. */
+#define OPEN_PAIRS \
+	" FROM appointments a JOIN appointments b ON b.profile_id =" \
+	" a.profile_id AND b.kind = 'ext' AND b.status = 'booked'" \
+	" AND b.start_utc < a.end_utc AND a.start_utc < b.end_utc" \
+	" LEFT JOIN calendars c ON c.id = b.source_calendar_id" \
+	" LEFT JOIN conflicts k ON k.appt_id = a.id AND k.block_id = b.id" \
+	" WHERE a.profile_id = ?1 AND a.kind = 'booked'" \
+	" AND a.status = 'booked'"
+
+struct conflict_row {
+	struct conflict c;
+	char *subject, *client, *block_subject, *calendar, *calendar_id,
+	    *event_id;
+};
+
+static int
+conflict_row_read(sqlite3_stmt *s, void *elem)
+{
+	struct conflict_row *r = elem;
+
+	r->c.appt_id = sqlite3_column_int64(s, 0);
+	r->c.start = sqlite3_column_int64(s, 3);
+	r->c.end = sqlite3_column_int64(s, 4);
+	r->c.block_id = sqlite3_column_int64(s, 5);
+	r->c.block_start = sqlite3_column_int64(s, 10);
+	r->c.block_end = sqlite3_column_int64(s, 11);
+	r->c.block_all_day = sqlite3_column_int(s, 12);
+	r->c.told_at = sqlite3_column_int64(s, 13);
+	r->subject = col_text(s, 1);
+	r->client = col_text(s, 2);
+	r->block_subject = col_text(s, 6);
+	r->calendar = col_text(s, 7);
+	r->calendar_id = col_text(s, 8);
+	r->event_id = col_text(s, 9);
+	if ((r->subject == NULL && sqlite3_column_type(s, 1) != SQLITE_NULL) ||
+	    (r->block_subject == NULL &&
+	    sqlite3_column_type(s, 6) != SQLITE_NULL) ||
+	    (r->calendar == NULL && sqlite3_column_type(s, 7) != SQLITE_NULL))
+		return -1;
+	r->c.subject = r->subject ? r->subject : "";
+	r->c.client = r->client;
+	r->c.block_subject = r->block_subject ? r->block_subject : "";
+	r->c.calendar = r->calendar;
+	r->c.calendar_id = r->calendar_id;
+	r->c.event_id = r->event_id;
+	return 0;
+}
+
+int
+store_conflicts(struct store *st, int64_t profile, tt_time from, tt_time to,
+    int (*cb)(void *, const struct conflict *), void *arg, struct tt_err *err)
+{
+	struct conflict_row *v = NULL;
+	sqlite3_stmt *s;
+	size_t n = 0, i;
+	int rc;
+
+	s = prep(st, "SELECT a.id, a.subject, a.client, a.start_utc,"
+	    " a.end_utc, b.id, b.subject, c.path, c.remote_id,"
+	    " b.source_event_id, b.start_utc, b.end_utc, b.all_day,"
+	    " coalesce(k.told_at, 0)" OPEN_PAIRS
+	    " AND ((a.start_utc < ?3 AND ?2 < a.end_utc)"
+	    " OR (b.start_utc < ?3 AND ?2 < b.end_utc))"
+	    " ORDER BY a.start_utc, a.id, b.start_utc, b.id", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, profile);
+	sqlite3_bind_int64(s, 2, from);
+	sqlite3_bind_int64(s, 3, to);
+	/* Read whole: the pass records each pair told as it tells it. */
+	rc = rows_all(st, s, &v, &n, sizeof(*v), conflict_row_read,
+	    "reading conflicts", err);
+	for (i = 0; i < n && rc == 0; i++)
+		if (cb(arg, &v[i].c) != 0)
+			break;
+	for (i = 0; i < n; i++) {
+		free(v[i].subject);
+		free(v[i].client);
+		free(v[i].block_subject);
+		free(v[i].calendar);
+		free(v[i].calendar_id);
+		free(v[i].event_id);
+	}
+	free(v);
+	return rc;
+}
+
+int
+store_conflicts_forget(struct store *st, int64_t profile, int *n,
+    struct tt_err *err)
+{
+	sqlite3_stmt *s;
+
+	s = prep(st, "DELETE FROM conflicts WHERE appt_id IN (SELECT id FROM"
+	    " appointments WHERE profile_id = ?1) AND (appt_id, block_id) NOT IN"
+	    " (SELECT a.id, b.id" OPEN_PAIRS ")", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, profile);
+	if (done(st, s, run(st, s), err))
+		return -1;
+	if (n != NULL)
+		*n = sqlite3_changes(st->db);
+	return 0;
+}
+
+int
+store_conflict_told(struct store *st, int64_t appt, int64_t block,
+    tt_time when, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+
+	s = prep(st, "INSERT OR IGNORE INTO conflicts (appt_id, block_id,"
+	    " told_at) VALUES (?, ?, ?)", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, appt);
+	sqlite3_bind_int64(s, 2, block);
+	sqlite3_bind_int64(s, 3, when);
+	return done(st, s, run(st, s), err);
+}
+
+int
+store_conflicts_accept(struct store *st, int64_t profile, int64_t appt,
+    int *n, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+
+	if (store_begin(st, err))
+		return -1;
+	if (store_conflicts_forget(st, profile, NULL, err))
+		goto fail;
+	s = prep(st, "INSERT OR IGNORE INTO conflicts (appt_id, block_id,"
+	    " told_at) SELECT a.id, b.id, ?2" OPEN_PAIRS " AND a.id = ?3", err);
+	if (s == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, profile);
+	sqlite3_bind_int64(s, 2, tt_now());
+	sqlite3_bind_int64(s, 3, appt);
+	if (done(st, s, run(st, s), err))
+		goto fail;
+	if (n != NULL)
+		*n = sqlite3_changes(st->db);
+	return store_commit(st, err);
+fail:
+	store_rollback(st);
+	return -1;
+}
+
+int
+store_feed_slot(struct store *st, int64_t profile, tt_time from, tt_time to,
+    int (*cb)(void *, const struct feed_row *), void *arg, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+
+	s = prep(st, FEED_COLS "WHERE f.profile_id = ? AND NOT f.loaded"
+	    " AND f.start_utc < ? AND ? < f.end_utc"
+	    " ORDER BY f.start_utc, f.id", err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, profile);
+	sqlite3_bind_int64(s, 2, to);
+	sqlite3_bind_int64(s, 3, from);
+	return feed_rows(st, s, profile, cb, arg, err);
 }

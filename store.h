@@ -75,6 +75,7 @@ struct appt {
 	char *event_id;		/* ext: the remote event id */
 	char *remote_modified;	/* ext: lastModifiedDateTime */
 	char *calendar_id;	/* ext: the source calendar's Graph id */
+	char *showas;		/* ext: the show-as it was loaded with, or NULL */
 	int64_t version;	/* bumped on every change */
 	tt_time created, updated;
 };
@@ -280,6 +281,7 @@ struct block {
 	int all_day;
 	const char *subject;
 	const char *remote_modified;
+	const char *showas;	/* as the service names it ("busy") */
 	int64_t gen;		/* the round that saw it */
 };
 /* Insert or update the [ext] item of (calendar, event): returns 1 added,
@@ -329,6 +331,7 @@ struct feed_row {
 	int64_t gen;
 	tt_time seen_at;
 	int64_t seq;
+	const char *showas;	/* as the service named it, or NULL */
 };
 /* Record what a pass did with an item; a row whose content changed moves
  * to the top of the feed. */
@@ -485,6 +488,62 @@ int store_stray_done(struct store *st, int64_t calendar, const char *event_id,
 int store_strays(struct store *st, int64_t profile,
     int (*cb)(void *, const struct stray *), void *arg, struct tt_err *err);
 int store_pushed_count(struct store *st, int64_t profile, int *n,
+    struct tt_err *err);
+
+/* ---- conflicts (views.c's conflicts and explain, the pass's telling) ----
+ *
+ * A conflict is a pair of the same profile: a booked appointment (not
+ * cancelled) and an [ext] block whose times overlap (store_overlaps:
+ * touching ends do not).  The open conflicts are the pairs that exist
+ * now, computed from the book each time; the conflicts table only
+ * remembers which pairs were told (by a pass, or accepted by appt add or
+ * edit --force), so that each is told once.  A pair leaves the table with
+ * either item (ON DELETE CASCADE) or when a pass finds that it no longer
+ * overlaps (store_conflicts_forget): told again if it comes back.
+ */
+struct conflict {
+	int64_t appt_id;	/* the booked appointment */
+	const char *subject, *client;	/* client NULL when none */
+	tt_time start, end;
+	int64_t block_id;	/* the [ext] block's appointment id */
+	const char *block_subject;
+	const char *calendar;	/* the block's calendar path */
+	const char *calendar_id;	/* its Graph id */
+	const char *event_id;	/* the block's Graph event id */
+	tt_time block_start, block_end;
+	int block_all_day;
+	tt_time told_at;	/* 0: not told yet */
+};
+/*
+ * The profile's open conflicts whose appointment or block overlaps
+ * [from, to) (0, TT_TIME_MAX + 1: all), by the appointment's start, then
+ * the block's.  Read whole before the first call, so that cb may write
+ * (store_conflict_told); strings borrowed during cb; cb returns non-zero
+ * to stop.  0, or -1 with err.
+ */
+int store_conflicts(struct store *st, int64_t profile, tt_time from,
+    tt_time to, int (*cb)(void *, const struct conflict *), void *arg,
+    struct tt_err *err);
+/* Forget the told pairs of the profile that are no longer open (the
+ * appointment cancelled or moved, the block moved); *n how many (may be
+ * NULL). */
+int store_conflicts_forget(struct store *st, int64_t profile, int *n,
+    struct tt_err *err);
+/* Record a pair told at `when` (a pair already told keeps its time). */
+int store_conflict_told(struct store *st, int64_t appt, int64_t block,
+    tt_time when, struct tt_err *err);
+/* appt add / edit --force: the user chose to book over the blocks the
+ * appointment overlaps now; its pairs are recorded told (no line later),
+ * the ones it no longer has forgotten.  *n how many it has (may be NULL). */
+int store_conflicts_accept(struct store *st, int64_t profile, int64_t appt,
+    int *n, struct tt_err *err);
+/*
+ * The feed's rows of the profile that do not block (not loaded: free,
+ * showas, cancelled, timetap, outside, invalid, removed) and overlap
+ * [from, to), by start (explain).  Strings borrowed during cb.
+ */
+int store_feed_slot(struct store *st, int64_t profile, tt_time from,
+    tt_time to, int (*cb)(void *, const struct feed_row *), void *arg,
     struct tt_err *err);
 
 #endif

@@ -663,6 +663,7 @@ one_event(struct cal_round *cr, const struct graph_event *ev,
 	f.subject = !env->pull_subjects ? "Busy" : ev->subject ? ev->subject :
 	    "";
 	f.gen = p->gen;
+	f.showas = ev->showas_name[0] ? ev->showas_name : NULL;
 	f.loaded = r == R_LOADED;
 	f.reason = sync_reason_code(r);
 	if (r == R_LOADED) {
@@ -673,6 +674,7 @@ one_event(struct cal_round *cr, const struct graph_event *ev,
 		b.all_day = ev->all_day;
 		b.subject = f.subject;
 		b.remote_modified = ev->last_modified;
+		b.showas = f.showas;
 		b.gen = p->gen;
 		rc = store_block_put(p->env->cn->st, p->profile, &b, &appt, err);
 		if (rc < 0)
@@ -1732,6 +1734,65 @@ refresh_once(struct pass_ctx *p)
 	return -1;
 }
 
+/*
+ * Conflicts are told, not silent.  After the pull, each open conflict (a
+ * booked appointment under an [ext] block, store.h) that no pass told
+ * yet is one problem TT_E_CONFLICT -- the edge words it, and the pass
+ * exits 2 unless something worse happened -- and is recorded told, so
+ * that the next pass is silent while it stays open (`conflicts` lists
+ * it).  The pairs no longer open are forgotten first: one that comes
+ * back is told again.  The record follows the line: a crash between
+ * the two tells it twice, never not at all.  appt add or edit --force
+ * records its pairs told (the user chose them).
+ */
+struct tell {
+	struct pass_ctx *p;
+	struct tt_err err;
+	int failed;
+};
+
+static int
+tell_cb(void *arg, const struct conflict *c)
+{
+	struct tell *t = arg;
+	char when[80], bwhen[80], *msg = NULL, *subj, *bsubj;
+	int rc;
+
+	if (c->told_at != 0)
+		return 0;
+	tt_fmt_span(c->start, c->end, when, sizeof(when));
+	tt_fmt_span(c->block_start, c->block_end, bwhen, sizeof(bwhen));
+	subj = tt_sanitize_dup(c->subject);
+	bsubj = tt_sanitize_dup(c->block_subject);
+	rc = subj == NULL || bsubj == NULL || asprintf(&msg, "\"%s\" %s "
+	    "overlaps \"%s\" %s%s", subj, when, bsubj, bwhen,
+	    c->block_all_day ? " (all day)" : "") < 0;
+	free(subj);
+	free(bsubj);
+	if (rc) {
+		tt_fail(&t->err, TT_E_INTERNAL, "out of memory");
+		return t->failed = 1;
+	}
+	report(t->p, TT_E_CONFLICT, c->calendar, NULL, c->appt_id, 0, msg);
+	free(msg);
+	if (store_conflict_told(t->p->env->cn->st, c->appt_id, c->block_id,
+	    tt_now(), &t->err) != 0)
+		return t->failed = 1;
+	return 0;
+}
+
+static void
+tell_conflicts(struct pass_ctx *p)
+{
+	struct tell t = { p, { 0 }, 0 };
+	struct store *st = p->env->cn->st;
+
+	if (store_conflicts_forget(st, p->profile, NULL, &t.err) != 0 ||
+	    store_conflicts(st, p->profile, 0, TT_TIME_MAX + 1, tell_cb, &t,
+	    &t.err) != 0 || t.failed)
+		local_problem(p, &t.err, TT_E_INTERNAL);
+}
+
 int
 sync_profile(const struct sync_env *env, int64_t profile, const char *name,
     int force, struct pass *res)
@@ -1804,6 +1865,7 @@ sync_profile(const struct sync_env *env, int64_t profile, const char *name,
 		refetch_series(&p);
 		graph_run(p.g);
 	}
+	tell_conflicts(&p);
 	if (env->progress != NULL)
 		env->progress(env->arg, NULL);
 	if (!p.token_rejected) {

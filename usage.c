@@ -22,7 +22,9 @@ static const struct {
 	{ "sync", "[--force] [--shard K/N] [--jobs N] [--json]",
 	  "One pass for the profile given with -s, or for every connected\n"
 	  "profile: pull the busy events as [ext] blocks, push the booked\n"
-	  "appointments.  The default command.  Prints nothing on success.\n"
+	  "appointments.  The default command.  Prints nothing on success;\n"
+	  "a new conflict (a block over a booked appointment) is one line on\n"
+	  "stderr, also with -q, and exit 2.\n"
 	  "  --force      accept removing more than max_removals allows\n"
 	  "  --shard K/N  only the profiles of shard K of N (not with -s)\n"
 	  "  --jobs N     N profiles at a time, 1 to 64 (not with -s)\n"
@@ -32,6 +34,18 @@ static const struct {
 	  "as a block, or why not.\n"
 	  "  -n N         the newest N rows (default 20)\n"
 	  "  --all        every row\n"
+	  "  --json       as JSON\n" },
+	{ "conflicts", "[--json]",
+	  "The open conflicts: booked appointments under an [ext] block (a\n"
+	  "meeting added in Outlook or Teams over them), with the block and\n"
+	  "when a pass told it.  Exits 0, also when there are some.\n"
+	  "  --json       as JSON\n" },
+	{ "explain", "TIME [--duration D] [--json]",
+	  "Whether the slot from TIME is bookable, and why not: the\n"
+	  "appointments and [ext] blocks covering it, then the events there\n"
+	  "that do not block, with the reason.  Exits 0 when it is bookable,\n"
+	  "1 when it is not.\n"
+	  "  --duration D the slot's length: 30, 45m, 2h, 1h30m (default 30m)\n"
 	  "  --json       as JSON\n" },
 	{ "login", "[--browser | --device-code] [--groups] [--switch-account]",
 	  "Connect a Microsoft account to the profile, then discover its\n"

@@ -105,14 +105,15 @@ tt_set_zone(const char *zone)
  * The more serious of two codes.  Order: internal and local faults first
  * (the installation is broken), then configuration, login or consent
  * needed, the removal cap (these need a person), the service down, for
- * now, the book busy, refused data, usage.
+ * now, the book busy, refused data, usage; last, new conflicts (the
+ * pass itself went well: the book needs a person).
  */
 int
 tt_worse(int a, int b)
 {
 	static const int order[] = { TT_E_INTERNAL, TT_E_LOCAL, TT_E_CONFIG,
 	    TT_E_LOGIN, TT_E_CONSENT, TT_E_CAPPED, TT_E_DOWN, TT_E_LATER,
-	    TT_E_BUSY, TT_E_DATA, TT_E_USAGE };
+	    TT_E_BUSY, TT_E_DATA, TT_E_USAGE, TT_E_CONFLICT };
 	size_t i;
 
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
@@ -426,6 +427,18 @@ tt_fmt_local(tt_time t, char *buf, size_t len)
 	if (localtime_r(&tt, &tm) == NULL ||
 	    strftime(buf, len, "%Y-%m-%d %H:%M", &tm) == 0)
 		snprintf(buf, len, "?");
+	return buf;
+}
+
+char *
+tt_fmt_span(tt_time s, tt_time e, char *buf, size_t len)
+{
+	char a[32], b[32];
+
+	tt_fmt_local(s, a, sizeof(a));
+	tt_fmt_local(e, b, sizeof(b));
+	snprintf(buf, len, "%s-%s", a, strlen(b) > 11 &&
+	    strncmp(a, b, 11) == 0 ? b + 11 : b);
 	return buf;
 }
 

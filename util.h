@@ -41,8 +41,13 @@ enum tt_errc {
 	TT_E_CAPPED,	/* the removal cap held removals back: a person
 			 * decides (sync --force accepts) */
 	TT_E_LATER,	/* the service, for now: the next run continues */
-	TT_E_DOWN	/* the service still fails after every retry, or
+	TT_E_DOWN,	/* the service still fails after every retry, or
 			 * gives answers no retry mends */
+	TT_E_CONFLICT,	/* a pass found new conflicts (a block over a booked
+			 * appointment): told once; every other code ranks
+			 * above it */
+	TT_E_FOUND	/* not an error but an answer, exit 1 as for grep and
+			 * diff: explain's slot is not bookable */
 };
 /* Not an error: the level of a note that warns (shown unless -q). */
 #define TT_WARNING (-1)
@@ -113,6 +118,9 @@ void tt_set_zone(const char *zone);
 
 /* "2026-03-29 09:00" in local time; buffer of at least 20 bytes. */
 char *tt_fmt_local(tt_time t, char *buf, size_t len);
+/* The span [s, e) in local time: "2026-03-29 09:00-10:00", the end's
+ * date only when it is another day; buffer of at least 34 bytes. */
+char *tt_fmt_span(tt_time s, tt_time e, char *buf, size_t len);
 /* "2026-03-29T07:00:00Z"; buffer of at least 21 bytes. */
 char *tt_fmt_utc(tt_time t, char *buf, size_t len);
 tt_time tt_now(void);

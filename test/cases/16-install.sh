@@ -101,7 +101,10 @@ is() { # is WANT WORDS...: the candidates for the last of WORDS are WANT
 }
 check 'bash -c ". \"$comp\"; complete -p timetap-sync" | grep -q "_timetap_sync timetap-sync"' \
     "the completion registers for timetap-sync"
-is "appt calendars feed help login profiles status stop sync" timetap-sync ''
+is "appt calendars conflicts explain feed help login profiles status stop sync" timetap-sync ''
+is "--duration --help --json" timetap-sync explain 2026-12-01T10:00 -
+is "" timetap-sync explain 2026-12-01T10:00 --duration ''
+is "--help --json" timetap-sync conflicts -
 is "calendars" timetap-sync -v ca
 is "--help --version -V -c -f -h -q -s -v" timetap-sync -
 is "--force --help --jobs --json --shard" timetap-sync sync -

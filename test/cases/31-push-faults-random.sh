@@ -25,6 +25,10 @@ expect_rc 0 "login --groups"
 grp=$(db "SELECT id FROM calendars WHERE kind = 'group'")
 run calendars --cached --pull 1,$grp --push 1,2,$grp
 expect_rc 0 "roles: pull two calendars, push to three"
+# A pass before booking: the blocks are in the book, so that the bookings
+# below, --force over whatever they hit, are chosen conflicts (never told).
+run sync
+expect_rc 0 "a pass before booking pulls the blocks"
 slot=0
 book() {
 	rnd 20; d=$(date -u -d "+$((1 + R)) day" +%F)

@@ -12,7 +12,7 @@ emu_setup demo "retry_budget = 5"
 export BROWSER="$TOP/test/fake-browser.sh"
 trun login
 expect_rc 0 "login"
-run appt add --start "$(d 2)T14:00Z" --end "$(d 2)T14:30Z" --subject Checkup --client Ivy --online --force
+run appt add --start "$(d 1)T17:00Z" --end "$(d 1)T17:30Z" --subject Checkup --client Ivy --online --force
 a=$(cat "$T/out")
 run sync
 expect_rc 0 "the first pass pushes an online appointment"

@@ -45,9 +45,9 @@ expect_rc 0 "login --groups"
 grp=$(db "SELECT id FROM calendars WHERE kind = 'group'")
 run calendars --cached --pull 1 --push 1,2,$grp
 expect_rc 0 "three push calendars"
-run appt add --start "$(d 2)T10:00Z" --end "$(d 2)T10:30Z" --subject "Video consult" --online
+run appt add --start "$(d 1)T17:00Z" --end "$(d 1)T17:30Z" --subject "Video consult" --online
 a=$(cat "$T/out")
-run appt add --start "$(d 2)T11:00Z" --end "$(d 2)T11:30Z" --subject "Plain"
+run appt add --start "$(d 1)T18:00Z" --end "$(d 1)T18:30Z" --subject "Plain"
 run sync
 expect_rc 0 "the first pass"
 expect_silent "is silent"

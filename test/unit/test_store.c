@@ -73,7 +73,7 @@ upgrade_from_2(const char *dir)
 	    err.msg);
 	store_close(st);
 	sqlite3_open(path, &db);
-	CHECK(num(db, "PRAGMA user_version") == 3, "now schema version 3");
+	CHECK(num(db, "PRAGMA user_version") == 4, "now schema version 4");
 	CHECK(num(db, "SELECT count(*) FROM pushed WHERE (appt_id, calendar_id,"
 	    " state) IN (VALUES (1, 1, 'pushed'), (1, 2, 'pushed'),"
 	    " (2, 1, 'intent'), (3, 1, 'gone'))") == 4,
@@ -88,6 +88,19 @@ upgrade_from_2(const char *dir)
 	    " appointments WHERE id = 1 AND join_url IS NULL") == 1,
 	    "the meeting's event gone: the link is forgotten and the other "
 	    "event is to be written again (edited)");
+	/* 4: the told conflicts go with either item; show-as columns. */
+	CHECK(num(db, "SELECT count(*) FROM conflicts") == 0 &&
+	    num(db, "SELECT count(*) FROM appointments WHERE showas IS NULL")
+	    == 1 && num(db, "SELECT count(*) FROM feed WHERE showas IS NOT"
+	    " NULL") == 0, "conflicts and the show-as columns exist, empty");
+	sql1(db, "PRAGMA foreign_keys = ON;"
+	    "INSERT INTO appointments (id, profile_id, kind, start_utc, end_utc,"
+	    " subject, source_calendar_id, source_event_id, showas) VALUES"
+	    " (2, 1, 'ext', 150, 250, 'm', 1, 'x1', 'busy');"
+	    "INSERT INTO conflicts (appt_id, block_id, told_at) VALUES (1, 2, 1);"
+	    "DELETE FROM appointments WHERE id = 2;");
+	CHECK(num(db, "SELECT count(*) FROM conflicts") == 0,
+	    "a told conflict goes with its block");
 	sqlite3_close(db);
 }
 
