@@ -36,6 +36,8 @@ static const struct {
 	{ "status", status_main, 0 },
 	{ "stop", stop_main, 0 },
 	{ "profiles", profiles_main, 0 },
+	{ "free", free_main, 0 },
+	{ "agenda", agenda_main, 0 },
 	{ "help", help_main, 0 },
 };
 
