@@ -108,6 +108,11 @@ int explain_main(struct tt_ctx *ctx, int argc, char **argv,
 int sync_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
 int feed_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
 
+/* free, agenda (agenda.c) */
+int free_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
+int agenda_main(struct tt_ctx *ctx, int argc, char **argv,
+    struct tt_err *err);
+
 /* profiles (cmd_profiles.c) */
 int profiles_main(struct tt_ctx *ctx, int argc, char **argv,
     struct tt_err *err);

@@ -38,6 +38,8 @@ static const struct {
 	{ "profiles", profiles_main, 0 },
 	{ "conflicts", conflicts_main, 0 },
 	{ "explain", explain_main, 0 },
+	{ "free", free_main, 0 },
+	{ "agenda", agenda_main, 0 },
 	{ "help", help_main, 0 },
 };
 

@@ -99,6 +99,24 @@ static const struct {
 	  "  --force      book over what it overlaps\n" },
 	{ "appt cancel", "ID",
 	  "Cancel a booked appointment; the next pass deletes its events.\n" },
+	{ "free", "[--from T] [--to T] [--duration D] [--hours HH:MM-HH:MM]"
+	  " [--days DAYS] [--json]",
+	  "The open slots of the book, offline: the working hours of the\n"
+	  "working days, less every appointment and [ext] block, in local time.\n"
+	  "Prints nothing when there is none.\n"
+	  "  --from T, --to T  the range (default: now to 7 days later)\n"
+	  "  --duration D  the shortest slot, e.g. 30, 45m, 1h30m (default 30m)\n"
+	  "  --hours HH:MM-HH:MM  the working hours (default 09:00-17:00)\n"
+	  "  --days DAYS  mon-fri (the default), mon,wed,fri, mon-wed,sat or all\n"
+	  "  --json       as JSON\n" },
+	{ "agenda", "[--week | --days N] [--from T] [--json]",
+	  "A grid of the book, offline: days as columns, hours as rows, the\n"
+	  "booked appointments (B), the [ext] blocks (X) and their conflicts\n"
+	  "(!), in local time, to the width of the terminal.\n"
+	  "  --week       the week (Monday to Sunday) holding --from (the default)\n"
+	  "  --days N     N days (1 to 31) from the day of --from\n"
+	  "  --from T     a time of the first day or week (default: now)\n"
+	  "  --json       the items of those days as JSON\n" },
 	{ "help", "[command]",
 	  "The usage, or one command's help.\n" },
 };

@@ -250,6 +250,47 @@ tt_local_midnight(int y, int m, int d)
 	return (tt_time)timegm(&wall);
 }
 
+tt_time
+tt_local_wall(int y, int m, int d, int minutes)
+{
+	struct tm wall = { 0 };
+	tt_time t;
+	int step;
+
+	if (minutes >= 24 * 60) {
+		tt_date_add(&y, &m, &d, 1);
+		return tt_local_midnight(y, m, d);
+	}
+	wall.tm_year = y - 1900;
+	wall.tm_mon = m - 1;
+	wall.tm_mday = d;
+	/* In a gap: the first minute after it that exists (the clock's
+	 * jump), at most the rest of the day. */
+	for (step = minutes < 0 ? 0 : minutes; step < 24 * 60; step++) {
+		wall.tm_hour = step / 60;
+		wall.tm_min = step % 60;
+		if (local_to_utc(&wall, &t) >= 0)
+			return t;
+	}
+	tt_date_add(&y, &m, &d, 1);
+	return tt_local_midnight(y, m, d);
+}
+
+void
+tt_local_date(tt_time t, int *y, int *m, int *d, int *wday)
+{
+	time_t tt = (time_t)t;
+	struct tm tm = { 0 };
+
+	if (localtime_r(&tt, &tm) == NULL)
+		gmtime_r(&tt, &tm);
+	*y = tm.tm_year + 1900;
+	*m = tm.tm_mon + 1;
+	*d = tm.tm_mday;
+	if (wday != NULL)
+		*wday = (tm.tm_wday + 6) % 7;
+}
+
 int
 tt_parse_time(const char *s, tt_time *out, struct tt_err *err)
 {

@@ -101,6 +101,14 @@ int tt_parse_date(const char *s, int *y, int *m, int *d);
 tt_time tt_local_midnight(int y, int m, int d);
 /* Add days to a calendar date (pure calendar arithmetic). */
 void tt_date_add(int *y, int *m, int *d, int days);
+/* The instant of a wall time on a date, `minutes` since its midnight
+ * (24 * 60: the next midnight), honouring TZ: a wall time in a DST gap
+ * is the first minute after the gap (the clock's jump), an ambiguous one
+ * (fall-back) the earlier instant. */
+tt_time tt_local_wall(int y, int m, int d, int minutes);
+/* The local calendar date of an instant in TZ, and its weekday (0 Monday
+ * to 6 Sunday; wday may be NULL). */
+void tt_local_date(tt_time t, int *y, int *m, int *d, int *wday);
 
 /* An IANA zone name the C library can load: letters, digits, "_+-" and "/"
  * between parts (no "..", no absolute path), present under TZDIR (default

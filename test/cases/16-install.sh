@@ -101,7 +101,7 @@ is() { # is WANT WORDS...: the candidates for the last of WORDS are WANT
 }
 check 'bash -c ". \"$comp\"; complete -p timetap-sync" | grep -q "_timetap_sync timetap-sync"' \
     "the completion registers for timetap-sync"
-is "appt calendars conflicts explain feed help login profiles status stop sync" timetap-sync ''
+is "agenda appt calendars conflicts explain feed free help login profiles status stop sync" timetap-sync ''
 is "--duration --help --json" timetap-sync explain 2026-12-01T10:00 -
 is "" timetap-sync explain 2026-12-01T10:00 --duration ''
 is "--help --json" timetap-sync conflicts -
@@ -125,6 +125,9 @@ is "--client --end --force --help --start --subject" timetap-sync appt edit 3 --
 is "--help --json --to" timetap-sync appt list --from 2026-12-01 -
 is "--help --json" timetap-sync appt show 3 -
 is "--help" timetap-sync appt cancel -
+is "--days --duration --from --help --hours --json --to" timetap-sync free -
+is "--from --help --json" timetap-sync agenda --week -
+is "--from --help --json" timetap-sync agenda --days 3 -
 is "feed" timetap-sync help fe
 is "" timetap-sync help feed ''
 mkdir "$T/files" && : >"$T/files/a.db" && : >"$T/files/b.conf"

@@ -90,7 +90,7 @@ int
 main(void)
 {
 	tt_time t;
-	int y, m, d;
+	int y, m, d, wd;
 	char small[8];
 
 	/* Durations and times of day (explain, free). */
@@ -163,6 +163,20 @@ main(void)
 	    23 * 3600, "spring-forward day lasts 23 hours");
 	CHECK(tt_local_midnight(2026, 10, 26) - tt_local_midnight(2026, 10, 25) ==
 	    25 * 3600, "fall-back day lasts 25 hours");
+	CHECK(tt_local_wall(2026, 3, 29, 9 * 60) == 1774767600 &&
+	    tt_local_wall(2026, 3, 29, 0) == 1774738800,
+	    "Berlin wall times of a day (09:00 CEST, midnight CET)");
+	CHECK(tt_local_wall(2026, 3, 29, 2 * 60 + 30) == 1774746000,
+	    "a wall time in the gap is the first minute after it (03:00)");
+	CHECK(tt_local_wall(2026, 10, 25, 2 * 60 + 30) == 1792888200,
+	    "an ambiguous wall time is the earlier instant");
+	CHECK(tt_local_wall(2026, 3, 29, 24 * 60) ==
+	    tt_local_midnight(2026, 3, 30), "24:00 is the next midnight");
+	tt_local_date(1774742400, &y, &m, &d, &wd);
+	CHECK(y == 2026 && m == 3 && d == 29 && wd == 6,
+	    "the local date and weekday (Sunday 6): %d-%d-%d %d", y, m, d, wd);
+	tt_local_date(1774738799, &y, &m, &d, NULL);
+	CHECK(y == 2026 && m == 3 && d == 28, "a second before midnight");
 
 	/* America/New_York (west of UTC): 2026-03-08 02:00 -> 03:00. */
 	set_tz("America/New_York");
@@ -187,6 +201,8 @@ main(void)
 	t = tt_local_midnight(2026, 9, 6);
 	CHECK(strcmp(local(t), "2026-09-06 01:00") == 0,
 	    "day starting in a gap begins at its first instant: %s", local(t));
+	CHECK(tt_local_wall(2026, 9, 6, 0) == t,
+	    "Santiago: 00:00 of that day is its first instant");
 
 	set_tz("UTC");
 	CHECK(strcmp(utc(1774774800), "2026-03-29T09:00:00Z") == 0, "RFC 3339");
