@@ -38,9 +38,15 @@ struct item {
 	char *calendar;		/* ext: the source calendar; NULL */
 };
 
+struct pair {
+	int64_t appt, block;
+};
+
 struct items {
 	struct item *v;
 	size_t n, cap;
+	struct pair *pairs;	/* the open conflicts among them (store.h) */
+	size_t npairs, pcap;
 	int failed;		/* out of memory */
 };
 
@@ -93,11 +99,25 @@ items_free(struct items *it)
 		free(it->v[i].calendar);
 	}
 	free(it->v);
+	free(it->pairs);
 	memset(it, 0, sizeof(*it));
 }
 
-/* The profile's live items overlapping [from, to), by start (none when
- * the default profile is not made yet). */
+static int
+pairs_add(void *arg, const struct conflict *c)
+{
+	struct items *it = arg;
+
+	if (tt_reserve(&it->pairs, &it->pcap, it->npairs + 1,
+	    sizeof(*it->pairs)))
+		return it->failed = 1;
+	it->pairs[it->npairs].appt = c->appt_id;
+	it->pairs[it->npairs++].block = c->block_id;
+	return 0;
+}
+
+/* The profile's live items overlapping [from, to), by start, and the open
+ * conflicts among them (none when the default profile is not made yet). */
 static int
 items_load(struct tt_ctx *ctx, tt_time from, tt_time to, struct items *it,
     struct tt_err *err)
@@ -108,7 +128,8 @@ items_load(struct tt_ctx *ctx, tt_time from, tt_time to, struct items *it,
 	memset(it, 0, sizeof(*it));
 	if ((r = cmd_profile(ctx, &profile, err)) <= 0)
 		return r;
-	if (store_appt_list(ctx->st, profile, from, to, items_add, it, err)) {
+	if (store_appt_list(ctx->st, profile, from, to, items_add, it, err) ||
+	    store_conflicts(ctx->st, profile, from, to, pairs_add, it, err)) {
 		items_free(it);
 		return -1;
 	}
@@ -119,17 +140,18 @@ items_load(struct tt_ctx *ctx, tt_time from, tt_time to, struct items *it,
 	return 0;
 }
 
-/*
- * Whether items a and b are a conflict: a booked appointment (ext 0)
- * overlapping an [ext] block (ext 1); touching ends do not overlap.  The
- * one place that decides it (the open conflicts of the store could
- * answer here instead).
- */
+/* Whether items a and b are an open conflict: the store decides what is
+ * one (store_conflicts), the grid only looks the pair up. */
 static int
-conflict(const struct item *a, const struct item *b)
+conflict(const struct items *it, const struct item *a, const struct item *b)
 {
-	return a->ext != b->ext && store_overlaps(a->start, a->end, b->start,
-	    b->end);
+	size_t k;
+
+	for (k = 0; k < it->npairs; k++)
+		if ((it->pairs[k].appt == a->id && it->pairs[k].block == b->id) ||
+		    (it->pairs[k].appt == b->id && it->pairs[k].block == a->id))
+			return 1;
+	return 0;
 }
 
 static void
@@ -139,7 +161,7 @@ mark_conflicts(struct items *it)
 
 	for (i = 0; i < it->n; i++)
 		for (j = i + 1; j < it->n; j++)
-			if (conflict(&it->v[i], &it->v[j]))
+			if (conflict(it, &it->v[i], &it->v[j]))
 				it->v[i].conflict = it->v[j].conflict = 1;
 }
 
@@ -492,7 +514,8 @@ cell(const struct grid *g, FILE *f, tt_time cs, tt_time ce, int all_day,
 			    v[j].start, e = v[i].end < v[j].end ? v[i].end :
 			    v[j].end;
 
-			if (conflict(&v[i], &v[j]) && store_overlaps(s, e, cs, ce))
+			if (conflict(g->it, &v[i], &v[j]) &&
+			    store_overlaps(s, e, cs, ce))
 				clash = 1;
 		}
 	}
