@@ -48,6 +48,8 @@ cmd_exit(int code)
 		return 3;
 	case TT_E_DOWN:
 		return EX_UNAVAILABLE;
+	case TT_E_PLAN:
+		return 1;
 	default:
 		return EX_SOFTWARE;
 	}
@@ -59,7 +61,7 @@ cmd_result(int code)
 {
 	static const char *const words[] = { "ok", "usage", "data", "config",
 	    "local", "internal", "busy", "login", "consent", "capped", "later",
-	    "down" };
+	    "down", "changes" };
 
 	if (code < 0 || (size_t)code >= sizeof(words) / sizeof(words[0]))
 		return "internal";

@@ -487,4 +487,14 @@ int store_strays(struct store *st, int64_t profile,
 int store_pushed_count(struct store *st, int64_t profile, int *n,
     struct tt_err *err);
 
+/* ---- sync --dry-run ---- */
+
+/*
+ * A copy of the whole database in memory, for a pass whose effects are
+ * thrown away (sync --dry-run): the same schema and rows as `from` at
+ * this instant, nothing ever written back.  store_close() it.
+ */
+int store_open_copy(struct store *from, struct store **out,
+    struct tt_err *err);
+
 #endif

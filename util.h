@@ -41,8 +41,10 @@ enum tt_errc {
 	TT_E_CAPPED,	/* the removal cap held removals back: a person
 			 * decides (sync --force accepts) */
 	TT_E_LATER,	/* the service, for now: the next run continues */
-	TT_E_DOWN	/* the service still fails after every retry, or
+	TT_E_DOWN,	/* the service still fails after every retry, or
 			 * gives answers no retry mends */
+	TT_E_PLAN	/* no error: sync --dry-run's plan is not empty
+			 * (exit 1, as diff); every error beats it */
 };
 /* Not an error: the level of a note that warns (shown unless -q). */
 #define TT_WARNING (-1)
