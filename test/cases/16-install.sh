@@ -104,7 +104,8 @@ check 'bash -c ". \"$comp\"; complete -p timetap-sync" | grep -q "_timetap_sync 
 is "appt calendars feed help login profiles status stop sync" timetap-sync ''
 is "calendars" timetap-sync -v ca
 is "--help --version -V -c -f -h -q -s -v" timetap-sync -
-is "--force --help --jobs --json --shard" timetap-sync sync -
+is "--dry-run --force --help --jobs --json --shard -n" timetap-sync sync -
+is "--force --help --jobs --json --shard" timetap-sync sync -n -
 is "--all --help --json -n" timetap-sync -q feed -
 is "" timetap-sync feed -n ''
 is "--groups --help --switch-account" timetap-sync login --browser -
