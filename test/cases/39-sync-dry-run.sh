@@ -129,6 +129,9 @@ for k in sorted(made.keys() | want.keys(), key=str):
 EOF
 }
 
+# The first differences compare NAME found, for a test's description.
+diffs() { head -3 "$T/$1.diff" | cut -c1-160 | sed 's/^/; /' | tr -d '\n'; }
+
 # holds NAME CODE DESC: the plan NAME's JSON satisfies CODE (json_holds).
 holds() {
 	if json_holds "$T/$1.json" "$2"; then ok "$3"; else not_ok "$3 ($(head -3 "$T/why" | tr '\n' ' '))"; fi
@@ -165,7 +168,7 @@ assert all(b["appointment_id"] is None and b["start_at"].endswith("Z") for b in 
 real first
 check '[ $real_rc = 0 ]' "first: the real pass after the dry run exits 0 (the rotated refresh token was kept; got $real_rc)"
 compare first >"$T/first.diff"
-check '[ ! -s "$T/first.diff" ]' "first: the real pass did what the plan said, item by item$(sed 's/^/; /' "$T/first.diff" | head -5 | tr -d '\n')"
+check '[ ! -s "$T/first.diff" ]' "first: the real pass did what the plan said, item by item$(diffs first)"
 
 plan again
 check '[ $plan_rc = 0 ]' "again: after the real pass the plan is empty: exit 0 (got $plan_rc)"
@@ -214,7 +217,7 @@ assert sorted((b["op"], b["subject"]) for b in p["blocks"]) == [("add", "Added b
 real changes
 check '[ $real_rc = 0 ]' "changes: the real pass exits 0 (got $real_rc)"
 compare changes >"$T/changes.diff"
-check '[ ! -s "$T/changes.diff" ]' "changes: the real pass did what the plan said, item by item$(sed 's/^/; /' "$T/changes.diff" | head -5 | tr -d '\n')"
+check '[ ! -s "$T/changes.diff" ]' "changes: the real pass did what the plan said, item by item$(diffs changes)"
 plan changes-again
 check '[ $plan_rc = 0 ]' "changes: the next plan is empty (got $plan_rc)"
 
@@ -242,7 +245,7 @@ holds capped 'j["profiles"][0]["capped"]["held"] == 24 and j["profiles"][0]["cap
 real capped
 check '[ $real_rc = 3 ]' "cap: the real pass stops at the cap: exit 3 (got $real_rc)"
 compare capped >"$T/capped.diff"
-check '[ ! -s "$T/capped.diff" ]' "cap: and did what the plan said: nothing$(sed 's/^/; /' "$T/capped.diff" | head -5 | tr -d '\n')"
+check '[ ! -s "$T/capped.diff" ]' "cap: and did what the plan said: nothing$(diffs capped)"
 run sync -n --force
 expect_rc 1 "cap: sync -n --force exits 1"
 check '[ "$(grep -c "^  remove block .*Capped" "$T/out")" = 24 ]' "cap: sync -n --force shows the 24 removals"
@@ -252,9 +255,38 @@ holds forced 'j["profiles"][0]["capped"] is None and len([b for b in j["profiles
 real forced --force
 check '[ $real_rc = 0 ]' "cap: sync --force exits 0 (got $real_rc)"
 compare forced >"$T/forced.diff"
-check '[ ! -s "$T/forced.diff" ]' "cap: sync --force did what sync -n --force said$(sed 's/^/; /' "$T/forced.diff" | head -5 | tr -d '\n')"
+check '[ ! -s "$T/forced.diff" ]' "cap: sync --force did what sync -n --force said$(diffs forced)"
 plan forced-again
 check '[ $plan_rc = 0 ]' "cap: the next plan is empty (got $plan_rc)"
+
+# ---- the removal cap on our events ---------------------------------------
+i=1
+while [ $i -le 12 ]; do
+	run appt add --start "$(d $i)T05:00Z" --end "$(d $i)T05:30Z" --subject "Early $i" --force
+	i=$((i + 1))
+done
+run sync
+expect_rc 0 "event cap: 12 more appointments pushed to both calendars"
+for id in $(db "SELECT id FROM appointments WHERE subject LIKE 'Early %'"); do
+	run appt cancel "$id"
+done
+run sync -n
+expect_rc 1 "event cap: the plan exits 1"
+expect_out '^profile default, pushed events$' "event cap: a line for the pushed events"
+expect_out '^  capped: max_removals holds back deleting 24 of [0-9]+ pushed events; --force lets them through$' "event cap: what the cap holds back"
+expect_no_out 'delete event' "event cap: no event to delete"
+plan evcapped
+holds evcapped 'j["profiles"][0]["capped"]["held"] == 24 and j["profiles"][0]["events"] == []' "event cap: JSON: capped {held 24}, no event"
+real evcapped
+check '[ $real_rc = 3 ]' "event cap: the real pass stops at the cap: exit 3 (got $real_rc)"
+compare evcapped >"$T/evcapped.diff"
+check '[ ! -s "$T/evcapped.diff" ]' "event cap: and deleted nothing, as planned$(diffs evcapped)"
+plan evforced --force
+holds evforced 'j["profiles"][0]["capped"] is None and sorted(e["op"] for e in j["profiles"][0]["events"]) == ["delete"] * 24' "event cap: with --force the 24 deletes"
+real evforced --force
+check '[ $real_rc = 0 ]' "event cap: sync --force exits 0 (got $real_rc)"
+compare evforced >"$T/evforced.diff"
+check '[ ! -s "$T/evforced.diff" ]' "event cap: sync --force deleted what sync -n --force said$(diffs evforced)"
 
 # ---- every profile, errors ---------------------------------------------
 run -s default sync -n
