@@ -5,7 +5,8 @@
  * does not stop the others), each profile's lock, the words of each problem
  * a pass reports as a record, the pass's entry for status, the -v summary,
  * and the exit code, the most serious of the passes'.  The pass itself is
- * sync.c's.
+ * sync.c's.  With --dry-run, that pass on a copy of the store (thrown
+ * away), its writes not sent, and the plan it made printed (dry_pass).
  */
 #include <ctype.h>
 #include <getopt.h>
@@ -162,10 +163,10 @@ bad:
 	    "<= N <= 1000, not '%s'", v);
 }
 
-/* A problem of a pass, worded: "profile P: calendar "C": step
- * appointment N: error" and the advice. */
 static int plan_capped(struct run *, const struct sync_problem *);
 
+/* A problem of a pass, worded: "profile P: calendar "C": step
+ * appointment N: error" and the advice. */
 static void
 env_problem(void *arg, const struct sync_problem *pr)
 {
