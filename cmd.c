@@ -52,6 +52,7 @@ cmd_exit(int code)
 	case TT_E_CONFLICT:
 		return 2;
 	case TT_E_FOUND:
+	case TT_E_PLAN:
 		return 1;
 	default:
 		return EX_SOFTWARE;
@@ -64,7 +65,7 @@ cmd_result(int code)
 {
 	static const char *const words[] = { "ok", "usage", "data", "config",
 	    "local", "internal", "busy", "login", "consent", "capped", "later",
-	    "down", "conflict", "found" };
+	    "down", "conflict", "found", "changes" };
 
 	if (code < 0 || (size_t)code >= sizeof(words) / sizeof(words[0]))
 		return "internal";

@@ -188,7 +188,8 @@ int cmd_confirm(const char *question, const char *what, struct tt_err *err);
 /* The exit status of an error code (SPEC section 6): the one mapping. */
 int cmd_exit(int code);
 /* The error code's word in JSON: ok, usage, data, config, local,
- * internal, busy, login, consent, capped, later, down, conflict, found. */
+ * internal, busy, login, consent, capped, later, down, conflict, found;
+ * changes (sync --dry-run's plan is not empty). */
 const char *cmd_result(int code);
 
 #endif

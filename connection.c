@@ -114,13 +114,20 @@ same_hosts(const struct conn *cn, const struct account *a, const char *name,
 	return same ? 0 : -1;
 }
 
+/* The store the tokens live in (struct conn's token_st). */
+static struct store *
+token_store(const struct conn *cn)
+{
+	return cn->token_st != NULL ? cn->token_st : cn->st;
+}
+
 /* Commit a token response, then use its access token. */
 int
 conn_use_tokens(const struct conn *cn, struct graph *g, int64_t profile,
     const char *name, const struct graph_tokens *t, const char *scopes,
     struct tt_err *err)
 {
-	if (store_tokens_save(cn->st, profile, t->access_token, t->expires_at,
+	if (store_tokens_save(token_store(cn), profile, t->access_token, t->expires_at,
 	    t->refresh_token, scopes, err))
 		return -1;
 	if (graph_set_token(g, t->access_token) != 0)
@@ -145,7 +152,7 @@ conn_token(const struct conn *cn, struct graph *g, int64_t profile,
 	struct graph_err ge = { 0 };
 	int r;
 
-	r = store_account_get(cn->st, profile, &a, err);
+	r = store_account_get(token_store(cn), profile, &a, err);
 	if (r <= 0)
 		return r < 0 ? -1 : tt_fail(err, TT_E_LOGIN, "profile %s is not "
 		    "connected", name);
@@ -172,7 +179,8 @@ conn_token(const struct conn *cn, struct graph *g, int64_t profile,
 	if (graph_refresh(g, a.refresh_token, conn_scopes(conn_has_scope(a.scopes,
 	    CONN_GROUP_SCOPE)), &t, &ge) != 0) {
 		if (ge.cls == GRAPH_LOGIN)
-			store_account_mark(cn->st, profile, ge.msg, NULL);
+			store_account_mark(token_store(cn), profile, ge.msg,
+			    NULL);
 		store_account_free(&a);
 		return conn_fail(err, name, "token refresh", &ge);
 	}

@@ -34,6 +34,10 @@
 struct conn {
 	struct graph_settings gs;
 	struct store *st;
+	/* Where the tokens are read and saved, when not st: the real store
+	 * of a pass run on a copy (sync --dry-run), because the service
+	 * rotates refresh tokens and losing the new one logs the user out. */
+	struct store *token_st;
 	void (*warn)(void *arg, const char *msg);
 	void *arg;
 };

@@ -87,6 +87,8 @@ struct graph {
 	/* The network failure that ended a request after its tries, per
 	 * side (Graph, identity platform): later requests fail at once. */
 	struct graph_err down[2];
+	int dry;			/* graph_set_dry: writes answered here */
+	unsigned dry_writes;		/* ... how many so far */
 };
 
 static size_t
@@ -1973,4 +1975,24 @@ graph_list_groups(struct graph *g,
 	    err);
 	free(url);
 	return rc;
+}
+
+/* ------------------------------------------------ sync --dry-run */
+
+void
+graph_set_dry(struct graph *g)
+{
+	g->dry = 1;
+}
+
+int
+graph_is_dry(const struct graph *g)
+{
+	return g->dry;
+}
+
+unsigned
+graph_dry_write(struct graph *g)
+{
+	return ++g->dry_writes;
 }

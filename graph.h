@@ -419,6 +419,17 @@ void graph_writes(struct graph *g, struct graph_write **w, size_t n,
     void (*batch_done)(void *, struct graph_write **, size_t), void *arg);
 
 /*
+ * Dry mode, for sync --dry-run, from now on until graph_free():
+ * graph_writes() sends no create, update or delete but settles each one
+ * itself as the service does on success -- a create gets a made-up id
+ * ("dry-run-N") and changeKey, and a Teams link when it is an online
+ * meeting; an update a changeKey and no new link; a delete nothing.
+ * Lookups, which only read, are sent as usual, as are all other reads
+ * and token requests.
+ */
+void graph_set_dry(struct graph *g);
+
+/*
  * Every event of a calendar whose marker value starts with `prefix` (the
  * owner's: this install and profile), whatever its date (for stop
  * --purge-remote): cb(arg, event_id) per event.

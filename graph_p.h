@@ -89,6 +89,11 @@ const struct graph_settings *graph_settings(const struct graph *g);
 /* Charge a wait to the retry budget. */
 void graph_add_wait(struct graph *g, double seconds);
 
+/* Dry mode (graph_set_dry): whether the handle is dry; the number of a
+ * write answered without the service, 1, 2, ... */
+int graph_is_dry(const struct graph *g);
+unsigned graph_dry_write(struct graph *g);
+
 /* Pure parts, unit-tested. */
 int graph_parse_tokens(json_t *j, struct graph_tokens *out,
     struct graph_err *err);

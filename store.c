@@ -2860,3 +2860,49 @@ store_feed_slot(struct store *st, int64_t profile, tt_time from, tt_time to,
 	sqlite3_bind_int64(s, 3, from);
 	return feed_rows(st, s, profile, cb, arg, err);
 }
+
+/* ------------------------------------------------ sync --dry-run */
+
+int
+store_open_copy(struct store *from, struct store **out, struct tt_err *err)
+{
+	struct store *st;
+	sqlite3_backup *b;
+	int rc;
+
+	*out = NULL;
+	if ((st = calloc(1, sizeof(*st))) == NULL ||
+	    (st->path = strdup(from->path)) == NULL) {
+		free(st);
+		return tt_fail(err, TT_E_INTERNAL, "out of memory");
+	}
+	if (sqlite3_open_v2(":memory:", &st->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		dberr(st, err, "opening a copy");
+		store_close(st);
+		return -1;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	/* One read of the whole file (a consistent snapshot: the backup
+	 * holds the source's read transaction for its one step). */
+	if ((b = sqlite3_backup_init(st->db, "main", from->db, "main")) ==
+	    NULL) {
+		dberr(st, err, "copying the database");
+		store_close(st);
+		return -1;
+	}
+	rc = sqlite3_backup_step(b, -1);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		tt_fail(err, TT_E_LOCAL, "database %s: copying it for a dry "
+		    "run: %s", from->path, sqlite3_errstr(rc));
+		store_close(st);
+		return -1;
+	}
+	if (exec(st, "PRAGMA foreign_keys = ON", err)) {
+		store_close(st);
+		return -1;
+	}
+	*out = st;
+	return 0;
+}

@@ -546,4 +546,14 @@ int store_feed_slot(struct store *st, int64_t profile, tt_time from,
     tt_time to, int (*cb)(void *, const struct feed_row *), void *arg,
     struct tt_err *err);
 
+/* ---- sync --dry-run ---- */
+
+/*
+ * A copy of the whole database in memory, for a pass whose effects are
+ * thrown away (sync --dry-run): the same schema and rows as `from` at
+ * this instant, nothing ever written back.  store_close() it.
+ */
+int store_open_copy(struct store *from, struct store **out,
+    struct tt_err *err);
+
 #endif

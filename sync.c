@@ -200,11 +200,38 @@ report(struct pass_ctx *p, int code, const char *cal, const char *step,
     int64_t appt, int unknown, const char *error)
 {
 	struct sync_problem pr = { code, p->name, cal, step, appt, unknown, 0,
-	    error };
+	    error, 0, 0 };
 
 	p->env->problem(p->env->arg, &pr);
 	if (code != TT_WARNING)
 		p->worst = tt_worse(p->worst, code);
+}
+
+/* The removal cap held `held` removals of `total` items back (on cal, or
+ * of the pushed events when NULL): a problem with its figures. */
+static void
+report_capped(struct pass_ctx *p, const char *cal, int held, int total,
+    const char *error)
+{
+	struct sync_problem pr = { TT_E_CAPPED, p->name, cal, NULL, 0, 0, 0,
+	    error, held, total };
+
+	p->env->problem(p->env->arg, &pr);
+	p->worst = tt_worse(p->worst, TT_E_CAPPED);
+}
+
+/* Tell the edge of a write the service took (in a dry run: settled in
+ * its place, the plan). */
+static void
+tell_write(struct pass_ctx *p, const char *op, const char *cal,
+    const char *cal_id, int64_t appt, const char *event_id, tt_time start,
+    tt_time end, const char *subject)
+{
+	struct sync_write w = { op, cal, cal_id, appt, event_id, start, end,
+	    subject };
+
+	if (p->env->wrote != NULL)
+		p->env->wrote(p->env->arg, &w);
 }
 
 static void
@@ -255,7 +282,7 @@ static void
 conn_problem(struct pass_ctx *p, const struct tt_err *err)
 {
 	struct sync_problem pr = { err->code, p->name, NULL, NULL, 0, 0, 1,
-	    err->msg };
+	    err->msg, 0, 0 };
 
 	p->env->problem(p->env->arg, &pr);
 	p->worst = tt_worse(p->worst, err->code);
@@ -429,6 +456,8 @@ strays_done(void *arg, struct graph_write **ws, size_t n)
 			;
 		if (ws[i]->err.cls == GRAPH_OK || ws[i]->gone) {
 			p->counts.deleted++;
+			tell_write(p, "delete", ws[i]->user, ws[i]->cal.id, 0,
+			    ws[i]->event_id, 0, 0, NULL);
 			if (k < ys->n && store_stray_done(p->env->cn->st, ys->cal[k],
 			    ws[i]->event_id, &err))
 				problem(p, err.code, "%s", err.msg);
@@ -762,9 +791,11 @@ finish_round(struct cal_round *cr, const char *delta_link, struct tt_err *err)
 	}
 	if (!p->force && sync_too_many(n, total, env->max_removals,
 	    env->max_removals_pct)) {
-		cal_problem(p, TT_E_CAPPED, cr->cal.path, NULL, "would remove "
-		    "%d of %d blocks, more than max_removals allows; nothing "
-		    "removed", n, total);
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "would remove %d of %d blocks, more "
+		    "than max_removals allows; nothing removed", n, total);
+		report_capped(p, cr->cal.path, n, total, msg);
 		return 1;
 	}
 	if (cr->full) {
@@ -1010,6 +1041,9 @@ struct push_op {
 	int64_t version;
 	int online;
 	char *cal_path;
+	int set_back;		/* an update setting an edited event back */
+	tt_time start, end;	/* the appointment's, and its subject, */
+	char *book_subject;	/* to tell (env->wrote) */
 	int carries_link;	/* its text carries the meeting's link ... */
 	char *link;		/* ... this one (NULL: not known yet) */
 	char *own[6];		/* the strings w points at */
@@ -1035,6 +1069,7 @@ op_free(struct push_op *op)
 	for (i = 0; i < 6; i++)
 		free(op->own[i]);
 	free(op->cal_path);
+	free(op->book_subject);
 	free(op->link);
 	free(op);
 }
@@ -1093,6 +1128,12 @@ new_op(struct push_plan *pl, const struct push_item *it, enum graph_write_op op)
 	o->version = it->version;
 	o->online = it->meeting_home;
 	o->cal_path = strdup(it->cal_path ? it->cal_path : "?");
+	o->set_back = it->state == PS_EDITED;
+	o->start = it->start;
+	o->end = it->end;
+	if (it->subject != NULL && (o->book_subject =
+	    strdup(it->subject)) == NULL)
+		goto oom;
 	o->w.op = op;
 	o->w.cal = it->cal;
 	o->w.cal.id = o->own[0] = strdup(it->cal.id);
@@ -1331,6 +1372,15 @@ link_current(struct pass_ctx *p, const struct push_op *o, struct tt_err *err)
 	return rc < 0 ? -1 : 0;
 }
 
+/* Tell the edge of a write of the push the service took. */
+static void
+tell_op(struct push_op *o, const char *op)
+{
+	tell_write(o->p, op, o->cal_path, o->w.cal.id, o->appt,
+	    o->w.op == GW_CREATE ? NULL : o->w.event_id, o->start, o->end,
+	    o->book_subject);
+}
+
 /* Record one batch's results in one transaction. */
 static void
 batch_done(void *arg, struct graph_write **ws, size_t n)
@@ -1362,6 +1412,7 @@ batch_done(void *arg, struct graph_write **ws, size_t n)
 				if (rc == 0)
 					rc = link_current(p, o, &err);
 				p->counts.pushed++;
+				tell_op(o, "create");
 			} else if (strcasecmp(w->err.code,
 			    "ErrorDuplicateTransactionId") == 0) {
 				/* "This transactionId was used": an event of
@@ -1386,6 +1437,7 @@ batch_done(void *arg, struct graph_write **ws, size_t n)
 				if (rc == 0)
 					rc = link_current(p, o, &err);
 				p->counts.pushed++;
+				tell_op(o, o->set_back ? "set_back" : "update");
 			} else if (w->gone) {
 				rc = store_push_gone(st, o->appt, o->cal, &err);
 				p->push_again = 1;	/* created anew now */
@@ -1396,6 +1448,7 @@ batch_done(void *arg, struct graph_write **ws, size_t n)
 			if (ok || w->gone) {
 				rc = store_push_deleted(st, o->appt, o->cal, &err);
 				p->counts.deleted++;
+				tell_op(o, "delete");
 				if (o->online)	/* another event takes it over */
 					p->push_again = 1;
 			} else
@@ -1461,9 +1514,12 @@ push_phase(struct pass_ctx *p, int lookup)
 	    store_pushed_count(p->env->cn->st, p->profile, &total, &err) == 0 &&
 	    sync_too_many(pl.deletes, total, p->env->max_removals,
 	    p->env->max_removals_pct)) {
-		problem(p, TT_E_CAPPED, "would delete %d of %d pushed events, "
-		    "more than max_removals allows; none deleted", pl.deletes,
-		    total);
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "would delete %d of %d pushed "
+		    "events, more than max_removals allows; none deleted",
+		    pl.deletes, total);
+		report_capped(p, NULL, pl.deletes, total, msg);
 		for (i = 0; i < pl.n; i++)
 			if (pl.ops[i]->w.op == GW_DELETE) {
 				op_free(pl.ops[i]);
@@ -1821,8 +1877,13 @@ sync_profile(const struct sync_env *env, int64_t profile, const char *name,
 		problem(&p, TT_E_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (conn_graph(env->cn, &p.g, &err) ||
-	    conn_token(env->cn, p.g, profile, name, 0, &err)) {
+	if (conn_graph(env->cn, &p.g, &err)) {
+		conn_problem(&p, &err);
+		goto out;
+	}
+	if (env->dry)
+		graph_set_dry(p.g);	/* before any request */
+	if (conn_token(env->cn, p.g, profile, name, 0, &err)) {
 		conn_problem(&p, &err);
 		goto out;
 	}

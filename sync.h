@@ -32,6 +32,23 @@ struct sync_problem {
 	int unknown;		/* a create whose outcome is unknown */
 	int named;		/* the error names the profile itself */
 	const char *error;
+	/* TT_E_CAPPED: the removals held back, of how many items */
+	int held, total;
+};
+
+/*
+ * A write a pass made and the service took -- or, in a dry run, would
+ * make (the plan of sync --dry-run).  Strings borrowed for the call.
+ */
+struct sync_write {
+	const char *op;		/* "create", "update" (the book changed),
+				 * "set_back" (edited elsewhere), "delete" */
+	const char *calendar;	/* the calendar's path */
+	const char *calendar_id;	/* its Graph id (a group's: the group's) */
+	int64_t appt;		/* 0: none (a second copy of one of ours) */
+	const char *event_id;	/* NULL for a create */
+	tt_time start, end;	/* the appointment's; 0: not known */
+	const char *subject;	/* the appointment's; NULL: not known */
 };
 
 /* What a pass is given: the connection (configuration, store, warnings),
@@ -48,6 +65,11 @@ struct sync_env {
 	void (*problem)(void *arg, const struct sync_problem *pr);
 	/* Progress of a long pass (NULL: none); msg NULL clears it. */
 	void (*progress)(void *arg, const char *msg);
+	/* Each write the service took (NULL: not told). */
+	void (*wrote)(void *arg, const struct sync_write *w);
+	/* A dry run (sync --dry-run, on a copy of the store): no write is
+	 * sent, each is settled as a success (graph_set_dry) and told. */
+	int dry;
 	void *arg;
 };
 

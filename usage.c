@@ -19,16 +19,20 @@ static const struct {
 	const char *args;	/* the synopsis after the name */
 	const char *text;	/* what it does, then its options */
 } helps[] = {
-	{ "sync", "[--force] [--shard K/N] [--jobs N] [--json]",
+	{ "sync", "[-n | --dry-run] [--force] [--shard K/N] [--jobs N] [--json]",
 	  "One pass for the profile given with -s, or for every connected\n"
 	  "profile: pull the busy events as [ext] blocks, push the booked\n"
 	  "appointments.  The default command.  Prints nothing on success;\n"
 	  "a new conflict (a block over a booked appointment) is one line on\n"
 	  "stderr, also with -q, and exit 2.\n"
-	  "  --force      accept removing more than max_removals allows\n"
-	  "  --shard K/N  only the profiles of shard K of N (not with -s)\n"
-	  "  --jobs N     N profiles at a time, 1 to 64 (not with -s)\n"
-	  "  --json       print a summary of the pass per profile as JSON\n" },
+	  "  -n, --dry-run  read as a pass does, save and send nothing, print\n"
+	  "                 the plan: blocks to add, change, remove, events to\n"
+	  "                 create, update, set back, delete; exit 1 when it\n"
+	  "                 is not empty (not with --jobs)\n"
+	  "  --force        accept removing more than max_removals allows\n"
+	  "  --shard K/N    only the profiles of shard K of N (not with -s)\n"
+	  "  --jobs N       N profiles at a time, 1 to 64 (not with -s)\n"
+	  "  --json         print a summary of the pass per profile as JSON\n" },
 	{ "feed", "[-n N | --all] [--json]",
 	  "What the passes did with every pulled item, newest first: loaded\n"
 	  "as a block, or why not.\n"

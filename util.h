@@ -46,8 +46,10 @@ enum tt_errc {
 	TT_E_CONFLICT,	/* a pass found new conflicts (a block over a booked
 			 * appointment): told once; every other code ranks
 			 * above it */
-	TT_E_FOUND	/* not an error but an answer, exit 1 as for grep and
+	TT_E_FOUND,	/* not an error but an answer, exit 1 as for grep and
 			 * diff: explain's slot is not bookable */
+	TT_E_PLAN	/* no error: sync --dry-run's plan is not empty
+			 * (exit 1, as diff); every error beats it */
 };
 /* Not an error: the level of a note that warns (shown unless -q). */
 #define TT_WARNING (-1)

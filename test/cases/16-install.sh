@@ -107,7 +107,8 @@ is "" timetap-sync explain 2026-12-01T10:00 --duration ''
 is "--help --json" timetap-sync conflicts -
 is "calendars" timetap-sync -v ca
 is "--help --version -V -c -f -h -q -s -v" timetap-sync -
-is "--force --help --jobs --json --shard" timetap-sync sync -
+is "--dry-run --force --help --jobs --json --shard -n" timetap-sync sync -
+is "--force --help --jobs --json --shard" timetap-sync sync -n -
 is "--all --help --json -n" timetap-sync -q feed -
 is "" timetap-sync feed -n ''
 is "--groups --help --switch-account" timetap-sync login --browser -

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
-/* Unit tests for store.c: file modes, refusal, migration, lock, overlaps. */
+/* Unit tests for store.c: file modes, refusal, migration, lock, overlaps,
+ * the dry run's copy. */
 #include <sys/stat.h>
 
 #include <sqlite3.h>
@@ -226,6 +227,26 @@ main(void)
 		    strcmp(twin, "second") == 0, "the second profile on the same "
 		    "account is its twin");
 		free(twin);
+	}
+	{
+		/* sync --dry-run's copy: the same rows, and what is done to
+		 * it never reaches the file. */
+		struct store *cp = NULL;
+		struct appt got = { 0 };
+
+		CHECK(store_open_copy(st, &cp, &err) == 0, "a copy in memory: %s",
+		    err.msg);
+		CHECK(cp != NULL && store_appt_get(cp, prof, id1, &got, &err) ==
+		    1 && strcmp(got.subject, "first") == 0, "the copy has the rows");
+		store_appt_free(&got);
+		CHECK(cp != NULL && store_appt_cancel(cp, prof, id1, &err) == 0 &&
+		    store_appt_get(cp, prof, id1, &got, &err) == 1 && got.cancelled,
+		    "the copy can be written");
+		store_appt_free(&got);
+		store_close(cp);
+		CHECK(store_appt_get(st, prof, id1, &got, &err) == 1 &&
+		    !got.cancelled && got.version == 1, "the store is unchanged");
+		store_appt_free(&got);
 	}
 	store_close(st);
 	{
