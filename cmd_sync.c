@@ -477,9 +477,10 @@ dry_pass(struct run *rn, int64_t id, const char *name, struct pass *res)
 	env.dry = 1;
 	env.wrote = plan_wrote;
 	code = sync_profile(&env, id, name, rn->force, res);
-	/* The cap is in the plan; the other problems keep their codes. */
-	code = code == TT_E_CAPPED ? rn->dry_worst : tt_worse(code,
-	    rn->dry_worst);
+	/* The cap and the new conflicts are in the plan; the other problems
+	 * keep their codes. */
+	code = code == TT_E_CAPPED || code == TT_E_CONFLICT ? rn->dry_worst :
+	    tt_worse(code, rn->dry_worst);
 	if (blocks_of(copy, id, &is, &err) != 0) {
 		cmd_note(ctx, err.code, err.msg);
 		summary_line(rn, err.code, err.msg);

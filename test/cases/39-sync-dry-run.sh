@@ -165,8 +165,14 @@ want = sorted((a, c, "create", None) for a in (int(env["a1"]), int(env["a2"]), i
               for c in ("Calendar", "Other calendars/Clinic rota"))
 assert ev == want, ev
 assert all(b["appointment_id"] is None and b["start_at"].endswith("Z") for b in p["blocks"]), p' "first: JSON: blocks to add, three appointments to create on both calendars, every key"
+holds first '
+p = j["profiles"][0]
+assert [(c["appointment_id"], c["calendar"]) for c in p["conflicts"]] == [(int(env["a1"]), "Calendar")], p["conflicts"]
+assert "Haircut" in p["conflicts"][0]["message"] and "(all day)" in p["conflicts"][0]["message"], p' "first: JSON: the one new conflict the pass would tell (Haircut under the all-day training)"
+check '! grep -q conflict "$T/err"' "first: the dry run tells the conflict in its plan, not on stderr"
 real first
-check '[ $real_rc = 0 ]' "first: the real pass after the dry run exits 0 (the rotated refresh token was kept; got $real_rc)"
+check '[ $real_rc = 2 ]' "first: the real pass after the dry run exits 2, the conflict told (the rotated refresh token was kept; got $real_rc)"
+check '[ "$(grep -c "conflict: appointment $a1 \"Haircut\"" "$T/err")" = 1 ]' "first: the real pass tells the conflict the plan said, once"
 compare first >"$T/first.diff"
 check '[ ! -s "$T/first.diff" ]' "first: the real pass did what the plan said, item by item$(diffs first)"
 
