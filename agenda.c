@@ -471,7 +471,8 @@ rank(const struct item *a, tt_time cs)
 }
 
 /*
- * The cell of [cs, ce) on day `day` (all_day: the all-day row): the
+ * The cell of [cs, ce), an hour of a day (all_day: the day, in the
+ * all-day row, which shows only the all-day blocks of the zone): the
  * letter of what occupies it -- B a booked appointment, X an [ext] block,
  * "!" before it when a booked one and a block overlap there -- lower case
  * when only part of it is occupied; then the subject of the item starting
