@@ -89,16 +89,36 @@ remote ada@contoso.example | grep -E 'Haircut'
 echo "The feed lists TimeTap's own events as not loaded, with their appointment ID:"
 tt feed -n 6
 
-bold "6. Cancel the haircut in TimeTap"
+bold "6. Why is a slot not bookable? What is open tomorrow? The week at a glance"
+tt explain "${day}T18:30Z" --duration 30m
+tt free --from "$day" --to "$(date -u -d '+2 day' +%F)" --days all
+tt agenda --week
+
+bold "7. A meeting is added in Outlook on top of a booked appointment: the pass tells the conflict"
+vs=$(sqlite3 "$TIMETAP_SYNC_DB" "SELECT start_utc FROM appointments WHERE subject = 'Video consult'")
+cs=$(date -u -d "@$vs" +%FT%TZ)
+ce=$(date -u -d "@$((vs + 3600))" +%FT%TZ)
+outlook "{\"op\":\"add\",\"event\":{\"subject\":\"Supplier call\",\"start\":\"$cs\",\"end\":\"$ce\",\"showAs\":\"busy\"}}"
+echo "    added \"Supplier call\" in Outlook over the video consult"
+echo "(The plan of the next pass first: sync --dry-run reads, saves and sends nothing.)"
+tt sync --dry-run
+tt sync
+echo "(Told once, on stderr so that cron mails it, with exit 2; the next pass is silent.)"
+tt sync
+tt conflicts
+tt explain "$cs"
+tt agenda --days 2 --from "$day"
+
+bold "8. Cancel the haircut in TimeTap"
 tt appt cancel "$(sqlite3 "$TIMETAP_SYNC_DB" "SELECT id FROM appointments WHERE subject = 'Haircut'")"
 tt -v sync
 echo "Haircut events left at Microsoft 365: $(python3 "$top/test/emuctl.py" "$EMU" events ada@contoso.example | grep -c Haircut)"
 
-bold "7. Passes with nothing changed: one request per calendar, no write"
+bold "9. Passes with nothing changed: one request per calendar, no write"
 "$BIN" sync
 tt -v sync
 
-bold "8. Stop the sync, deleting the events it pushed"
+bold "10. Stop the sync, deleting the events it pushed"
 tt stop -y --purge-remote
 tt status
 tt appt list
