@@ -11,7 +11,7 @@ crash_scenarios <<'TABLE'
 demo | demo | ada@contoso.example
   | Calendar,Other calendars/Clinic rota,Front Desk Team (group)
   | Calendar,Front Desk Team (group)
-  | book Consult 1 19:00 30 --client Bob; book "Video consult" 2 19:00 30 --online
+  | book Consult 1 19:00 30 --client Bob; book "Video consult" 3 22:00 30 --online
   | edit Consult --start "$(d 1)T20:00Z" --end "$(d 1)T20:30Z"; cancel "Video consult";
     book "Late client" 3 21:00 45 --online;
     o@ "Daily stand-up" '{"op": "edit_occurrence", "index": 2, "event": {"subject": "Stand-up (moved)", "start": "+1d10:00", "end": "+1d10:15"}}';
