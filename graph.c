@@ -87,6 +87,9 @@ struct graph {
 	/* The network failure that ended a request after its tries, per
 	 * side (Graph, identity platform): later requests fail at once. */
 	struct graph_err down[2];
+	/* The Date header of the first response of each side and the host's
+	 * time when it came (graph_date): 0 until one came. */
+	time_t date[2], date_at[2];
 };
 
 static size_t
@@ -152,6 +155,15 @@ on_header(char *p, size_t size, size_t n, void *arg)
 		free(v);
 	} else if ((v = header_value(p, len, "request-id")) != NULL) {
 		tt_sanitize(r->request_id, sizeof(r->request_id), v);
+		free(v);
+	} else if (r->g->date_at[r->is_token != 0] == 0 &&
+	    (v = header_value(p, len, "Date")) != NULL) {
+		time_t t = curl_getdate(v, NULL);
+
+		if (t > 0) {
+			r->g->date[r->is_token != 0] = t;
+			r->g->date_at[r->is_token != 0] = time(NULL);
+		}
 		free(v);
 	}
 	return len;
@@ -1958,4 +1970,18 @@ graph_list_groups(struct graph *g,
 	    err);
 	free(url);
 	return rc;
+}
+
+/* ---------------------------------------------------------- doctor */
+
+int
+graph_date(const struct graph *g, int identity, time_t *date, time_t *at)
+{
+	int i = identity != 0;
+
+	if (g->date_at[i] == 0)
+		return 0;
+	*date = g->date[i];
+	*at = g->date_at[i];
+	return 1;
 }

@@ -487,4 +487,18 @@ int store_strays(struct store *st, int64_t profile,
 int store_pushed_count(struct store *st, int64_t profile, int *n,
     struct tt_err *err);
 
+/* ---- doctor ---- */
+
+/* What doctor says of the open database: the schema version and the
+ * newest this program knows, the first line of PRAGMA quick_check
+ * ("ok" when sound) and the journal mode ("wal").  Strings owned. */
+struct store_health {
+	int version, newest;
+	char *integrity;
+	char *journal;
+};
+void store_health_free(struct store_health *h);
+int store_health(struct store *st, struct store_health *h,
+    struct tt_err *err);
+
 #endif

@@ -101,7 +101,7 @@ is() { # is WANT WORDS...: the candidates for the last of WORDS are WANT
 }
 check 'bash -c ". \"$comp\"; complete -p timetap-sync" | grep -q "_timetap_sync timetap-sync"' \
     "the completion registers for timetap-sync"
-is "appt calendars feed help login profiles status stop sync" timetap-sync ''
+is "appt calendars doctor feed help login profiles status stop sync" timetap-sync ''
 is "calendars" timetap-sync -v ca
 is "--help --version -V -c -f -h -q -s -v" timetap-sync -
 is "--force --help --jobs --json --shard" timetap-sync sync -
@@ -114,6 +114,8 @@ is "--cached --help --json --pull --push" timetap-sync calendars --
 is "" timetap-sync calendars --pull ''
 is "--help --json" timetap-sync status ''
 is "--help --purge-remote -y" timetap-sync stop -
+is "--help --json --live" timetap-sync doctor -
+is "" timetap-sync doctor --live ''
 is "add remove" timetap-sync profiles ''
 is "--help --json" timetap-sync profiles -
 is "add cancel edit list show" timetap-sync appt ''
