@@ -129,8 +129,10 @@ say(struct doc *d, const char *check, const struct calendar *c, int ok,
 static const char *
 advice_of(struct doc *d, int code, char *buf, size_t len)
 {
+	char words[256];
 	const char *a = cmd_advice(d->ctx, d->name ? d->name : d->ctx->profile,
-	    code, 0, buf, len);
+	    code, 0, words, sizeof(words));
+	size_t n;
 
 	/* cmd_advice's words follow a message: "; run ..." or " (...)". */
 	while (*a == ';' || *a == ' ' || *a == '(')
@@ -138,8 +140,8 @@ advice_of(struct doc *d, int code, char *buf, size_t len)
 	if (*a == '\0')
 		return NULL;
 	snprintf(buf, len, "%s", a);
-	if (buf[0] != '\0' && buf[strlen(buf) - 1] == ')')
-		buf[strlen(buf) - 1] = '\0';
+	if ((n = strlen(buf)) > 0 && buf[n - 1] == ')')
+		buf[n - 1] = '\0';
 	return buf;
 }
 
@@ -207,7 +209,8 @@ check_database(struct doc *d)
 			dmode = (unsigned)(sb.st_mode & 07777);
 	}
 	free(dir);
-	stat(ctx->dbpath, &sb);
+	if (stat(ctx->dbpath, &sb) != 0)
+		sb.st_mode = 0;
 	if (store_health(ctx->st, &h, &e) != 0) {
 		say(d, "database", NULL, 0, NULL, "%s", e.msg);
 		return 0;
@@ -385,7 +388,7 @@ check_read(struct doc *d, const struct calendar *c, tt_time ws, tt_time we)
 	struct graph_cal ref = store_cal_ref(c);
 	struct probe p = { 0 };
 	struct graph_err ge = { 0 };
-	char buf[128];
+	char buf[256];
 	const char *adv;
 	char *url;
 	int delta = !c->no_delta;
@@ -434,7 +437,7 @@ static int
 calendar_cb(void *arg, const struct calendar *c)
 {
 	struct doc *d = arg;
-	char buf[160];
+	char buf[256];
 	tt_time ws, we;
 
 	if (!c->pull && !c->push)
@@ -477,7 +480,7 @@ check_last_pass(struct doc *d)
 {
 	struct tt_err e = { 0 };
 	struct pass p;
-	char t[32], buf[160];
+	char t[32], buf[256];
 	const char *adv = NULL;
 	int r = store_last_pass(d->ctx->st, d->profile, &p, &e);
 
@@ -514,7 +517,7 @@ static void
 check_token(struct doc *d)
 {
 	struct tt_err e = { 0 };
-	char t[32], buf[160];
+	char t[32], buf[256];
 
 	snprintf(buf, sizeof(buf), "run `timetap-sync -s %s login`", d->name);
 	if (d->acct.needs_login != NULL) {
@@ -564,7 +567,7 @@ doc_profile(void *arg, int64_t profile, const char *name)
 {
 	struct doc *d = arg;
 	struct tt_err e = { 0 };
-	char buf[160];
+	char buf[256];
 	int lock, r;
 
 	d->profile = profile;
@@ -573,13 +576,15 @@ doc_profile(void *arg, int64_t profile, const char *name)
 	d->online = !d->ctx->cfg_bad && d->ctx->cfg.client_id != NULL;
 	memset(&d->acct, 0, sizeof(d->acct));
 	lock = store_lock(d->ctx->dbpath, name, &e);
-	if (lock < 0) {
-		say(d, "lock", NULL, 0, e.code == TT_E_BUSY ? "run doctor again "
-		    "when that run ends" : NULL, "%s%s", e.code == TT_E_BUSY ?
+	if (lock < 0 && e.code == TT_E_BUSY)
+		say(d, "lock", NULL, 0, "run doctor again when that run ends",
 		    "held by another run now (a sync or a login); the service "
-		    "was not asked for this profile" : e.msg, "");
+		    "was not asked for this profile");
+	else if (lock < 0)
+		say(d, "lock", NULL, 0, NULL, "%s", e.msg);
+	if (lock < 0)
 		d->online = 0;
-	} else
+	else
 		say(d, "lock", NULL, 1, NULL, "free");
 	r = store_account_get(d->ctx->st, profile, &d->acct, &e);
 	if (r < 0)
@@ -1018,17 +1023,18 @@ live_cb(void *arg, const struct calendar *c)
 
 	if (c->id != lr->id)
 		return 0;
+	/* A group's event is a meeting: the probe would invite, then
+	 * cancel, every member who gets the group's mail (CAVEATS). */
+	if (c->kind == GRAPH_CAL_GROUP) {
+		lr->rc = tt_fail(lr->err, TT_E_USAGE, "doctor --live: calendar "
+		    "'%s' is a Microsoft 365 group's: a probe there would invite "
+		    "its members; choose a user calendar", c->path);
+		return 1;
+	}
 	if (!c->can_edit) {
 		lr->rc = tt_fail(lr->err, TT_E_USAGE, "doctor --live: calendar "
 		    "'%s' is not writable (canEdit false): a probe cannot be "
 		    "made there", c->path);
-		return 1;
-	}
-	if (c->kind == GRAPH_CAL_GROUP && !conn_has_scope(l->d->acct.scopes,
-	    CONN_GROUP_SCOPE)) {
-		lr->rc = tt_fail(lr->err, TT_E_CONSENT, "doctor --live: calendar "
-		    "'%s' is a group's, and the login lacks %s", c->path,
-		    CONN_GROUP_SCOPE);
 		return 1;
 	}
 	l->cal = c;

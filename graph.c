@@ -136,8 +136,9 @@ header_value(const char *p, size_t len, const char *name)
 	return strndup(p, e);
 }
 
-/* Keep the headers we act on: Retry-After and request-id.  Lines are
- * read in place, whatever their length. */
+/* Keep the headers we act on: Retry-After and request-id, and the first
+ * Date of each side (graph_date).  Lines are read in place, whatever
+ * their length. */
 static size_t
 on_header(char *p, size_t size, size_t n, void *arg)
 {
