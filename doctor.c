@@ -217,9 +217,13 @@ check_database(struct doc *d)
 	}
 	ok = strcmp(h.integrity, "ok") == 0 && strcasecmp(h.journal, "wal") == 0
 	    && h.version == h.newest;
+	/* store_open asks for WAL and migrates: either failing here means
+	 * the file system refused WAL, or another program changed it. */
 	say(d, "database", NULL, ok, ok ? NULL : strcmp(h.integrity, "ok") != 0 ?
 	    "restore it from a backup, or `stop` every profile and log in again"
-	    : "another program changed it; close it and run doctor again",
+	    : strcasecmp(h.journal, "wal") != 0 ? "keep it on a local file "
+	    "system that can hold a WAL (not a network share)" : "another "
+	    "program changed it; leave it to this one",
 	    "%s: mode %04o, directory %04o; quick_check %s; journal %s; "
 	    "schema %d (this program's newest: %d)", ctx->dbpath,
 	    (unsigned)(sb.st_mode & 07777), dmode, h.integrity, h.journal,
@@ -302,21 +306,28 @@ check_clock(struct doc *d)
 static void
 check_zone(struct doc *d)
 {
-	const char *cfgz = d->ctx->cfg.time_zone, *host = getenv("TZ");
-	const char *mine = cfgz ? cfgz : host && *host ? host : NULL, *iana;
+	const char *cfgz = d->ctx->cfg.time_zone, *host = getenv("TZ"), *iana;
 	struct graph_err ge = { 0 };
-	char *raw = NULL;
+	char *raw = NULL, *mine, adv[256];
 	int granted = d->acct.scopes != NULL &&
 	    (conn_has_scope(d->acct.scopes, CONN_ZONE_SCOPE) ||
 	    conn_has_scope(d->acct.scopes, CONN_ZONE_SCOPE "Write"));
 
+	/* A copy: same_zone changes TZ, which may free getenv's string. */
+	mine = cfgz ? strdup(cfgz) : host && *host ? strdup(host) : NULL;
+	if (mine == NULL && (cfgz || (host && *host))) {
+		d->oom = 1;
+		return;
+	}
+	snprintf(adv, sizeof(adv), "run `timetap-sync -s %s login` to grant "
+	    "it, or set time_zone", d->name);
 	if (!granted) {
-		say(d, "time_zone", NULL, cfgz != NULL, cfgz ? NULL : "log in "
-		    "again (`timetap-sync -s ... login`) to grant it, or set "
-		    "time_zone", "the mailbox's zone needs the %s permission, "
+		say(d, "time_zone", NULL, cfgz != NULL, cfgz ? NULL : adv,
+		    "the mailbox's zone needs the %s permission, "
 		    "which this login lacks; %s %s", CONN_ZONE_SCOPE, cfgz ?
 		    "the configured time_zone is used:" : "all-day events take "
 		    "this host's zone:", mine ? mine : "the system's");
+		free(mine);
 		return;
 	}
 	if (graph_mailbox_zone(d->g, &raw, &ge) != 0) {
@@ -324,6 +335,7 @@ check_zone(struct doc *d)
 		    "the mailbox's zone could not be read (%s); %s %s", ge.msg,
 		    cfgz ? "the configured time_zone is used:" : "all-day "
 		    "events take this host's zone:", mine ? mine : "the system's");
+		free(mine);
 		return;
 	}
 	iana = tt_windows_zone(raw);
@@ -345,6 +357,7 @@ check_zone(struct doc *d)
 		    "keeps the same clock as the %s zone, %s", raw, iana, cfgz ?
 		    "configured" : "host's", mine ? mine : "the system's");
 	free(raw);
+	free(mine);
 }
 
 /* ------------------------------------------------------ the calendars */
@@ -404,8 +417,8 @@ check_read(struct doc *d, const struct calendar *c, tt_time ws, tt_time we)
 		graph_run(d->g);
 	free(url);
 	if (p.err.cls == GRAPH_OK && p.pages > 0) {
-		say(d, "read", c, 1, NULL, "readable (%zu item%s on a first "
-		    "page of %d)", p.n, p.n == 1 ? "" : "s", PROBE_PAGE);
+		say(d, "read", c, 1, NULL, "readable (%zu item%s on the first "
+		    "page)", p.n, p.n == 1 ? "" : "s");
 		if (delta)
 			say(d, "delta", c, 1, NULL, "delta works");
 		else
@@ -622,8 +635,8 @@ struct live {
 	const struct calendar *cal;
 	struct graph_cal ref;
 	char *owner, *marker, *txn;
-	char *ids[4];		/* the probe and its copies, to delete */
-	int nids;
+	char **ids;		/* the probes and copies, to delete */
+	size_t nids, cap;
 	int differs;		/* a step answered otherwise than assumed */
 	int failed;		/* an error code that ends it, or 0 */
 	struct graph_err fail;	/* ... and the service's words */
@@ -650,13 +663,17 @@ write1(struct live *l, struct graph_write *w)
 static void
 keep_id(struct live *l, const char *id)
 {
-	int i;
+	size_t i;
 
 	for (i = 0; i < l->nids; i++)
 		if (strcmp(l->ids[i], id) == 0)
 			return;
-	if (l->nids < 4 && (l->ids[l->nids] = strdup(id)) != NULL)
-		l->nids++;
+	if (tt_reserve(&l->ids, &l->cap, l->nids + 1, sizeof(*l->ids)) != 0 ||
+	    (l->ids[l->nids] = strdup(id)) == NULL) {
+		l->d->oom = 1;
+		return;
+	}
+	l->nids++;
 }
 
 /* "HTTP 400 ErrorDuplicateTransactionId: message" of a result. */
@@ -707,7 +724,8 @@ live_delete(struct live *l, const char *step)
 {
 	struct graph_write w;
 	char buf[512];
-	int i, tries, left = 0;
+	size_t i;
+	int tries, left = 0;
 
 	for (i = 0; i < l->nids; i++) {
 		for (tries = 0; tries < 2; tries++) {
@@ -721,7 +739,7 @@ live_delete(struct live *l, const char *step)
 				break;
 		}
 		if (w.err.cls == GRAPH_OK || w.gone)
-			say(l->d, step, l->cal, 1, NULL, "%s%s (event %d of %d)",
+			say(l->d, step, l->cal, 1, NULL, "%s%s (event %zu of %zu)",
 			    w.gone ? "HTTP 404: gone already" : answer(&w, buf,
 			    sizeof(buf)), tries ? ", the second time" : "",
 			    i + 1, l->nids);
@@ -1053,7 +1071,8 @@ doctor_live(struct doc *d, const char *want, struct tt_err *err)
 	struct live_run lr = { &l, 0, err, -1 };
 	unsigned char rnd[8];
 	char tag[32];
-	int lock = -1, r, i;
+	int lock = -1, r;
+	size_t i;
 
 	if (cmd_open(ctx, err) || cmd_profile(ctx, &d->profile, err) < 0)
 		return -1;
@@ -1105,6 +1124,7 @@ doctor_live(struct doc *d, const char *want, struct tt_err *err)
 out:
 	for (i = 0; i < l.nids; i++)
 		free(l.ids[i]);
+	free(l.ids);
 	free(l.owner);
 	free(l.marker);
 	free(l.txn);
