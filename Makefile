@@ -53,7 +53,7 @@ LDLIBS = $(PKG_LIBS)
 CORE = util.c config.c store.c graph.c graph_events.c graph_writes.c \
 	connection.c sha256.c sync.c tz_windows.c
 EDGE = cmd.c usage.c book.c account.c cmd_sync.c cmd_profiles.c feed.c \
-	views.c agenda.c
+	views.c agenda.c doctor.c
 CORE_FILES = $(CORE) $(wildcard $(CORE:.c=.h)) graph_p.h
 LIBSRC = $(CORE) $(EDGE)
 SRC = timetap-sync.c $(LIBSRC)

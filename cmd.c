@@ -267,6 +267,13 @@ cmd_open(struct tt_ctx *ctx, struct tt_err *err)
 	if ((ctx->db_default && store_make_dir(ctx->dbpath, err)) ||
 	    store_open(ctx->dbpath, &ctx->st, err))
 		return -1;
+	cmd_connect(ctx);
+	return 0;
+}
+
+void
+cmd_connect(struct tt_ctx *ctx)
+{
 	ctx->cn.gs.authority_url = ctx->cfg.authority_url;
 	ctx->cn.gs.tenant = ctx->cfg.tenant;
 	ctx->cn.gs.graph_url = ctx->cfg.graph_url;
@@ -278,7 +285,6 @@ cmd_open(struct tt_ctx *ctx, struct tt_err *err)
 	ctx->cn.st = ctx->st;
 	ctx->cn.warn = cmd_warn;
 	ctx->cn.arg = ctx;
-	return 0;
 }
 
 int

@@ -44,6 +44,8 @@ struct tt_ctx {
 	 * stderr is not one, or with -q); msg NULL clears the line. */
 	void (*progress)(struct tt_ctx *ctx, const char *msg);
 	struct conn cn;		/* the core's view: cfg, st, warnings */
+	int status;		/* the exit status of a command that returned 0
+				 * (doctor: 1 when a check failed) */
 };
 
 /*
@@ -65,6 +67,10 @@ int cmd_getopt(struct tt_ctx *ctx, int argc, char **argv,
 /* Open the store (and hand it to the core's connection): after the
  * command's arguments are known good. */
 int cmd_open(struct tt_ctx *ctx, struct tt_err *err);
+/* Hand the open store (ctx->st) and the configuration's service settings
+ * to the core's connection (ctx->cn): what cmd_open does once it opened
+ * the store, for doctor, which opens it whatever the configuration. */
+void cmd_connect(struct tt_ctx *ctx);
 /* A usage error of the command line (an option or operand missing,
  * unknown or excluded): err filled, -1; the edge adds the synopsis line.
  * A bad value is told by tt_fail alone. */
@@ -119,6 +125,9 @@ int profiles_main(struct tt_ctx *ctx, int argc, char **argv,
 
 /* help [CMD] (usage.c) */
 int help_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
+
+/* doctor [--live CALENDAR] (doctor.c) */
+int doctor_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);
 
 /* login, calendars, status, stop (account.c) */
 int login_main(struct tt_ctx *ctx, int argc, char **argv, struct tt_err *err);

@@ -89,6 +89,9 @@ struct graph {
 	struct graph_err down[2];
 	int dry;			/* graph_set_dry: writes answered here */
 	unsigned dry_writes;		/* ... how many so far */
+	/* The Date header of the first response of each side and the host's
+	 * time when it came (graph_date): 0 until one came. */
+	time_t date[2], date_at[2];
 };
 
 static size_t
@@ -135,8 +138,9 @@ header_value(const char *p, size_t len, const char *name)
 	return strndup(p, e);
 }
 
-/* Keep the headers we act on: Retry-After and request-id.  Lines are
- * read in place, whatever their length. */
+/* Keep the headers we act on: Retry-After and request-id, and the first
+ * Date of each side (graph_date).  Lines are read in place, whatever
+ * their length. */
 static size_t
 on_header(char *p, size_t size, size_t n, void *arg)
 {
@@ -154,6 +158,15 @@ on_header(char *p, size_t size, size_t n, void *arg)
 		free(v);
 	} else if ((v = header_value(p, len, "request-id")) != NULL) {
 		tt_sanitize(r->request_id, sizeof(r->request_id), v);
+		free(v);
+	} else if (r->g->date_at[r->is_token != 0] == 0 &&
+	    (v = header_value(p, len, "Date")) != NULL) {
+		time_t t = curl_getdate(v, NULL);
+
+		if (t > 0) {
+			r->g->date[r->is_token != 0] = t;
+			r->g->date_at[r->is_token != 0] = time(NULL);
+		}
 		free(v);
 	}
 	return len;
@@ -1995,4 +2008,18 @@ unsigned
 graph_dry_write(struct graph *g)
 {
 	return ++g->dry_writes;
+}
+
+/* ---------------------------------------------------------- doctor */
+
+int
+graph_date(const struct graph *g, int identity, time_t *date, time_t *at)
+{
+	int i = identity != 0;
+
+	if (g->date_at[i] == 0)
+		return 0;
+	*date = g->date[i];
+	*at = g->date_at[i];
+	return 1;
 }

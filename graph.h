@@ -438,4 +438,14 @@ int graph_find_marked(struct graph *g, const struct graph_cal *cal,
     const char *prefix, int (*cb)(void *, const char *), void *arg,
     struct graph_err *err);
 
+/* ---- doctor ---- */
+
+/*
+ * The Date header of the first response from Graph (identity 0) or from
+ * the identity platform (1), and the host's clock when it arrived: 1 and
+ * both filled, 0 when no such response came yet.  Date has whole seconds
+ * (RFC 9110 s.6.6.1 IMF-fixdate).
+ */
+int graph_date(const struct graph *g, int identity, time_t *date, time_t *at);
+
 #endif

@@ -2906,3 +2906,55 @@ store_open_copy(struct store *from, struct store **out, struct tt_err *err)
 	*out = st;
 	return 0;
 }
+
+/* ---------------------------------------------------------- doctor */
+
+void
+store_health_free(struct store_health *h)
+{
+	if (h == NULL)
+		return;
+	free(h->integrity);
+	free(h->journal);
+	h->integrity = h->journal = NULL;
+}
+
+/* One text answer of a PRAGMA (a new string), or NULL with err. */
+static char *
+pragma_text(struct store *st, const char *sql, struct tt_err *err)
+{
+	sqlite3_stmt *s = prep(st, sql, err);
+	char *v = NULL;
+
+	if (s == NULL)
+		return NULL;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = col_text(s, 0);
+	sqlite3_finalize(s);
+	if (v == NULL)
+		dberr(st, err, sql);
+	return v;
+}
+
+int
+store_health(struct store *st, struct store_health *h, struct tt_err *err)
+{
+	sqlite3_stmt *s;
+
+	memset(h, 0, sizeof(*h));
+	h->newest = SCHEMA_VERSION;
+	if ((s = prep(st, "PRAGMA user_version", err)) == NULL)
+		return -1;
+	h->version = sqlite3_step(s) == SQLITE_ROW ?
+	    sqlite3_column_int(s, 0) : -1;
+	sqlite3_finalize(s);
+	/* quick_check: integrity_check's checks but those of the indexes'
+	 * contents, in O(N); its first problem is enough to say. */
+	if ((h->integrity = pragma_text(st, "PRAGMA quick_check(1)", err)) ==
+	    NULL || (h->journal = pragma_text(st, "PRAGMA journal_mode",
+	    err)) == NULL) {
+		store_health_free(h);
+		return -1;
+	}
+	return 0;
+}

@@ -556,4 +556,18 @@ int store_feed_slot(struct store *st, int64_t profile, tt_time from,
 int store_open_copy(struct store *from, struct store **out,
     struct tt_err *err);
 
+/* ---- doctor ---- */
+
+/* What doctor says of the open database: the schema version and the
+ * newest this program knows, the first line of PRAGMA quick_check
+ * ("ok" when sound) and the journal mode ("wal").  Strings owned. */
+struct store_health {
+	int version, newest;
+	char *integrity;
+	char *journal;
+};
+void store_health_free(struct store_health *h);
+int store_health(struct store *st, struct store_health *h,
+    struct tt_err *err);
+
 #endif

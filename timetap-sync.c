@@ -41,6 +41,7 @@ static const struct {
 	{ "free", free_main, 0 },
 	{ "agenda", agenda_main, 0 },
 	{ "help", help_main, 0 },
+	{ "doctor", doctor_main, 0 },
 };
 
 /* A usage error before the command: one line, then the synopsis. */
@@ -180,7 +181,8 @@ main(int argc, char **argv)
 		rc = cmd_report(&ctx, &err);
 		if (ctx.usage_line)
 			cmd_usage_line(stderr, ctx.usage_of);
-	}
+	} else
+		rc = ctx.status;
 	store_close(ctx.st);
 	config_free(&ctx.cfg);
 	free(dbdef);

@@ -74,6 +74,15 @@ static const struct {
 	  "and its sync state; the book keeps the booked appointments.\n"
 	  "  -y, --yes       do not ask for confirmation\n"
 	  "  --purge-remote  first delete every event pushed to Microsoft 365\n" },
+	{ "doctor", "[--json] [--live CALENDAR]",
+	  "One line per check, with what to do when it fails: the configuration,\n"
+	  "the database, and per profile the lock, the account, the token, the\n"
+	  "clock, the time zone, each calendar with a role and the last pass.\n"
+	  "Reads only.  Exit 1 when a check fails.\n"
+	  "  --json           as JSON\n"
+	  "  --live CALENDAR  instead, make, find, replay, read back and delete\n"
+	  "                   one probe event there, printing what the service\n"
+	  "                   answered\n" },
 	{ "profiles", "[--json] | profiles add NAME | profiles remove [-y] NAME",
 	  "List the staff profiles, make one, or remove a stopped one with\n"
 	  "its appointments.\n"

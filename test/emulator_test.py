@@ -1710,6 +1710,24 @@ def test_delta_refused(emu, tok, cals, grp, w):
     ok(r.status == 200 and st == 400, "back to []: the stored deltaLink works again; bad values refused")
 
 
+def test_date_header(emu, tok):
+    from email.utils import parsedate_to_datetime
+
+    def skew(r):
+        d = r.h("Date")
+        return d and (parsedate_to_datetime(d).timestamp() - time.time())
+    r = emu.g("GET", "/me/mailboxSettings/timeZone", tok)
+    e = emu.g("GET", "/me/events/nonesuch", tok)
+    ok(r.h("Date") and abs(skew(r)) < 3 and e.status == 404 and abs(skew(e)) < 3,
+       "every answer carries Date, the true time by default (RFC 9110 s.6.6.1)", (r, e, skew(r), skew(e)))
+    cfg(emu, clock_skew_s=900)
+    r = emu.g("GET", "/me/mailboxSettings/timeZone", tok)
+    ok(abs(skew(r) - 900) < 3, "clock_skew_s 900: Date is 15 minutes ahead", r.h("Date"))
+    cfg(emu, clock_skew_s=0)
+    st, _ = emu.ctl("POST", "/_emu/config", {"clock_skew_s": "soon"})
+    ok(st == 400, "clock_skew_s: a number, else refused", st)
+
+
 def test_mailbox_settings(emu, tok):
     r = emu.g("GET", "/me/mailboxSettings", tok)
     ok(graph_error_shape(r, 403, "ErrorAccessDenied"), "mailboxSettings without MailboxSettings.Read -> 403 ErrorAccessDenied", r)
@@ -1794,6 +1812,7 @@ def test_switches(tmp):
         test_teams_links(emu, tok)
         test_fresh_loop(emu, tok, w)
         test_delta_refused(emu, tok, cals, grp, w)
+        test_date_header(emu, tok)
         test_mailbox_settings(emu, tok)
         test_page_limits(emu, tok, w)
         test_sparse(emu, tok, w)  # last: it deletes the series

@@ -167,7 +167,9 @@ GET|POST /_emu/config      current config / merge {key: value}: token_lifetime (
         "return_existing" | "duplicate") | group_meetings (true) | body_patch_regenerates_link (true |
         false | "drop") | delta_refused ([] | ["<calendar name>", "group:<name|id>", "non_default"] |
         "non_default") | select_returns_timestamps (false) | page_item_ms (0.2), page_occurrence_ms (2.0),
-        gateway_timeout_s (30; 0: never) (see "Slow pages").
+        gateway_timeout_s (30; 0: never) (see "Slow pages").  clock_skew_s (0): the service's
+        clock minus the true time, as every response's Date header shows it (RFC 9110 s.6.6.1:
+        an origin server with a clock sends Date on every 2xx-4xx answer).
 GET|POST|DELETE /_emu/faults   list / append {"faults":[FAULT...]} / clear (also ends loops).
         FAULT = {"kind": K, "match": {"method": "GET", "path": "<regex on path?query>",
                  "in_batch": true|false}, "times": 1, "skip": 0, ...kind options}

@@ -101,7 +101,7 @@ is() { # is WANT WORDS...: the candidates for the last of WORDS are WANT
 }
 check 'bash -c ". \"$comp\"; complete -p timetap-sync" | grep -q "_timetap_sync timetap-sync"' \
     "the completion registers for timetap-sync"
-is "agenda appt calendars conflicts explain feed free help login profiles status stop sync" timetap-sync ''
+is "agenda appt calendars conflicts doctor explain feed free help login profiles status stop sync" timetap-sync ''
 is "--duration --help --json" timetap-sync explain 2026-12-01T10:00 -
 is "" timetap-sync explain 2026-12-01T10:00 --duration ''
 is "--help --json" timetap-sync conflicts -
@@ -118,6 +118,8 @@ is "--cached --help --json --pull --push" timetap-sync calendars --
 is "" timetap-sync calendars --pull ''
 is "--help --json" timetap-sync status ''
 is "--help --purge-remote -y" timetap-sync stop -
+is "--help --json --live" timetap-sync doctor -
+is "" timetap-sync doctor --live ''
 is "add remove" timetap-sync profiles ''
 is "--help --json" timetap-sync profiles -
 is "add cancel edit list show" timetap-sync appt ''

@@ -46,6 +46,7 @@ DEFAULT_CONFIG = {
     "body_patch_regenerates_link": True,  # PATCH with body on a Teams meeting: True (new joinUrl) | False | "drop"
     "delta_refused": [],                  # calendars whose delta is refused: names, "group:<name|id>", "non_default"
     "select_returns_timestamps": False,   # $select on GET event returns created/lastModifiedDateTime (hard: False)
+    "clock_skew_s": 0,                    # the service's clock minus the true time, as its Date header shows
 }
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"

@@ -56,6 +56,8 @@ class ControlMixin:
                         if k in ("sparse_occurrences", "group_meetings", "select_returns_timestamps") and \
                                 not isinstance(v, bool):
                             raise ValueError("%s must be true or false" % k)
+                        if k == "clock_skew_s" and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                            raise ValueError("clock_skew_s must be a number of seconds")
                         if k == "delta_refused" and not (v == "non_default" or (
                                 isinstance(v, list) and all(isinstance(x, str) for x in v))):
                             raise ValueError("delta_refused must be a list of calendar names or \"non_default\"")

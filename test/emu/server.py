@@ -10,6 +10,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .wire import Request
@@ -29,6 +30,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         pass
+
+    def date_time_string(self, timestamp=None):
+        # Every response carries Date (RFC 9110 s.6.6.1: an origin server
+        # with a clock MUST send it on 2xx-4xx; Graph and the identity
+        # platform do, on every answer).  config clock_skew_s moves the
+        # service's clock, so that a client's skew check can be tested.
+        if timestamp is None:
+            timestamp = time.time() + float(EMU.config.get("clock_skew_s") or 0)
+        return super().date_time_string(timestamp)
 
     def setup(self):
         super().setup()

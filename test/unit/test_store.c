@@ -129,6 +129,17 @@ main(void)
 	CHECK(stat(sub, &sb) == 0 && (sb.st_mode & 0777) == 0700, "dir 0700");
 	store_close(st);
 	CHECK(store_open(db, &st, &err) == 0, "re-open runs no migration twice");
+	{
+		struct store_health h;
+
+		CHECK(store_health(st, &h, &err) == 0 && h.version == h.newest &&
+		    h.newest > 0 && strcmp(h.integrity, "ok") == 0 &&
+		    strcmp(h.journal, "wal") == 0, "store_health: schema %d of %d, "
+		    "%s, %s", h.version, h.newest, h.integrity ? h.integrity : "-",
+		    h.journal ? h.journal : "-");
+		store_health_free(&h);
+		store_health_free(NULL);
+	}
 	store_close(st);
 	upgrade_from_2(dir);
 	chmod(db, 0644);
