@@ -509,6 +509,11 @@ check_last_pass(struct doc *d)
 	if (p.exit_code == 0)
 		say(d, "last_pass", NULL, 1, NULL, "%s, ok (%d items read, %d "
 		    "requests)", t, p.items, p.requests);
+	else if (p.exit_code == cmd_exit(TT_E_CONFLICT))
+		/* The pass went well; the book holds a double booking. */
+		say(d, "last_pass", NULL, 1, NULL, "%s, ok and told new "
+		    "conflicts (`timetap-sync conflicts` lists the open ones)",
+		    t);
 	else if (p.exit_code < 0)
 		say(d, "last_pass", NULL, 0, "if no sync runs now, one was "
 		    "killed: the next run goes on from its intents", "%s, "
