@@ -99,7 +99,7 @@ emu POST /_emu/config '{"latency_ms": 0}' >/dev/null
 BROWSER=true timeout 60 "$BIN" -s grace login --browser >"$T/l.out" 2>"$T/l.err" &
 lpid=$!
 i=0
-while [ $i -lt 100 ] && flock -n "$TIMETAP_SYNC_DB.locks/grace" true; do sleep 0.05; i=$((i + 1)); done
+while [ $i -lt 600 ] && flock -n "$TIMETAP_SYNC_DB.locks/grace" true; do sleep 0.05; i=$((i + 1)); done
 check '! flock -n "$TIMETAP_SYNC_DB.locks/grace" true' "a login waiting for the browser holds grace's lock"
 trun -s default sync
 expect_rc 0 "default syncs meanwhile"
