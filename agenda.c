@@ -288,8 +288,8 @@ free_slot(struct free_out *fo, int y, int m, int d, int wday, tt_time s,
 	if (fo->json != NULL) {
 		json_t *o = json_pack("{s:s, s:o, s:o, s:I}",
 		    "date", date,
-		    "start_at", tt_json_time(s),
-		    "end_at", tt_json_time(e),
+		    "starts_at", tt_json_time(s),
+		    "ends_at", tt_json_time(e),
 		    "minutes", (json_int_t)((e - s) / 60));
 
 		return o == NULL || json_array_append_new(fo->json, o) ? -1 : 0;
@@ -745,8 +745,8 @@ agenda_json(const struct items *it, tt_time from, tt_time to,
 		    "appointment_id", (json_int_t)a->id,
 		    "ext", a->ext,
 		    "all_day", a->all_day,
-		    "start_at", tt_json_time(a->start),
-		    "end_at", tt_json_time(a->end),
+		    "starts_at", tt_json_time(a->start),
+		    "ends_at", tt_json_time(a->end),
 		    "subject", tt_json_text(a->subject),
 		    "calendar", tt_json_text(a->calendar),
 		    "conflict", a->conflict);

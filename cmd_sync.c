@@ -627,8 +627,8 @@ plan_json(struct run *rn, json_t *o)
 		    "event_id", tt_json_text(it->event_id),
 		    "appointment_id", it->appt ? json_integer(it->appt) :
 		    json_null(),
-		    "start_at", tt_json_time(it->start),
-		    "end_at", tt_json_time(it->end),
+		    "starts_at", tt_json_time(it->start),
+		    "ends_at", tt_json_time(it->end),
 		    "subject", tt_json_text(it->subject));
 		if (j == NULL || json_array_append_new(it->kind == PK_BLOCK ?
 		    blocks : events, j) != 0)

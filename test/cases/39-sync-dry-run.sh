@@ -88,7 +88,7 @@ for k in b0.keys() | b1.keys():
 planned, events, cals = Counter(), Counter(), {}
 for p in plan["profiles"]:
     for b in p["blocks"]:
-        planned[(b["op"], b["calendar"], b["event_id"], b["start_at"], b["end_at"], b["subject"],
+        planned[(b["op"], b["calendar"], b["event_id"], b["starts_at"], b["ends_at"], b["subject"],
                  b["appointment_id"])] += 1
     for e in p["events"]:
         cals[e["calendar_id"]] = e["calendar"]
@@ -158,13 +158,13 @@ holds first '
 p = j["profiles"][0]
 assert p["profile"] == "default" and p["exit_code"] == 1 and p["capped"] is None, p
 assert len(p["blocks"]) > 10 and all(b["op"] == "add" for b in p["blocks"]), p["blocks"]
-keys = ["appointment_id", "calendar", "calendar_id", "end_at", "event_id", "op", "start_at", "subject"]
+keys = ["appointment_id", "calendar", "calendar_id", "ends_at", "event_id", "op", "starts_at", "subject"]
 assert all(sorted(x) == keys for x in p["blocks"] + p["events"]), p
 ev = sorted((e["appointment_id"], e["calendar"], e["op"], e["event_id"]) for e in p["events"])
 want = sorted((a, c, "create", None) for a in (int(env["a1"]), int(env["a2"]), int(env["a3"]))
               for c in ("Calendar", "Other calendars/Clinic rota"))
 assert ev == want, ev
-assert all(b["appointment_id"] is None and b["start_at"].endswith("Z") for b in p["blocks"]), p' "first: JSON: blocks to add, three appointments to create on both calendars, every key"
+assert all(b["appointment_id"] is None and b["starts_at"].endswith("Z") for b in p["blocks"]), p' "first: JSON: blocks to add, three appointments to create on both calendars, every key"
 holds first '
 p = j["profiles"][0]
 assert [(c["appointment_id"], c["calendar"]) for c in p["conflicts"]] == [(int(env["a1"]), "Calendar")], p["conflicts"]
