@@ -422,10 +422,11 @@ check_read(struct doc *d, const struct calendar *c, tt_time ws, tt_time we)
 		if (delta)
 			say(d, "delta", c, 1, NULL, "delta works");
 		else
-			say(d, "delta", c, 0, "nothing to do: the sync reads the "
-			    "whole window with plain requests and asks for delta "
-			    "again at the daily re-base", "the service refused "
-			    "delta for it before; plain reads work");
+			/* A fallback that works is no failure (issue 15:
+			 * "delta works or falls back"). */
+			say(d, "delta", c, 1, NULL, "falls back to plain reads: "
+			    "the service refused delta for it before (the sync "
+			    "asks for delta again at the daily re-base)");
 		return;
 	}
 	/* The sync's rule (sync.c on_done): a refusal of delta that is not
@@ -433,10 +434,10 @@ check_read(struct doc *d, const struct calendar *c, tt_time ws, tt_time we)
 	 * is told as a refusal to read: it is one for plain reads too. */
 	if (delta && p.err.cls != GRAPH_TOKEN && p.err.cls != GRAPH_GONE &&
 	    (p.err.http == 400 || p.err.http == 404 || p.err.http == 501)) {
-		say(d, "delta", c, 0, "nothing to do: the sync falls back to "
-		    "plain reads of the whole window (more requests, nothing "
-		    "lost)", "the service refuses delta for it (%s)",
-		    p.err.msg);
+		say(d, "delta", c, 1, NULL, "falls back to plain reads: the "
+		    "service refuses delta for it (%s); the sync reads the "
+		    "whole window instead (more requests, nothing lost), and "
+		    "the next doctor reads it that way", p.err.msg);
 		return;
 	}
 	adv = p.err.http == 403 ? "the account may not read it: have its owner "
