@@ -22,6 +22,24 @@ sql1(sqlite3 *db, const char *q)
 	return 0;
 }
 
+/* The block subjects of the conflicts listed (at most 8). */
+struct pairs {
+	int n;
+	char subj[8][16];
+};
+
+static int
+pairs_cb(void *arg, const struct conflict *c)
+{
+	struct pairs *p = arg;
+
+	if (p->n < 8)
+		snprintf(p->subj[p->n], sizeof(p->subj[0]), "%s",
+		    c->block_subject);
+	p->n++;
+	return 0;
+}
+
 static long long
 num(sqlite3 *db, const char *q)
 {
@@ -198,6 +216,36 @@ main(void)
 	CHECK(store_appt_get(st, prof + 1, id1, &c, &err) == 0,
 	    "another profile does not see the item");
 	free(a.subject);
+
+	/* The open conflicts: a long block that began well before the
+	 * appointment still covers it (the query reads back only as far as
+	 * the longest block); one that ends as it begins does not. */
+	{
+		sqlite3 *h;
+		struct pairs pr = { 0 };
+		char q[512];
+
+		CHECK(sqlite3_open(db, &h) == SQLITE_OK, "a second connection");
+		snprintf(q, sizeof(q), "INSERT INTO calendars (id, profile_id,"
+		    " remote_id, kind, name, path, can_edit) VALUES (77, %lld,"
+		    " 'c77', 'user', 'C', 'C', 1);"
+		    "INSERT INTO appointments (profile_id, start_utc, end_utc,"
+		    " subject) VALUES (%lld, 100000, 100600, 'booked');"
+		    "INSERT INTO appointments (profile_id, kind, start_utc, end_utc,"
+		    " subject, source_calendar_id, source_event_id) VALUES"
+		    " (%lld, 'ext', 10000, 100300, 'long', 77, 'e1'),"
+		    " (%lld, 'ext', 99000, 100000, 'touching', 77, 'e2'),"
+		    " (%lld, 'ext', 100500, 100700, 'short', 77, 'e3');",
+		    (long long)prof, (long long)prof, (long long)prof,
+		    (long long)prof, (long long)prof);
+		CHECK(sql1(h, q), "a booked appointment and three blocks");
+		sqlite3_close(h);
+		CHECK(store_conflicts(st, prof, 0, TT_TIME_MAX + 1, pairs_cb,
+		    &pr, &err) == 0 && pr.n == 2 && strcmp(pr.subj[0], "long") ==
+		    0 && strcmp(pr.subj[1], "short") == 0,
+		    "conflicts: the long block from far before and the short "
+		    "one, not the one touching");
+	}
 	{
 		struct account ac = { 0 }, got;
 		char *twin = NULL, upn[] = "ada@example", uid[] = "u-1", x[] = "x",
