@@ -38,15 +38,11 @@ struct item {
 	char *calendar;		/* ext: the source calendar; NULL */
 };
 
-struct pair {
-	int64_t appt, block;
-};
-
 struct items {
 	struct item *v;
 	size_t n, cap;
-	struct pair *pairs;	/* the open conflicts among them (store.h) */
-	size_t npairs, pcap;
+	struct views_pair *pairs;	/* the open conflicts among them */
+	size_t npairs;
 	int failed;		/* out of memory */
 };
 
@@ -103,19 +99,6 @@ items_free(struct items *it)
 	memset(it, 0, sizeof(*it));
 }
 
-static int
-pairs_add(void *arg, const struct conflict *c)
-{
-	struct items *it = arg;
-
-	if (tt_reserve(&it->pairs, &it->pcap, it->npairs + 1,
-	    sizeof(*it->pairs)))
-		return it->failed = 1;
-	it->pairs[it->npairs].appt = c->appt_id;
-	it->pairs[it->npairs++].block = c->block_id;
-	return 0;
-}
-
 /* The profile's live items overlapping [from, to), by start, and the open
  * conflicts among them (none when the default profile is not made yet). */
 static int
@@ -129,7 +112,8 @@ items_load(struct tt_ctx *ctx, tt_time from, tt_time to, struct items *it,
 	if ((r = cmd_profile(ctx, &profile, err)) <= 0)
 		return r;
 	if (store_appt_list(ctx->st, profile, from, to, items_add, it, err) ||
-	    store_conflicts(ctx->st, profile, from, to, pairs_add, it, err)) {
+	    views_pairs(ctx->st, profile, from, to, &it->pairs, &it->npairs,
+	    err)) {
 		items_free(it);
 		return -1;
 	}
