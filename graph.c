@@ -304,6 +304,7 @@ graph_free(struct graph *g)
 	for (i = 0; i < 5; i++)
 		free(g->own[i]);
 	free(g);
+	graph_page_arena_free();
 }
 
 void

@@ -20,6 +20,126 @@
 
 #define MAX_PAGES 100000	/* a round longer than this is a loop */
 
+/*
+ * The DOM of a page of events lives in an arena: jansson allocates a few
+ * small blocks per member (about 1.8 KB per event), and freeing them one
+ * by one was a sixth of a first pass.  The page is read in one piece, its
+ * events borrow their strings from it, and graph_page_free() takes it all
+ * back at once, keeping the chunks for the next page.  One page at a time
+ * is in the arena; a page read while another is held (a caller reading
+ * pages from a page callback) is an ordinary jansson tree.
+ */
+#define ARENA_CHUNK (256 * 1024)
+#define ARENA_ALIGN 16
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t size, used;
+	max_align_t data[];
+};
+
+static struct {
+	struct arena_chunk *chunks;	/* the current one first */
+	struct arena_chunk *spare;	/* kept from earlier pages */
+	json_t *page;			/* the page held, or NULL */
+	int failed;			/* an allocation failed */
+} arena;
+
+static void *
+arena_alloc(size_t n)
+{
+	struct arena_chunk *c = arena.chunks, **pp;
+	size_t want;
+
+	n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	if (c != NULL && c->size - c->used >= n) {
+		void *p = (char *)c->data + c->used;
+
+		c->used += n;
+		return p;
+	}
+	/* A spare chunk big enough, else a new one. */
+	for (pp = &arena.spare; *pp != NULL; pp = &(*pp)->next)
+		if ((*pp)->size >= n)
+			break;
+	if ((c = *pp) != NULL)
+		*pp = c->next;
+	else {
+		want = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+		if (want > SIZE_MAX - sizeof(*c) ||
+		    (c = malloc(sizeof(*c) + want)) == NULL) {
+			arena.failed = 1;
+			return NULL;
+		}
+		c->size = want;
+	}
+	c->used = n;
+	c->next = arena.chunks;
+	arena.chunks = c;
+	return c->data;
+}
+
+static void
+arena_free(void *p)
+{
+	(void)p;	/* all at once, in graph_page_free() */
+}
+
+/* Every chunk back to the spares (or to malloc, with all). */
+static void
+arena_reset(int all)
+{
+	struct arena_chunk *c;
+
+	while ((c = arena.chunks) != NULL) {
+		arena.chunks = c->next;
+		c->next = arena.spare;
+		arena.spare = c;
+	}
+	while (all && (c = arena.spare) != NULL) {
+		arena.spare = c->next;
+		free(c);
+	}
+	arena.page = NULL;
+	arena.failed = 0;
+}
+
+void
+graph_page_free(json_t *page)
+{
+	if (page != NULL && page == arena.page)
+		arena_reset(0);
+	else
+		json_decref(page);
+}
+
+void
+graph_page_arena_free(void)
+{
+	if (arena.page == NULL)
+		arena_reset(1);
+}
+
+/* r's answer as a page in the arena when the arena is free. */
+static json_t *
+page_load(struct greq *r, struct graph_err *err)
+{
+	json_t *j;
+
+	if (arena.page != NULL)
+		return greq_json_page(r, err);
+	json_set_alloc_funcs(arena_alloc, arena_free);
+	j = greq_json_page(r, err);
+	json_set_alloc_funcs(malloc, free);
+	if (j == NULL || arena.failed) {
+		arena_reset(0);
+		if (j != NULL)
+			gerr(err, GRAPH_LOCAL, 0, "out of memory");
+		return NULL;
+	}
+	return arena.page = j;
+}
+
 struct round {
 	struct graph_round_cb cb;
 	char *mailbox;
@@ -29,7 +149,8 @@ struct round {
 	/*
 	 * Loops under fresh links: the same page served again and again
 	 * with a new $skiptoken each time (msgraph-sdk-dotnet #3082).  The
-	 * ids of the round's items, hashed, sorted on demand: pages that
+	 * ids of the round's items, hashed, in an open-addressing set (0 is
+	 * a free slot; capids a power of two, at most half full): pages that
 	 * bring nothing new in a row, or too many empty pages, end the round.
 	 */
 	uint64_t *ids;
@@ -92,41 +213,62 @@ fnv1a(const char *s)
 #define STALE_PAGES 2		/* pages in a row with only known items */
 #define EMPTY_PAGES 50		/* empty pages in a row with a nextLink */
 
+/* Add v to the set; 1 when it was there, 0 when added, -1 out of memory. */
 static int
-cmp_u64(const void *a, const void *b)
+ids_add(struct round *rd, uint64_t v)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	size_t i, mask;
 
-	return x < y ? -1 : x > y;
+	if (v == 0)
+		v = 1;	/* 0 marks a free slot */
+	if ((rd->nids + 1) * 2 > rd->capids) {
+		size_t cap = rd->capids ? rd->capids * 2 : 1024, j;
+		uint64_t *n;
+
+		if (cap > SIZE_MAX / sizeof(*n) / 2 ||
+		    (n = calloc(cap, sizeof(*n))) == NULL)
+			return -1;
+		for (j = 0; j < rd->capids; j++) {
+			uint64_t w = rd->ids[j];
+
+			if (w == 0)
+				continue;
+			for (i = w & (cap - 1); n[i] != 0; i = (i + 1) & (cap - 1))
+				;
+			n[i] = w;
+		}
+		free(rd->ids);
+		rd->ids = n;
+		rd->capids = cap;
+	}
+	mask = rd->capids - 1;
+	for (i = v & mask; rd->ids[i] != 0; i = (i + 1) & mask)
+		if (rd->ids[i] == v)
+			return 1;
+	rd->ids[i] = v;
+	rd->nids++;
+	return 0;
 }
 
 /*
  * Note the page's ids; returns 1 when the page looks like a repeat (it
  * brought no id the round had not seen), 0 otherwise, -1 out of memory.
- * The set is kept sorted: a page is looked up with bsearch, then its new
- * ids are appended and the set sorted again.
+ * Each id costs one look into the set, however long the round.
  */
 static int
 page_repeats(struct round *rd, const struct graph_event *ev, size_t n)
 {
-	size_t i, before = rd->nids, fresh = 0;
+	size_t i, fresh = 0;
 
-	if (tt_reserve(&rd->ids, &rd->capids, rd->nids + n,
-	    sizeof(*rd->ids)) != 0)
-		return -1;
 	for (i = 0; i < n; i++) {
-		uint64_t v;
+		int r;
 
 		if (ev[i].id == NULL)
 			continue;
-		v = fnv1a(ev[i].id);
-		if (bsearch(&v, rd->ids, before, sizeof(v), cmp_u64) != NULL)
-			continue;
-		rd->ids[rd->nids++] = v;
-		fresh++;
+		if ((r = ids_add(rd, fnv1a(ev[i].id))) < 0)
+			return -1;
+		fresh += r == 0;
 	}
-	if (fresh > 0)
-		qsort(rd->ids, rd->nids, sizeof(*rd->ids), cmp_u64);
 	return n > 0 && fresh == 0;
 }
 
@@ -385,31 +527,31 @@ graph_events_page(struct greq *r, json_t **page, struct graph_event **evs,
 	*evs = NULL;
 	*n = 0;
 	*next = *delta = NULL;
-	if ((j = greq_json_page(r, err)) == NULL)
+	if ((j = page_load(r, err)) == NULL)
 		return -1;
 	value = json_object_get(j, "value");
 	jn = json_object_get(j, "@odata.nextLink");
 	jd = json_object_get(j, "@odata.deltaLink");
 	if (!json_is_array(value)) {
-		json_decref(j);
+		graph_page_free(j);
 		return gerr(err, GRAPH_PROTOCOL, 200, "a page of events lacks "
 		    "'value'");
 	}
 	if ((jn != NULL && !json_is_string(jn)) ||
 	    (jd != NULL && !json_is_string(jd))) {
-		json_decref(j);
+		graph_page_free(j);
 		return gerr(err, GRAPH_PROTOCOL, 200, "a page has a malformed "
 		    "link");
 	}
 	if (jn == NULL && strstr(r->url, "/delta") != NULL && jd == NULL) {
-		json_decref(j);
+		graph_page_free(j);
 		return gerr(err, GRAPH_PROTOCOL, 200, "a delta page has neither "
 		    "nextLink nor deltaLink");
 	}
 	if ((*n = json_array_size(value)) > 0 &&
 	    (*evs = calloc(*n, sizeof(**evs))) == NULL) {
 		*n = 0;
-		json_decref(j);
+		graph_page_free(j);
 		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
 	}
 	for (i = 0; i < *n; i++) {
@@ -470,18 +612,18 @@ round_next(struct greq *r, const struct graph_err *e)
 		if (round_submit(g, rd, next, &err) != 0)
 			goto fail;
 		graph_events_free(evs, n);
-		json_decref(j);
+		graph_page_free(j);
 		greq_free(r);
 		return;
 	}
 	graph_events_free(evs, n);
-	json_decref(j);
+	graph_page_free(j);
 	greq_free(r);
 	round_end(rd, NULL);
 	return;
 fail:
 	graph_events_free(evs, n);
-	json_decref(j);
+	graph_page_free(j);
 	greq_free(r);
 	round_end(rd, &err);
 }

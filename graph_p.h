@@ -155,11 +155,15 @@ int graph_group_item(void *c, json_t *item);
  * message, AADSTS number; the class is the caller's (graph_classify). */
 void graph_error_body(struct greq *r, struct graph_err *err);
 /* A page of events in r's answer (graph_events.c: the part of a round
- * that reads it); its events are freed with graph_events_free. */
+ * that reads it); its events are freed with graph_events_free, then the
+ * page with graph_page_free (never json_decref: it may be in the page
+ * arena).  graph_page_arena_free gives the arena's memory back. */
 int graph_events_page(struct greq *r, json_t **page,
     struct graph_event **evs, size_t *n, const char **next,
     const char **delta, struct graph_err *err);
 void graph_events_free(struct graph_event *evs, size_t n);
+void graph_page_free(json_t *page);
+void graph_page_arena_free(void);
 /* A $batch answer settling its writes (graph_writes.c). */
 int graph_batch_answer(struct greq *r, struct graph_write **w, size_t n,
     struct graph_err *err);

@@ -268,11 +268,24 @@ static const char *const schema4[] = {
 	NULL
 };
 
+/*
+ * 5 (conflicts, fast): the open pairs are read through an index of kind
+ * and time that holds every column the overlap test needs, so neither
+ * side of the join reads the table row by row (a no-change pass of a
+ * 10,000-event profile spent 20 of its 40 ms reading them).
+ */
+static const char *const schema5[] = {
+	"CREATE INDEX appointments_kind ON appointments"
+	"  (profile_id, kind, start_utc, end_utc, status);",
+	NULL
+};
+
 static const char *const *const migrations[] = {
 	schema1,
 	schema2,
 	schema3,
 	schema4,
+	schema5,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -2701,8 +2714,10 @@ store_pushed_count(struct store *st, int64_t profile, int *n,
  * index, not every item that starts before it ends (which made a pass
  * quadratic in the size of the book).
  */
+/* CROSS JOIN keeps the booked side outside: the planner, left to itself,
+ * walks the blocks and looks up the appointments for each. */
 #define OPEN_PAIRS \
-	" FROM appointments a JOIN appointments b ON b.profile_id =" \
+	" FROM appointments a CROSS JOIN appointments b ON b.profile_id =" \
 	" a.profile_id AND b.start_utc < a.end_utc AND b.start_utc >" \
 	" a.start_utc - (SELECT coalesce(max(end_utc - start_utc), 0)" \
 	" FROM appointments WHERE profile_id = ?1 AND kind = 'ext')" \

@@ -1843,10 +1843,15 @@ tell_conflicts(struct pass_ctx *p)
 	struct tell t = { p, { 0 }, 0 };
 	struct store *st = p->env->cn->st;
 
-	if (store_conflicts_forget(st, p->profile, NULL, &t.err) != 0 ||
+	/* One transaction: the lines come first and the records with the
+	 * commit, so a crash tells them again, never not at all. */
+	if (store_begin(st, &t.err) != 0 ||
+	    store_conflicts_forget(st, p->profile, NULL, &t.err) != 0 ||
 	    store_conflicts(st, p->profile, 0, TT_TIME_MAX + 1, tell_cb, &t,
-	    &t.err) != 0 || t.failed)
+	    &t.err) != 0 || t.failed || store_commit(st, &t.err) != 0) {
+		store_rollback(st);
 		local_problem(p, &t.err, TT_E_INTERNAL);
+	}
 }
 
 int

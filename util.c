@@ -91,6 +91,8 @@ tt_reserve(void *arrp, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
+static tt_time local_midnight(int, int, int);
+
 void
 tt_set_zone(const char *zone)
 {
@@ -231,6 +233,41 @@ local_to_utc(const struct tm *wall, tt_time *out)
 
 tt_time
 tt_local_midnight(int y, int m, int d)
+{
+	/* The last few days asked, in this zone (TZ, as mktime() reads
+	 * it; a zone too long for the memo is not remembered): a page of
+	 * all-day events asks the same days again and again, and each
+	 * answer costs three mktime() and three localtime() calls. */
+	static struct {
+		int y, m, d;
+		char zone[64];	/* "" for no TZ; set when filled */
+		int used;
+		tt_time t;
+	} memo[8];
+	static unsigned next;
+	const char *tz = getenv("TZ");
+	tt_time t;
+	size_t i;
+
+	if (tz == NULL)
+		tz = "";
+	for (i = 0; i < sizeof(memo) / sizeof(memo[0]); i++)
+		if (memo[i].used && memo[i].y == y && memo[i].m == m &&
+		    memo[i].d == d && strcmp(memo[i].zone, tz) == 0)
+			return memo[i].t;
+	t = local_midnight(y, m, d);
+	if (strlen(tz) < sizeof(memo[0].zone)) {
+		i = next++ % (sizeof(memo) / sizeof(memo[0]));
+		memo[i].y = y, memo[i].m = m, memo[i].d = d;
+		memcpy(memo[i].zone, tz, strlen(tz) + 1);
+		memo[i].used = 1;
+		memo[i].t = t;
+	}
+	return t;
+}
+
+static tt_time
+local_midnight(int y, int m, int d)
 {
 	struct tm wall = { 0 };
 	tt_time t;

@@ -44,7 +44,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_event(&evs[i]);
 	}
 	graph_events_free(evs, n);
-	json_decref(page);
+	graph_page_free(page);
 	greq_free(r);
 	return 0;
 }

@@ -92,7 +92,7 @@ upgrade_from_2(const char *dir)
 	    err.msg);
 	store_close(st);
 	sqlite3_open(path, &db);
-	CHECK(num(db, "PRAGMA user_version") == 4, "now schema version 4");
+	CHECK(num(db, "PRAGMA user_version") == 5, "now schema version 5");
 	CHECK(num(db, "SELECT count(*) FROM pushed WHERE (appt_id, calendar_id,"
 	    " state) IN (VALUES (1, 1, 'pushed'), (1, 2, 'pushed'),"
 	    " (2, 1, 'intent'), (3, 1, 'gone'))") == 4,
