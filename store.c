@@ -2714,10 +2714,12 @@ store_pushed_count(struct store *st, int64_t profile, int *n,
  * index, not every item that starts before it ends (which made a pass
  * quadratic in the size of the book).
  */
-/* CROSS JOIN keeps the booked side outside: the planner, left to itself,
- * walks the blocks and looks up the appointments for each. */
+/* Both sides through appointments_kind (schema 5), the booked side
+ * outside: the planner, left to itself, takes the time index and reads
+ * each row of the table, or walks the blocks and looks up the bookings. */
 #define OPEN_PAIRS \
-	" FROM appointments a CROSS JOIN appointments b ON b.profile_id =" \
+	" FROM appointments a INDEXED BY appointments_kind CROSS JOIN" \
+	" appointments b INDEXED BY appointments_kind ON b.profile_id =" \
 	" a.profile_id AND b.start_utc < a.end_utc AND b.start_utc >" \
 	" a.start_utc - (SELECT coalesce(max(end_utc - start_utc), 0)" \
 	" FROM appointments WHERE profile_id = ?1 AND kind = 'ext')" \
@@ -2767,9 +2769,10 @@ conflict_row_read(sqlite3_stmt *s, void *elem)
 	return 0;
 }
 
-int
-store_conflicts(struct store *st, int64_t profile, tt_time from, tt_time to,
-    int (*cb)(void *, const struct conflict *), void *arg, struct tt_err *err)
+static int
+conflicts_read(struct store *st, int64_t profile, tt_time from, tt_time to,
+    int untold, int (*cb)(void *, const struct conflict *), void *arg,
+    struct tt_err *err)
 {
 	struct conflict_row *v = NULL;
 	sqlite3_stmt *s;
@@ -2782,12 +2785,14 @@ store_conflicts(struct store *st, int64_t profile, tt_time from, tt_time to,
 	    " coalesce(k.told_at, 0)" OPEN_PAIRS
 	    " AND ((a.start_utc < ?3 AND ?2 < a.end_utc)"
 	    " OR (b.start_utc < ?3 AND ?2 < b.end_utc))"
+	    " AND (?4 = 0 OR k.appt_id IS NULL)"
 	    " ORDER BY a.start_utc, a.id, b.start_utc, b.id", err);
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, profile);
 	sqlite3_bind_int64(s, 2, from);
 	sqlite3_bind_int64(s, 3, to);
+	sqlite3_bind_int(s, 4, untold);
 	/* Read whole: the pass records each pair told as it tells it. */
 	rc = rows_all(st, s, &v, &n, sizeof(*v), conflict_row_read,
 	    "reading conflicts", err);
@@ -2807,14 +2812,35 @@ store_conflicts(struct store *st, int64_t profile, tt_time from, tt_time to,
 }
 
 int
+store_conflicts(struct store *st, int64_t profile, tt_time from, tt_time to,
+    int (*cb)(void *, const struct conflict *), void *arg, struct tt_err *err)
+{
+	return conflicts_read(st, profile, from, to, 0, cb, arg, err);
+}
+
+int
+store_conflicts_untold(struct store *st, int64_t profile,
+    int (*cb)(void *, const struct conflict *), void *arg, struct tt_err *err)
+{
+	return conflicts_read(st, profile, 0, TT_TIME_MAX + 1, 1, cb, arg, err);
+}
+
+int
 store_conflicts_forget(struct store *st, int64_t profile, int *n,
     struct tt_err *err)
 {
 	sqlite3_stmt *s;
 
+	/* Each told pair looked up by its two ids: still booked, still a
+	 * live block, still overlapping (the open pairs' definition). */
 	s = prep(st, "DELETE FROM conflicts WHERE appt_id IN (SELECT id FROM"
-	    " appointments WHERE profile_id = ?1) AND (appt_id, block_id) NOT IN"
-	    " (SELECT a.id, b.id" OPEN_PAIRS ")", err);
+	    " appointments WHERE profile_id = ?1) AND NOT EXISTS (SELECT 1"
+	    " FROM appointments a, appointments b WHERE a.id ="
+	    " conflicts.appt_id AND b.id = conflicts.block_id"
+	    " AND a.kind = 'booked' AND a.status = 'booked'"
+	    " AND b.kind = 'ext' AND b.status = 'booked'"
+	    " AND b.profile_id = a.profile_id"
+	    " AND b.start_utc < a.end_utc AND a.start_utc < b.end_utc)", err);
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, profile);

@@ -524,6 +524,10 @@ struct conflict {
 int store_conflicts(struct store *st, int64_t profile, tt_time from,
     tt_time to, int (*cb)(void *, const struct conflict *), void *arg,
     struct tt_err *err);
+/* The same, only the pairs not told yet (a pass tells them). */
+int store_conflicts_untold(struct store *st, int64_t profile,
+    int (*cb)(void *, const struct conflict *), void *arg,
+    struct tt_err *err);
 /* Forget the told pairs of the profile that are no longer open (the
  * appointment cancelled or moved, the block moved); *n how many (may be
  * NULL). */

@@ -772,8 +772,6 @@ finish_round(struct cal_round *cr, const char *delta_link, struct tt_err *err)
 		    cr->unreadable, cr->unreadable == 1 ? "" : "s");
 		goto state;
 	}
-	if (store_block_count(p->env->cn->st, cr->cal.id, &total, err))
-		return -1;
 	/* What would go: stale blocks of a full read, or the held blocks
 	 * among the @removed ids of a delta round. */
 	if (cr->full) {
@@ -789,7 +787,12 @@ finish_round(struct cal_round *cr, const char *delta_link, struct tt_err *err)
 			n += has;
 		}
 	}
-	if (!p->force && sync_too_many(n, total, env->max_removals,
+	/* The calendar's total only when something would go: counting reads
+	 * the whole id index (most of a no-change pass's page cache). */
+	if (n > 0 && store_block_count(p->env->cn->st, cr->cal.id, &total,
+	    err))
+		return -1;
+	if (n > 0 && !p->force && sync_too_many(n, total, env->max_removals,
 	    env->max_removals_pct)) {
 		char msg[128];
 
@@ -1847,8 +1850,8 @@ tell_conflicts(struct pass_ctx *p)
 	 * commit, so a crash tells them again, never not at all. */
 	if (store_begin(st, &t.err) != 0 ||
 	    store_conflicts_forget(st, p->profile, NULL, &t.err) != 0 ||
-	    store_conflicts(st, p->profile, 0, TT_TIME_MAX + 1, tell_cb, &t,
-	    &t.err) != 0 || t.failed || store_commit(st, &t.err) != 0) {
+	    store_conflicts_untold(st, p->profile, tell_cb, &t, &t.err) != 0 ||
+	    t.failed || store_commit(st, &t.err) != 0) {
 		store_rollback(st);
 		local_problem(p, &t.err, TT_E_INTERNAL);
 	}
