@@ -188,8 +188,11 @@ demo: deps all
 	sh test/demo.sh
 
 # Figures, not assertions: see bench/README.
-bench: deps all
+bench: deps all bench/rusage
 	python3 bench/bench.py
+
+bench/rusage: bench/rusage.c
+	$(CC) $(CFLAGS) -o $@ bench/rusage.c
 
 # The systemd units (contrib/systemd), verified when systemd-analyze is
 # there: ExecStart pointed at the built binary (verify wants it to
@@ -278,7 +281,7 @@ distcheck: dist
 	    "$(DISTCHECK_TARGET), installs and uninstalls"
 
 clean:
-	rm -rf build build-check build-asan build-fuzz timetap-sync \
+	rm -rf build build-check build-asan build-fuzz timetap-sync bench/rusage \
 	    timetap-sync-*.tar.gz
 
 .PHONY: all units pkgs deps check check-asan check-asan-build check-hardening \

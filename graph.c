@@ -118,7 +118,19 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	memcpy(r->body + r->len, p, len);
 	r->len += len;
 	r->body[r->len] = '\0';
+	if (r->peek != NULL)
+		r->peek(r);
 	return len;
+}
+
+long
+greq_status_now(struct greq *r)
+{
+	long code = 0;
+
+	if (r->easy != NULL)
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
+	return code;
 }
 
 /* A header value of len bytes, trimmed; NULL when name does not match. */
@@ -415,11 +427,51 @@ void
 greq_submit(struct graph *g, struct greq *r)
 {
 	r->next = NULL;
+	r->where = GREQ_QUEUED;
 	if (g->queue_tail)
 		g->queue_tail->next = r;
 	else
 		g->queue = r;
 	g->queue_tail = r;
+}
+
+static void easy_put(struct graph *, CURL *);
+static int weight(const struct greq *);
+
+void
+greq_cancel(struct graph *g, struct greq *r)
+{
+	struct greq *q, *prev = NULL;
+	struct mailbox *b;
+
+	switch (r->where) {
+	case GREQ_QUEUED:
+		for (q = g->queue; q != NULL && q != r; q = q->next)
+			prev = q;
+		if (q == NULL)
+			break;
+		if (prev)
+			prev->next = r->next;
+		else
+			g->queue = r->next;
+		if (g->queue_tail == r)
+			g->queue_tail = prev;
+		break;
+	case GREQ_RUNNING:
+		curl_multi_remove_handle(g->multi, r->easy);
+		g->running--;
+		if ((b = mailbox(g, box_of(r))) != NULL)
+			b->inflight -= weight(r);
+		easy_put(g, r->easy);
+		r->easy = NULL;
+		break;
+	case GREQ_ANSWERED:	/* graph_wait frees it instead of calling */
+		r->cancelled = 1;
+		return;
+	case GREQ_OUT:
+		break;
+	}
+	greq_free(r);
 }
 
 static CURL *
@@ -458,6 +510,7 @@ start(struct graph *g, struct greq *r)
 		return -2;
 	r->easy = e;
 	r->len = 0;
+	r->peeked = 0;
 	r->too_large = 0;
 	r->retry_after = 0;
 	r->request_id[0] = '\0';
@@ -850,60 +903,77 @@ room(const struct mailbox *b, const struct greq *r)
 	    b->inflight + weight(r) <= GRAPH_MAX_INFLIGHT;
 }
 
+/*
+ * Start what may start, in queue order: due, and its mailbox has room.
+ * Returns -1 when a mailbox cannot be made (out of memory).
+ */
+static int
+start_ready(struct graph *g)
+{
+	struct greq *r, *prev = NULL, *next;
+	double now = mono_now();
+	int rc;
+
+	for (r = g->queue; r != NULL; r = next) {
+		struct mailbox *b = mailbox(g, box_of(r));
+
+		next = r->next;
+		if (b == NULL)
+			return -1;
+		if (r->not_before > now) {
+			prev = r;
+			continue;
+		}
+		if (!room(b, r)) {
+			prev = r;
+			continue;
+		}
+		/* unlink */
+		if (prev)
+			prev->next = next;
+		else
+			g->queue = next;
+		if (g->queue_tail == r)
+			g->queue_tail = prev;
+		r->next = NULL;
+		r->where = GREQ_OUT;
+		r->attempts++;
+		/* The service is unreachable: fail at once. */
+		if (g->down[r->is_token ? 1 : 0].network) {
+			r->err = g->down[r->is_token ? 1 : 0];
+			graph_judge(&r->err, is_create(r));
+			r->done(r, &r->err);
+			continue;
+		}
+		if ((rc = start(g, r)) != 0) {
+			memset(&r->err, 0, sizeof(r->err));
+			if (rc == -1)
+				gerr(&r->err, GRAPH_PROTOCOL, 0, "refusing "
+				    "to send a request to %s (not the "
+				    "Graph root)", r->url);
+			else
+				gerr(&r->err, GRAPH_LOCAL, 0, "cannot "
+				    "start a request: out of memory");
+			r->done(r, &r->err);
+			continue;
+		}
+		r->where = GREQ_RUNNING;
+		b->inflight += weight(r);
+	}
+	return 0;
+}
+
 int
 graph_wait(struct graph *g)
 {
 	while (g->queue != NULL || g->running > 0) {
-		struct greq *r, *prev = NULL, *next;
-		double now = mono_now(), soonest;
+		struct greq *r, *done = NULL, **done_tail = &done;
+		double now, soonest;
 		CURLMsg *m;
-		int left, still, timeout_ms, rc;
+		int left, still, timeout_ms;
 
-		/* Start what may start, in queue order. */
-		for (r = g->queue; r != NULL; r = next) {
-			struct mailbox *b = mailbox(g, box_of(r));
-
-			next = r->next;
-			if (b == NULL)
-				return -1;
-			if (r->not_before > now) {
-				prev = r;
-				continue;
-			}
-			if (!room(b, r)) {
-				prev = r;
-				continue;
-			}
-			/* unlink */
-			if (prev)
-				prev->next = next;
-			else
-				g->queue = next;
-			if (g->queue_tail == r)
-				g->queue_tail = prev;
-			r->next = NULL;
-			r->attempts++;
-			/* The service is unreachable: fail at once. */
-			if (g->down[r->is_token ? 1 : 0].network) {
-				r->err = g->down[r->is_token ? 1 : 0];
-				graph_judge(&r->err, is_create(r));
-				r->done(r, &r->err);
-				continue;
-			}
-			if ((rc = start(g, r)) != 0) {
-				memset(&r->err, 0, sizeof(r->err));
-				if (rc == -1)
-					gerr(&r->err, GRAPH_PROTOCOL, 0, "refusing "
-					    "to send a request to %s (not the "
-					    "Graph root)", r->url);
-				else
-					gerr(&r->err, GRAPH_LOCAL, 0, "cannot "
-					    "start a request: out of memory");
-				r->done(r, &r->err);
-				continue;
-			}
-			b->inflight += weight(r);
-		}
+		if (start_ready(g) != 0)
+			return -1;
 		if (g->running == 0 && g->queue == NULL)
 			break;
 		curl_multi_perform(g->multi, &still);
@@ -925,6 +995,37 @@ graph_wait(struct graph *g)
 			}
 			easy_put(g, r->easy);
 			r->easy = NULL;
+			r->where = GREQ_ANSWERED;
+			*done_tail = r;
+			done_tail = &r->next;
+		}
+		/*
+		 * What waits for the room these answers left goes out before
+		 * their callbacks run: the next $batch of a mailbox travels
+		 * while the answers of the last one are stored.
+		 */
+		if (done != NULL && start_ready(g) != 0) {
+			while ((r = done) != NULL) {
+				done = r->next;
+				r->next = NULL;
+				r->where = GREQ_OUT;
+				if (r->cancelled) {
+					greq_free(r);
+					continue;
+				}
+				gerr(&r->err, GRAPH_LOCAL, 0, "out of memory");
+				r->done(r, &r->err);
+			}
+			return -1;
+		}
+		while ((r = done) != NULL) {
+			done = r->next;
+			r->next = NULL;
+			r->where = GREQ_OUT;
+			if (r->cancelled) {	/* greq_cancel from a callback */
+				greq_free(r);
+				continue;
+			}
 			/* The callback may submit more (the next page). */
 			r->done(r, r->err.cls == GRAPH_OK && r->status >= 200 &&
 			    r->status < 300 ? NULL : &r->err);

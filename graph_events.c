@@ -157,6 +157,18 @@ struct round {
 	size_t nids, capids;
 	int stale, empty;
 	int page_size;		/* asked per page; smaller after a slow page */
+	/*
+	 * The next page, asked as soon as its nextLink shows at the head of
+	 * the page still arriving (Microsoft's pages name it before "value":
+	 * delta-query-events.md).  It is taken when the page is read and its
+	 * nextLink is the same, else cancelled; an answer that comes before
+	 * its page's turn waits in ahead_err/ahead_answered.
+	 */
+	struct greq *ahead;
+	char *ahead_url;
+	int ahead_answered, ahead_failed;
+	struct graph_err ahead_err;
+	struct greq *last;	/* the request round_submit made */
 };
 
 /* The showAs names Graph uses (freeBusyStatus), as SHOWAS_ bits. */
@@ -449,12 +461,16 @@ graph_events_free(struct graph_event *evs, size_t n)
 }
 
 static void round_next(struct greq *r, const struct graph_err *e);
+static void round_peek(struct greq *r);
 
 static void
 round_free(struct round *rd)
 {
 	if (rd == NULL)
 		return;
+	if (rd->ahead != NULL)
+		greq_cancel(rd->ahead->g, rd->ahead);
+	free(rd->ahead_url);
 	free(rd->seen);
 	free(rd->ids);
 	free(rd->mailbox);
@@ -499,9 +515,150 @@ round_submit(struct graph *g, struct round *rd, const char *url,
 		rd->page_size = graph_settings(g)->page_size;
 	r->page_size = rd->page_size;
 	r->done = round_next;
+	r->peek = round_peek;
 	r->arg = rd;
+	rd->last = r;
 	greq_submit(g, r);
 	return 0;
+}
+
+#define PEEK_MAX 65536	/* the head of a page looked at for its link */
+
+/*
+ * The end of the JSON string starting at p (a '"'), in [p, e): the
+ * position after its closing quote, or NULL when it is not complete yet.
+ */
+static const char *
+string_end(const char *p, const char *e)
+{
+	for (p++; p < e; p++) {
+		if (*p == '\\') {
+			if (++p == e)
+				return NULL;
+		} else if (*p == '"')
+			return p + 1;
+	}
+	return NULL;
+}
+
+static const char *
+skip_ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++;
+	return p;
+}
+
+/*
+ * The nextLink at the head of a page: the members before "value" are
+ * read as they arrive ("key": "string", ...).  1 with *url (a new string)
+ * when it is there, 0 when it is not (a member that is not a string, or
+ * "value" first), -1 when more bytes are needed.
+ */
+static int
+head_link(const char *p, size_t len, char **url)
+{
+	const char *e = p + (len < PEEK_MAX ? len : PEEK_MAX), *k, *ke, *v, *ve;
+
+	*url = NULL;
+	if ((p = skip_ws(p, e)) == e)
+		return -1;
+	if (*p++ != '{')
+		return 0;
+	for (;;) {
+		if ((k = skip_ws(p, e)) == e)
+			return len < PEEK_MAX ? -1 : 0;
+		if (*k != '"')
+			return 0;
+		if ((ke = string_end(k, e)) == NULL ||
+		    (v = skip_ws(ke, e)) == e)
+			return len < PEEK_MAX ? -1 : 0;
+		if (*v++ != ':' || (v = skip_ws(v, e)) == e)
+			return v == e && len < PEEK_MAX ? -1 : 0;
+		if (ke - k == 7 && memcmp(k, "\"value\"", 7) == 0)
+			return 0;
+		if (*v != '"')
+			return 0;
+		if ((ve = string_end(v, e)) == NULL)
+			return len < PEEK_MAX ? -1 : 0;
+		if (ke - k == 17 && memcmp(k, "\"@odata.nextLink\"", 17) == 0) {
+			json_t *j = json_loadb(v, (size_t)(ve - v),
+			    JSON_DECODE_ANY, NULL);
+
+			if (json_is_string(j) && (*url =
+			    strdup(json_string_value(j))) != NULL) {
+				json_decref(j);
+				return 1;
+			}
+			json_decref(j);
+			return 0;
+		}
+		if ((p = skip_ws(ve, e)) == e)
+			return len < PEEK_MAX ? -1 : 0;
+		if (*p++ != ',')
+			return 0;
+	}
+}
+
+/*
+ * A page arriving: when its head names the nextLink, ask for the next
+ * page now, while this one is still coming and being read.  Only for a
+ * 200, once per round at a time; a link the round would refuse (seen
+ * before, too many pages) is left for the page's own reading to refuse.
+ */
+static void
+round_peek(struct greq *r)
+{
+	struct round *rd = r->arg;
+	struct graph_err err;
+	char *url;
+	uint64_t h;
+	size_t i;
+	int rc;
+
+	if (rd->ahead != NULL || r->peeked)
+		return;
+	if (greq_status_now(r) != 200) {
+		r->peeked = 1;
+		return;
+	}
+	if ((rc = head_link(r->body, r->len, &url)) < 0)
+		return;
+	r->peeked = 1;	/* looked at: not again for this answer */
+	if (rc == 0)
+		return;
+	h = fnv1a(url);
+	for (i = 0; i < rd->nseen; i++)
+		if (rd->seen[i] == h)
+			break;
+	if (i < rd->nseen || rd->pages >= MAX_PAGES) {
+		free(url);
+		return;
+	}
+	rd->page_size = r->page_size;
+	if (round_submit(r->g, rd, url, &err) != 0) {
+		free(url);
+		return;
+	}
+	rd->ahead = rd->last;
+	rd->ahead_url = url;
+	rd->ahead_answered = rd->ahead_failed = 0;
+}
+
+/* Drop the page asked ahead (the round ends, or its link was another). */
+static void
+ahead_drop(struct round *rd)
+{
+	if (rd->ahead != NULL) {
+		/* Not followed after all: its link and page are not counted
+		 * (it is the last one round_submit noted). */
+		rd->nseen--;
+		rd->pages--;
+		greq_cancel(rd->ahead->g, rd->ahead);
+	}
+	rd->ahead = NULL;
+	free(rd->ahead_url);
+	rd->ahead_url = NULL;
 }
 
 static void
@@ -577,8 +734,16 @@ round_next(struct greq *r, const struct graph_err *e)
 	struct graph_event *evs = NULL;
 	json_t *j = NULL;
 	const char *next = NULL, *delta = NULL;
+	struct greq *a;
 	size_t n = 0;
 
+	if (r == rd->ahead) {
+		/* Asked ahead and answered before its page's turn. */
+		rd->ahead_answered = 1;
+		if ((rd->ahead_failed = e != NULL))
+			rd->ahead_err = *e;
+		return;
+	}
 	if (e != NULL) {
 		err = *e;
 		goto fail;
@@ -608,6 +773,21 @@ round_next(struct greq *r, const struct graph_err *e)
 		gerr(&err, GRAPH_CANCELLED, 0, "stopped by the caller");
 		goto fail;
 	}
+	if (next != NULL && rd->ahead != NULL &&
+	    strcmp(rd->ahead_url, next) == 0) {
+		/* The page asked ahead is this nextLink's: take it. */
+		a = rd->ahead;
+		rd->ahead = NULL;
+		free(rd->ahead_url);
+		rd->ahead_url = NULL;
+		graph_events_free(evs, n);
+		graph_page_free(j);
+		greq_free(r);
+		if (rd->ahead_answered)
+			round_next(a, rd->ahead_failed ? &rd->ahead_err : NULL);
+		return;
+	}
+	ahead_drop(rd);
 	if (next != NULL) {
 		if (round_submit(g, rd, next, &err) != 0)
 			goto fail;
@@ -622,6 +802,7 @@ round_next(struct greq *r, const struct graph_err *e)
 	round_end(rd, NULL);
 	return;
 fail:
+	ahead_drop(rd);
 	graph_events_free(evs, n);
 	graph_page_free(j);
 	greq_free(r);

@@ -47,6 +47,13 @@ struct greq {
 	void (*done)(struct greq *, const struct graph_err *);
 	void *arg;
 	long aux;			/* caller's use */
+	/* Called after each piece of the body arrives (may be NULL): the
+	 * caller may look at what came so far (r->body, r->len). */
+	void (*peek)(struct greq *);
+	int peeked;			/* the peek's own flag, 0 per attempt */
+	/* Where the request is, for greq_cancel: */
+	enum { GREQ_OUT, GREQ_QUEUED, GREQ_RUNNING, GREQ_ANSWERED } where;
+	int cancelled;			/* answered, to be freed unseen */
 };
 
 int gerr(struct graph_err *err, enum graph_class cls, int http,
@@ -56,6 +63,12 @@ void greq_free(struct greq *r);
 /* Set r's mailbox (the concurrency key); 0, or -1 out of memory. */
 int greq_mailbox(struct greq *r, const char *key);
 void greq_submit(struct graph *g, struct greq *r);
+/* Take r back wherever it is (queued, in flight, answered but not yet
+ * handed to its callback, or held by its caller) and free it; its
+ * callback is never called. */
+void greq_cancel(struct graph *g, struct greq *r);
+/* The HTTP status of r's answer so far (0 before its headers). */
+long greq_status_now(struct greq *r);
 int greq_run(struct graph *g, struct greq *r, struct graph_err *err);
 json_t *greq_json(struct greq *r, struct graph_err *err);
 /* The same for a page of events: bad UTF-8 and NULs stay per item. */

@@ -1411,6 +1411,22 @@ def test_sparse(emu, tok, w):
     v = emu.g("GET", "/me/calendarView?%s&$top=100" % w, tok).json()["value"]
     ok(all("subject" in e for e in v) and not any(e["type"] == "seriesMaster" for e in v),
        "plain calendarView is unaffected: full occurrences, no master")
+    # The link's place in a delta page (link_last) and the items the log records.
+    emu.ctl("DELETE", "/requests")
+    r = emu.g("GET", "/me/calendarView/delta?" + w, tok, prefer="odata.maxpagesize=2")
+    body = r.body.decode() if isinstance(r.body, bytes) else r.body
+    ok(r.status == 200 and 0 < body.find('"@odata.nextLink"') < body.find('"value"'),
+       "a delta page names its nextLink before \"value\", as Microsoft's samples do", body[:120])
+    log = [q for q in emu.requests() if "delta" in q["path"]]
+    ok(log and log[-1]["items"] == 2, "the request log counts the events a page served",
+       log[-1]["items"] if log else None)
+    cfg(emu, link_last=True)
+    r2 = emu.g("GET", "/me/calendarView/delta?" + w, tok, prefer="odata.maxpagesize=2")
+    body2 = r2.body.decode() if isinstance(r2.body, bytes) else r2.body
+    ok(r2.status == 200 and 0 < body2.find('"value"') < body2.find('"@odata.nextLink"')
+       and r2.json()["value"] == r.json()["value"],
+       "link_last: the same page with the nextLink after \"value\"", body2[-120:])
+    cfg(emu, link_last=False)
     r = emu.g("GET", "/me/events/" + q(occ[0]["id"]), tok)
     ok(r.status == 200 and r.json()["subject"] == "Weekly review", "GET /me/events/{occurrence} is a full object")
     r = emu.g("GET", "/me/events/" + q(mid), tok)

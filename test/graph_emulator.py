@@ -169,7 +169,11 @@ GET|POST /_emu/config      current config / merge {key: value}: token_lifetime (
         "non_default") | select_returns_timestamps (false) | page_item_ms (0.2), page_occurrence_ms (2.0),
         gateway_timeout_s (30; 0: never) (see "Slow pages").  clock_skew_s (0): the service's
         clock minus the true time, as every response's Date header shows it (RFC 9110 s.6.6.1:
-        an origin server with a clock sends Date on every 2xx-4xx answer).
+        an origin server with a clock sends Date on every 2xx-4xx answer).  link_last (false): a
+        delta page's @odata.nextLink/@odata.deltaLink after "value" instead of before it, where
+        Microsoft's samples show it (delta-query-events.md, event-delta.md: the link comes first);
+        the JSON is the same object either way, so a client that reads the link before the page
+        ends only gains from the documented order (make bench measures both).
 GET|POST|DELETE /_emu/faults   list / append {"faults":[FAULT...]} / clear (also ends loops).
         FAULT = {"kind": K, "match": {"method": "GET", "path": "<regex on path?query>",
                  "in_batch": true|false}, "times": 1, "skip": 0, ...kind options}
@@ -213,7 +217,8 @@ GET|DELETE /_emu/requests  request log {"requests":[{seq, method, path, query, s
         in_batch, batch_id, prefer[], has_auth, auth_len (length of the Authorization value, 0 if
         none), consistency_level (ConsistencyLevel header or null), grant_type, scope (scope asked
         on /token, /devicecode, /authorize, else null), client_request_id, fault, t_start,
-        t_end}]} (no token values) / clear
+        t_end, items (the events a page of calendarView or delta served, else null)}]} (no token
+        values) / clear
 GET /_emu/ours[?marker=PROP]  {"events":[{calendar, mailbox, id, appt, owner, markers, props, subject,
         start, end, showAs, sensitivity, isOnlineMeeting, joinUrl, body, transactionId, attendees}],
         "calendars":[{calendar, mailbox, events (all of them)}]}: the events the tool under test pushed (its

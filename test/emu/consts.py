@@ -47,6 +47,7 @@ DEFAULT_CONFIG = {
     "delta_refused": [],                  # calendars whose delta is refused: names, "group:<name|id>", "non_default"
     "select_returns_timestamps": False,   # $select on GET event returns created/lastModifiedDateTime (hard: False)
     "clock_skew_s": 0,                    # the service's clock minus the true time, as its Date header shows
+    "link_last": False,                   # delta: the next/delta link after "value" (samples: before it)
 }
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"

@@ -215,6 +215,7 @@ class DeltaMixin:
         return req.base + req.path + "?" + urlencode(q, safe="$:',()/")
 
     def _collection(self, req, context, texts, next_link, extra_headers):
+        req.items = len(texts)
         parts = ['{"@odata.context":', jdump(context)]
         if next_link:
             parts += [',"@odata.nextLink":', jdump(next_link)]
@@ -403,6 +404,7 @@ class DeltaMixin:
         # nextlink_loop_fresh: this page again under a new $skiptoken, until DELETE /_emu/faults
         fresh = getattr(req, "fresh_loop", None) or (st.get("L") if st.get("L") in self.fresh_loops else None)
         st = {k: v for k, v in st.items() if k not in ("L", "n")}
+        req.items = len(page)
         parts = ['{"@odata.context":', jdump(req.base + "/v1.0/$metadata#Collection(event)")]
         if loop:
             parts += [',"@odata.nextLink":', jdump(loop)]
@@ -415,6 +417,11 @@ class DeltaMixin:
         else:
             dt = {"m": mbk, "c": cal["id"], "s": st["s"], "e": st["e"], "since": st["upto"], "k": "d"}
             parts += [',"@odata.deltaLink":', jdump(base + "?$deltatoken=" + self.sign(dt))]
-        parts += [',"value":[', ",".join(texts), "]}"]
+        value = [',"value":[', ",".join(texts), "]"]
+        if self.config.get("link_last"):
+            parts = parts[:2] + value + parts[2:]
+        else:
+            parts += value
+        parts += ["}"]
         hdr = [("Preference-Applied", ", ".join(applied))] if applied else []
         return self.graph_json(req, 200, None, hdr, text="".join(parts))

@@ -28,7 +28,7 @@ class DispatchMixin:
                      "auth_len": len(req.headers.get("authorization") or ""),
                      "consistency_level": req.headers.get("consistencylevel"), "scope": None,
                      "client_request_id": req.headers.get("client-request-id"),
-                     "fault": None, "t_start": time.time(), "t_end": None}
+                     "fault": None, "t_start": time.time(), "t_end": None, "items": None}
             self.requests.append(entry)
             if len(self.requests) > LOG_CAP:
                 del self.requests[:LOG_CAP // 10]
@@ -87,6 +87,7 @@ class DispatchMixin:
         with self.lock:
             entry["status"] = resp.status
             entry["t_end"] = time.time()
+            entry["items"] = getattr(req, "items", None)
             if resp.fault:
                 entry["fault"] = resp.fault
         if self.log_file:
