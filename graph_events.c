@@ -19,6 +19,7 @@
 #include "graph_p.h"
 
 #define MAX_PAGES 100000	/* a round longer than this is a loop */
+#define AHEAD_MAX 3		/* pages of a round asked ahead, at most */
 
 /*
  * The DOM of a page of events lives in an arena: jansson allocates a few
@@ -158,16 +159,20 @@ struct round {
 	int stale, empty;
 	int page_size;		/* asked per page; smaller after a slow page */
 	/*
-	 * The next page, asked as soon as its nextLink shows at the head of
-	 * the page still arriving (Microsoft's pages name it before "value":
-	 * delta-query-events.md).  It is taken when the page is read and its
-	 * nextLink is the same, else cancelled; an answer that comes before
-	 * its page's turn waits in ahead_err/ahead_answered.
+	 * The next pages, asked as soon as each nextLink shows at the head
+	 * of a page still arriving (Microsoft's pages name it before
+	 * "value": delta-query-events.md), oldest first, at most AHEAD_MAX.
+	 * The oldest is taken when the page before it is read and names the
+	 * same link, else all are cancelled; an answer that comes before its
+	 * turn waits here (answered, failed, err).
 	 */
-	struct greq *ahead;
-	char *ahead_url;
-	int ahead_answered, ahead_failed;
-	struct graph_err ahead_err;
+	struct ahead {
+		struct greq *r;
+		char *url;
+		int answered, failed;
+		struct graph_err err;
+	} ahead[AHEAD_MAX];
+	int nahead;
 	struct greq *last;	/* the request round_submit made */
 };
 
@@ -462,15 +467,14 @@ graph_events_free(struct graph_event *evs, size_t n)
 
 static void round_next(struct greq *r, const struct graph_err *e);
 static void round_peek(struct greq *r);
+static void ahead_drop(struct round *rd);
 
 static void
 round_free(struct round *rd)
 {
 	if (rd == NULL)
 		return;
-	if (rd->ahead != NULL)
-		greq_cancel(rd->ahead->g, rd->ahead);
-	free(rd->ahead_url);
+	ahead_drop(rd);
 	free(rd->seen);
 	free(rd->ids);
 	free(rd->mailbox);
@@ -611,12 +615,14 @@ round_peek(struct greq *r)
 {
 	struct round *rd = r->arg;
 	struct graph_err err;
+	struct ahead *a;
 	char *url;
 	uint64_t h;
 	size_t i;
 	int rc;
 
-	if (rd->ahead != NULL || r->peeked)
+	/* Only the round's newest request names a page not asked yet. */
+	if (r != rd->last || rd->nahead >= AHEAD_MAX || r->peeked)
 		return;
 	if (greq_status_now(r) != 200) {
 		r->peeked = 1;
@@ -640,25 +646,28 @@ round_peek(struct greq *r)
 		free(url);
 		return;
 	}
-	rd->ahead = rd->last;
-	rd->ahead_url = url;
-	rd->ahead_answered = rd->ahead_failed = 0;
+	a = &rd->ahead[rd->nahead++];
+	memset(a, 0, sizeof(*a));
+	a->r = rd->last;
+	a->url = url;
 }
 
-/* Drop the page asked ahead (the round ends, or its link was another). */
+/* Drop the pages asked ahead (the round ends, or a link was another):
+ * their links and pages are not counted, as they were not followed (they
+ * are the last ones round_submit noted). */
 static void
 ahead_drop(struct round *rd)
 {
-	if (rd->ahead != NULL) {
-		/* Not followed after all: its link and page are not counted
-		 * (it is the last one round_submit noted). */
+	while (rd->nahead > 0) {
+		struct ahead *a = &rd->ahead[--rd->nahead];
+
 		rd->nseen--;
 		rd->pages--;
-		greq_cancel(rd->ahead->g, rd->ahead);
+		if (a->r == rd->last)
+			rd->last = NULL;
+		greq_cancel(a->r->g, a->r);
+		free(a->url);
 	}
-	rd->ahead = NULL;
-	free(rd->ahead_url);
-	rd->ahead_url = NULL;
 }
 
 static void
@@ -734,16 +743,18 @@ round_next(struct greq *r, const struct graph_err *e)
 	struct graph_event *evs = NULL;
 	json_t *j = NULL;
 	const char *next = NULL, *delta = NULL;
-	struct greq *a;
+	struct ahead a;
 	size_t n = 0;
+	int i;
 
-	if (r == rd->ahead) {
-		/* Asked ahead and answered before its page's turn. */
-		rd->ahead_answered = 1;
-		if ((rd->ahead_failed = e != NULL))
-			rd->ahead_err = *e;
-		return;
-	}
+	for (i = 0; i < rd->nahead; i++)
+		if (rd->ahead[i].r == r) {
+			/* Asked ahead, answered before its turn: it waits. */
+			rd->ahead[i].answered = 1;
+			if ((rd->ahead[i].failed = e != NULL))
+				rd->ahead[i].err = *e;
+			return;
+		}
 	if (e != NULL) {
 		err = *e;
 		goto fail;
@@ -773,18 +784,18 @@ round_next(struct greq *r, const struct graph_err *e)
 		gerr(&err, GRAPH_CANCELLED, 0, "stopped by the caller");
 		goto fail;
 	}
-	if (next != NULL && rd->ahead != NULL &&
-	    strcmp(rd->ahead_url, next) == 0) {
-		/* The page asked ahead is this nextLink's: take it. */
-		a = rd->ahead;
-		rd->ahead = NULL;
-		free(rd->ahead_url);
-		rd->ahead_url = NULL;
+	if (next != NULL && rd->nahead > 0 &&
+	    strcmp(rd->ahead[0].url, next) == 0) {
+		/* The oldest page asked ahead is this nextLink's: take it. */
+		a = rd->ahead[0];
+		memmove(rd->ahead, rd->ahead + 1, --rd->nahead *
+		    sizeof(rd->ahead[0]));
+		free(a.url);
 		graph_events_free(evs, n);
 		graph_page_free(j);
 		greq_free(r);
-		if (rd->ahead_answered)
-			round_next(a, rd->ahead_failed ? &rd->ahead_err : NULL);
+		if (a.answered)
+			round_next(a.r, a.failed ? &a.err : NULL);
 		return;
 	}
 	ahead_drop(rd);

@@ -173,7 +173,10 @@ GET|POST /_emu/config      current config / merge {key: value}: token_lifetime (
         delta page's @odata.nextLink/@odata.deltaLink after "value" instead of before it, where
         Microsoft's samples show it (delta-query-events.md, event-delta.md: the link comes first);
         the JSON is the same object either way, so a client that reads the link before the page
-        ends only gains from the documented order (make bench measures both).
+        ends only gains from the documented order (make bench measures both).  page_transfer_ms
+        (0): a page of events (calendarView, delta, instances) sends its first 16 KB, then the rest
+        this many ms later, as a page of ~1 MB takes 80-160 ms to cross a 50-100 Mbit/s link;
+        the request log's t_sent is when the last byte went.
 GET|POST|DELETE /_emu/faults   list / append {"faults":[FAULT...]} / clear (also ends loops).
         FAULT = {"kind": K, "match": {"method": "GET", "path": "<regex on path?query>",
                  "in_batch": true|false}, "times": 1, "skip": 0, ...kind options}
@@ -217,8 +220,8 @@ GET|DELETE /_emu/requests  request log {"requests":[{seq, method, path, query, s
         in_batch, batch_id, prefer[], has_auth, auth_len (length of the Authorization value, 0 if
         none), consistency_level (ConsistencyLevel header or null), grant_type, scope (scope asked
         on /token, /devicecode, /authorize, else null), client_request_id, fault, t_start,
-        t_end, items (the events a page of calendarView or delta served, else null)}]} (no token
-        values) / clear
+        t_end, items (the events a page of calendarView or delta served, else null), t_sent (when
+        its last byte was written)}]} (no token values) / clear
 GET /_emu/ours[?marker=PROP]  {"events":[{calendar, mailbox, id, appt, owner, markers, props, subject,
         start, end, showAs, sensitivity, isOnlineMeeting, joinUrl, body, transactionId, attendees}],
         "calendars":[{calendar, mailbox, events (all of them)}]}: the events the tool under test pushed (its

@@ -48,6 +48,7 @@ DEFAULT_CONFIG = {
     "select_returns_timestamps": False,   # $select on GET event returns created/lastModifiedDateTime (hard: False)
     "clock_skew_s": 0,                    # the service's clock minus the true time, as its Date header shows
     "link_last": False,                   # delta: the next/delta link after "value" (samples: before it)
+    "page_transfer_ms": 0,                # a page's body after its first 16 KB arrives this much later
 }
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"

@@ -28,7 +28,8 @@ class DispatchMixin:
                      "auth_len": len(req.headers.get("authorization") or ""),
                      "consistency_level": req.headers.get("consistencylevel"), "scope": None,
                      "client_request_id": req.headers.get("client-request-id"),
-                     "fault": None, "t_start": time.time(), "t_end": None, "items": None}
+                     "fault": None, "t_start": time.time(), "t_end": None, "items": None,
+                     "t_sent": None}
             self.requests.append(entry)
             if len(self.requests) > LOG_CAP:
                 del self.requests[:LOG_CAP // 10]
@@ -88,6 +89,9 @@ class DispatchMixin:
             entry["status"] = resp.status
             entry["t_end"] = time.time()
             entry["items"] = getattr(req, "items", None)
+            resp.entry = entry
+            if entry["items"] is not None and not req.in_batch:
+                resp.transfer_ms = float(self.config.get("page_transfer_ms") or 0)
             if resp.fault:
                 entry["fault"] = resp.fault
         if self.log_file:

@@ -142,9 +142,19 @@ class Handler(BaseHTTPRequestHandler):
             self._kill()
             return
         try:
-            self.wfile.write(body)
+            head = 16384 if resp.transfer_ms and len(body) > 16384 else 0
+            if head:
+                # page_transfer_ms: the head first, the rest after the time a
+                # page takes to cross a real network (loopback has none).
+                self.wfile.write(body[:head])
+                self.wfile.flush()
+                time.sleep(resp.transfer_ms / 1000.0)
+            self.wfile.write(body[head:])
+            self.wfile.flush()
         except OSError:
             self.close_connection = True
+        if resp.entry is not None:
+            resp.entry["t_sent"] = time.time()
 
 
 def make_tls(ca_out):

@@ -36,12 +36,14 @@ class OAuthError(Exception):
 
 
 class Resp:
-    __slots__ = ("status", "headers", "body", "action", "extra", "fault")
+    __slots__ = ("status", "headers", "body", "action", "extra", "fault", "entry", "transfer_ms")
 
     def __init__(self, status=200, body=b"", headers=None, action=None, extra=None):
         self.status, self.body = status, body
         self.headers = headers or []
         self.action, self.extra, self.fault = action, extra, None
+        self.entry = None	# its request-log entry: the server notes t_sent there
+        self.transfer_ms = 0	# page_transfer_ms: the time the body takes to arrive
 
 
 class Request:
