@@ -279,6 +279,7 @@ cmd_connect(struct tt_ctx *ctx)
 	ctx->cn.gs.graph_url = ctx->cfg.graph_url;
 	ctx->cn.gs.client_id = ctx->cfg.client_id;
 	ctx->cn.gs.ca_file = ctx->cfg.ca_file;
+	ctx->cn.gs.ca_path = ctx->cfg.ca_path;
 	ctx->cn.gs.timeout = ctx->cfg.timeout;
 	ctx->cn.gs.retry_budget = ctx->cfg.retry_budget;
 	ctx->cn.gs.page_size = ctx->cfg.page_size;

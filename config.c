@@ -3,6 +3,8 @@
  * config.c -- parse the key = value configuration file; see config.h.
  * No persistent state.
  */
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -46,6 +48,7 @@ config_free(struct tt_config *cfg)
 	free(cfg->authority_url);
 	free(cfg->graph_url);
 	free(cfg->ca_file);
+	free(cfg->ca_path);
 	free(cfg->time_zone);
 	free(cfg->push_subject);
 	free(cfg->diag);
@@ -217,6 +220,21 @@ apply(struct tt_config *cfg, const char *key, const char *v, char *buf,
 			return buf;
 		}
 		set_str(&cfg->ca_file, v);
+	} else if (strcmp(key, "ca_path") == 0) {
+		struct stat sb;
+
+		if (stat(v, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+			snprintf(buf, blen, "ca_path: '%.200s' is not a directory "
+			    "(a directory of hashed CA certificates, as `openssl "
+			    "rehash` makes)", v);
+			return buf;
+		}
+		if (stat(v, &sb) != 0 || access(v, R_OK | X_OK) != 0) {
+			snprintf(buf, blen, "ca_path: cannot read '%.200s': %s",
+			    v, strerror(errno));
+			return buf;
+		}
+		set_str(&cfg->ca_path, v);
 	} else if (strcmp(key, "time_zone") == 0) {
 		if (!tt_zone_ok(v)) {
 			snprintf(buf, blen, "time_zone: unknown zone '%.100s' (an "
@@ -357,7 +375,8 @@ config_load(struct tt_config *cfg, const char *path, int required,
     struct tt_err *err)
 {
 	static const char *keys[] = { "client_id", "tenant", "authority_url",
-	    "graph_url", "ca_file", "window_past_days", "window_future_days",
+	    "graph_url", "ca_file", "ca_path", "window_past_days",
+	    "window_future_days",
 	    "block_showas", "block_all_day", "pull_subjects", "push_subject",
 	    "push_private", "page_size", "timeout", "retry_budget",
 	    "max_removals", "time_zone" };

@@ -22,6 +22,7 @@ struct tt_config {
 	char *authority_url;	/* no trailing slash */
 	char *graph_url;	/* no trailing slash */
 	char *ca_file;		/* NULL: system store */
+	char *ca_path;		/* a hashed CA directory, or NULL */
 	char *time_zone;	/* IANA zone of the staff member; NULL: TZ */
 	int window_past_days;
 	int window_future_days;

@@ -7,6 +7,8 @@
  * fails is reported to its caller with a class; the caller decides what to
  * keep.  Requests are never retried when a retry could duplicate a write.
  */
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -72,8 +74,21 @@ struct mailbox {
 
 struct graph {
 	struct graph_settings s;	/* strings point at the copies below */
-	char *own[5];
+	char *own[6];
+	/*
+	 * No ca_file or ca_path: the system's CA directory alone (libcurl's
+	 * CAPATH, OpenSSL looks a certificate's issuer up by its hash), not
+	 * its bundle, which OpenSSL parses whole, 140 certificates, about
+	 * 20 ms of CPU per process (make bench).  A peer the directory cannot
+	 * verify is asked again with the bundle too, and the rest of the
+	 * handle's requests keep it.
+	 */
+	int ca_dir_only;
 	CURLM *multi;
+	/* The handle's TLS sessions, shared by its connections: the second
+	 * and later connections to a host resume the first one's session
+	 * (no certificate chain sent and verified again). */
+	CURLSH *share;
 	CURL **idle;			/* easy handles ready for reuse */
 	int nidle;
 	struct greq *queue;		/* pending, FIFO */
@@ -253,6 +268,47 @@ graph_link_ok(const struct graph *g, const char *url)
 	return 1;
 }
 
+/* libcurl's built-in CA bundle (NULL: none), as CURLINFO_CAINFO tells. */
+static const char *
+default_cainfo(void)
+{
+	static int known;
+	static char *path;
+	CURL *e;
+
+	if (!known && (e = curl_easy_init()) != NULL) {
+#if LIBCURL_VERSION_NUM >= 0x075400	/* 7.84.0 */
+		char *p = NULL;
+
+		if (curl_easy_getinfo(e, CURLINFO_CAINFO, &p) == CURLE_OK &&
+		    p != NULL)
+			path = strdup(p);
+#endif
+		curl_easy_cleanup(e);
+		known = 1;
+	}
+	return path;
+}
+
+/* Whether libcurl has a CA directory of its own that exists. */
+static int
+system_ca_dir(void)
+{
+	int ok = 0;
+#if LIBCURL_VERSION_NUM >= 0x075400	/* 7.84.0: CURLINFO_CAPATH */
+	struct stat sb;
+	char *p = NULL;
+	CURL *e;
+
+	if ((e = curl_easy_init()) == NULL)
+		return 0;
+	ok = curl_easy_getinfo(e, CURLINFO_CAPATH, &p) == CURLE_OK &&
+	    p != NULL && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+	curl_easy_cleanup(e);
+#endif
+	return ok;
+}
+
 int
 graph_new(const struct graph_settings *s, struct graph **out,
     struct graph_err *err)
@@ -269,6 +325,9 @@ graph_new(const struct graph_settings *s, struct graph **out,
 	g->s.graph_url = g->own[2] = strdup(s->graph_url);
 	g->s.client_id = g->own[3] = s->client_id ? strdup(s->client_id) : NULL;
 	g->s.ca_file = g->own[4] = s->ca_file ? strdup(s->ca_file) : NULL;
+	g->s.ca_path = g->own[5] = s->ca_path ? strdup(s->ca_path) : NULL;
+	g->ca_dir_only = s->ca_file == NULL && s->ca_path == NULL &&
+	    system_ca_dir();
 	if (g->s.max_response == 0)
 		g->s.max_response = DEFAULT_MAX_RESPONSE;
 	if (g->s.timeout <= 0)
@@ -279,6 +338,9 @@ graph_new(const struct graph_settings *s, struct graph **out,
 		graph_free(g);
 		return gerr(err, GRAPH_LOCAL, 0, "out of memory");
 	}
+	if ((g->share = curl_share_init()) != NULL)
+		curl_share_setopt(g->share, CURLSHOPT_SHARE,
+		    CURL_LOCK_DATA_SSL_SESSION);
 	curl_multi_setopt(g->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
 	curl_multi_setopt(g->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
 	    (long)GRAPH_MAX_INFLIGHT);
@@ -308,12 +370,14 @@ graph_free(struct graph *g)
 	free(g->idle);
 	if (g->multi)
 		curl_multi_cleanup(g->multi);
+	if (g->share)
+		curl_share_cleanup(g->share);
 	for (i = 0; i < g->nboxes; i++)
 		free(g->boxes[i].key);
 	free(g->boxes);
 	free(g->origin);
 	tt_wipe_free(g->token);
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 6; i++)
 		free(g->own[i]);
 	free(g);
 	graph_page_arena_free();
@@ -557,6 +621,12 @@ start(struct graph *g, struct greq *r)
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	/* Wait for a connection that is being made to the same host rather
+	 * than make another: over HTTP/2 every request of the pass shares one
+	 * TLS handshake; over HTTP/1.1 the others then resume its session. */
+	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	if (g->share != NULL)
+		curl_easy_setopt(e, CURLOPT_SHARE, g->share);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)g->s.timeout);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT,
 	    (long)(g->s.timeout < 10 ? g->s.timeout : 10));
@@ -565,6 +635,13 @@ start(struct graph *g, struct greq *r)
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (g->s.ca_file)
 		curl_easy_setopt(e, CURLOPT_CAINFO, g->s.ca_file);
+	else if (g->s.ca_path) {
+		curl_easy_setopt(e, CURLOPT_CAPATH, g->s.ca_path);
+		curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
+	} else if (g->ca_dir_only)
+		curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
+	else	/* a reused handle may have had it off */
+		curl_easy_setopt(e, CURLOPT_CAINFO, default_cainfo());
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -741,6 +818,10 @@ attempt(struct graph *g, struct greq *r, CURLcode cc)
 		    curl_easy_strerror(cc));
 		if (cc == CURLE_SSL_CACERT || cc == CURLE_PEER_FAILED_VERIFICATION
 		    || cc == CURLE_SSL_CACERT_BADFILE) {
+			if (g->ca_dir_only) {	/* the bundle too, at once */
+				g->ca_dir_only = 0;
+				return 1;
+			}
 			err->cls = GRAPH_CONFIG;
 			return 0;
 		}

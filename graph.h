@@ -116,6 +116,7 @@ struct graph_settings {
 	const char *graph_url;		/* e.g. https://graph.microsoft.com/v1.0 */
 	const char *client_id;
 	const char *ca_file;		/* NULL: system store */
+	const char *ca_path;		/* a hashed CA directory, or NULL */
 	int timeout;			/* seconds per request */
 	int retry_budget;		/* seconds of waiting per handle */
 	int page_size;

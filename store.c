@@ -2833,8 +2833,9 @@ store_conflicts_forget(struct store *st, int64_t profile, int *n,
 
 	/* Each told pair looked up by its two ids: still booked, still a
 	 * live block, still overlapping (the open pairs' definition). */
-	s = prep(st, "DELETE FROM conflicts WHERE appt_id IN (SELECT id FROM"
-	    " appointments WHERE profile_id = ?1) AND NOT EXISTS (SELECT 1"
+	s = prep(st, "DELETE FROM conflicts WHERE EXISTS (SELECT 1 FROM"
+	    " appointments x WHERE x.id = conflicts.appt_id AND x.profile_id ="
+	    " ?1) AND NOT EXISTS (SELECT 1"
 	    " FROM appointments a, appointments b WHERE a.id ="
 	    " conflicts.appt_id AND b.id = conflicts.block_id"
 	    " AND a.kind = 'booked' AND a.status = 'booked'"

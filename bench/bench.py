@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import sqlite3
+import ssl
 import statistics
 import subprocess
 import sys
@@ -46,6 +47,7 @@ SDK = {"nochange_cpu": 0.032 / 0.14, "nochange_rss": 18.6 / 0.19, "latency_wall"
 
 class Emulator:
     def __init__(self, tmp, args, listen="127.0.0.1:0"):
+        ca = args[args.index("--ca-out") + 1] if "--ca-out" in args else None
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(TOP, "test", "graph_emulator.py"),
              "--listen", listen] + args,
@@ -55,12 +57,13 @@ class Emulator:
         if not line.startswith("listening "):
             raise SystemExit("bench: the emulator did not start")
         self.base = line.split()[1]
+        self.ctx = ssl.create_default_context(cafile=ca) if ca else None
 
     def call(self, method, path, body=None):
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.base + path, data=data, method=method,
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=600) as r:
+        with urllib.request.urlopen(req, timeout=600, context=self.ctx) as r:
             raw = r.read()
         return json.loads(raw) if raw else None
 
@@ -142,12 +145,14 @@ def count(reqs):
 class Setup:
     """One emulator, one logged-in database template with roles and appointments."""
 
-    def __init__(self, tmp, binary, events, appts, single=False):
+    def __init__(self, tmp, binary, events, appts, single=False, tls=None):
         os.makedirs(tmp, exist_ok=True)
         self.tmp, self.bin = tmp, binary
         self.state = os.path.join(tmp, "emu.state")
+        ca = os.path.join(tmp, "ca.pem")
+        self.tls = ["--tls", "--ca-out", ca, "--tls-keep", os.path.join(tmp, "tls")] if tls else []
         self.emu = Emulator(tmp, ["--generate", "10", "--state", self.state,
-                                  "--lazy-state"])
+                                  "--lazy-state"] + self.tls)
         self.emu.call("POST", "/_emu/reset", {"generate": events, "single": single})
         self.port = self.emu.base.rsplit(":", 1)[1]
         self.config = {"latency_ms": 0}
@@ -156,13 +161,20 @@ class Setup:
         self.db = os.path.join(tmp, "timetap.db")
         self.tmpl = os.path.join(tmp, "template.db")
         cfg = os.path.join(tmp, "config")
+        browser = os.path.join(TOP, "test", "fake-browser.sh")
+        trust = ""
+        if tls:
+            browser = os.path.join(tmp, "browser.sh")
+            with open(browser, "w") as f:
+                f.write('#!/bin/sh\nexec curl -s -L --cacert %s --max-time 20 -o /dev/null "$1"\n' % ca)
+            os.chmod(browser, 0o755)
+            trust = trust_store(tmp, ca, tls)
         with open(cfg, "w") as f:
             f.write("client_id = 11111111-2222-3333-4444-555555555555\n"
                     "authority_url = %s\ngraph_url = %s/v1.0\npage_size = %d\n"
-                    "max_removals = 100%%\n" % (self.emu.base, self.emu.base, PAGE))
+                    "max_removals = 100%%\n%s" % (self.emu.base, self.emu.base, PAGE, trust))
         self.env = dict(os.environ, TIMETAP_SYNC_DB=self.db, TIMETAP_SYNC_CONFIG=cfg,
-                        BROWSER=os.path.join(TOP, "test", "fake-browser.sh"), TZ="UTC",
-                        HOME=tmp)
+                        BROWSER=browser, TZ="UTC", HOME=tmp)
         if run_tool(binary, self.env, "login", "--groups")[0] != 0:
             raise SystemExit("bench: login failed")
         con = sqlite3.connect(self.db)
@@ -192,7 +204,7 @@ class Setup:
 
     def restart(self):
         shutil.copy(self.state + ".initial", self.state)
-        self.emu = Emulator(self.tmp, ["--state", self.state, "--lazy-state"],
+        self.emu = Emulator(self.tmp, ["--state", self.state, "--lazy-state"] + self.tls,
                             "127.0.0.1:" + self.port)
         self.emu.call("POST", "/_emu/config", self.config)
 
@@ -238,6 +250,29 @@ class Setup:
 
     def stop(self):
         self.emu.stop()
+
+
+def trust_store(tmp, ca, kind):
+    """The system's CA certificates and the emulator's, as a bundle
+    (ca_file: OpenSSL parses it whole) or as a hashed directory (ca_path:
+    OpenSSL looks the issuer up); the configuration line naming it."""
+    system = "/etc/ssl/certs"
+    if kind == "bundle":
+        path = os.path.join(tmp, "bundle.pem")
+        with open(path, "w") as out:
+            with open(os.path.join(system, "ca-certificates.crt")) as f:
+                out.write(f.read())
+            with open(ca) as f:
+                out.write(f.read())
+        return "ca_file = %s\n" % path
+    path = os.path.join(tmp, "cadir")
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(system):
+        if name.endswith(".pem"):
+            shutil.copy(os.path.join(system, name), os.path.join(path, name))
+    shutil.copy(ca, os.path.join(path, "emulator.pem"))
+    subprocess.run(["openssl", "rehash", path], check=True, stderr=subprocess.DEVNULL)
+    return "ca_path = %s\n" % path
 
 
 class Staff:
@@ -395,6 +430,27 @@ def pass_rows(tmp, binaries, events, appts, latencies, label, link_last=(False,)
         s.stop()
 
 
+def tls_rows(tmp, binaries):
+    """A no-change pass over HTTPS, the system's CA store as a bundle and as
+    a directory (an older binary knows only the bundle)."""
+    for tag, binary in binaries:
+        for kind in ("bundle", "dir"):
+            name = "no-change pass over TLS, CA %s" % kind
+            if not wanted(name) or (tag == "before" and kind == "dir"):
+                continue
+            s = Setup(os.path.join(tmp, "%s-tls-%s" % (tag, kind)), binary, 10000, 200, tls=kind)
+            s.fresh()
+            s.measure()
+            s.measure()	# settle
+            rows = [s.measure() for _ in range(RUNS)]
+            s.stop()
+            row(name, tag, 10000, rows, lambda m: "; ".join([
+                check(m["cpu"] <= 0.1 * SDK["nochange_cpu"],
+                      "cpu <= %.0f ms" % (100 * SDK["nochange_cpu"])),
+                check(m["rss"] / 1024.0 <= 0.15 * SDK["nochange_rss"],
+                      "rss <= %.1f MB" % (0.15 * SDK["nochange_rss"]))]))
+
+
 def single_rows(tmp, binaries):
     """One calendar of 10,000 and of 100,000 events: CPU per event."""
     names = ["10k events in one calendar", "100k events in one calendar"]
@@ -489,6 +545,7 @@ def main():
         print(HEAD)
         startup_rows(tmp, binaries)
         pass_rows(tmp, binaries, 10000, 200, (0, 50), "10k ev, 200 appts", link_last=(True,))
+        tls_rows(tmp, binaries)
         pass_rows(tmp, binaries, 10000, 2000, (0, 50), "10k ev, 2k appts")
         single_rows(tmp, binaries)
         staff_rows(tmp, binaries)

@@ -9,7 +9,7 @@ Microsoft Graph (root = <base>/v1.0).  A plain-JSON control interface lives unde
 in Outlook", read the request log and dump the mailbox state.
 
 Start:
-    python3 test/graph_emulator.py --listen 127.0.0.1:0 [--tls --ca-out FILE]
+    python3 test/graph_emulator.py --listen 127.0.0.1:0 [--tls --ca-out FILE [--tls-keep DIR]]
         [--scenario FILE.json | --generate N] [--latency-ms N] [--state FILE] [--log FILE]
 prints exactly one line "listening <base-url>" once ready, then serves until
 SIGTERM/SIGINT.
@@ -544,6 +544,7 @@ def main(argv=None):
     ap.add_argument("--listen", default="127.0.0.1:0")
     ap.add_argument("--tls", action="store_true")
     ap.add_argument("--ca-out")
+    ap.add_argument("--tls-keep", help="keep the CA and certificate in this directory, reused when there")
     ap.add_argument("--scenario")
     ap.add_argument("--generate", type=int)
     ap.add_argument("--latency-ms", type=int, default=0)
@@ -586,7 +587,7 @@ def main(argv=None):
     srv = Server(("127.0.0.1", int(port or 0)), Handler)
     tmpdir = None
     if args.tls:
-        ctx, tmpdir = make_tls(args.ca_out)
+        ctx, tmpdir = make_tls(args.ca_out, args.tls_keep)
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
     scheme = "https" if args.tls else "http"
 

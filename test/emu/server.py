@@ -157,9 +157,27 @@ class Handler(BaseHTTPRequestHandler):
             resp.entry["t_sent"] = time.time()
 
 
-def make_tls(ca_out):
-    """Generate a throwaway CA and a server certificate for 127.0.0.1/localhost."""
-    d = tempfile.mkdtemp(prefix="graph-emu-tls-")
+def make_tls(ca_out, keep=None):
+    """Generate a throwaway CA and a server certificate for 127.0.0.1/localhost; with keep, in
+    that directory, reused when it has them (an emulator restarted keeps its certificate)."""
+    if keep and os.path.exists(os.path.join(keep, "srv.pem")):
+        d = keep
+    else:
+        d = keep or tempfile.mkdtemp(prefix="graph-emu-tls-")
+        if keep:
+            os.makedirs(keep, exist_ok=True)
+        _new_tls(d)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(os.path.join(d, "srv.pem"), os.path.join(d, "srv.key"))
+    if ca_out:
+        with open(os.path.join(d, "ca.pem")) as src, open(ca_out + ".tmp", "w") as dst:
+            dst.write(src.read())
+        os.replace(ca_out + ".tmp", ca_out)
+    return ctx, None if keep else d
+
+
+def _new_tls(d):
     def run(*args):
         subprocess.run(["openssl"] + list(args), cwd=d, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
@@ -174,14 +192,6 @@ def make_tls(ca_out):
                 "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n")
     run("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
         "-out", "srv.pem", "-days", "7", "-extfile", "ext.cnf")
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(os.path.join(d, "srv.pem"), os.path.join(d, "srv.key"))
-    if ca_out:
-        with open(os.path.join(d, "ca.pem")) as src, open(ca_out + ".tmp", "w") as dst:
-            dst.write(src.read())
-        os.replace(ca_out + ".tmp", ca_out)
-    return ctx, d
 
 
 class Server(ThreadingHTTPServer):
