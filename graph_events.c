@@ -293,6 +293,9 @@ void
 graph_run(struct graph *g)
 {
 	graph_wait(g);
+	/* The rounds are over: the arena's chunks go back (kept, they would
+	 * add a page's tree to the peak of the writes that follow). */
+	graph_page_arena_free();
 }
 
 static void

@@ -252,6 +252,13 @@ class Setup:
         self.emu.stop()
 
 
+def trust_of(tag):
+    """Every pass goes over HTTPS, as to Graph, with the system's CA store
+    the way each binary uses it by default: the bundle before, the
+    directory now (BENCH_CA=bundle|dir overrides)."""
+    return os.environ.get("BENCH_CA") or ("bundle" if tag == "before" else "dir")
+
+
 def trust_store(tmp, ca, kind):
     """The system's CA certificates and the emulator's, as a bundle
     (ca_file: OpenSSL parses it whole) or as a hashed directory (ca_path:
@@ -380,7 +387,8 @@ def pass_rows(tmp, binaries, events, appts, latencies, label, link_last=(False,)
     if not any(wanted(n) for n in names):
         return
     for tag, binary in binaries:
-        s = Setup(os.path.join(tmp, "%s-%d-%d" % (tag, events, appts)), binary, events, appts)
+        s = Setup(os.path.join(tmp, "%s-%d-%d" % (tag, events, appts)), binary, events, appts,
+                  tls=trust_of(tag))
         for lat in latencies:
             s.set(latency_ms=lat, link_last=False, page_transfer_ms=0)
             t = " +%dms" % lat if lat else ""
@@ -462,7 +470,7 @@ def single_rows(tmp, binaries):
             if not wanted(name) and not (events == 10000 and wanted(names[1])):
                 continue
             s = Setup(os.path.join(tmp, "%s-single-%d" % (tag, events)), binary, events, 0,
-                      single=True)
+                      single=True, tls=trust_of(tag))
             rows = []
             for _ in range(max(1, RUNS - 1) if events > 10000 else RUNS):
                 s.fresh()
