@@ -544,9 +544,9 @@ def main():
             raise SystemExit("bench: %s: build first (make)" % b)
     tmp = tempfile.mkdtemp(prefix="tt-bench-")
     try:
-        print("timetap-sync bench: %d run(s) per figure, median; emulator on loopback "
-              "(realistic: 1.2-12 KB tokens, bare occurrences, %.1f ms per page item); "
-              "page_size %d" % (RUNS, 0.2, PAGE))
+        print("timetap-sync bench: %d run(s) per figure, median; emulator on loopback over "
+              "HTTPS (realistic: 1.2-12 KB tokens, bare occurrences, %.1f ms per page item, "
+              "4 requests per mailbox); page_size %d" % (RUNS, 0.2, PAGE))
         print("machine: %s, %d CPUs; %s" % (os.uname().machine, os.cpu_count(),
               ", ".join("%s = %s" % b for b in binaries)))
         print()
