@@ -35,32 +35,33 @@ print(sum(1 for a, b in zip(rows, rows[1:]) if float(b[0]) < float(a[1])), len(r
       int(1000 * (float(rows[-1][1]) - float(rows[0][0]))) if rows else 0)' "$1"
 }
 blocks() { db "SELECT count(*) FROM appointments WHERE kind = 'ext'"; }
+# A full read of the calendar (its deltaLink forgotten), silent, exit 0;
+# then $early, $n and $ms of its pages, kept in $T/$1.
+full_read() {
+	db "UPDATE calendars SET delta_link = NULL"
+	emu DELETE /_emu/requests >/dev/null
+	run sync
+	expect_rc 0 "$2 exits 0"
+	expect_silent "and is silent"
+	pages >"$T/$1"
+	set -- $(ahead "$T/$1")
+	early=$1 n=$2 ms=$3
+}
 
 ctl POST /_emu/config '{"page_transfer_ms": 300}' >/dev/null
-emu DELETE /_emu/requests >/dev/null
-run sync
-expect_rc 0 "a first pass over pages that take 300 ms to arrive exits 0"
-expect_silent "and is silent"
+full_read first "a first pass over pages that take 300 ms to arrive"
+ms_first=$ms
 want=$(blocks)
 check '[ "$want" -gt 100 ]' "the events block ($want)"
-pages >"$T/first"
-set -- $(ahead "$T/first")
-early=$1 n=$2 ms_first=$3
 # At most 3 pages of a round are asked ahead, so not every one can be.
 check '[ "$n" -ge 4 ] && [ "$early" -ge $(((n - 1) / 2)) ]' \
     "the next pages were asked before the page naming them had come ($early of $((n - 1)))"
 
 # The same read with the link after "value": no page can be asked ahead.
 ctl POST /_emu/config '{"link_last": true}' >/dev/null
-db "UPDATE calendars SET delta_link = NULL"
-emu DELETE /_emu/requests >/dev/null
-run sync
-expect_rc 0 "a full read with the nextLink after \"value\" exits 0"
-expect_silent "and is silent"
+full_read last "a full read with the nextLink after \"value\""
+ms_last=$ms
 check '[ "$(blocks)" -eq "$want" ]' "every event still blocks once ($(blocks))"
-pages >"$T/last"
-set -- $(ahead "$T/last")
-early=$1 n=$2 ms_last=$3
 check '[ "$n" -ge 4 ] && [ "$early" -eq 0 ]' \
     "no page was asked before the page naming it had come ($early of $((n - 1)))"
 check '[ "$ms_first" -lt "$ms_last" ]' \
@@ -72,10 +73,7 @@ check '[ "$(wc -l <"$T/last")" -eq "$(wc -l <"$T/first")" ]' \
 ctl POST /_emu/config '{"link_last": false}' >/dev/null
 db "UPDATE calendars SET delta_link = NULL"
 fault '{"kind": "truncate", "match": {"path": "me/calendarView/delta.*skiptoken"}, "skip": 1, "times": 1}'
-emu DELETE /_emu/requests >/dev/null
-run sync
-expect_rc 0 "a full read with a page cut half-way exits 0 (the page is asked again)"
-expect_silent "and is silent"
+full_read cut "a full read with a page cut half-way (the page is asked again)"
 check '[ "$(blocks)" -eq "$want" ]' "every event blocks once ($(blocks))"
 check '[ "$(db "SELECT count(*) FROM (SELECT source_event_id FROM appointments WHERE kind = '"'ext'"' GROUP BY source_calendar_id, source_event_id HAVING count(*) > 1)")" -eq 0 ]' \
     "no event has two blocks"
